@@ -1,0 +1,364 @@
+"""`make traffic`: call every function through Traefik and say whether the lab answered right.
+
+An asyncio load generator (Tornado's HTTP client, so no extra dependency). It mixes valid calls,
+whose exact results it checks against its own reference implementations, with invalid ones that
+must get a 400 or 404. It stops at `--count` calls or after `--duration` seconds, whichever
+comes first, draws a progress bar on a terminal and prints a summary table at the end. Any 5xx,
+connection error or wrong answer makes the exit status non-zero, so it doubles as a smoke test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import math
+import os
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+FUNCTIONS = ("fibonacci", "factorial", "ackermann")
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+# Calls to a path no router matches; Traefik itself answers them with a 404.
+UNROUTED = "unrouted"
+
+
+# Reference implementations, written independently of app/ so that a bug there shows up here.
+@functools.cache
+def fibonacci(n: int) -> int:
+    previous, current = 0, 1
+    for _ in range(n):
+        previous, current = current, previous + current
+    return previous
+
+
+@functools.cache
+def ackermann(m: int, n: int) -> int:
+    if m == 0:
+        return n + 1
+    if n == 0:
+        return ackermann(m - 1, 1)
+    return ackermann(m - 1, ackermann(m, n - 1))
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to make, and what counts as a right answer to it."""
+
+    function: str
+    path: str
+    expected_status: frozenset[int]
+    expected_result: str | None = None  # the exact decimal string a valid call must return
+
+
+def valid_call(function: str, rng: random.Random) -> Call:
+    if function == "fibonacci":
+        n = rng.randint(0, 400)
+        return Call(function, f"/fibonacci/{n}/", frozenset({200}), str(fibonacci(n)))
+    if function == "factorial":
+        n = rng.randint(0, 400)
+        return Call(function, f"/factorial/{n}/", frozenset({200}), str(math.factorial(n)))
+    if function == "ackermann":
+        m, n = rng.randint(0, 3), rng.randint(0, 4)
+        return Call(function, f"/ackermann/{m}/{n}/", frozenset({200}), str(ackermann(m, n)))
+    raise ValueError(f"unknown function {function!r}")
+
+
+# Out of range, not a number, wrong arity: the app says 400 for what it parses and rejects;
+# a path its routes do not match is a 404. Either is a right answer, a 200 or 5xx is not.
+INVALID_PATHS = {
+    "fibonacci": ("/fibonacci/401/", "/fibonacci/-1/", "/fibonacci/ten/", "/fibonacci/1/2/"),
+    "factorial": ("/factorial/401/", "/factorial/1.5/", "/factorial/99999999999999999999/"),
+    "ackermann": ("/ackermann/4/0/", "/ackermann/0/5/", "/ackermann/2/", "/ackermann/x/1/"),
+    UNROUTED: ("/nosuch/1/", "/fibonaccix/1/"),
+}
+
+
+def invalid_call(function: str, rng: random.Random) -> Call:
+    return Call(function, rng.choice(INVALID_PATHS[function]), frozenset({400, 404}))
+
+
+def call_plan(functions: tuple[str, ...], invalid_ratio: float, seed: int | None) -> Iterator[Call]:
+    """An endless, reproducible (given a seed) stream of calls spread over the functions."""
+    rng = random.Random(seed)
+    while True:
+        function = rng.choice(functions)
+        if rng.random() < invalid_ratio:
+            # Now and then a path that no Traefik router matches, so its 404 is exercised too.
+            target = UNROUTED if rng.random() < 0.1 else function
+            yield invalid_call(target, rng)
+        else:
+            yield valid_call(function, rng)
+
+
+def judge(call: Call, status: int, body: bytes) -> str | None:
+    """Why the answer is wrong, or None when it is right."""
+    if status >= 500:
+        return f"server error {status}"
+    if status not in call.expected_status:
+        wanted = "/".join(str(s) for s in sorted(call.expected_status))
+        return f"status {status}, expected {wanted}"
+    if call.function == UNROUTED:
+        return None  # Traefik's own 404 is plain text
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return "body is not JSON"
+    if call.expected_result is not None:
+        result = document.get("result") if isinstance(document, dict) else None
+        if result != call.expected_result:
+            return f"wrong result {str(result)[:40]!r}, expected {call.expected_result[:40]!r}"
+    elif not (isinstance(document, dict) and isinstance(document.get("error"), dict)):
+        return "4xx body has no error object"
+    elif document["error"].get("status") != status:
+        return f"error.status {document['error'].get('status')!r} differs from HTTP {status}"
+    return None
+
+
+@dataclass
+class Outcome:
+    call: Call
+    status: int | None  # None: no HTTP answer at all
+    seconds: float
+    problem: str | None
+
+
+@dataclass
+class Results:
+    outcomes: list[Outcome] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+    finished: float | None = None
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.perf_counter()) - self.started
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.problem is not None]
+
+    def status_counts(self) -> Counter:
+        return Counter("error" if o.status is None else str(o.status) for o in self.outcomes)
+
+
+async def fetch(client: AsyncHTTPClient, base_url: str, call: Call, timeout: float) -> Outcome:
+    request = HTTPRequest(base_url + call.path, request_timeout=timeout, connect_timeout=timeout)
+    started = time.perf_counter()
+    try:
+        response = await client.fetch(request, raise_error=False)
+    except Exception as exc:  # refused, reset, timed out: all mean the lab did not answer
+        seconds = time.perf_counter() - started
+        return Outcome(call, None, seconds, f"connection error: {exc}")
+    seconds = time.perf_counter() - started
+    if response.code == 599:  # Tornado's code for "no HTTP response"
+        return Outcome(call, None, seconds, f"connection error: {response.error}")
+    return Outcome(call, response.code, seconds, judge(call, response.code, response.body or b""))
+
+
+async def run(
+    base_url: str,
+    *,
+    count: int | None,
+    duration: float | None,
+    concurrency: int,
+    invalid_ratio: float,
+    seed: int | None = None,
+    timeout: float = 10.0,
+    functions: tuple[str, ...] = FUNCTIONS,
+    on_progress: Callable[[Results], None] | None = None,
+) -> Results:
+    """Send calls until `count` are done or `duration` seconds have passed."""
+    if count is None and duration is None:
+        raise ValueError("give a count, a duration or both, or traffic never ends")
+    base_url = base_url.rstrip("/")
+    plan = call_plan(functions, invalid_ratio, seed)
+    results = Results()
+    deadline = None if duration is None else results.started + duration
+    issued = 0
+    client = AsyncHTTPClient(force_instance=True, max_clients=concurrency)
+
+    def next_call() -> Call | None:
+        nonlocal issued
+        if count is not None and issued >= count:
+            return None
+        if deadline is not None and time.perf_counter() >= deadline:
+            return None
+        issued += 1
+        return next(plan)
+
+    async def worker() -> None:
+        while (call := next_call()) is not None:
+            results.outcomes.append(await fetch(client, base_url, call, timeout))
+            if on_progress is not None:
+                on_progress(results)
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    finally:
+        client.close()
+        results.finished = time.perf_counter()
+    return results
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return math.nan
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def summary(results: Results) -> str:
+    rows = [("function", "calls", "ok", "failed", "p50 ms", "p95 ms", "p99 ms")]
+    groups: dict[str, list[Outcome]] = {}
+    for outcome in results.outcomes:
+        groups.setdefault(outcome.call.function, []).append(outcome)
+    for function in sorted(groups, key=lambda f: (f == UNROUTED, f)):
+        outcomes = groups[function]
+        latencies = sorted(o.seconds * 1000 for o in outcomes if o.status is not None)
+        failed = sum(o.problem is not None for o in outcomes)
+        rows.append(
+            (
+                function,
+                str(len(outcomes)),
+                str(len(outcomes) - failed),
+                str(failed),
+                *(f"{percentile(latencies, q):.2f}" for q in (0.50, 0.95, 0.99)),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    total = len(results.outcomes)
+    rate = total / results.elapsed if results.elapsed > 0 else 0.0
+    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(results.status_counts().items()))
+    failures = results.failures
+    lines += [
+        "",
+        f"status codes: {statuses or 'none'}",
+        f"{total} calls in {results.elapsed:.2f} s: {rate:.1f} req/s, {len(failures)} failed",
+    ]
+    kinds = Counter(
+        (o.call.function, "no answer" if o.status is None else f"HTTP {o.status}") for o in failures
+    )
+    for (function, answer), times in sorted(kinds.items()):
+        lines.append(f"  {function}: {times} failed with {answer}")
+    for outcome in failures[:5]:
+        lines.append(f"  e.g. GET {outcome.call.path[:60]}: {outcome.problem}")
+    return "\n".join(lines)
+
+
+class ProgressBar:
+    """A one-line bar on a terminal; silent when stderr is a file or a pipe (CI logs)."""
+
+    def __init__(self, stream: TextIO, count: int | None, duration: float | None) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.count = count
+        self.duration = duration
+        self.last_drawn = 0.0
+        self.results: Results | None = None  # kept so an interrupted run can still be summed up
+
+    def __call__(self, results: Results) -> None:
+        self.results = results
+        now = time.perf_counter()
+        if not self.enabled or now - self.last_drawn < 0.1:
+            return
+        self.last_drawn = now
+        done, elapsed = len(results.outcomes), results.elapsed
+        fractions = []
+        if self.count:
+            fractions.append(done / self.count)
+        if self.duration:
+            fractions.append(elapsed / self.duration)
+        fraction = min(1.0, max(fractions))
+        bar = "#" * int(fraction * 30)
+        self.stream.write(
+            f"\r[{bar:<30}] {done} calls  {done / elapsed if elapsed else 0:.0f} req/s"
+            f"  {len(results.failures)} failed "
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def default_api_url() -> str:
+    """Where the lab's API is: $LAB_API_URL, else what the stack's config says, else 8000."""
+    if os.environ.get("LAB_API_URL"):
+        return os.environ["LAB_API_URL"]
+    try:
+        from scripts.status import configured_urls
+
+        return configured_urls()["api"]
+    except Exception:  # no readable stack config: fall back to the documented default
+        return DEFAULT_API_URL
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make traffic", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", help="Traefik's API entrypoint (default: the stack's api_url)")
+    parser.add_argument("--count", type=int, default=600, help="calls to make (0: no limit)")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument("--concurrency", type=int, default=8, help="calls in flight at once")
+    parser.add_argument(
+        "--invalid-ratio", type=float, default=0.2, help="share of calls that must be rejected"
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
+    parser.add_argument("--seed", type=int, help="make the call sequence reproducible")
+    args = parser.parse_args(argv)
+    if args.count == 0:
+        args.count = None
+    if args.count is None and args.duration is None:
+        parser.error("--count 0 needs a --duration")
+    if args.concurrency < 1 or not 0.0 <= args.invalid_ratio <= 1.0:
+        parser.error("--concurrency must be >= 1 and --invalid-ratio within [0, 1]")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    url = args.url or default_api_url()
+    progress = ProgressBar(sys.stderr, args.count, args.duration)
+    print(f"calling {', '.join(FUNCTIONS)} through {url}", file=sys.stderr)
+    try:
+        results = asyncio.run(
+            run(
+                url,
+                count=args.count,
+                duration=args.duration,
+                concurrency=args.concurrency,
+                invalid_ratio=args.invalid_ratio,
+                seed=args.seed,
+                timeout=args.timeout,
+                on_progress=progress,
+            )
+        )
+    except KeyboardInterrupt:
+        progress.close()
+        print("interrupted", file=sys.stderr)
+        if progress.results is not None:
+            print(summary(progress.results))
+        return 130
+    progress.close()
+    print(summary(results))
+    return 1 if results.failures or not results.outcomes else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
