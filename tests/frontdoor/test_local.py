@@ -1,0 +1,160 @@
+"""`make local` and LocalLab: real app processes, the real Traefik and Prometheus on loopback."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from scripts import traffic
+from scripts.local import LabStartError, LocalLab, http_status
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def lab():
+    with LocalLab(replicas=2, with_prometheus=False) as running:
+        yield running
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead but still has a pid until reaped; it holds no port and runs no code.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def metric_value(text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_every_replica_is_healthy_and_traefik_balances_over_them(lab):
+    for function, urls in lab.service_urls.items():
+        assert len(urls) == 2
+        for url in urls:
+            assert http_status(f"{url}/health") == 200, url
+        for n in range(12):
+            args = f"{n % 4}/{n % 5}" if function == "ackermann" else str(n)
+            with urllib.request.urlopen(f"{lab.api_url}/{function}/{args}/") as response:
+                assert response.status == 200
+        for url in urls:
+            with urllib.request.urlopen(f"{url}/metrics") as response:
+                metrics = response.read().decode()
+            served = metric_value(metrics, "lab_requests_total", function=function, code="200")
+            assert served > 0, f"{url} got no traffic from Traefik"
+    assert http_status(f"{lab.traefik_url}/ping") == 200
+    assert lab.prometheus_url is None
+
+
+def test_traffic_through_local_traefik_gets_only_right_answers(lab, capsys):
+    code = traffic.main(["--url", lab.api_url, "--count", "240", "--concurrency", "6"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "240 calls" in out
+    assert "404: " in out  # Traefik's own 404 for unrouted paths and the app's for bad arity
+
+
+def test_a_part_that_cannot_start_is_reported_and_nothing_is_left(tmp_path):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        taken = blocker.getsockname()[1]
+        lab = LocalLab(replicas=1, with_prometheus=False, ports={"api": taken}, workdir=tmp_path)
+        started = []
+        original_spawn = lab._spawn
+
+        def spawn_and_remember(*args, **kwargs):
+            child = original_spawn(*args, **kwargs)
+            started.append(child.process.pid)
+            return child
+
+        lab._spawn = spawn_and_remember
+        with pytest.raises(LabStartError, match="traefik"):
+            lab.start()
+    assert len(started) == 4  # three replicas and Traefik
+    assert not [pid for pid in started if alive(pid)]
+    assert (tmp_path / "logs" / "traefik.log").exists()
+
+
+def test_prometheus_scrapes_every_part(prometheus_binary):
+    with LocalLab(replicas=1, with_prometheus=True, scrape_interval="1s") as lab:
+        health = lab.wait_for_targets(timeout=60)
+        assert health == {"prometheus": "up", "traefik": "up", **dict.fromkeys(lab.functions, "up")}
+        with urllib.request.urlopen(f"{lab.prometheus_url}/api/v1/status/config") as response:
+            assert b"job_name: fibonacci" in response.read()
+        # The dashboards' rule file is loaded, as in the stack.
+        with urllib.request.urlopen(f"{lab.prometheus_url}/api/v1/rules") as response:
+            groups = json.load(response)["data"]["groups"]
+        assert groups
+        assert all(group["file"].startswith(str(lab.workdir)) for group in groups)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_make_local_stops_every_process_on_signal(tmp_path, signum):
+    options = ["--free-ports", "--replicas", "1", "--no-prometheus", "--workdir", str(tmp_path)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.local", *options],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        printed = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            printed.append(line)
+            if line.startswith("logs:"):
+                break
+        output = "".join(printed)
+        api = re.search(r"^api\s+(http://127\.0\.0\.1:\d+)$", output, re.MULTILINE)
+        assert api, (
+            f"no api URL printed: {output!r} {process.stderr.read() if process.poll() else ''}"
+        )
+        with urllib.request.urlopen(f"{api.group(1)}/factorial/5/") as response:
+            assert response.status == 200
+            assert b'"120"' in response.read()
+        children = children_of(process.pid)
+        assert len(children) == 4, children  # three replicas and Traefik
+
+        process.send_signal(signum)
+        assert process.wait(30) == 0
+        time.sleep(0.2)
+        assert not [pid for pid in children if alive(pid)]
+        assert http_status(f"{api.group(1)}/factorial/5/", timeout=1) is None
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
