@@ -15,6 +15,8 @@ from dashboards import expressions as promql
 GROUP = "lab"
 # Long enough to smooth a scrape or two, short enough to react within a coffee break.
 WINDOW = "5m"
+# Prometheus' alert template for the alert's `function` label.
+FUNCTION = "{{ $labels.function }}"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Alert:
         return f"({self.query}) {self.comparison} {self.threshold:g}"
 
     def to_rule(self) -> dict:
+        # Annotations name labels only, never $value: what a person reads is the same on
+        # every evaluation, and promtool's unit tests can state it exactly.
         return {
             "alert": self.name,
             "expr": self.expr,
@@ -49,6 +53,8 @@ class Alert:
 def alerts(functions: Sequence[str]) -> list[Alert]:
     """Every alert of the lab, for these function services."""
     scope = promql.every(functions)
+    error_percent = f"{promql.ERROR_RATIO_LIMIT * 100:g}%"
+    latency_ms = f"{promql.LATENCY_LIMIT_SECONDS * 1000:g} ms"
     return [
         Alert(
             name="LabHighErrorRatio",
@@ -57,10 +63,10 @@ def alerts(functions: Sequence[str]) -> list[Alert]:
             threshold=promql.ERROR_RATIO_LIMIT,
             duration="5m",
             severity="page",
-            summary="{{ $labels.function }} fails more than 5% of its calls",
-            description="{{ $labels.function }} answered {{ $value | humanizePercentage }} of "
-            "its calls with a 5xx over the last 5 minutes. Nothing a client sends should do "
-            "that: read the service's error logs in Kibana (saved search lab-errors).",
+            summary=f"{FUNCTION} fails more than {error_percent} of its calls",
+            description=f"{FUNCTION} answered more than {error_percent} of its calls with a "
+            "5xx over the last 5 minutes. Nothing a client sends should do that: read the "
+            "service's error logs in Kibana (saved search lab-errors).",
         ),
         Alert(
             name="LabSlowCalls",
@@ -69,10 +75,10 @@ def alerts(functions: Sequence[str]) -> list[Alert]:
             threshold=promql.LATENCY_LIMIT_SECONDS,
             duration="10m",
             severity="ticket",
-            summary="{{ $labels.function }} p95 latency above 250 ms",
-            description="Clients of {{ $labels.function }} waited {{ $value | humanizeDuration }} "
-            "or more for 5% of their calls, as Traefik measures it, for 10 minutes. Compare "
-            "the overview dashboard's Traefik, app and compute latency panels to see where.",
+            summary=f"{FUNCTION} p95 latency above {latency_ms}",
+            description=f"For 10 minutes, 5% of the calls to {FUNCTION} took more than "
+            f"{latency_ms} as Traefik measures it. The overview dashboard's Traefik, app and "
+            "compute latency panels show where the time goes.",
         ),
         Alert(
             name="LabTargetDown",

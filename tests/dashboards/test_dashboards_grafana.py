@@ -1,0 +1,174 @@
+"""The overview dashboard's JSON model: stable bytes, the panels asked for, built by a loop."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dashboards.grafana import common, overview
+from stack.render import FUNCTIONS
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def model() -> dict:
+    return overview.build(FUNCTIONS)
+
+
+def panels(model: dict) -> list[dict]:
+    return [p for p in model["panels"] if p["type"] != "row"]
+
+
+def rows(model: dict) -> list[tuple[dict, list[dict]]]:
+    """Each row with the panels that follow it (Grafana's layout for expanded rows)."""
+    grouped: list[tuple[dict, list[dict]]] = []
+    for panel in model["panels"]:
+        if panel["type"] == "row":
+            grouped.append((panel, []))
+        else:
+            grouped[-1][1].append(panel)
+    return grouped
+
+
+def test_render_is_byte_identical_across_processes(tmp_path):
+    """Two interpreters with different hash seeds write the very same bytes."""
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        subprocess.run(
+            [sys.executable, "-m", "dashboards.render", str(out)],
+            cwd=REPO,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        outputs.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0]) == 3, sorted(outputs[0])
+    dashboard_text = outputs[0][Path("grafana/lab-overview.json")].decode()
+    assert dashboard_text == common.dump(overview.build(FUNCTIONS))
+    assert dashboard_text == json.dumps(json.loads(dashboard_text), sort_keys=True, indent=2) + "\n"
+
+
+def test_identity_and_tags(model):
+    assert model["uid"] == "lab-overview"
+    assert model["title"] == "Lab overview"
+    assert "generated" in model["tags"]
+    assert isinstance(model["schemaVersion"], int)
+
+
+def test_every_panel_reads_the_provisioned_prometheus_with_unit_and_legend(model):
+    for panel in panels(model):
+        where = f"panel {panel['title']!r}"
+        assert panel["datasource"] == {"type": "prometheus", "uid": "prometheus"}, where
+        assert panel["fieldConfig"]["defaults"].get("unit"), f"{where} has no unit"
+        assert panel.get("description"), f"{where} has no description"
+        assert panel["targets"], f"{where} has no query"
+        ref_ids = [t["refId"] for t in panel["targets"]]
+        assert len(set(ref_ids)) == len(ref_ids), where
+        for target in panel["targets"]:
+            assert target["datasource"]["uid"] == "prometheus", where
+            assert target["expr"].strip(), where
+            assert target["legendFormat"].strip(), f"{where} query {target['refId']} has no legend"
+
+
+def test_ids_unique_and_grid_without_overlap(model):
+    ids = [p["id"] for p in model["panels"]]
+    assert len(set(ids)) == len(ids)
+    occupied: set[tuple[int, int]] = set()
+    for panel in model["panels"]:
+        grid = panel["gridPos"]
+        assert grid["x"] >= 0, panel["title"]
+        assert grid["x"] + grid["w"] <= 24, panel["title"]
+        cells = {
+            (x, y)
+            for x in range(grid["x"], grid["x"] + grid["w"])
+            for y in range(grid["y"], grid["y"] + grid["h"])
+        }
+        assert not cells & occupied, f"{panel['title']!r} overlaps another panel"
+        occupied |= cells
+
+
+def test_thresholds_mark_the_alert_limits(model):
+    by_title = {p["title"]: p for p in panels(model)}
+    ratio_steps = by_title["5xx ratio by function"]["fieldConfig"]["defaults"]["thresholds"]
+    assert ratio_steps["steps"][-1] == {"color": "red", "value": 0.05}
+    latency_steps = by_title["p95 latency seen by clients"]["fieldConfig"]["defaults"]["thresholds"]
+    assert latency_steps["steps"][-1] == {"color": "red", "value": 0.25}
+
+
+def test_one_row_per_function_with_the_same_panels(model):
+    function_rows = [(row, members) for row, members in rows(model) if "Function:" in row["title"]]
+    assert [row["title"] for row, _ in function_rows] == [f"Function: {f}" for f in FUNCTIONS]
+    titles = [[p["title"] for p in members] for _, members in function_rows]
+    assert all(t == titles[0] for t in titles), titles
+    expected = {
+        "Request rate",
+        "4xx and 5xx ratio",
+        "Latency at Traefik",
+        "Latency in the app",
+        "Traefik overhead",
+        "Compute time",
+        "Requests in flight",
+        "Healthy replicas",
+    }
+    assert set(titles[0]) == expected
+    for (row, members), function in zip(function_rows, FUNCTIONS, strict=True):
+        others = [f for f in FUNCTIONS if f != function]
+        for panel in members:
+            for target in panel["targets"]:
+                expr = target["expr"]
+                assert function in expr, f"{row['title']} / {panel['title']}: {expr}"
+                assert not any(o in expr for o in others), f"{panel['title']} leaks: {expr}"
+
+
+def test_latency_panels_show_three_quantiles_from_the_right_histograms(model):
+    first_function_row = rows(model)[1][1]
+    members = {p["title"]: p for p in first_function_row}
+    expectations = {
+        "Latency at Traefik": ("traefik_service_request_duration_seconds_bucket",),
+        "Latency in the app": ("lab_request_duration_seconds_bucket",),
+        "Traefik overhead": (
+            "traefik_service_request_duration_seconds_bucket",
+            "lab_request_duration_seconds_bucket",
+        ),
+        "Compute time": ("lab_compute_duration_seconds_bucket",),
+    }
+    for title, metrics in expectations.items():
+        exprs = [t["expr"] for t in members[title]["targets"]]
+        assert [t["legendFormat"] for t in members[title]["targets"]] == ["p50", "p95", "p99"]
+        for quantile, expr in zip(("0.5", "0.95", "0.99"), exprs, strict=True):
+            assert expr.startswith(f"histogram_quantile({quantile},"), expr
+            assert all(metric in expr for metric in metrics), expr
+    overhead = members["Traefik overhead"]["targets"][0]["expr"]
+    assert ") - histogram_quantile(" in overhead
+
+
+def test_the_loop_follows_the_function_list():
+    two = overview.build(["fibonacci", "ackermann"])
+    titles = [p["title"] for p in two["panels"] if p["type"] == "row"]
+    assert titles == ["All functions: $function", "Function: fibonacci", "Function: ackermann"]
+    assert "factorial" not in json.dumps(two)
+
+
+def test_function_variable_and_entrypoint_totals(model):
+    (variable,) = model["templating"]["list"]
+    assert variable["name"] == "function"
+    assert variable["type"] == "query"
+    assert variable["multi"] is True
+    assert variable["includeAll"] is True
+    assert variable["datasource"]["uid"] == "prometheus"
+    assert variable["query"] == "label_values(lab_requests_total, function)"
+    summary = rows(model)[0][1]
+    assert all(
+        "$function" in json.dumps(p["targets"]) or "traefik" in json.dumps(p["targets"])
+        for p in summary
+    )
+    entry = [p for p in summary if "entrypoint" in p["title"]]
+    exprs = [t["expr"] for p in entry for t in p["targets"]]
+    assert any('traefik_entrypoint_requests_total{entrypoint="web"}' in e for e in exprs), exprs

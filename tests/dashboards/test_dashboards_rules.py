@@ -1,0 +1,187 @@
+"""The rule file: valid for promtool, sharing its expressions with panels, and each alert
+firing exactly when it should (promtool test rules, Debian's promtool)."""
+
+import subprocess
+
+import pytest
+import yaml
+
+from dashboards import rules
+from dashboards.grafana import overview
+from stack.render import FUNCTIONS
+from tests.dashboards import promql_walk
+
+ALERT_NAMES = {"LabHighErrorRatio", "LabSlowCalls", "LabTargetDown", "LabTraefikDown"}
+
+
+def run_promtool(promtool: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [promtool, *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.fixture
+def rule_path(tmp_path):
+    path = tmp_path / "lab-rules.yml"
+    path.write_text(rules.render(FUNCTIONS))
+    return path
+
+
+def test_rule_file_passes_promtool_check(promtool, rule_path):
+    result = run_promtool(promtool, "check", "rules", str(rule_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(ALERT_NAMES)} rules found" in result.stdout
+
+
+def test_every_dashboard_expression_parses(promtool, tmp_path):
+    """promtool parses each panel query (variables substituted) as a recording rule."""
+    model = overview.build(FUNCTIONS)
+    recorded = [
+        {"record": f"lab:panel_{i}", "expr": promql_walk.grafana_interpolate(e, FUNCTIONS, "1m")}
+        for i, (_, e) in enumerate(promql_walk.dashboard_expressions(model))
+    ]
+    assert len(recorded) >= 30
+    path = tmp_path / "panels.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "panels", "rules": recorded}]}))
+    result = run_promtool(promtool, "check", "rules", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_is_a_panel_expression():
+    """Each alert's query is, character for character, a dashboard query with "All" selected."""
+    panel_exprs = {
+        promql_walk.grafana_interpolate(expr, FUNCTIONS, rules.WINDOW): where
+        for where, expr in promql_walk.dashboard_expressions(overview.build(FUNCTIONS))
+    }
+    names = set()
+    for name, expr in promql_walk.rule_expressions(rules.render(FUNCTIONS)):
+        names.add(name)
+        query, _, _ = promql_walk.split_alert(expr)
+        assert query in panel_exprs, f"{name}: no panel draws {query}"
+    assert names == ALERT_NAMES
+
+
+def _annotations(alert: rules.Alert, labels: dict[str, str]) -> dict[str, str]:
+    """The alert's annotations as Prometheus renders them for these labels."""
+    rendered = {}
+    for key, template in (("summary", alert.summary), ("description", alert.description)):
+        for label, value in labels.items():
+            template = template.replace(f"{{{{ $labels.{label} }}}}", value)
+        assert "{{" not in template, template
+        rendered[key] = template
+    return rendered
+
+
+def _expect(alert_name: str, eval_time: str, firing: list[dict[str, str]]) -> dict:
+    alert = next(a for a in rules.alerts(FUNCTIONS) if a.name == alert_name)
+    return {
+        "eval_time": eval_time,
+        "alertname": alert_name,
+        "exp_alerts": [
+            {
+                "exp_labels": {"severity": alert.severity, **labels},
+                "exp_annotations": _annotations(alert, labels),
+            }
+            for labels in firing
+        ],
+    }
+
+
+def _buckets(service: str, per_bucket: dict[str, str]) -> list[dict]:
+    metric = "traefik_service_request_duration_seconds_bucket"
+    return [
+        {"series": f'{metric}{{service="{service}",le="{le}"}}', "values": values}
+        for le, values in per_bucket.items()
+    ]
+
+
+# One scenario per alert, one sample a minute. Each says when the condition starts to hold,
+# checks that nothing fires while the alert's `for` runs, then that it fires for the guilty
+# series only.
+SCENARIOS = {
+    "LabHighErrorRatio": {
+        # fibonacci starts failing 0.1/s of 1.1/s (9%) at minute 11; factorial answers many
+        # 400s (clients' fault) and no 5xx. Above 5% from about minute 13, for 5m.
+        "input_series": [
+            {"series": 'lab_requests_total{function="fibonacci",code="200"}', "values": "0+60x40"},
+            {
+                "series": 'lab_requests_total{function="fibonacci",code="500"}',
+                "values": "0x10 6+6x30",
+            },
+            {"series": 'lab_requests_total{function="factorial",code="200"}', "values": "0+60x40"},
+            {"series": 'lab_requests_total{function="factorial",code="400"}', "values": "0+30x40"},
+            {"series": 'lab_requests_total{function="factorial",code="500"}', "values": "0x40"},
+        ],
+        "checks": [("10m", []), ("16m", []), ("22m", [{"function": "fibonacci"}])],
+    },
+    "LabSlowCalls": {
+        # From minute 10 every fibonacci call lands in (0.25 s, 1 s]; factorial stays fast.
+        "input_series": _buckets(
+            "fibonacci@file",
+            {
+                "0.1": "0+60x10 600+0x30",
+                "0.25": "0+60x10 600+0x30",
+                "1": "0+60x40",
+                "+Inf": "0+60x40",
+            },
+        )
+        + _buckets(
+            "factorial@file",
+            {"0.1": "0+60x40", "0.25": "0+60x40", "1": "0+60x40", "+Inf": "0+60x40"},
+        ),
+        "checks": [("9m", []), ("18m", []), ("25m", [{"function": "fibonacci"}])],
+    },
+    "LabTargetDown": {
+        # fibonacci-1 stops answering at minute 6; Prometheus' own job being down is not a
+        # function target (and not this alert's business).
+        "input_series": [
+            {"series": 'up{job="fibonacci",instance="fibonacci-1:8080"}', "values": "1x5 0x20"},
+            {"series": 'up{job="fibonacci",instance="fibonacci-2:8080"}', "values": "1x25"},
+            {"series": 'up{job="prometheus",instance="prometheus:9090"}', "values": "0x25"},
+            {"series": 'up{job="traefik",instance="traefik:8080"}', "values": "1x25"},
+        ],
+        "checks": [
+            ("5m", []),
+            ("6m", []),
+            ("8m", [{"job": "fibonacci", "instance": "fibonacci-1:8080"}]),
+        ],
+    },
+    "LabTraefikDown": {
+        "input_series": [
+            {"series": 'up{job="traefik",instance="traefik:8080"}', "values": "1x3 0x10"},
+            {"series": 'up{job="fibonacci",instance="fibonacci-1:8080"}', "values": "0x13"},
+        ],
+        "checks": [
+            ("3m", []),
+            ("4m", []),
+            ("6m", [{"job": "traefik", "instance": "traefik:8080"}]),
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("alert_name", sorted(SCENARIOS))
+def test_alert_fires_when_it_should_and_not_before(promtool, rule_path, tmp_path, alert_name):
+    scenario = SCENARIOS[alert_name]
+    unit_tests = {
+        "rule_files": [str(rule_path)],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": scenario["input_series"],
+                "alert_rule_test": [
+                    _expect(alert_name, when, firing) for when, firing in scenario["checks"]
+                ],
+            }
+        ],
+    }
+    test_path = tmp_path / f"{alert_name}.test.yml"
+    test_path.write_text(yaml.safe_dump(unit_tests, sort_keys=False))
+    result = run_promtool(promtool, "test", "rules", str(test_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_every_alert_has_a_scenario():
+    assert set(SCENARIOS) == {a.name for a in rules.alerts(FUNCTIONS)}
