@@ -14,21 +14,29 @@ COMPARISON = re.compile(r"^\((?P<query>.*)\) (?P<op>==|!=|>=|<=|>|<) (?P<thresho
 
 
 def dashboard_expressions(model: dict) -> Iterator[tuple[str, str]]:
-    """(where, expr) for every `expr` anywhere in a dashboard model, where = panel / refId."""
+    """(where, expr) for every `expr` anywhere in a dashboard model.
 
-    def walk(node: object, panel: str) -> Iterator[tuple[str, str]]:
+    `where` is "row / panel [refId]": panels of different rows share titles.
+    """
+
+    def walk(node: object, where: str) -> Iterator[tuple[str, str]]:
         if isinstance(node, dict):
-            if "gridPos" in node and "title" in node:
-                panel = node["title"]
             if isinstance(node.get("expr"), str):
-                yield f"{panel} [{node.get('refId', '?')}]", node["expr"]
+                yield f"{where} [{node.get('refId', '?')}]", node["expr"]
             for value in node.values():
-                yield from walk(value, panel)
+                yield from walk(value, where)
         elif isinstance(node, list):
             for value in node:
-                yield from walk(value, panel)
+                yield from walk(value, where)
 
-    yield from walk(model, model.get("title", "dashboard"))
+    row = model.get("title", "dashboard")
+    for panel in model.get("panels", []):
+        if panel.get("type") == "row":
+            row = panel.get("title", row)
+        yield from walk(panel, f"{row} / {panel.get('title', '?')}")
+    # Anything outside the panels (annotations, templating) that holds an expression.
+    rest = {k: v for k, v in model.items() if k != "panels"}
+    yield from walk(rest, row)
 
 
 def rule_expressions(rule_file: str) -> Iterator[tuple[str, str]]:

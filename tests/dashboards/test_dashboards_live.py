@@ -1,0 +1,256 @@
+"""Proof against real data: every PromQL query returns data, every Kibana field exists.
+
+One lab for the whole module (scripts.local.LocalLab): the real function services, two
+replicas each, behind the real Traefik binary, scraped every second by Debian's Prometheus.
+Traffic with 200s, 400s and 404s goes through Traefik; then every expression found in the
+rendered dashboard and rule file is evaluated over the HTTP API, and the services' own ECS
+log lines, shaped as Logstash will shape them, must carry every field the Kibana objects use.
+"""
+
+import json
+import math
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from dashboards import kibana, rules
+from dashboards.grafana import overview
+from scripts.local import LocalLab
+from stack import render
+from tests.dashboards import kibana_walk, logstash_shape, promql_walk
+
+FUNCTIONS = render.FUNCTIONS
+REPLICAS = 2
+# Grafana's $__rate_interval is at least four scrape intervals; with 1 s scrapes and a test
+# that lasts seconds, 30 s covers all the traffic and always holds two samples or more.
+RATE_INTERVAL = "30s"
+SLOW_CALL_MS = 5
+
+VALID_CALLS = {
+    "fibonacci": ["/fibonacci/0/", "/fibonacci/10/", "/fibonacci/90/", "/fibonacci/400/"],
+    "factorial": ["/factorial/0/", "/factorial/10/", "/factorial/400/"],
+    "ackermann": ["/ackermann/0/0/", "/ackermann/2/2/", "/ackermann/3/4/"],
+}
+INVALID_CALLS = {
+    "fibonacci": ["/fibonacci/401/", "/fibonacci/-1/", "/fibonacci/x/"],
+    "factorial": ["/factorial/999/", "/factorial/abc/"],
+    "ackermann": ["/ackermann/4/1/", "/ackermann/1/x/"],
+}
+ROUNDS = 5
+
+DASHBOARD_EXPRESSIONS = list(promql_walk.dashboard_expressions(overview.build(FUNCTIONS)))
+RULE_EXPRESSIONS = list(promql_walk.rule_expressions(rules.render(FUNCTIONS)))
+
+
+def get_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def prometheus_query(lab: LocalLab, expr: str) -> list[dict]:
+    url = f"{lab.prometheus_url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = json.load(response)
+    except urllib.error.HTTPError as error:
+        pytest.fail(f"Prometheus rejected {expr}: {error.read().decode()}")
+    assert body["status"] == "success", body
+    return body["data"]["result"]
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """The running lab, after traffic, once Prometheus has scraped all of it."""
+    with LocalLab(
+        replicas=REPLICAS, with_prometheus=None, scrape_interval="1s", start_timeout=60
+    ) as running:
+        if running.prometheus_url:
+            # A sample from before the traffic, or rate() sees two equal samples after it.
+            running.wait_for_targets(timeout=30)
+        calls = [
+            running.api_url + path
+            for _ in range(ROUNDS)
+            for table in (VALID_CALLS, INVALID_CALLS)
+            for paths in table.values()
+            for path in paths
+        ]
+        calls += [running.api_url + "/nowhere/1/"] * ROUNDS
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            statuses = list(pool.map(get_status, calls))
+        routed = sum(1 for url in calls if "/nowhere/" not in url)
+        assert statuses.count(200) == ROUNDS * sum(map(len, VALID_CALLS.values()))
+        assert statuses.count(400) == ROUNDS * sum(map(len, INVALID_CALLS.values()))
+        assert statuses.count(404) == ROUNDS
+        running.routed_calls = routed
+        if running.prometheus_url:
+            # Wait until a scrape after the last call has landed, so counters hold it all.
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                result = prometheus_query(running, "sum(lab_requests_total)")
+                if result and float(result[0]["value"][1]) >= routed:
+                    break
+                time.sleep(0.25)
+            else:
+                pytest.fail(f"Prometheus did not see the {routed} calls within 20 s")
+        yield running
+
+
+@pytest.fixture(scope="module")
+def lab_with_prometheus(lab, prometheus_binary):
+    assert lab.prometheus_url, "prometheus is installed but LocalLab did not start it"
+    return lab
+
+
+def assert_has_data(lab: LocalLab, expr: str, where: str) -> list[dict]:
+    result = prometheus_query(lab, expr)
+    assert result, f"{where}: no data for {expr}"
+    values = [float(sample["value"][1]) for sample in result]
+    assert any(not math.isnan(v) for v in values), f"{where}: only NaN for {expr}"
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("where", "expr"), DASHBOARD_EXPRESSIONS, ids=[w for w, _ in DASHBOARD_EXPRESSIONS]
+)
+def test_dashboard_query_returns_data(lab_with_prometheus, where, expr):
+    query = promql_walk.grafana_interpolate(expr, FUNCTIONS, RATE_INTERVAL)
+    assert_has_data(lab_with_prometheus, query, where)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "expr"), RULE_EXPRESSIONS, ids=[n for n, _ in RULE_EXPRESSIONS])
+def test_alert_expression_returns_data_and_is_quiet(lab_with_prometheus, name, expr):
+    """The condition, turned into `bool`, returns a 0/1 per series: 0 on a healthy lab."""
+    result = assert_has_data(lab_with_prometheus, promql_walk.as_bool(expr), name)
+    firing = [s["metric"] for s in result if float(s["value"][1]) == 1]
+    assert not firing, f"{name} would fire on a healthy lab for {firing}"
+
+
+@pytest.mark.slow
+def test_per_function_series_cover_every_function(lab_with_prometheus):
+    """The "All" queries of the summary row return one series per function, not just some."""
+    for where, expr in DASHBOARD_EXPRESSIONS:
+        if "$function" not in expr or "by (function" not in expr:
+            continue
+        query = promql_walk.grafana_interpolate(expr, FUNCTIONS, RATE_INTERVAL)
+        result = prometheus_query(lab_with_prometheus, query)
+        seen = {sample["metric"].get("function") for sample in result}
+        assert seen == set(FUNCTIONS), f"{where}: series for {seen} only"
+
+
+@pytest.mark.slow
+def test_function_variable_lists_every_function(lab_with_prometheus):
+    """The variable's `label_values(lab_requests_total, function)`, as Grafana asks for it."""
+    (variable,) = overview.build(FUNCTIONS)["templating"]["list"]
+    metric, label = variable["query"].removeprefix("label_values(").rstrip(")").split(", ")
+    url = f"{lab_with_prometheus.prometheus_url}/api/v1/label/{label}/values?" + (
+        urllib.parse.urlencode({"match[]": metric})
+    )
+    with urllib.request.urlopen(url, timeout=10) as response:
+        values = json.load(response)["data"]
+    assert sorted(values) == sorted(FUNCTIONS)
+
+
+@pytest.mark.slow
+def test_traefik_overhead_is_small_and_mostly_positive(lab_with_prometheus):
+    """The overhead panel shows a plausible number: under a bucket's width of 25 ms."""
+    expr = promql_walk.grafana_interpolate(
+        overview.promql.traefik_overhead(0.5, overview.promql.PICKED, "$__rate_interval"),
+        FUNCTIONS,
+        RATE_INTERVAL,
+    )
+    values = [float(s["value"][1]) for s in prometheus_query(lab_with_prometheus, expr)]
+    assert len(values) == len(FUNCTIONS)
+    assert all(abs(v) < 0.025 for v in values), values
+
+
+# -- Kibana fields against real log lines ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def documents(lab) -> list[dict]:
+    """Every stdout line of every replica, as the document Logstash would index."""
+    documents = []
+    for function in FUNCTIONS:
+        for replica in range(1, REPLICAS + 1):
+            name = f"{function}-{replica}"
+            log = (lab.workdir / "logs" / f"{name}.log").read_text()
+            for line in log.splitlines():
+                if line.startswith("{"):
+                    message = logstash_shape.gelf_message(line, container=f"lab-dev-{name}")
+                    documents.append(logstash_shape.shape(message))
+    access = [d for d in documents if logstash_shape.lookup(d, "event.dataset")[1] == "lab.access"]
+    assert len(access) >= len(INVALID_CALLS) * ROUNDS, "too few access lines in the logs"
+    return documents
+
+
+KIBANA_OBJECTS = kibana_walk.parse_objects(kibana.render(slow_call_ms=SLOW_CALL_MS))
+FIELDS = sorted({field for field, _ in kibana_walk.fields_used(KIBANA_OBJECTS)})
+TEMPLATE_TYPES = logstash_shape.template_types(render.elasticsearch_index_template())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("field", FIELDS)
+def test_kibana_field_exists_in_real_documents_with_its_mapped_type(documents, field):
+    uses = [where for f, where in kibana_walk.fields_used(KIBANA_OBJECTS) if f == field]
+    assert field in TEMPLATE_TYPES, f"{field} (used by {uses}) is not in the index template"
+    mapped = TEMPLATE_TYPES[field]
+    values = [v for found, v in (logstash_shape.lookup(d, field) for d in documents) if found]
+    assert values, f"{field} (used by {uses}) is in no real document"
+    wrong = [v for v in values if not logstash_shape.value_fits(v, mapped)]
+    assert not wrong, f"{field} is mapped {mapped} but real documents hold {wrong[:3]}"
+
+
+@pytest.mark.slow
+def test_saved_search_queries_select_the_right_documents(documents):
+    """Each saved search's query, run over the real documents, finds what its title promises."""
+    searches = {o["id"]: o for o in KIBANA_OBJECTS if o["type"] == "search"}
+
+    def matching(search_id: str) -> list[dict]:
+        kuery = kibana_walk.search_source(searches[search_id])["query"]["query"]
+        return [d for d in documents if kibana_walk.kql_matches(kuery, d)]
+
+    def status(document: dict) -> int:
+        return logstash_shape.lookup(document, "http.response.status_code")[1]
+
+    calls, errors = matching("lab-calls"), matching("lab-errors")
+    routed = ROUNDS * sum(len(p) for t in (VALID_CALLS, INVALID_CALLS) for p in t.values())
+    # Traefik's readiness probes add a few calls of their own.
+    assert len(calls) >= routed
+    assert {status(d) for d in calls} == {200, 400}
+    assert errors
+    assert all(status(d) >= 400 for d in errors)
+    assert len(errors) == sum(1 for d in calls if status(d) >= 400)
+    slow_ns = SLOW_CALL_MS * 1_000_000
+    slow = matching("lab-slow-calls")
+    expected_slow = [d for d in calls if logstash_shape.lookup(d, "event.duration")[1] > slow_ns]
+    assert len(slow) == len(expected_slow)
+
+
+@pytest.mark.slow
+def test_visualization_aggregations_have_values_per_function(documents):
+    """Each aggregated field has values for every function, so no chart has an empty series."""
+    for saved in KIBANA_OBJECTS:
+        if saved["type"] != "visualization":
+            continue
+        for agg in json.loads(saved["attributes"]["visState"])["aggs"]:
+            field = agg["params"].get("field")
+            if field is None or field == "@timestamp":
+                continue
+            for function in FUNCTIONS:
+                found = [
+                    d
+                    for d in documents
+                    if logstash_shape.lookup(d, "lab.function")[1] == function
+                    and logstash_shape.lookup(d, field)[0]
+                ]
+                assert found, f"{saved['id']}: no {field} for {function}"
