@@ -9,8 +9,9 @@ from pathlib import Path
 
 from dashboards import kibana, rules
 from dashboards.grafana import common, overview
+from stack.render import FUNCTIONS
 
-FUNCTIONS = ("fibonacci", "factorial", "ackermann")
+# The default of the stack config `lab:slowCallMs`.
 SLOW_CALL_MS = 5
 
 
