@@ -185,6 +185,21 @@ def function_variable() -> dashboard_builders.QueryVariable:
     )
 
 
+def alerts_and_annotations() -> dashboard_builders.AnnotationQuery:
+    """Grafana's built-in annotation, declared so the model carries `annotations.list`
+    (Grafana adds it on load otherwise, and an exported copy would differ from this one)."""
+    return (
+        dashboard_builders.AnnotationQuery()
+        .name("Annotations & Alerts")
+        .datasource(dashboard_models.DataSourceRef(type_val="grafana", uid="-- Grafana --"))
+        .enable(True)
+        .hide(True)
+        .icon_color("rgba(0, 211, 255, 1)")
+        .type("dashboard")
+        .built_in(1)
+    )
+
+
 def build(functions: Sequence[str]) -> dict:
     """The dashboard JSON model; the same functions always give the same model."""
     builder = (
@@ -197,6 +212,7 @@ def build(functions: Sequence[str]) -> dict:
         .timezone("browser")
         .tooltip(dashboard_models.DashboardCursorSync.CROSSHAIR)
         .with_variable(function_variable())
+        .annotation(alerts_and_annotations())
         .with_row(common.row("All functions: $function"))
     )
     for panel in summary_panels():

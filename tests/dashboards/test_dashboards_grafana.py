@@ -60,6 +60,10 @@ def test_identity_and_tags(model):
     assert model["title"] == "Lab overview"
     assert "generated" in model["tags"]
     assert isinstance(model["schemaVersion"], int)
+    # Grafana reads `annotations.list`; an object without it breaks loading.
+    (built_in,) = model["annotations"]["list"]
+    assert built_in["builtIn"] == 1
+    assert built_in["type"] == "dashboard"
 
 
 def test_every_panel_reads_the_provisioned_prometheus_with_unit_and_legend(model):
