@@ -1,0 +1,8 @@
+"""`python -m app --function NAME`: run one function service until SIGTERM."""
+
+import sys
+
+from app.service import run
+
+if __name__ == "__main__":
+    sys.exit(run())

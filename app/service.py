@@ -1,0 +1,592 @@
+"""The function service: Tornado application, Prometheus metrics, ECS access log, main().
+
+`make_app(function, registry=...)` builds one service instance with its own metrics and no
+global state; `main()` reads the command line and environment, listens, and on SIGTERM
+stops accepting, lets the requests in flight finish and exits. Field and metric names
+follow docs/contract.md (summarised in app/CONTRACT.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+import ecs_logging
+import tornado.httpserver
+import tornado.web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from app.functions import FUNCTIONS, ArgumentError, FunctionSpec, parse_arguments
+
+# Shared with Traefik's static config (docs/contract.md) so the two quantiles compare.
+HISTOGRAM_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1)
+# The codes this service produces itself; pre-created so dashboards show 0, not "no data".
+EXPECTED_CODES = (200, 400, 404, 405, 500)
+URL_PATH_LOG_LIMIT = 256
+ARGUMENTS_LOG_LIMIT = 64
+# Docker waits 10 s between SIGTERM and SIGKILL; leave time to log the stop line.
+DRAIN_TIMEOUT_SECONDS = 8.0
+# Fields ecs-logging adds by default that nobody reads here: the caller's file and line,
+# process and thread ids, and log.original (a copy of message). Dropping them makes each
+# line shorter and the formatter cheaper.
+EXCLUDED_LOG_FIELDS = ("log.origin", "log.original", "process")
+JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
+
+access_logger = logging.getLogger("lab.access")
+lifecycle_logger = logging.getLogger("lab.lifecycle")
+
+
+class ApiError(tornado.web.HTTPError):
+    """An HTTPError whose message (and, for 400, argument and rule) reach the JSON body."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        *,
+        argument: str | None = None,
+        rule: str | None = None,
+    ) -> None:
+        super().__init__(status_code)
+        self.message = message
+        self.argument = argument
+        self.rule = rule
+
+
+class ServiceState:
+    """Everything one application instance counts: its metrics and its requests in flight.
+
+    Handlers receive it through their URLSpec kwargs; main() reads `active_requests` to know
+    when the requests in flight have finished.
+    """
+
+    def __init__(
+        self, spec: FunctionSpec, registry: CollectorRegistry, logger: logging.Logger
+    ) -> None:
+        self.spec = spec
+        self.function = spec.name
+        self.logger = logger
+        self.active_requests = 0
+        self.prefix_length = len(f"/{self.function}/")
+        self.bodies: dict[tuple[int, ...], bytes] = {}
+        labels = (self.function,)
+        self.requests_total = Counter(
+            "lab_requests",
+            "Function API requests answered, by HTTP status code",
+            ("function", "code"),
+            registry=registry,
+        )
+        self.requests_by_code = {
+            code: self.requests_total.labels(self.function, str(code)) for code in EXPECTED_CODES
+        }
+        self.request_duration = Histogram(
+            "lab_request_duration_seconds",
+            "Time from the start of the handler to the response, function API requests",
+            ("function",),
+            buckets=HISTOGRAM_BUCKETS,
+            registry=registry,
+        ).labels(*labels)
+        self.compute_duration = Histogram(
+            "lab_compute_duration_seconds",
+            "Time spent computing the function itself",
+            ("function",),
+            buckets=HISTOGRAM_BUCKETS,
+            registry=registry,
+        ).labels(*labels)
+        self.in_flight = Gauge(
+            "lab_requests_in_flight",
+            "Function API requests being handled",
+            ("function",),
+            registry=registry,
+        ).labels(*labels)
+
+    def request_started(self, counted: bool) -> None:
+        self.active_requests += 1
+        if counted:
+            self.in_flight.inc()
+
+    def request_finished(self, handler: BaseHandler) -> None:
+        """Tornado's log_function: count the request, then write its one ECS access line.
+
+        It replaces Tornado's own access log, so each request yields exactly one line.
+        """
+        elapsed_ns = time.perf_counter_ns() - handler.started_ns
+        status = handler.get_status()
+        self.active_requests -= 1
+        if handler.counted:
+            self.in_flight.dec()
+            counter = self.requests_by_code.get(status)
+            if counter is None:
+                counter = self.requests_total.labels(self.function, str(status))
+            counter.inc()
+            self.request_duration.observe(elapsed_ns / 1e9)
+        elif status < 400:
+            # A successful probe (/health, /metrics) is not an event worth a log line.
+            return
+        if status < 400:
+            level = logging.INFO
+        elif status < 500:
+            level = logging.WARNING
+        else:
+            level = logging.ERROR
+        logger = self.logger
+        if not logger.isEnabledFor(level):
+            return
+        request = handler.request
+        path = request.path[:URL_PATH_LOG_LIMIT]
+        method = request.method
+        extra = {
+            "event.dataset": "lab.access",
+            "event.duration": elapsed_ns,
+            "http.request.method": method,
+            "http.response.status_code": status,
+            "url.path": path,
+            "lab.function": self.function,
+        }
+        if handler.counted:
+            # Raw as sent (still percent-encoded), without the one optional trailing slash.
+            arguments = request.path[self.prefix_length :]
+            if arguments.endswith("/"):
+                arguments = arguments[:-1]
+            extra["lab.arguments"] = arguments[:ARGUMENTS_LOG_LIMIT]
+        if handler.compute_ns is not None:
+            extra["lab.compute.duration"] = handler.compute_ns
+        if handler.error_message is not None:
+            extra["error.message"] = handler.error_message
+        logger.log(level, f"{method} {path} {status}", extra=extra)
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    """JSON errors, the per-request bookkeeping and no Tornado log lines of its own."""
+
+    # Whether the request is a function API call (counted in lab_requests_total).
+    counted = True
+
+    def initialize(self, state: ServiceState) -> None:
+        self.state = state
+        self.started_ns = time.perf_counter_ns()
+        self.compute_ns: int | None = None
+        self.error_message: str | None = None
+        state.request_started(self.counted)
+
+    def write_error(self, status_code: int, **kwargs: object) -> None:
+        exc_info = kwargs.get("exc_info")
+        error = exc_info[1] if isinstance(exc_info, tuple) else None
+        if isinstance(error, ApiError):
+            message = error.message
+        elif status_code >= 500:
+            message = "internal server error"  # never leak an exception to the client
+        else:
+            message = self._reason
+        self.error_message = message
+        body: dict[str, object] = {"status": status_code, "message": message}
+        if isinstance(error, ApiError) and error.argument is not None:
+            body["argument"] = error.argument
+            body["rule"] = error.rule
+        self.set_header("Content-Type", JSON_CONTENT_TYPE)
+        self.finish({"error": body})
+
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Client errors are already in the access line; only a bug deserves a traceback.
+        if not isinstance(value, tornado.web.HTTPError):
+            self.state.logger.error(
+                "uncaught exception in %s %s",
+                self.request.method,
+                self.request.path[:URL_PATH_LOG_LIMIT],
+                exc_info=(typ, value, tb),
+                extra={"event.dataset": "lab.access", "lab.function": self.state.function},
+            )
+
+
+class FunctionHandler(BaseHandler):
+    """`GET /{function}/{arg1}/[{arg2}/]`: parse, compute, answer the exact result."""
+
+    def get(self, *raw_arguments: str) -> None:
+        state = self.state
+        spec = state.spec
+        try:
+            arguments = parse_arguments(spec, raw_arguments)
+        except ArgumentError as error:
+            raise ApiError(400, error.message, argument=error.argument, rule=error.rule) from None
+        started = time.perf_counter_ns()
+        result = spec.compute(*arguments)
+        self.compute_ns = compute_ns = time.perf_counter_ns() - started
+        state.compute_duration.observe(compute_ns / 1e9)
+        self.set_header("Content-Type", JSON_CONTENT_TYPE)
+        # The function runs (and is timed) on every call; its rendering is cached because
+        # int -> decimal string is quadratic (8 us for 400!, more than computing it). The
+        # limits bound the cache: at most 401 entries per function.
+        body = state.bodies.get(arguments)
+        if body is None:
+            # Built by hand: every part is a fixed name or a decimal number, valid JSON.
+            body = (
+                f'{{"function": "{spec.name}", "args": [{", ".join(map(str, arguments))}], '
+                f'"result": "{result}"}}'
+            ).encode()
+            state.bodies[arguments] = body
+        self.finish(body)
+
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        # Tornado answers undecodable bytes with a bare 400; decode leniently instead so the
+        # parser reports the argument and its rule like any other non-ASCII input.
+        return value.decode("utf-8", "replace")
+
+
+class DelayedFunctionHandler(FunctionHandler):
+    """Test only (LAB_TEST_DELAY_MS): wait before answering, so a test can catch a request
+    in flight. Never routed unless a delay is configured."""
+
+    delay_seconds = 0.0
+
+    async def get(self, *raw_arguments: str) -> None:  # type: ignore[override]
+        await asyncio.sleep(self.delay_seconds)
+        super().get(*raw_arguments)
+
+
+class UsageHandler(BaseHandler):
+    """The function's prefix with the wrong number of segments: 404 that shows the usage."""
+
+    def prepare(self) -> None:
+        spec = self.state.spec
+        count = len(spec.parameters)
+        plural = "argument" if count == 1 else "arguments"
+        raise ApiError(404, f"{spec.name} takes {count} {plural}: {spec.usage}")
+
+
+class NotFoundHandler(BaseHandler):
+    """Every other path, whatever the method."""
+
+    counted = False
+
+    def prepare(self) -> None:
+        raise ApiError(404, "no such path")
+
+
+class HealthHandler(BaseHandler):
+    counted = False
+
+    def get(self) -> None:
+        self.set_header("Content-Type", JSON_CONTENT_TYPE)
+        self.finish(f'{{"status": "ok", "function": "{self.state.function}"}}')
+
+
+class MetricsHandler(BaseHandler):
+    counted = False
+
+    def initialize(self, state: ServiceState, registry: CollectorRegistry) -> None:  # type: ignore[override]
+        super().initialize(state)
+        self.registry = registry
+
+    def get(self) -> None:
+        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.finish(generate_latest(self.registry))
+
+
+def make_app(
+    function: str,
+    *,
+    registry: CollectorRegistry | None = None,
+    logger: logging.Logger | None = None,
+    test_delay_seconds: float = 0.0,
+) -> tornado.web.Application:
+    """One service instance for `function`; its metrics go into `registry` (a new one if
+    None), its access lines to `logger`. No side effects: nothing listens yet."""
+    spec = FUNCTIONS[function]
+    registry = CollectorRegistry() if registry is None else registry
+    state = ServiceState(spec, registry, access_logger if logger is None else logger)
+    deps = {"state": state}
+    function_handler: type[FunctionHandler] = FunctionHandler
+    if test_delay_seconds > 0:
+        function_handler = type(
+            "DelayedFunctionHandler",
+            (DelayedFunctionHandler,),
+            {"delay_seconds": test_delay_seconds},
+        )
+    segments = "/".join(["([^/]+)"] * len(spec.parameters))
+    routes = [
+        # The API's form is /{function}/{args}/; the trailing slash may be left out.
+        (rf"/{function}/{segments}/?", function_handler, deps),
+        (rf"/{function}(?:/.*)?", UsageHandler, deps),
+        (r"/health", HealthHandler, deps),
+        (r"/metrics", MetricsHandler, {"state": state, "registry": registry}),
+    ]
+    return tornado.web.Application(
+        routes,
+        default_handler_class=NotFoundHandler,
+        default_handler_args=deps,
+        log_function=state.request_finished,
+        lab_state=state,
+    )
+
+
+def _json_fallback(value: object) -> object:
+    # What ecs-logging does for values json cannot encode.
+    structlog = getattr(value, "__structlog__", None)
+    return structlog() if structlog is not None else repr(value)
+
+
+class LabEcsFormatter(ecs_logging.StdlibFormatter):
+    """ecs-logging's StdlibFormatter with a fast path that writes the same JSON.
+
+    The stock formatter spends about 30 us per line (generic field extraction, one nested
+    dict per dotted key, a JSON encoder built four times); at one line per request that
+    is a third of the service's throughput. For the records this service writes (scalar
+    values under dotted ECS names, no exception) this class builds the same document
+    directly; anything else (exceptions, nested dicts in `extra`, name clashes) goes
+    through the stock code. tests/app/test_logging.py holds the two outputs equal.
+    """
+
+    _REQUIRED_EXCLUSIONS = frozenset(EXCLUDED_LOG_FIELDS)
+
+    def __init__(self, *, extra: dict[str, object], exclude_fields: Sequence[str]) -> None:
+        super().__init__(extra=extra, exclude_fields=exclude_fields)
+        # The fast path knows only the fixed fields left once these groups are excluded.
+        self._fast = self._exclude_fields >= self._REQUIRED_EXCLUSIONS and not any(
+            self._is_field_excluded(name)
+            for name in ("@timestamp", "ecs.version", "log.level", "log.logger", "message")
+        )
+        self._static_extra = [
+            (tuple(key.split(".")), value)
+            for key, value in extra.items()
+            if not self._is_field_excluded(key)
+        ]
+        self._key_paths: dict[str, tuple[str, ...] | None] = {}
+        self._second = -1
+        self._second_text = ""
+        self._encode = json.JSONEncoder(
+            sort_keys=True,
+            separators=(",", ":"),
+            default=_json_fallback,
+            ensure_ascii=self.ensure_ascii,
+        ).encode
+
+    def _key_path(self, key: str) -> tuple[str, ...] | None:
+        """The nesting path of an `extra` key, or None when the key is excluded."""
+        try:
+            return self._key_paths[key]
+        except KeyError:
+            path = None if self._is_field_excluded(key) else tuple(key.split("."))
+            self._key_paths[key] = path
+            return path
+
+    def _fast_document(self, record: logging.LogRecord) -> dict[str, object] | None:
+        if not self._fast or record.exc_info or record.stack_info:
+            return None
+        document: dict[str, object] = {"ecs.version": ecs_logging.ECS_VERSION}
+        log: dict[str, object] = {"logger": record.name}
+        document["log"] = log
+        record_fields = record.__dict__
+        extras = [
+            (key, value)
+            for key, value in record_fields.items()
+            if key not in self._LOGRECORD_DICT and value is not None
+        ]
+        for key, value in extras:
+            if isinstance(value, Mapping) or key.startswith("elasticapm_"):
+                return None
+        for parts, value in [*self._static_extra, *((self._key_path(k), v) for k, v in extras)]:
+            if parts is None:
+                continue
+            node = document
+            for part in parts[:-1]:
+                child = node.setdefault(part, {})
+                if not isinstance(child, dict):
+                    return None  # a clash: let the stock code report it
+                node = child
+            if parts[-1] in node:
+                return None
+            node[parts[-1]] = value
+        return document
+
+    def format(self, record: logging.LogRecord) -> str:
+        document = self._fast_document(record)
+        if document is None:
+            return super().format(record)
+        second = int(record.created)
+        if second != self._second:
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(second))
+            self._second = second
+        timestamp = f"{self._second_text}.{int(record.msecs):03d}Z"
+        level = record.levelname.lower()
+        message = record.getMessage()
+        encode = self._encode
+        return (
+            f'{{"@timestamp":{encode(timestamp)},"log.level":{encode(level)},'
+            f'"message":{encode(message)},{encode(document)[1:]}'
+        )
+
+
+def make_formatter(function: str) -> logging.Formatter:
+    """The ECS formatter every line of this service goes through."""
+    return LabEcsFormatter(
+        extra={"service.name": f"lab-{function}"}, exclude_fields=EXCLUDED_LOG_FIELDS
+    )
+
+
+class LoopFlushingStreamHandler(logging.StreamHandler):
+    """A StreamHandler that flushes once per event-loop iteration, not once per line.
+
+    Under load one loop iteration answers many requests; their lines now leave in one
+    write() instead of one each. Lines still leave before the loop next waits for I/O, so
+    nothing lingers in the buffer; outside a running loop every line is flushed at once.
+    Do not set PYTHONUNBUFFERED: the batching relies on stdout's own buffer.
+    """
+
+    def __init__(self, stream=None) -> None:
+        super().__init__(stream)
+        self._flush_scheduled = False
+
+    def flush(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            super().flush()
+            return
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_scheduled = False
+        super().flush()
+
+
+def configure_logging(function: str, stream=None, level: int = logging.INFO) -> logging.Handler:
+    """Route every logger (ours, Tornado's, asyncio's) to one ECS JSON handler on stdout."""
+    handler = LoopFlushingStreamHandler(sys.stdout if stream is None else stream)
+    handler.setFormatter(make_formatter(function))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Fields we exclude anyway; skipping them saves work on every record.
+    logging.logMultiprocessing = False
+    logging.logProcesses = False
+    logging.logThreads = False
+    return handler
+
+
+@dataclass(frozen=True)
+class Settings:
+    function: str
+    host: str
+    port: int
+    event_loop: str
+    test_delay_seconds: float
+
+
+def parse_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Settings:
+    """Command line over environment over defaults (docs/contract.md)."""
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--function",
+        choices=sorted(FUNCTIONS),
+        default=environ.get("LAB_FUNCTION"),
+        help="the function to serve (env LAB_FUNCTION)",
+    )
+    parser.add_argument(
+        "--host",
+        default=environ.get("LAB_HOST", "127.0.0.1"),
+        help="address to listen on (env LAB_HOST, default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=environ.get("LAB_PORT", "8080"),
+        help="port to listen on (env LAB_PORT, default 8080)",
+    )
+    args = parser.parse_args(argv)
+    if args.function is None:
+        parser.error("--function or LAB_FUNCTION is required")
+    if args.function not in FUNCTIONS:
+        parser.error(f"LAB_FUNCTION must be one of {', '.join(sorted(FUNCTIONS))}")
+    event_loop = environ.get("LAB_EVENT_LOOP", "uvloop")
+    if event_loop not in ("uvloop", "asyncio"):
+        parser.error("LAB_EVENT_LOOP must be uvloop or asyncio")
+    return Settings(
+        function=args.function,
+        host=args.host,
+        port=args.port,
+        event_loop=event_loop,
+        test_delay_seconds=float(environ.get("LAB_TEST_DELAY_MS", "0")) / 1000,
+    )
+
+
+def install_event_loop(preference: str) -> str:
+    """Use uvloop when asked for and importable; the name of the loop actually used."""
+    if preference == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            return "asyncio"
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        return "uvloop"
+    return "asyncio"
+
+
+async def serve(settings: Settings, event_loop: str) -> None:
+    """Listen until SIGTERM or SIGINT, then drain and return."""
+    app = make_app(settings.function, test_delay_seconds=settings.test_delay_seconds)
+    state: ServiceState = app.settings["lab_state"]
+    server = tornado.httpserver.HTTPServer(app)
+    server.listen(settings.port, address=settings.host)
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop_requested.set)
+    lifecycle = {
+        "event.dataset": "lab.lifecycle",
+        "lab.function": settings.function,
+        "server.address": settings.host,
+        "server.port": settings.port,
+    }
+    lifecycle_logger.info(
+        f"lab-{settings.function} listening on {settings.host}:{settings.port} ({event_loop})",
+        extra={**lifecycle, "event.action": "service-start", "lab.event_loop": event_loop},
+    )
+    await stop_requested.wait()
+    server.stop()  # no new connections from here on
+    deadline = loop.time() + DRAIN_TIMEOUT_SECONDS
+    while state.active_requests > 0 and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    unfinished = state.active_requests
+    await server.close_all_connections()  # idle keep-alive connections
+    lifecycle_logger.info(
+        f"lab-{settings.function} stopped",
+        extra={**lifecycle, "event.action": "service-stop", "lab.unfinished_requests": unfinished},
+    )
+
+
+async def main(argv: Sequence[str] | None = None) -> int:
+    settings = parse_settings(argv, os.environ)
+    configure_logging(settings.function)
+    await serve(settings, type(asyncio.get_running_loop()).__module__.split(".")[0])
+    return 0
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m app`: pick the event loop, then asyncio.run(main())."""
+    install_event_loop(os.environ.get("LAB_EVENT_LOOP", "uvloop"))
+    return asyncio.run(main(argv))

@@ -1,0 +1,296 @@
+"""`make bench`: load-test a function service on loopback with wrk, against a bare Tornado
+handler that answers a constant (the ceiling of what Tornado can do on this machine).
+
+Processes (`ServerSpec`) are started once; load goes to `Target`s (a name, a base URL and
+the paths to hit), so a scenario such as "through Traefik" is one more server plus one
+more target whose `baseline` names what it is compared with. Rounds interleave every
+target so that the machine's noise hits all of them alike; the report uses the median of
+the rounds and the ratio target/baseline within the same run. Results are printed and
+written to build/bench.json.
+
+The service runs as in a container: metrics on, one ECS log line per request written to
+its stdout, which is redirected to a file (build/bench-<server>.log), not a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+BUILD = Path("build")
+FUNCTION_PATHS = ("/fibonacci/10/", "/fibonacci/400/", "/factorial/400/", "/ackermann/3/4/")
+BARE_BODY = b'{"function": "bare", "args": [10], "result": "55"}'
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """A process to start before the load and stop after it."""
+
+    name: str
+    argv: tuple[str, ...]
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    ready_path: str = "/health"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where load goes: `paths` under `base_url`, compared with the `baseline` target."""
+
+    name: str
+    base_url: str
+    paths: tuple[str, ...]
+    baseline: str | None = None
+
+
+@dataclass
+class Measurement:
+    target: str
+    path: str
+    connections: int
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(url: str, process: subprocess.Popen, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+@contextmanager
+def running(spec: ServerSpec) -> Iterator[subprocess.Popen]:
+    BUILD.mkdir(exist_ok=True)
+    log_path = BUILD / f"bench-{spec.name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            spec.argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **spec.env}
+        )
+        try:
+            wait_ready(f"http://127.0.0.1:{spec.port}{spec.ready_path}", process)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+_UNIT_TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _latency_ms(text: str, percentile: str) -> float:
+    match = re.search(rf"^\s*{percentile}%\s+([\d.]+)(us|ms|s)\s*$", text, re.MULTILINE)
+    if match is None:
+        raise ValueError(f"no {percentile}% latency in wrk output:\n{text}")
+    return float(match.group(1)) * _UNIT_TO_MS[match.group(2)]
+
+
+def parse_wrk(text: str) -> tuple[float, float, float, int]:
+    """(requests/s, p50 ms, p99 ms, non-2xx responses) from `wrk --latency` output."""
+    rate = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.MULTILINE)
+    if rate is None:
+        raise ValueError(f"no Requests/sec in wrk output:\n{text}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    return (
+        float(rate.group(1)),
+        _latency_ms(text, "50"),
+        _latency_ms(text, "99"),
+        int(non_2xx.group(1)) if non_2xx else 0,
+    )
+
+
+def run_wrk(wrk: str, url: str, connections: int, seconds: float) -> tuple[float, ...]:
+    argv = [wrk, "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--latency", url]
+    completed = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)
+    return parse_wrk(completed.stdout)
+
+
+def default_servers(python: str) -> list[ServerSpec]:
+    """The function service (all three functions share one process per function) and the
+    bare handler, both on uvloop."""
+    servers = [
+        ServerSpec(
+            f"service-{function}",
+            (python, "-m", "app", "--function", function, "--port", str(port)),
+            port,
+        )
+        for function, port in (
+            ("fibonacci", free_port()),
+            ("factorial", free_port()),
+            ("ackermann", free_port()),
+        )
+    ]
+    bare_port = free_port()
+    servers.append(
+        ServerSpec(
+            "bare",
+            (python, "-m", "scripts.bench", "--bare", str(bare_port)),
+            bare_port,
+            ready_path="/",
+        )
+    )
+    return servers
+
+
+def default_targets(servers: Sequence[ServerSpec]) -> list[Target]:
+    by_name = {server.name: server for server in servers}
+    targets = [Target("bare", f"http://127.0.0.1:{by_name['bare'].port}", ("/",))]
+    for path in FUNCTION_PATHS:
+        function = path.split("/")[1]
+        port = by_name[f"service-{function}"].port
+        targets.append(Target(f"service-{function}", f"http://127.0.0.1:{port}", (path,), "bare"))
+    return targets
+
+
+def measure(
+    wrk: str,
+    targets: Sequence[Target],
+    connections: Sequence[int],
+    seconds: float,
+    rounds: int,
+) -> list[Measurement]:
+    samples: dict[tuple[str, str, int], list[tuple[float, ...]]] = {}
+    for _ in range(rounds):
+        for count in connections:
+            for target in targets:
+                for path in target.paths:
+                    # Warm the path (first call compiles regexes, fills caches).
+                    urllib.request.urlopen(target.base_url + path, timeout=5).read()
+                    sample = run_wrk(wrk, target.base_url + path, count, seconds)
+                    samples.setdefault((target.name, path, count), []).append(sample)
+                    print(
+                        f"  {target.name:20} {path:18} c={count:<3} {sample[0]:9.0f} req/s",
+                        file=sys.stderr,
+                    )
+    results = []
+    for (name, path, count), runs in samples.items():
+        results.append(
+            Measurement(
+                target=name,
+                path=path,
+                connections=count,
+                requests_per_second=statistics.median(run[0] for run in runs),
+                p50_ms=statistics.median(run[1] for run in runs),
+                p99_ms=statistics.median(run[2] for run in runs),
+                non_2xx=sum(int(run[3]) for run in runs),
+            )
+        )
+    return results
+
+
+def report(targets: Sequence[Target], results: Sequence[Measurement]) -> dict:
+    index = {(m.target, m.connections): m for m in results if m.path == "/"}
+    baseline_of = {target.name: target.baseline for target in targets}
+    rows = []
+    print(
+        f"{'target':20} {'path':18} {'conns':>5} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}"
+    )
+    for m in results:
+        baseline = baseline_of.get(m.target)
+        ratio = None
+        if baseline is not None and (baseline, m.connections) in index:
+            ratio = m.requests_per_second / index[(baseline, m.connections)].requests_per_second
+        rows.append({**asdict(m), "baseline": baseline, "ratio_to_baseline": ratio})
+        print(
+            f"{m.target:20} {m.path:18} {m.connections:>5} {m.requests_per_second:>9.0f} "
+            f"{m.p50_ms:>7.3f} {m.p99_ms:>7.3f} {'' if ratio is None else f'{ratio:6.1%}':>6}"
+        )
+    by_key = {(r["path"], r["connections"]): r for r in rows}
+    ackermann_vs_fibonacci = {}
+    for count in sorted({m.connections for m in results}):
+        ack = by_key.get(("/ackermann/3/4/", count))
+        fib = by_key.get(("/fibonacci/10/", count))
+        if ack and fib:
+            ackermann_vs_fibonacci[count] = ack["requests_per_second"] / fib["requests_per_second"]
+            print(
+                f"ackermann/3/4 vs fibonacci/10 at c={count}: {ackermann_vs_fibonacci[count]:.1%}"
+            )
+    return {"results": rows, "ackermann_vs_fibonacci": ackermann_vs_fibonacci}
+
+
+def run_bare(port: int) -> None:
+    """The ceiling: Tornado on uvloop answering a constant, with nothing else per request."""
+    import asyncio
+
+    import tornado.web
+    import uvloop
+
+    class ConstantHandler(tornado.web.RequestHandler):
+        def get(self) -> None:
+            self.set_header("Content-Type", "application/json; charset=UTF-8")
+            self.finish(BARE_BODY)
+
+    async def serve() -> None:
+        tornado.web.Application([(r"/", ConstantHandler)]).listen(port, address="127.0.0.1")
+        await asyncio.Event().wait()
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    asyncio.run(serve())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 3)))
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 3)))
+    parser.add_argument("--connections", default="1,32", help="comma-separated (default 1,32)")
+    parser.add_argument("--output", type=Path, default=BUILD / "bench.json")
+    args = parser.parse_args(argv)
+    if args.bare is not None:
+        run_bare(args.bare)
+        return 0
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
+        return 2
+    connections = [int(c) for c in args.connections.split(",")]
+    servers = default_servers(sys.executable)
+    targets = default_targets(servers)
+    with ExitStack() as stack:
+        for server in servers:
+            stack.enter_context(running(server))
+        results = measure(wrk, targets, connections, args.seconds, args.rounds)
+    summary = report(targets, results)
+    summary["settings"] = {"seconds": args.seconds, "rounds": args.rounds, "cpus": os.cpu_count()}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
