@@ -1,0 +1,95 @@
+"""What every component shares: Docker naming, labels, hardening, ports, uploads, health checks.
+
+Keeping these in one place is what lets the tests state the security invariants once: every
+container the program declares is built from `container_defaults()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+NO_NEW_PRIVILEGES = "no-new-privileges:true"
+
+
+@dataclass(frozen=True)
+class LabContext:
+    """Where a component lives: project/stack (for Docker names and labels), network, binding."""
+
+    project: str
+    stack: str
+    network_name: pulumi.Input[str]
+    bind_address: str = "127.0.0.1"
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.project}-{self.stack}"
+
+    def docker_name(self, part: str) -> str:
+        """`{project}-{stack}-{part}`: two labs (stacks) on one daemon never collide."""
+        return f"{self.prefix}-{part}"
+
+    def label_pairs(self, part: str) -> dict[str, str]:
+        return {"lab.project": self.project, "lab.stack": self.stack, "lab.part": part}
+
+    def container_labels(self, part: str) -> list[docker.ContainerLabelArgs]:
+        return [
+            docker.ContainerLabelArgs(label=key, value=value)
+            for key, value in self.label_pairs(part).items()
+        ]
+
+    def network_attachment(self, *aliases: str) -> list[docker.ContainerNetworksAdvancedArgs]:
+        return [docker.ContainerNetworksAdvancedArgs(name=self.network_name, aliases=list(aliases))]
+
+    def publish(
+        self, internal: int, external: int, protocol: str = "tcp"
+    ) -> docker.ContainerPortArgs:
+        return docker.ContainerPortArgs(
+            internal=internal, external=external, ip=self.bind_address, protocol=protocol
+        )
+
+    @property
+    def client_host(self) -> str:
+        """The host a client on this machine dials (0.0.0.0 is a bind address, not a host)."""
+        return "127.0.0.1" if self.bind_address in ("0.0.0.0", "") else self.bind_address
+
+
+def container_defaults(lab: LabContext, part: str, *, memory_mb: int) -> dict:
+    """Keyword arguments every lab container gets: name, labels, limits, hardening."""
+    return {
+        "name": lab.docker_name(part),
+        "labels": lab.container_labels(part),
+        "memory": memory_mb,
+        "restart": "unless-stopped",
+        "privileged": False,
+        "security_opts": [NO_NEW_PRIVILEGES],
+        # Keep the last container logs readable with `docker logs` without filling the disk.
+        "log_driver": "json-file",
+        "log_opts": {"max-size": "10m", "max-file": "3"},
+        "must_run": True,
+    }
+
+
+def upload(path: str, content: pulumi.Input[str]) -> docker.ContainerUploadArgs:
+    """A config file placed in the container before it starts (works on a remote daemon too)."""
+    return docker.ContainerUploadArgs(file=path, content=content, permissions="0644")
+
+
+def healthcheck(
+    command: Sequence[str],
+    *,
+    interval: str = "5s",
+    timeout: str = "3s",
+    retries: int = 5,
+    start_period: str = "10s",
+) -> docker.ContainerHealthcheckArgs:
+    return docker.ContainerHealthcheckArgs(
+        tests=["CMD", *command],
+        interval=interval,
+        timeout=timeout,
+        retries=retries,
+        start_period=start_period,
+    )

@@ -1,0 +1,95 @@
+"""One function service: N hardened replicas of the app image, reachable as `{function}-{i}`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+
+from stack import defaults
+from stack.common import LabContext, container_defaults, healthcheck
+
+# The app image has Python but neither curl nor wget.
+HEALTH_PROBE = (
+    "python",
+    "-c",
+    "import urllib.request; "
+    f"urllib.request.urlopen('http://127.0.0.1:{defaults.APP_PORT}/health', timeout=2)",
+)
+
+
+@dataclass
+class FunctionServiceArgs:
+    lab: LabContext
+    function: str
+    image: pulumi.Input[str]
+    replicas: int = defaults.REPLICAS
+    memory_mb: int = defaults.MEMORY_MB["function"]
+    # With the logs part on: the host-side GELF address of Logstash (`udp://127.0.0.1:12201`);
+    # the Docker daemon, not the container, sends there.
+    gelf_address: str | None = None
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+def replica_alias(function: str, index: int) -> str:
+    return f"{function}-{index}"
+
+
+class FunctionService(pulumi.ComponentResource):
+    aliases: list[str]
+    containers: list[docker.Container]
+
+    def __init__(
+        self, name: str, args: FunctionServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("lab:stack:FunctionService", name, None, opts)
+        if args.replicas < 1:
+            raise ValueError(f"{args.function}: replicas must be at least 1, not {args.replicas}")
+        self.aliases = [replica_alias(args.function, i) for i in range(1, args.replicas + 1)]
+        self.containers = []
+        for alias in self.aliases:
+            settings = container_defaults(args.lab, alias, memory_mb=args.memory_mb)
+            settings["labels"] += [
+                docker.ContainerLabelArgs(label="lab.function", value=args.function)
+            ]
+            if args.gelf_address:
+                settings["log_driver"] = "gelf"
+                settings["log_opts"] = {
+                    "gelf-address": args.gelf_address,
+                    "tag": f"{{{{.Name}}}}/{args.function}",
+                    # A full or restarting Logstash must not block the app's stdout.
+                    "mode": "non-blocking",
+                    "max-buffer-size": "4m",
+                }
+            container = docker.Container(
+                f"{name}-{alias}",
+                image=args.image,
+                envs=[
+                    f"LAB_FUNCTION={args.function}",
+                    "LAB_HOST=0.0.0.0",
+                    f"LAB_PORT={defaults.APP_PORT}",
+                ],
+                user=defaults.APP_USER,
+                read_only=True,
+                tmpfs={"/tmp": "rw,noexec,nosuid,size=16m"},
+                capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
+                healthcheck=healthcheck(HEALTH_PROBE),
+                networks_advanced=args.lab.network_attachment(alias),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+                **settings,
+            )
+            self.containers.append(container)
+        self.register_outputs(
+            {
+                "function": args.function,
+                "aliases": self.aliases,
+                "container_names": [c.name for c in self.containers],
+            }
+        )
+
+    def backend_urls(self) -> list[str]:
+        return [f"http://{alias}:{defaults.APP_PORT}" for alias in self.aliases]
+
+    def scrape_targets(self) -> list[str]:
+        return [f"{alias}:{defaults.APP_PORT}" for alias in self.aliases]

@@ -1,0 +1,82 @@
+"""Prometheus: scrapes Traefik, every replica and itself; evaluates the lab's rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+
+from stack import defaults, render
+from stack.common import LabContext, container_defaults, healthcheck, upload
+
+CONFIG_FILE = "/etc/prometheus/prometheus.yml"
+RULES_FILE = "/etc/prometheus/rules/lab.rules.yml"
+DATA_DIR = "/prometheus"
+
+
+@dataclass
+class PrometheusArgs:
+    lab: LabContext
+    image: str
+    function_targets: Mapping[str, Sequence[str]]
+    rules: str
+    port: int = defaults.PORTS["prometheus"]
+    retention: str = defaults.PROMETHEUS_RETENTION
+    memory_mb: int = defaults.MEMORY_MB["prometheus"]
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class Prometheus(pulumi.ComponentResource):
+    container: docker.Container
+    url: str
+
+    def __init__(
+        self, name: str, args: PrometheusArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("lab:stack:Prometheus", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=child)
+        volume = docker.Volume(
+            f"{name}-data",
+            name=args.lab.docker_name("prometheus-data"),
+            labels=[
+                docker.VolumeLabelArgs(label=key, value=value)
+                for key, value in args.lab.label_pairs("prometheus").items()
+            ],
+            opts=child,
+        )
+        config = render.prometheus_config(
+            function_targets=args.function_targets,
+            traefik_target=f"traefik:{defaults.TRAEFIK_API_PORT}",
+            self_target=f"localhost:{defaults.PROMETHEUS_PORT}",
+            rule_files=[RULES_FILE],
+        )
+        self.container = docker.Container(
+            f"{name}-container",
+            image=image.image_id,
+            # The image's entrypoint is the prometheus binary; these replace its default flags.
+            command=[
+                f"--config.file={CONFIG_FILE}",
+                f"--storage.tsdb.path={DATA_DIR}",
+                f"--storage.tsdb.retention.time={args.retention}",
+                "--web.enable-lifecycle",
+            ],
+            user="65534:65534",
+            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
+            uploads=[upload(CONFIG_FILE, config), upload(RULES_FILE, args.rules)],
+            volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_DIR)],
+            ports=[args.lab.publish(defaults.PROMETHEUS_PORT, args.port)],
+            healthcheck=healthcheck(
+                ["wget", "-qO-", f"http://localhost:{defaults.PROMETHEUS_PORT}/-/healthy"]
+            ),
+            networks_advanced=args.lab.network_attachment("prometheus"),
+            # Grafana starts after Prometheus answers, not merely after it was created.
+            wait=True,
+            wait_timeout=120,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            **container_defaults(args.lab, "prometheus", memory_mb=args.memory_mb),
+        )
+        self.url = f"http://{args.lab.client_host}:{args.port}"
+        self.register_outputs({"url": self.url, "config": config})

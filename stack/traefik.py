@@ -1,0 +1,79 @@
+"""Traefik v3: routes /{function}/ to the replicas, /grafana and /kibana to the UIs.
+
+Its static and dynamic config are generated (stack.render) from the services the program
+declares and uploaded; Traefik never sees the Docker socket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+
+from stack import defaults, render
+from stack.common import LabContext, container_defaults, healthcheck, upload
+
+STATIC_FILE = "/etc/traefik/traefik.yml"
+
+
+@dataclass
+class TraefikArgs:
+    lab: LabContext
+    image: str
+    backends: Mapping[str, Sequence[str]]
+    api_port: int = defaults.PORTS["api"]
+    dashboard_port: int = defaults.PORTS["traefik"]
+    memory_mb: int = defaults.MEMORY_MB["traefik"]
+    grafana_url: str | None = None
+    kibana_url: str | None = None
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class Traefik(pulumi.ComponentResource):
+    container: docker.Container
+    api_url: str
+    dashboard_url: str
+
+    def __init__(
+        self, name: str, args: TraefikArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("lab:stack:Traefik", name, None, opts)
+        image = docker.RemoteImage(
+            f"{name}-image",
+            name=args.image,
+            keep_locally=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        static = render.traefik_static(
+            web_port=defaults.TRAEFIK_WEB_PORT,
+            api_port=defaults.TRAEFIK_API_PORT,
+            dynamic_file=render.TRAEFIK_DYNAMIC_FILE,
+        )
+        dynamic = render.traefik_dynamic(
+            args.backends, grafana_url=args.grafana_url, kibana_url=args.kibana_url
+        )
+        self.container = docker.Container(
+            f"{name}-container",
+            image=image.image_id,
+            command=[f"--configFile={STATIC_FILE}"],
+            # Traefik binds only unprivileged ports, so it needs no root and no capability.
+            user="65534:65534",
+            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
+            uploads=[upload(STATIC_FILE, static), upload(render.TRAEFIK_DYNAMIC_FILE, dynamic)],
+            ports=[
+                args.lab.publish(defaults.TRAEFIK_WEB_PORT, args.api_port),
+                args.lab.publish(defaults.TRAEFIK_API_PORT, args.dashboard_port),
+            ],
+            healthcheck=healthcheck(["traefik", "healthcheck", "--ping"]),
+            networks_advanced=args.lab.network_attachment("traefik"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            **container_defaults(args.lab, "traefik", memory_mb=args.memory_mb),
+        )
+        host = args.lab.client_host
+        self.api_url = f"http://{host}:{args.api_port}"
+        self.dashboard_url = f"http://{host}:{args.dashboard_port}/dashboard/"
+        self.register_outputs(
+            {"api_url": self.api_url, "dashboard_url": self.dashboard_url, "dynamic": dynamic}
+        )
