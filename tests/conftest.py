@@ -13,6 +13,17 @@ import pytest
 REQUIRED = os.environ.get("LAB_REQUIRE_DOCKER") == "1"
 
 
+def pytest_addoption(parser):
+    # Here, not in tests/infra/: pytest only calls this hook for the initial conftests.
+    parser.addoption(
+        "--lab-target",
+        choices=("harness", "stack"),
+        default="harness",
+        help="harness: apply the program's declared containers for this session (make test); "
+        "stack: check the stack `make up` brought up (make verify)",
+    )
+
+
 def missing(reason: str) -> None:
     """Skip on a developer machine, fail where the environment promises the tool (CI)."""
     if REQUIRED:
@@ -53,3 +64,11 @@ def prometheus_binary() -> str:
 @pytest.fixture(scope="session")
 def wrk() -> str:
     return require_binary("wrk")
+
+
+@pytest.fixture(scope="session")
+def lab(request, docker_client):
+    """The running lab (tests/live/fixtures.py): one per session, shared by live and infra tests."""
+    from tests.live.fixtures import open_lab
+
+    yield from open_lab(request.config.getoption("--lab-target"), docker_client)

@@ -1,0 +1,175 @@
+"""The running lab the live and testinfra tests check, for either target.
+
+`--lab-target=harness` (the default, `make test`): capture the program under mocks with a
+`livetest` stack whose images are the offline stand-ins and whose host ports are free ones,
+apply it with tests/live/harness.py, tear it down at the end (also on failure, interrupt or
+SIGTERM). `--lab-target=stack` (`make verify`): describe the stack `make up` brought up
+(Pulumi.<stack>.yaml, default `dev`) and check the containers already running; create nothing.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import socket
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import docker
+
+from tests.live.declared import (
+    CAPTURE_DIR,
+    REPO_ROOT,
+    Declared,
+    capture,
+    project_name,
+    stack_config,
+)
+from tests.live.harness import CONTAINER, Harness, remove_stale
+
+HARNESS_STACK = "livetest"
+STANDIN_IMAGES = {
+    "python": "lab-standin/python:3.11",
+    "traefik": "lab-standin/traefik:3.7.15",
+    "prometheus": "lab-standin/prometheus:2.42",
+}
+# Functions, Traefik and Prometheus are what can run here (DESIGN.md).
+HARNESS_PARTS = {"lab:metrics": True, "lab:grafana": False, "lab:logs": False}
+PORT_KEYS = ("api", "traefik", "prometheus", "grafana", "elasticsearch", "kibana", "gelf")
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port nothing on 127.0.0.1 uses right now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def harness_config(ports: Mapping[str, int], **overrides: object) -> dict[str, object]:
+    return {
+        **HARNESS_PARTS,
+        "lab:replicas": 2,
+        "lab:bindAddress": "127.0.0.1",
+        "lab:images": STANDIN_IMAGES,
+        "lab:ports": dict(ports),
+        **overrides,
+    }
+
+
+@dataclass
+class LiveLab:
+    """What the tests need to know about the running lab: declared containers, ports, parts."""
+
+    project: str
+    stack: str
+    config: dict[str, object]
+    resources: list[Declared]
+    client: docker.DockerClient
+    harness: Harness | None = None
+    containers: dict[str, Mapping] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.containers = {
+            r.inputs["name"]: r.inputs for r in self.resources if r.type == CONTAINER
+        }
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {key: int(value) for key, value in dict(self.config.get("lab:ports") or {}).items()}
+
+    @property
+    def bind_address(self) -> str:
+        return str(self.config.get("lab:bindAddress", "127.0.0.1"))
+
+    @property
+    def host(self) -> str:
+        return "127.0.0.1" if self.bind_address in ("0.0.0.0", "") else self.bind_address
+
+    def url(self, port_key: str) -> str:
+        return f"http://{self.host}:{self.ports[port_key]}"
+
+    @staticmethod
+    def labels_of(inputs: Mapping) -> dict[str, str]:
+        return {block["label"]: block["value"] for block in inputs.get("labels") or ()}
+
+    def containers_of_part(self, part: str) -> dict[str, Mapping]:
+        return {
+            name: inputs
+            for name, inputs in self.containers.items()
+            if self.labels_of(inputs).get("lab.part") == part
+            or self.labels_of(inputs).get("lab.function") == part
+        }
+
+    @property
+    def parts(self) -> set[str]:
+        """The parts this stack runs, read from the declared containers' labels."""
+        found = set()
+        for inputs in self.containers.values():
+            labels = self.labels_of(inputs)
+            found.add(labels.get("lab.function") or labels.get("lab.part"))
+        return found - {None}
+
+    def replicas(self, function: str) -> list[str]:
+        return sorted(
+            name
+            for name, inputs in self.containers.items()
+            if self.labels_of(inputs).get("lab.function") == function
+        )
+
+    def the_container(self, part: str) -> str:
+        (name,) = self.containers_of_part(part)
+        return name
+
+
+def open_lab(target: str, client: docker.DockerClient) -> Iterator[LiveLab]:
+    """Generator body of the session fixture `lab`."""
+    project = project_name()
+    if target == "stack":
+        stack = os.environ.get("LAB_STACK", "dev")
+        config = {"lab:ports": {}, **stack_config(stack)}
+        resources = capture(project, stack, config)
+        lab = LiveLab(project, stack, config, resources, client)
+        missing = [
+            name
+            for name in lab.containers
+            if not client.containers.list(all=True, filters={"name": f"^{name}$"})
+        ]
+        if missing:
+            raise RuntimeError(f"stack {stack} is not up (make up): no container {missing}")
+        yield lab
+        return
+
+    remove_stale(client)
+    ports = {
+        key: free_port(socket.SOCK_DGRAM if key == "gelf" else socket.SOCK_STREAM)
+        for key in PORT_KEYS
+    }
+    config = harness_config(ports)
+    resources = capture(project, HARNESS_STACK, config)
+    harness = Harness(client, CAPTURE_DIR)
+    atexit.register(harness.teardown)
+    previous_sigterm = signal.getsignal(signal.SIGTERM)
+    if previous_sigterm is signal.SIG_DFL:
+        # A CI timeout's SIGTERM becomes an exception, so the finalizer below still runs.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        harness.apply(project, HARNESS_STACK, resources)
+        yield LiveLab(project, HARNESS_STACK, config, resources, client, harness)
+    finally:
+        harness.teardown()
+        atexit.unregister(harness.teardown)
+        if previous_sigterm is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def declared_with(lab: LiveLab, **overrides: object) -> list[Declared]:
+    """The same program and stack, declared with other config (e.g. the logs part on)."""
+    return capture(lab.project, lab.stack, {**lab.config, **overrides})
+
+
+__all__ = ["REPO_ROOT", "LiveLab", "declared_with", "free_port", "open_lab"]
