@@ -22,11 +22,17 @@ if REPO_ROOT not in sys.path:
 
 import pulumi  # noqa: E402
 
+from dashboards import kibana as kibana_objects  # noqa: E402
 from dashboards import rules  # noqa: E402
+from dashboards.grafana import overview  # noqa: E402
 from stack import defaults  # noqa: E402
 from stack.app_image import AppImage, AppImageArgs  # noqa: E402
 from stack.common import LabContext  # noqa: E402
+from stack.elasticsearch import Elasticsearch, ElasticsearchArgs  # noqa: E402
 from stack.functions import FunctionService, FunctionServiceArgs  # noqa: E402
+from stack.grafana import Grafana, GrafanaArgs  # noqa: E402
+from stack.kibana import Kibana, KibanaArgs  # noqa: E402
+from stack.logstash import Logstash, LogstashArgs  # noqa: E402
 from stack.network import LabNetwork, LabNetworkArgs  # noqa: E402
 from stack.prometheus import Prometheus, PrometheusArgs  # noqa: E402
 from stack.render import FUNCTIONS  # noqa: E402
@@ -73,6 +79,51 @@ app_image = AppImage(
     f"{name}-app", AppImageArgs(repository=f"{name}-app", base_image=images["python"])
 )
 
+api_url = f"http://{lab.client_host}:{ports['api']}"  # Traefik's web entrypoint
+
+# Logs first: the function replicas start once Logstash listens, so no start-up line is lost.
+logstash = None
+kibana_url = None
+if logs_on:
+    elasticsearch = Elasticsearch(
+        f"{name}-elasticsearch",
+        ElasticsearchArgs(
+            lab=lab,
+            image=images["elasticsearch"],
+            heap=config.get("elasticsearchHeap") or defaults.ELASTICSEARCH_HEAP,
+            port=ports["elasticsearch"],
+            memory_mb=memory["elasticsearch"],
+        ),
+    )
+    logstash = Logstash(
+        f"{name}-logstash",
+        LogstashArgs(
+            lab=lab,
+            image=images["logstash"],
+            elasticsearch_url=elasticsearch.internal_url,
+            heap=config.get("logstashHeap") or defaults.LOGSTASH_HEAP,
+            gelf_port=ports["gelf"],
+            memory_mb=memory["logstash"],
+            depends_on=[elasticsearch.container],
+        ),
+    )
+    kibana = Kibana(
+        f"{name}-kibana",
+        KibanaArgs(
+            lab=lab,
+            image=images["kibana"],
+            elasticsearch_url=elasticsearch.internal_url,
+            saved_objects=kibana_objects.render(
+                slow_call_ms=config.get_int("slowCallMs") or defaults.SLOW_CALL_MS
+            ),
+            public_url=f"{api_url}/kibana",
+            port=ports["kibana"],
+            memory_mb=memory["kibana"],
+            depends_on=[elasticsearch.container],
+        ),
+    )
+    kibana_url = kibana.url
+
 services = {
     function: FunctionService(
         f"{name}-{function}",
@@ -82,7 +133,8 @@ services = {
             image=app_image.image_name,
             replicas=replicas,
             memory_mb=memory["function"],
-            gelf_address=f"udp://127.0.0.1:{ports['gelf']}" if logs_on else None,
+            gelf_address=logstash.gelf_address if logstash else None,
+            depends_on=[logstash.container] if logstash else [],
         ),
     )
     for function in FUNCTIONS
@@ -102,7 +154,7 @@ traefik = Traefik(
     ),
 )
 
-prometheus_url = grafana_url = kibana_url = None
+prometheus_url = grafana_url = None
 if metrics_on:
     prometheus = Prometheus(
         f"{name}-prometheus",
@@ -117,8 +169,23 @@ if metrics_on:
         ),
     )
     prometheus_url = prometheus.url
+    if grafana_on:
+        grafana = Grafana(
+            f"{name}-grafana",
+            GrafanaArgs(
+                lab=lab,
+                image=images["grafana"],
+                admin_password=config.require_secret("grafanaAdminPassword"),
+                dashboards={overview.UID: overview.build(FUNCTIONS)},
+                public_url=f"{api_url}/grafana/",
+                port=ports["grafana"],
+                memory_mb=memory["grafana"],
+                depends_on=[prometheus.container],
+            ),
+        )
+        grafana_url = grafana.url
 
-pulumi.export("api_url", traefik.api_url)
+pulumi.export("api_url", api_url)
 pulumi.export("traefik_url", traefik.dashboard_url)
 pulumi.export("prometheus_url", prometheus_url)
 pulumi.export("grafana_url", grafana_url)

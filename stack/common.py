@@ -73,6 +73,16 @@ def container_defaults(lab: LabContext, part: str, *, memory_mb: int) -> dict:
     }
 
 
+def child_options(
+    parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = (), **extra
+) -> pulumi.ResourceOptions:
+    """Options of a named Docker resource: the fixed Docker name frees up before a replacement
+    is created, otherwise Docker refuses the duplicate name."""
+    return pulumi.ResourceOptions(
+        parent=parent, depends_on=list(depends_on), delete_before_replace=True, **extra
+    )
+
+
 def upload(path: str, content: pulumi.Input[str]) -> docker.ContainerUploadArgs:
     """A config file placed in the container before it starts (works on a remote daemon too)."""
     return docker.ContainerUploadArgs(file=path, content=content, permissions="0644")

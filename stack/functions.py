@@ -8,7 +8,7 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import defaults
-from stack.common import LabContext, container_defaults, healthcheck
+from stack.common import LabContext, child_options, container_defaults, healthcheck
 
 # The app image has Python but neither curl nor wget.
 HEALTH_PROBE = (
@@ -76,7 +76,7 @@ class FunctionService(pulumi.ComponentResource):
                 capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
                 healthcheck=healthcheck(HEALTH_PROBE),
                 networks_advanced=args.lab.network_attachment(alias),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+                opts=child_options(self, args.depends_on),
                 **settings,
             )
             self.containers.append(container)

@@ -29,7 +29,7 @@ class LabNetwork(pulumi.ComponentResource):
                 docker.NetworkLabelArgs(label=key, value=value)
                 for key, value in args.labels.items()
             ],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         self.name = network.name
         self.register_outputs({"name": self.name})

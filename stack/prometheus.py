@@ -9,7 +9,7 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import defaults, render
-from stack.common import LabContext, container_defaults, healthcheck, upload
+from stack.common import LabContext, child_options, container_defaults, healthcheck, upload
 
 CONFIG_FILE = "/etc/prometheus/prometheus.yml"
 RULES_FILE = "/etc/prometheus/rules/lab.rules.yml"
@@ -45,7 +45,7 @@ class Prometheus(pulumi.ComponentResource):
                 docker.VolumeLabelArgs(label=key, value=value)
                 for key, value in args.lab.label_pairs("prometheus").items()
             ],
-            opts=child,
+            opts=child_options(self),
         )
         config = render.prometheus_config(
             function_targets=args.function_targets,
@@ -75,7 +75,7 @@ class Prometheus(pulumi.ComponentResource):
             # Grafana starts after Prometheus answers, not merely after it was created.
             wait=True,
             wait_timeout=120,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            opts=child_options(self, args.depends_on),
             **container_defaults(args.lab, "prometheus", memory_mb=args.memory_mb),
         )
         self.url = f"http://{args.lab.client_host}:{args.port}"

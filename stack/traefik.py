@@ -13,7 +13,7 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import defaults, render
-from stack.common import LabContext, container_defaults, healthcheck, upload
+from stack.common import LabContext, child_options, container_defaults, healthcheck, upload
 
 STATIC_FILE = "/etc/traefik/traefik.yml"
 
@@ -68,7 +68,7 @@ class Traefik(pulumi.ComponentResource):
             ],
             healthcheck=healthcheck(["traefik", "healthcheck", "--ping"]),
             networks_advanced=args.lab.network_attachment("traefik"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+            opts=child_options(self, args.depends_on),
             **container_defaults(args.lab, "traefik", memory_mb=args.memory_mb),
         )
         host = args.lab.client_host

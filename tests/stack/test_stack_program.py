@@ -6,11 +6,13 @@ never leaks between them.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
 from stack import defaults, render
-from stack.capture import capture
+from stack.capture import TEST_GRAFANA_PASSWORD, capture
 
 CONTAINER = "docker:index/container:Container"
 CONFIGS = {
@@ -28,7 +30,7 @@ PARTS = {
     "grafana-off": {"traefik", "prometheus", "elasticsearch", "logstash", "kibana"},
     "three-replicas": {"traefik", "prometheus", "grafana", "elasticsearch", "logstash", "kibana"},
 }
-IMPLEMENTED = {"traefik", "prometheus"}
+IMPLEMENTED = {"traefik", "prometheus", "grafana", "elasticsearch", "logstash", "kibana"}
 
 
 @pytest.fixture(scope="module", params=sorted(CONFIGS))
@@ -216,3 +218,109 @@ def test_image_references_come_from_config():
     assert traefik["inputs"]["image"] == "mirror.local/traefik:v3.7.15"
     prometheus = containers(result)["lab-dev-prometheus"]
     assert prometheus["inputs"]["image"] == defaults.IMAGES["prometheus"]
+
+
+def test_grafana_is_provisioned_stateless_and_after_prometheus(declared):
+    if "grafana" not in PARTS[declared["config_name"]]:
+        assert "lab-dev-grafana" not in containers(declared)
+        assert declared["outputs"]["grafana_url"] is None
+        assert not any(
+            "grafana" in v["name"] for v in by_type(declared, "docker:index/volume:Volume")
+        )
+        return
+    grafana = containers(declared)["lab-dev-grafana"]
+    urn, inputs = grafana["urn"], grafana["inputs"]
+    envs = dict(env.split("=", 1) for env in inputs["envs"])
+    assert envs["GF_SECURITY_ADMIN_PASSWORD"] == TEST_GRAFANA_PASSWORD, urn
+    assert envs["GF_AUTH_ANONYMOUS_ENABLED"] == "false", urn
+    assert envs["GF_USERS_ALLOW_SIGN_UP"] == "false", urn
+    assert envs["GF_SERVER_SERVE_FROM_SUB_PATH"] == "true", urn
+    assert envs["GF_SERVER_ROOT_URL"] == "http://127.0.0.1:8000/grafana/", urn
+    datasources = yaml.safe_load(upload(grafana, "/etc/grafana/provisioning/datasources/lab.yml"))
+    (source,) = datasources["datasources"]
+    assert (source["uid"], source["name"], source["url"]) == (
+        "prometheus",
+        "Prometheus",
+        "http://prometheus:9090",
+    )
+    providers = yaml.safe_load(upload(grafana, "/etc/grafana/provisioning/dashboards/lab.yml"))
+    (provider,) = providers["providers"]
+    assert provider["folder"] == "Lab"
+    dashboard = json.loads(upload(grafana, f"{provider['options']['path']}/lab-overview.json"))
+    assert dashboard["uid"] == "lab-overview"
+    # Stateless: no volume, so a replaced container starts from the provisioned state.
+    assert not inputs.get("volumes"), urn
+    assert not inputs.get("mounts"), urn
+    assert containers(declared)["lab-dev-prometheus"]["urn"] in grafana["dependencies"]
+    assert containers(declared)["lab-dev-prometheus"]["inputs"]["wait"] is True
+    assert {(p["internal"], p["external"]) for p in inputs["ports"]} == {(3000, 3000)}
+    assert "/grafana/api/health" in " ".join(inputs["healthcheck"]["tests"])
+
+
+def test_elastic_stack_order_volumes_and_config(declared):
+    parts = PARTS[declared["config_name"]]
+    if "elasticsearch" not in parts:
+        assert not {"lab-dev-elasticsearch", "lab-dev-logstash", "lab-dev-kibana"} & set(
+            containers(declared)
+        )
+        assert declared["outputs"]["kibana_url"] is None
+        assert not by_type(declared, "pulumi-python:dynamic:Resource")
+        return
+    es = containers(declared)["lab-dev-elasticsearch"]
+    envs = dict(env.split("=", 1) for env in es["inputs"]["envs"])
+    assert envs["discovery.type"] == "single-node", es["urn"]
+    assert envs["ES_JAVA_OPTS"] == "-Xms1g -Xmx1g", es["urn"]
+    assert envs["xpack.security.enabled"] == "false", es["urn"]
+    assert not any("PASSWORD" in key.upper() for key in envs), es["urn"]
+    assert es["inputs"]["wait"] is True, es["urn"]
+    assert es["inputs"]["volumes"][0]["containerPath"] == "/usr/share/elasticsearch/data"
+
+    logstash = containers(declared)["lab-dev-logstash"]
+    assert es["urn"] in logstash["dependencies"], logstash["urn"]
+    pipeline = upload(logstash, "/usr/share/logstash/pipeline/logstash.conf")
+    assert 'hosts => ["http://elasticsearch:9200"]' in pipeline
+    template = json.loads(upload(logstash, render.LOGSTASH_TEMPLATE_PATH))
+    assert template == render.elasticsearch_index_template()
+    settings = yaml.safe_load(upload(logstash, "/usr/share/logstash/config/logstash.yml"))
+    assert settings["queue.type"] == "persisted"
+    assert settings["path.queue"].startswith(logstash["inputs"]["volumes"][0]["containerPath"])
+    assert logstash["inputs"]["ports"] == [
+        {"internal": 12201, "external": 12201, "ip": "127.0.0.1", "protocol": "udp"}
+    ]
+    for function in render.FUNCTIONS:
+        replica = containers(declared)[f"lab-dev-{function}-1"]
+        assert logstash["urn"] in replica["dependencies"], replica["urn"]
+
+    kibana = containers(declared)["lab-dev-kibana"]
+    assert es["urn"] in kibana["dependencies"], kibana["urn"]
+    envs = dict(env.split("=", 1) for env in kibana["inputs"]["envs"])
+    assert envs["SERVER_BASEPATH"] == "/kibana"
+    assert envs["SERVER_REWRITEBASEPATH"] == "true"
+    assert envs["ELASTICSEARCH_HOSTS"] == '["http://elasticsearch:9200"]'
+    (saved,) = by_type(declared, "pulumi-python:dynamic:Resource")
+    assert kibana["urn"] in saved["dependencies"], saved["urn"]
+    assert saved["inputs"]["kibana_url"] == "http://127.0.0.1:5601/kibana"
+    first = json.loads(saved["inputs"]["ndjson"].splitlines()[0])
+    assert first["id"].startswith("lab-"), saved["urn"]
+    assert declared["outputs"]["kibana_url"] == "http://127.0.0.1:8000/kibana"
+    volumes = {v["inputs"]["name"] for v in by_type(declared, "docker:index/volume:Volume")}
+    assert {"lab-dev-elasticsearch-data", "lab-dev-logstash-data"} <= volumes
+
+
+def test_a_changed_grafana_password_replaces_the_container():
+    """The convergence contract: a new secret changes Grafana's declared inputs."""
+    first = containers(capture({"lab:logs": False}))["lab-dev-grafana"]
+    second = containers(capture({"lab:logs": False, "lab:grafanaAdminPassword": "rotated-pw"}))[
+        "lab-dev-grafana"
+    ]
+    assert "GF_SECURITY_ADMIN_PASSWORD=rotated-pw" in second["inputs"]["envs"]
+    assert first["inputs"]["envs"] != second["inputs"]["envs"]
+    # Everything else is unchanged: the password alone drives the replacement.
+    assert {k: v for k, v in first["inputs"].items() if k != "envs"} == {
+        k: v for k, v in second["inputs"].items() if k != "envs"
+    }
+
+
+def test_grafana_password_is_required_when_grafana_runs():
+    with pytest.raises(RuntimeError, match="grafanaAdminPassword"):
+        capture({"lab:grafanaAdminPassword": None})

@@ -1,0 +1,147 @@
+"""Grafana: the Prometheus datasource and the lab's dashboards, all provisioned from uploads.
+
+Grafana is kept stateless on purpose: no data volume. Everything it shows is provisioned, so
+losing its database loses nothing, and the admin password converges: the password is part of
+the container's environment, a changed secret replaces the container, and a fresh database
+takes GF_SECURITY_ADMIN_PASSWORD at first start. (With a persisted database that variable is
+ignored after the first start, the bug the popular compose stacks suffer from.)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+import yaml
+
+from stack import defaults
+from stack.common import LabContext, child_options, container_defaults, healthcheck, upload
+
+PROVISIONING = "/etc/grafana/provisioning"
+DASHBOARD_DIR = "/etc/grafana/dashboards/lab"
+SUB_PATH = "/grafana"
+DATASOURCE_UID = "prometheus"
+DASHBOARD_FOLDER = "Lab"
+
+
+def datasource_provisioning(prometheus_url: str) -> str:
+    return yaml.safe_dump(
+        {
+            "apiVersion": 1,
+            "datasources": [
+                {
+                    "name": "Prometheus",
+                    "uid": DATASOURCE_UID,
+                    "type": "prometheus",
+                    "access": "proxy",
+                    "url": prometheus_url,
+                    "isDefault": True,
+                    "editable": False,
+                    "jsonData": {"timeInterval": "5s"},
+                }
+            ],
+        },
+        sort_keys=False,
+    )
+
+
+def dashboard_provisioning() -> str:
+    return yaml.safe_dump(
+        {
+            "apiVersion": 1,
+            "providers": [
+                {
+                    "name": "lab",
+                    "folder": DASHBOARD_FOLDER,
+                    "type": "file",
+                    "disableDeletion": True,
+                    "allowUiUpdates": False,
+                    "updateIntervalSeconds": 30,
+                    "options": {"path": DASHBOARD_DIR},
+                }
+            ],
+        },
+        sort_keys=False,
+    )
+
+
+@dataclass
+class GrafanaArgs:
+    lab: LabContext
+    image: str
+    admin_password: pulumi.Input[str]
+    dashboards: dict[str, dict]  # file stem (the dashboard uid) -> dashboard JSON model
+    public_url: str  # where browsers reach it through Traefik, e.g. http://127.0.0.1:8000/grafana/
+    port: int = defaults.PORTS["grafana"]
+    memory_mb: int = defaults.MEMORY_MB["grafana"]
+    prometheus_url: str = f"http://prometheus:{defaults.PROMETHEUS_PORT}"
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class Grafana(pulumi.ComponentResource):
+    container: docker.Container
+    url: str
+
+    def __init__(
+        self, name: str, args: GrafanaArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("lab:stack:Grafana", name, None, opts)
+        image = docker.RemoteImage(
+            f"{name}-image",
+            name=args.image,
+            keep_locally=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        uploads = [
+            upload(
+                f"{PROVISIONING}/datasources/lab.yml",
+                datasource_provisioning(args.prometheus_url),
+            ),
+            upload(f"{PROVISIONING}/dashboards/lab.yml", dashboard_provisioning()),
+        ]
+        uploads += [
+            upload(f"{DASHBOARD_DIR}/{stem}.json", json.dumps(model, indent=2, sort_keys=True))
+            for stem, model in sorted(args.dashboards.items())
+        ]
+        password_env = pulumi.Output.secret(args.admin_password).apply(
+            lambda password: f"GF_SECURITY_ADMIN_PASSWORD={password}"
+        )
+        self.container = docker.Container(
+            f"{name}-container",
+            image=image.image_id,
+            envs=[
+                "GF_SECURITY_ADMIN_USER=admin",
+                password_env,
+                "GF_AUTH_ANONYMOUS_ENABLED=false",
+                "GF_USERS_ALLOW_SIGN_UP=false",
+                "GF_AUTH_DISABLE_LOGIN_FORM=false",
+                f"GF_SERVER_ROOT_URL={args.public_url}",
+                "GF_SERVER_SERVE_FROM_SUB_PATH=true",
+                "GF_ANALYTICS_REPORTING_ENABLED=false",
+                "GF_ANALYTICS_CHECK_FOR_UPDATES=false",
+                "GF_NEWS_NEWS_FEED_ENABLED=false",
+            ],
+            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
+            uploads=uploads,
+            ports=[args.lab.publish(defaults.GRAFANA_PORT, args.port)],
+            healthcheck=healthcheck(
+                [
+                    "wget",
+                    "-qO-",
+                    f"http://localhost:{defaults.GRAFANA_PORT}{SUB_PATH}/api/health",
+                ],
+                start_period="30s",
+            ),
+            networks_advanced=args.lab.network_attachment("grafana"),
+            # A new password must reach a fresh database (see the module docstring).
+            opts=child_options(self, args.depends_on, replace_on_changes=["envs"]),
+            **container_defaults(args.lab, "grafana", memory_mb=args.memory_mb),
+        )
+        self.url = args.public_url
+        self.register_outputs({"url": self.url, "direct_url": self.direct_url(args)})
+
+    @staticmethod
+    def direct_url(args: GrafanaArgs) -> str:
+        return f"http://{args.lab.client_host}:{args.port}{SUB_PATH}/"

@@ -1,0 +1,180 @@
+"""Kibana saved objects, imported through Kibana's saved objects import API (a dynamic provider).
+
+`POST {kibana}/api/saved_objects/_import?overwrite=true`, `kbn-xsrf` header, body
+multipart/form-data with the NDJSON as the `file` field (a `*.ndjson` filename), as the
+Kibana 8.19 API reference specifies. The import waits (bounded) while Kibana starts: connection
+refused or 503. The resource diffs on the content's hash: the same objects are not re-imported,
+changed ones are, with overwrite, so re-imports are idempotent.
+
+Pulumi pickles the provider (dill) and runs it in a separate host process that cannot import
+stack/; every function the provider calls is therefore marked to be pickled by value (see the
+end of this module) and uses the standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+
+IMPORT_PATH = "/api/saved_objects/_import"
+FILENAME = "lab-saved-objects.ndjson"
+RESOURCE_ID = "lab-saved-objects"
+DEFAULT_DEADLINE_SECONDS = 300.0
+DEFAULT_RETRY_DELAY_SECONDS = 3.0
+
+
+def content_hash(ndjson: str) -> str:
+    return hashlib.sha256(ndjson.encode()).hexdigest()
+
+
+def multipart_body(ndjson: str, boundary: str) -> bytes:
+    """One form-data part named `file`, as `curl --form file=@objects.ndjson` would send it."""
+    return (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="{FILENAME}"\r\n'
+        "Content-Type: application/ndjson\r\n"
+        "\r\n"
+        f"{ndjson}\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+
+
+def import_saved_objects(
+    kibana_url: str,
+    ndjson: str,
+    *,
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    retry_delay_seconds: float = DEFAULT_RETRY_DELAY_SECONDS,
+    request_timeout: float = 30.0,
+) -> dict:
+    """Import with overwrite; retry while Kibana is not ready yet; return Kibana's answer."""
+    boundary = f"lab-{uuid.uuid4().hex}"
+    body = multipart_body(ndjson, boundary)
+    url = kibana_url.rstrip("/") + IMPORT_PATH + "?overwrite=true"
+    give_up_at = time.monotonic() + deadline_seconds
+    attempts = 0
+    while True:
+        attempts += 1
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={
+                "kbn-xsrf": "true",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Content-Length": str(len(body)),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=request_timeout) as response:
+                answer = json.loads(response.read().decode() or "{}")
+            break
+        except urllib.error.HTTPError as error:
+            if error.code != 503:  # only "not ready yet" is worth waiting for
+                detail = error.read().decode(errors="replace")[:2000]
+                raise RuntimeError(f"Kibana import failed: HTTP {error.code}: {detail}") from None
+            reason = "HTTP 503"
+        except (ConnectionError, urllib.error.URLError, TimeoutError) as error:
+            reason = str(getattr(error, "reason", error))
+        if time.monotonic() + retry_delay_seconds > give_up_at:
+            raise RuntimeError(
+                f"Kibana at {kibana_url} not ready after {attempts} attempts ({reason})"
+            )
+        time.sleep(retry_delay_seconds)
+    if not answer.get("success"):
+        raise RuntimeError(f"Kibana rejected saved objects: {json.dumps(answer)[:2000]}")
+    return answer
+
+
+def _outputs(props: dict[str, Any], answer: dict) -> dict[str, Any]:
+    return {
+        "kibana_url": props["kibana_url"],
+        "trigger": props.get("trigger"),
+        "ndjson": props["ndjson"],
+        "content_hash": content_hash(props["ndjson"]),
+        "success_count": int(answer.get("successCount", 0)),
+    }
+
+
+class KibanaSavedObjectsProvider(pulumi.dynamic.ResourceProvider):
+    def __init__(self, deadline_seconds: float = DEFAULT_DEADLINE_SECONDS) -> None:
+        self.deadline_seconds = deadline_seconds
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]):
+        changed = []
+        if olds.get("content_hash") != content_hash(news["ndjson"]):
+            changed.append("ndjson")
+        for key in ("kibana_url", "trigger"):
+            if olds.get(key) != news.get(key):
+                changed.append(key)
+        return pulumi.dynamic.DiffResult(changes=bool(changed), replaces=[])
+
+    def create(self, props: dict[str, Any]):
+        answer = import_saved_objects(
+            props["kibana_url"], props["ndjson"], deadline_seconds=self.deadline_seconds
+        )
+        return pulumi.dynamic.CreateResult(id_=RESOURCE_ID, outs=_outputs(props, answer))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]):
+        answer = import_saved_objects(
+            news["kibana_url"], news["ndjson"], deadline_seconds=self.deadline_seconds
+        )
+        return pulumi.dynamic.UpdateResult(outs=_outputs(news, answer))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        # The objects live in Elasticsearch's Kibana index, which goes with the lab's volume;
+        # Kibana is usually already gone when this runs.
+        return None
+
+
+# Pickle by value: the dynamic provider host process cannot import `stack.kibana_import`.
+for _member in (
+    content_hash,
+    multipart_body,
+    import_saved_objects,
+    _outputs,
+    KibanaSavedObjectsProvider,
+):
+    _member.__module__ = "__main__"
+    for _method in vars(_member).values() if isinstance(_member, type) else ():
+        if callable(_method):
+            _method.__module__ = "__main__"
+
+
+class KibanaSavedObjects(pulumi.dynamic.Resource):
+    """The lab's saved objects in Kibana; re-imported when `ndjson` changes."""
+
+    content_hash: pulumi.Output[str]
+    success_count: pulumi.Output[int]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        kibana_url: pulumi.Input[str],
+        ndjson: pulumi.Input[str],
+        trigger: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    ) -> None:
+        super().__init__(
+            KibanaSavedObjectsProvider(deadline_seconds),
+            name,
+            {
+                "kibana_url": kibana_url,
+                "ndjson": ndjson,
+                # Re-import when this changes, e.g. the id of a re-created Kibana container.
+                "trigger": trigger,
+                "content_hash": None,
+                "success_count": None,
+            },
+            opts,
+        )

@@ -1,0 +1,102 @@
+"""Logstash: GELF from Docker's log driver in, ECS documents out to Elasticsearch.
+
+The GELF input is published on the bind address (127.0.0.1:12201/udp) because the Docker
+daemon, on the host, is what sends the function containers' output there. A persisted queue on
+a named volume keeps accepted events across a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+import yaml
+
+from stack import defaults, render
+from stack.common import LabContext, child_options, container_defaults, healthcheck, upload
+
+PIPELINE_FILE = "/usr/share/logstash/pipeline/logstash.conf"
+SETTINGS_FILE = "/usr/share/logstash/config/logstash.yml"
+DATA_DIR = "/usr/share/logstash/data"
+
+
+def settings() -> str:
+    return yaml.safe_dump(
+        {
+            "api.http.host": "0.0.0.0",
+            "path.config": "/usr/share/logstash/pipeline",
+            "queue.type": "persisted",
+            "queue.max_bytes": "256mb",
+            "path.queue": f"{DATA_DIR}/queue",
+            "xpack.monitoring.enabled": False,
+        },
+        sort_keys=False,
+    )
+
+
+@dataclass
+class LogstashArgs:
+    lab: LabContext
+    image: str
+    elasticsearch_url: str
+    heap: str = defaults.LOGSTASH_HEAP
+    gelf_port: int = defaults.PORTS["gelf"]
+    memory_mb: int = defaults.MEMORY_MB["logstash"]
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class Logstash(pulumi.ComponentResource):
+    container: docker.Container
+    gelf_address: str
+
+    def __init__(
+        self, name: str, args: LogstashArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("lab:stack:Logstash", name, None, opts)
+        image = docker.RemoteImage(
+            f"{name}-image",
+            name=args.image,
+            keep_locally=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        volume = docker.Volume(
+            f"{name}-data",
+            name=args.lab.docker_name("logstash-data"),
+            labels=[
+                docker.VolumeLabelArgs(label=key, value=value)
+                for key, value in args.lab.label_pairs("logstash").items()
+            ],
+            opts=child_options(self),
+        )
+        self.container = docker.Container(
+            f"{name}-container",
+            image=image.image_id,
+            envs=[f"LS_JAVA_OPTS=-Xms{args.heap} -Xmx{args.heap}"],
+            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
+            uploads=[
+                upload(SETTINGS_FILE, settings()),
+                upload(
+                    PIPELINE_FILE,
+                    render.logstash_pipeline(elasticsearch_url=args.elasticsearch_url),
+                ),
+                upload(render.LOGSTASH_TEMPLATE_PATH, render.elasticsearch_index_template_json()),
+            ],
+            volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_DIR)],
+            ports=[args.lab.publish(render.GELF_PORT, args.gelf_port, protocol="udp")],
+            healthcheck=healthcheck(
+                ["curl", "-fsS", f"http://localhost:{defaults.LOGSTASH_API_PORT}/"],
+                interval="10s",
+                retries=12,
+                start_period="60s",
+            ),
+            networks_advanced=args.lab.network_attachment("logstash"),
+            # The function replicas start after this, so their start-up lines are not lost.
+            wait=True,
+            wait_timeout=300,
+            opts=child_options(self, args.depends_on),
+            **container_defaults(args.lab, "logstash", memory_mb=args.memory_mb),
+        )
+        # Seen from the Docker daemon on the host, not from the lab network.
+        self.gelf_address = f"udp://{args.lab.client_host}:{args.gelf_port}"
+        self.register_outputs({"gelf_address": self.gelf_address})
