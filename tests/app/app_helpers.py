@@ -1,0 +1,87 @@
+"""Test helpers: a service instance in-process with its metrics and log lines at hand."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+from tornado.testing import AsyncHTTPTestCase
+
+from app.service import make_app, make_formatter
+
+
+def reference_result(function: str, args: tuple[int, ...]) -> int:
+    """Independent of app.functions: plain iteration and the stdlib."""
+    if function == "fibonacci":
+        a, b = 0, 1
+        for _ in range(args[0]):
+            a, b = b, a + b
+        return a
+    if function == "factorial":
+        return math.factorial(args[0])
+    m, n = args
+    return [n + 1, n + 2, 2 * n + 3, 2 ** (n + 3) - 3][m]
+
+
+def flatten(document: dict, prefix: str = "") -> dict:
+    """ECS JSON as dotted names, whether the formatter nested a field or kept it dotted."""
+    flat = {}
+    for key, value in document.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+class ServiceCase(AsyncHTTPTestCase):
+    """One application instance; used through `running_service`, not collected itself."""
+
+    function = "fibonacci"
+
+    def get_app(self):
+        self.registry = CollectorRegistry()
+        self.log_stream = io.StringIO()
+        handler = logging.StreamHandler(self.log_stream)
+        handler.setFormatter(make_formatter(self.function))
+        # A logger outside logging's registry: no global state shared between tests.
+        self.logger = logging.Logger(f"test.{self.function}")
+        self.logger.addHandler(handler)
+        self.logger.setLevel(logging.INFO)
+        return make_app(self.function, registry=self.registry, logger=self.logger)
+
+    def runTest(self) -> None:  # unittest wants one; the tests drive the case themselves
+        pass
+
+    def request(self, path: str, method: str = "GET"):
+        body = b"" if method in ("POST", "PUT", "PATCH") else None
+        return self.fetch(path, method=method, body=body, allow_nonstandard_methods=True)
+
+    def log_lines(self) -> list[dict]:
+        return [flatten(json.loads(line)) for line in self.log_stream.getvalue().splitlines()]
+
+    def sample(self, name: str, **labels: str) -> float | None:
+        """A sample of /metrics, read the way Prometheus reads it."""
+        text = self.request("/metrics").body.decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return sample.value
+        return None
+
+
+@contextmanager
+def running_service(function: str) -> Iterator[ServiceCase]:
+    case = type(f"{function.title()}Case", (ServiceCase,), {"function": function})()
+    case.setUp()
+    try:
+        yield case
+    finally:
+        case.tearDown()
