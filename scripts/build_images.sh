@@ -126,11 +126,13 @@ build_app() {
         echo "skip   $APP_TAG (app/Dockerfile does not exist yet)"
         return 0
     fi
+    # Every file of the build context (sources and wheelhouse), bytecode caches aside.
     hash=$(inputs_hash "$(image_id "$PYTHON_TAG")" \
-        $(git ls-files app | grep -v '^app/wheelhouse/' || true) $(ls app/wheelhouse/*))
+        $(find app -type f -not -path '*/__pycache__/*' -not -name '*.pyc' | LC_ALL=C sort))
     up_to_date "$APP_TAG" "$hash" && return 0
+    # app/Dockerfile's build context is the app/ folder itself.
     docker build -q --label "lab.inputs=$hash" --build-arg "BASE_IMAGE=$PYTHON_TAG" \
-        -t "$APP_TAG" -f app/Dockerfile . >/dev/null
+        -t "$APP_TAG" app >/dev/null
 }
 
 started=$(date +%s)
