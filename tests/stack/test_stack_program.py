@@ -324,3 +324,23 @@ def test_a_changed_grafana_password_replaces_the_container():
 def test_grafana_password_is_required_when_grafana_runs():
     with pytest.raises(RuntimeError, match="grafanaAdminPassword"):
         capture({"lab:grafanaAdminPassword": None})
+
+
+def test_promtool_accepts_the_uploaded_prometheus_config_and_rules(promtool, tmp_path):
+    import subprocess
+
+    prometheus = containers(capture({"lab:logs": False}))["lab-dev-prometheus"]
+    rules = tmp_path / "lab.rules.yml"
+    rules.write_text(upload(prometheus, "/etc/prometheus/rules/lab.rules.yml"))
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        upload(prometheus, "/etc/prometheus/prometheus.yml").replace(
+            "/etc/prometheus/rules/lab.rules.yml", str(rules)
+        )
+    )
+    for args in (["check", "rules", str(rules)], ["check", "config", str(config)]):
+        result = subprocess.run(
+            [promtool, *args], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 0, f"promtool {args}: {result.stdout}{result.stderr}"
+        assert "SUCCESS" in result.stdout + result.stderr
