@@ -30,7 +30,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-BUILD = Path("build")
+REPO = Path(__file__).resolve().parent.parent
+BUILD = REPO / "build"
 FUNCTION_PATHS = ("/fibonacci/10/", "/fibonacci/400/", "/factorial/400/", "/ackermann/3/4/")
 BARE_BODY = b'{"function": "bare", "args": [10], "result": "55"}'
 
@@ -93,7 +94,11 @@ def running(spec: ServerSpec) -> Iterator[subprocess.Popen]:
     log_path = BUILD / f"bench-{spec.name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            spec.argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **spec.env}
+            spec.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **spec.env},
+            cwd=REPO,
         )
         try:
             wait_ready(f"http://127.0.0.1:{spec.port}{spec.ready_path}", process)
@@ -137,40 +142,30 @@ def run_wrk(wrk: str, url: str, connections: int, seconds: float) -> tuple[float
     return parse_wrk(completed.stdout)
 
 
-def default_servers(python: str) -> list[ServerSpec]:
-    """The function service (all three functions share one process per function) and the
-    bare handler, both on uvloop."""
-    servers = [
-        ServerSpec(
-            f"service-{function}",
-            (python, "-m", "app", "--function", function, "--port", str(port)),
-            port,
-        )
-        for function, port in (
-            ("fibonacci", free_port()),
-            ("factorial", free_port()),
-            ("ackermann", free_port()),
-        )
-    ]
-    bare_port = free_port()
-    servers.append(
-        ServerSpec(
-            "bare",
-            (python, "-m", "scripts.bench", "--bare", str(bare_port)),
-            bare_port,
-            ready_path="/",
-        )
-    )
+def default_servers(python: str, event_loop: str = "uvloop") -> list[ServerSpec]:
+    """One service process per function and the bare handler, all on `event_loop`."""
+    suffix = "" if event_loop == "uvloop" else f"-{event_loop}"
+    env = {"LAB_EVENT_LOOP": event_loop}
+    servers = []
+    for function in ("fibonacci", "factorial", "ackermann"):
+        port = free_port()
+        argv = (python, "-m", "app", "--function", function, "--port", str(port))
+        servers.append(ServerSpec(f"service-{function}{suffix}", argv, port, env))
+    port = free_port()
+    argv = (python, "-m", "scripts.bench", "--bare", str(port))
+    servers.append(ServerSpec(f"bare{suffix}", argv, port, env, ready_path="/"))
     return servers
 
 
-def default_targets(servers: Sequence[ServerSpec]) -> list[Target]:
-    by_name = {server.name: server for server in servers}
-    targets = [Target("bare", f"http://127.0.0.1:{by_name['bare'].port}", ("/",))]
+def default_targets(servers: Sequence[ServerSpec], event_loop: str = "uvloop") -> list[Target]:
+    """The bare ceiling, then each function path compared with it."""
+    suffix = "" if event_loop == "uvloop" else f"-{event_loop}"
+    ports = {server.name: server.port for server in servers}
+    bare = f"bare{suffix}"
+    targets = [Target(bare, f"http://127.0.0.1:{ports[bare]}", ("/",))]
     for path in FUNCTION_PATHS:
-        function = path.split("/")[1]
-        port = by_name[f"service-{function}"].port
-        targets.append(Target(f"service-{function}", f"http://127.0.0.1:{port}", (path,), "bare"))
+        name = f"service-{path.split('/')[1]}{suffix}"
+        targets.append(Target(name, f"http://127.0.0.1:{ports[name]}", (path,), bare))
     return targets
 
 
@@ -211,23 +206,25 @@ def measure(
 
 
 def report(targets: Sequence[Target], results: Sequence[Measurement]) -> dict:
-    index = {(m.target, m.connections): m for m in results if m.path == "/"}
+    index = {(m.target, m.path, m.connections): m for m in results}
+    first_path = {target.name: target.paths[0] for target in targets}
     baseline_of = {target.name: target.baseline for target in targets}
     rows = []
-    print(
-        f"{'target':20} {'path':18} {'conns':>5} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}"
-    )
+    header = ("target", "path", "conns", "req/s", "p50 ms", "p99 ms", "ratio")
+    print("{:20} {:18} {:>5} {:>9} {:>7} {:>7} {:>6}".format(*header))
     for m in results:
         baseline = baseline_of.get(m.target)
         ratio = None
-        if baseline is not None and (baseline, m.connections) in index:
-            ratio = m.requests_per_second / index[(baseline, m.connections)].requests_per_second
+        reference = index.get((baseline, first_path.get(baseline), m.connections))
+        if reference is not None:
+            ratio = m.requests_per_second / reference.requests_per_second
         rows.append({**asdict(m), "baseline": baseline, "ratio_to_baseline": ratio})
         print(
             f"{m.target:20} {m.path:18} {m.connections:>5} {m.requests_per_second:>9.0f} "
             f"{m.p50_ms:>7.3f} {m.p99_ms:>7.3f} {'' if ratio is None else f'{ratio:6.1%}':>6}"
         )
-    by_key = {(r["path"], r["connections"]): r for r in rows}
+    # The default (uvloop) service targets are named service-<function>, without a suffix.
+    by_key = {(r["path"], r["connections"]): r for r in rows if r["target"].count("-") == 1}
     ackermann_vs_fibonacci = {}
     for count in sorted({m.connections for m in results}):
         ack = by_key.get(("/ackermann/3/4/", count))
@@ -241,7 +238,8 @@ def report(targets: Sequence[Target], results: Sequence[Measurement]) -> dict:
 
 
 def run_bare(port: int) -> None:
-    """The ceiling: Tornado on uvloop answering a constant, with nothing else per request."""
+    """The ceiling: Tornado answering a constant, with nothing else per request (on
+    uvloop unless LAB_EVENT_LOOP=asyncio, like the service)."""
     import asyncio
 
     import tornado.web
@@ -256,7 +254,8 @@ def run_bare(port: int) -> None:
         tornado.web.Application([(r"/", ConstantHandler)]).listen(port, address="127.0.0.1")
         await asyncio.Event().wait()
 
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    if os.environ.get("LAB_EVENT_LOOP", "uvloop") == "uvloop":
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     asyncio.run(serve())
 
 
@@ -268,6 +267,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 3)))
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 3)))
     parser.add_argument("--connections", default="1,32", help="comma-separated (default 1,32)")
+    parser.add_argument(
+        "--event-loops",
+        default="uvloop",
+        help="comma-separated: uvloop,asyncio measures what uvloop buys (default uvloop)",
+    )
     parser.add_argument("--output", type=Path, default=BUILD / "bench.json")
     args = parser.parse_args(argv)
     if args.bare is not None:
@@ -278,8 +282,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
     connections = [int(c) for c in args.connections.split(",")]
-    servers = default_servers(sys.executable)
-    targets = default_targets(servers)
+    servers, targets = [], []
+    for event_loop in args.event_loops.split(","):
+        loop_servers = default_servers(sys.executable, event_loop)
+        servers += loop_servers
+        targets += default_targets(loop_servers, event_loop)
     with ExitStack() as stack:
         for server in servers:
             stack.enter_context(running(server))

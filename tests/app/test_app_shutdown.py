@@ -1,0 +1,128 @@
+"""`python -m app` as a real process: settings, start-up line, and a graceful SIGTERM that
+lets the request in flight finish."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from app_helpers import flatten
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.service import parse_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str, timeout: float = 5):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.read()
+
+
+def in_flight(base: str) -> float:
+    _, text = get(base + "/metrics")
+    for family in text_string_to_metric_families(text.decode()):
+        for sample in family.samples:
+            if sample.name == "lab_requests_in_flight":
+                return sample.value
+    raise AssertionError("no lab_requests_in_flight sample")
+
+
+def refused(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_sigterm_lets_the_request_in_flight_finish_then_exits_0():
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # LAB_TEST_DELAY_MS (test only) holds each function call long enough to be in flight.
+    env = {**os.environ, "LAB_FUNCTION": "fibonacci", "LAB_TEST_DELAY_MS": "1500"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until(lambda: get(base + "/health")[0] == 200)
+        answer = {}
+        caller = threading.Thread(
+            target=lambda: answer.update(result=get(base + "/fibonacci/10/", timeout=10))
+        )
+        caller.start()
+        wait_until(lambda: in_flight(base) == 1)
+        process.send_signal(signal.SIGTERM)
+        # Stop accepting: once the listener is gone new connections are refused...
+        wait_until(lambda: refused(port), timeout=1)
+        caller.join(timeout=10)
+        # ...while the call already in flight still gets its answer.
+        status, body = answer["result"]
+        assert status == 200
+        assert json.loads(body)["result"] == "55"
+        stdout, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    lines = [flatten(json.loads(line)) for line in stdout.decode().splitlines()]
+    assert [line.get("event.action") for line in lines if "event.action" in line] == [
+        "service-start",
+        "service-stop",
+    ]
+    start, *middle, stop = lines
+    assert start["event.dataset"] == "lab.lifecycle"
+    assert (start["server.address"], start["server.port"]) == ("127.0.0.1", port)
+    assert stop["lab.function"] == "fibonacci"
+    assert stop["lab.unfinished_requests"] == 0
+    [access] = [line for line in middle if line.get("event.dataset") == "lab.access"]
+    assert access["http.response.status_code"] == 200
+    assert access["event.duration"] >= 1_500_000_000
+
+
+def test_flags_win_over_the_environment():
+    environ = {"LAB_FUNCTION": "factorial", "LAB_HOST": "0.0.0.0", "LAB_PORT": "9000"}
+    assert parse_settings([], environ).function == "factorial"
+    assert parse_settings([], environ).port == 9000
+    settings = parse_settings(["--function", "ackermann", "--port", "8081"], environ)
+    assert (settings.function, settings.host, settings.port) == ("ackermann", "0.0.0.0", 8081)
+    defaults = parse_settings(["--function", "fibonacci"], {})
+    assert (defaults.host, defaults.port, defaults.test_delay_seconds) == ("127.0.0.1", 8080, 0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ"),
+    [([], {}), (["--function", "sqrt"], {}), ([], {"LAB_FUNCTION": "sqrt"})],
+)
+def test_a_missing_or_unknown_function_is_a_usage_error(argv, environ, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_settings(argv, environ)
+    assert exit_info.value.code == 2
+    assert "function" in capsys.readouterr().err.lower()
