@@ -36,6 +36,8 @@ STANDIN_IMAGES = {
 }
 # Functions, Traefik and Prometheus are what can run here (DESIGN.md).
 HARNESS_PARTS = {"lab:metrics": True, "lab:grafana": False, "lab:logs": False}
+# Run ids of the harness stacks applied in this process (tests/live/conftest.py checks them).
+HARNESS_RUNS: list[str] = []
 PORT_KEYS = ("api", "traefik", "prometheus", "grafana", "elasticsearch", "kibana", "gelf")
 
 
@@ -148,6 +150,7 @@ def open_lab(target: str, client: docker.DockerClient) -> Iterator[LiveLab]:
     config = harness_config(ports)
     resources = capture(project, HARNESS_STACK, config)
     harness = Harness(client, CAPTURE_DIR)
+    HARNESS_RUNS.append(harness.run_id)
     atexit.register(harness.teardown)
     previous_sigterm = signal.getsignal(signal.SIGTERM)
     if previous_sigterm is signal.SIG_DFL:

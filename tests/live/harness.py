@@ -25,7 +25,8 @@ from pathlib import Path
 
 import docker
 import docker.errors
-from docker.types import EndpointConfig, LogConfig, Mount, Ulimit
+from docker.types import EndpointConfig, Healthcheck, LogConfig, Mount, Ulimit
+from docker.utils import version_lt
 
 from tests.live.declared import Declared
 
@@ -96,14 +97,13 @@ KNOWN_INPUTS: Mapping[str, frozenset[str]] = {
             "dns",
             "privileged",
             # Provider behaviour rather than container settings; their meaning is honoured below.
+            # (`attach` and `logs`, which run a container to completion, are not supported.)
             "mustRun",
             "start",
             "wait",
             "waitTimeout",
             "destroyGraceSeconds",
             "removeVolumes",
-            "attach",
-            "logs",
             "rm",
         }
     ),
@@ -441,18 +441,26 @@ class Harness:
         healthcheck = None
         if "healthcheck" in inputs:
             check = inputs["healthcheck"]
-            healthcheck = {"test": check["tests"], "retries": int(check.get("retries", 0))}
-            for key, api_key in (
-                ("interval", "interval"),
-                ("timeout", "timeout"),
-                ("startPeriod", "start_period"),
-                ("startInterval", "start_interval"),
-            ):
-                if check.get(key) and check[key] != "0s":
-                    healthcheck[api_key] = go_duration_ns(check[key])
-            if "start_interval" in healthcheck:
-                # Docker 20.10 predates StartInterval; pass it through the raw API field.
-                healthcheck["StartInterval"] = healthcheck.pop("start_interval")
+            durations = {
+                api_key: go_duration_ns(check[key])
+                for key, api_key in (
+                    ("interval", "interval"),
+                    ("timeout", "timeout"),
+                    ("startPeriod", "start_period"),
+                )
+                if check.get(key) and check[key] != "0s"
+            }
+            healthcheck = Healthcheck(
+                test=check["tests"], retries=int(check.get("retries", 0)), **durations
+            )
+            if check.get("startInterval") and check["startInterval"] != "0s":
+                if version_lt(api._version, "1.44"):
+                    # Older daemons ignore the field; the check would run differently.
+                    raise UnsupportedDeclaration(
+                        f"{inputs['name']}: healthcheck.startInterval needs Docker API 1.44, "
+                        f"this daemon speaks {api._version}"
+                    )
+                healthcheck["StartInterval"] = go_duration_ns(check["startInterval"])
         networks = inputs.get("networksAdvanced") or []
         networking_config = None
         if networks:

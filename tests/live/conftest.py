@@ -1,0 +1,32 @@
+"""Session-end check for CI: the harness left no container, network or volume behind.
+
+Runs after every fixture's teardown (pytest_sessionfinish), so it sees what the `lab` fixture's
+finalizer really removed; anything left turns the session red.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.live import fixtures
+from tests.live.harness import HARNESS_LABEL, leftovers
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not fixtures.HARNESS_RUNS:
+        return  # no harness stack was applied in this session
+    import docker
+
+    client = docker.from_env()
+    left = []
+    for run_id in fixtures.HARNESS_RUNS:
+        left += leftovers(client, f"{HARNESS_LABEL}={run_id}")
+    left += leftovers(client, f"lab.stack={fixtures.HARNESS_STACK}")
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if left:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        message = f"harness cleanup: left behind {sorted(set(left))}"
+    else:
+        message = f"harness cleanup: nothing left with labels of runs {fixtures.HARNESS_RUNS}"
+    if reporter is not None:
+        reporter.write_line(message, red=bool(left), green=not left)
