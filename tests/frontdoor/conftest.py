@@ -82,6 +82,14 @@ class NotFoundHandler(tornado.web.RequestHandler):
         self.finish(json.dumps({"error": {"status": status_code, "message": "not found"}}))
 
 
+class AnswerHandler(tornado.web.RequestHandler):
+    """`/answer/503/...` answers 503: lets a test pick the status a health probe sees."""
+
+    def get(self, status: str) -> None:
+        self.set_status(int(status))
+        self.finish({"status": int(status)})
+
+
 class FakeApi:
     """A function API on 127.0.0.1 whose `behaviour` dict a test may change between runs."""
 
@@ -102,6 +110,7 @@ class FakeApi:
                     FakeFunctionHandler,
                     {"behaviour": self.behaviour},
                 ),
+                (r"/answer/(\d{3})/.*", AnswerHandler),
             ],
             default_handler_class=NotFoundHandler,
         )
@@ -120,6 +129,15 @@ class FakeApi:
     def __exit__(self, *exc) -> None:
         self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def local_lab():
+    """One LocalLab (real app replicas and Traefik, no Prometheus) shared by the tests."""
+    from scripts.local import LocalLab
+
+    with LocalLab(replicas=2, with_prometheus=False) as lab:
+        yield lab
 
 
 @pytest.fixture

@@ -19,10 +19,9 @@ from scripts.local import LabStartError, LocalLab, http_status
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def lab():
-    with LocalLab(replicas=2, with_prometheus=False) as running:
-        yield running
+@pytest.fixture
+def lab(local_lab):
+    return local_lab
 
 
 def alive(pid: int) -> bool:
