@@ -19,11 +19,6 @@ from scripts.local import LabStartError, LocalLab, http_status
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def lab(local_lab):
-    return local_lab
-
-
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -56,7 +51,8 @@ def metric_value(text: str, name: str, **labels: str) -> float:
     return total
 
 
-def test_every_replica_is_healthy_and_traefik_balances_over_them(lab):
+def test_every_replica_is_healthy_and_traefik_balances_over_them(local_lab):
+    lab = local_lab
     for function, urls in lab.service_urls.items():
         assert len(urls) == 2
         for url in urls:
@@ -74,7 +70,8 @@ def test_every_replica_is_healthy_and_traefik_balances_over_them(lab):
     assert lab.prometheus_url is None
 
 
-def test_traffic_through_local_traefik_gets_only_right_answers(lab, capsys):
+def test_traffic_through_local_traefik_gets_only_right_answers(local_lab, capsys):
+    lab = local_lab
     code = traffic.main(["--url", lab.api_url, "--count", "240", "--concurrency", "6"])
     out = capsys.readouterr().out
     assert code == 0, out
