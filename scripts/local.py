@@ -425,7 +425,10 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Explicitly, for SIGINT too: a shell starts background jobs with SIGINT ignored, and
+    # Python keeps an inherited "ignore", which would make `kill -INT` do nothing.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     ports = (
         {}
         if args.free_ports

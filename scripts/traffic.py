@@ -299,13 +299,14 @@ class ProgressBar:
 
 
 def default_api_url() -> str:
-    """Where the lab's API is: $LAB_API_URL, else what the stack's config says, else 8000."""
+    """Where the lab's API is: $LAB_API_URL, else the stack's api_url, else 127.0.0.1:8000."""
     if os.environ.get("LAB_API_URL"):
         return os.environ["LAB_API_URL"]
     try:
-        from scripts.status import configured_urls
+        from scripts.status import stack_outputs
 
-        return configured_urls()["api"]
+        # The deployed stack's output when Pulumi can tell, else what Pulumi.dev.yaml implies.
+        return stack_outputs()[0]["api"]
     except Exception:  # no readable stack config: fall back to the documented default
         return DEFAULT_API_URL
 

@@ -131,7 +131,7 @@ class FakeApi:
         self._thread.join(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def local_lab():
     """One LocalLab (real app replicas and Traefik, no Prometheus) shared by the tests."""
     from scripts.local import LocalLab

@@ -123,6 +123,8 @@ def test_make_local_stops_every_process_on_signal(tmp_path, signum):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Started as a shell starts a background job (SIGINT ignored): `kill -INT` must work too.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         printed = []
