@@ -27,6 +27,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 FUNCTIONS = ("fibonacci", "factorial", "ackermann")
 DEFAULT_API_URL = "http://127.0.0.1:8000"
+DEFAULT_COUNT = 600
 # Calls to a path no router matches; Traefik itself answers them with a 404.
 UNROUTED = "unrouted"
 
@@ -314,7 +315,9 @@ def default_api_url() -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make traffic", description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="Traefik's API entrypoint (default: the stack's api_url)")
-    parser.add_argument("--count", type=int, default=600, help="calls to make (0: no limit)")
+    parser.add_argument(
+        "--count", type=int, help="calls to make (default 600 unless --duration; 0: no limit)"
+    )
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--concurrency", type=int, default=8, help="calls in flight at once")
     parser.add_argument(
@@ -323,7 +326,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
     parser.add_argument("--seed", type=int, help="make the call sequence reproducible")
     args = parser.parse_args(argv)
-    if args.count == 0:
+    if args.count is None and args.duration is None:
+        args.count = DEFAULT_COUNT
+    elif args.count == 0:
         args.count = None
     if args.count is None and args.duration is None:
         parser.error("--count 0 needs a --duration")

@@ -130,6 +130,12 @@ def test_refused_connection_fails_the_run(capsys):
     assert "connection error" in out
 
 
+def test_duration_alone_is_not_cut_short_by_the_default_count():
+    assert traffic.parse_args(["--duration", "5"]).count is None
+    assert traffic.parse_args([]).count == traffic.DEFAULT_COUNT
+    assert traffic.parse_args(["--count", "0", "--duration", "1"]).count is None
+
+
 def test_invalid_arguments_are_refused():
     with pytest.raises(SystemExit):
         traffic.main(["--count", "0"])
