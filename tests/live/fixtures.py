@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import docker
 
+from stack import defaults
 from tests.live.declared import (
     CAPTURE_DIR,
     REPO_ROOT,
@@ -78,7 +79,9 @@ class LiveLab:
 
     @property
     def ports(self) -> dict[str, int]:
-        return {key: int(value) for key, value in dict(self.config.get("lab:ports") or {}).items()}
+        # The program's defaults, overridden key by key by the stack's config (as it does).
+        configured = {**defaults.PORTS, **dict(self.config.get("lab:ports") or {})}
+        return {key: int(value) for key, value in configured.items()}
 
     @property
     def bind_address(self) -> str:
@@ -129,7 +132,7 @@ def open_lab(target: str, client: docker.DockerClient) -> Iterator[LiveLab]:
     project = project_name()
     if target == "stack":
         stack = os.environ.get("LAB_STACK", "dev")
-        config = {"lab:ports": {}, **stack_config(stack)}
+        config = stack_config(stack)
         resources = capture(project, stack, config)
         lab = LiveLab(project, stack, config, resources, client)
         missing = [
