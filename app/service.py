@@ -40,8 +40,14 @@ HISTOGRAM_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 EXPECTED_CODES = (200, 400, 404, 405, 500)
 URL_PATH_LOG_LIMIT = 256
 ARGUMENTS_LOG_LIMIT = 64
-# Docker waits 10 s between SIGTERM and SIGKILL; leave time to log the stop line.
-DRAIN_TIMEOUT_SECONDS = 8.0
+# On SIGTERM the service first keeps serving while /health answers 503, long enough for
+# Traefik's health check (every 2 s, stack/render.py) to take the replica out of rotation;
+# only then does it stop listening. Without this window a request Traefik had already
+# routed here meets a closed socket and the client sees a 502.
+DEFAULT_DRAIN_SECONDS = 3.5
+MAX_DRAIN_SECONDS = 5.0
+# Docker waits 10 s between SIGTERM and SIGKILL: drain window + in-flight wait stay below it.
+IN_FLIGHT_TIMEOUT_SECONDS = 4.5
 # Fields ecs-logging adds by default that nobody reads here: the caller's file and line,
 # process and thread ids, and log.original (a copy of message). Dropping them makes each
 # line shorter and the formatter cheaper.
@@ -83,6 +89,8 @@ class ServiceState:
         self.function = spec.name
         self.logger = logger
         self.active_requests = 0
+        # Set on SIGTERM: /health turns 503 so the replica leaves the rotation before it stops.
+        self.draining = False
         self.prefix_length = len(f"/{self.function}/")
         self.bodies: dict[tuple[int, ...], bytes] = {}
         labels = (self.function,)
@@ -139,7 +147,8 @@ class ServiceState:
         elif status < 400:
             # A successful probe (/health, /metrics) is not an event worth a log line.
             return
-        if status < 400:
+        if status < 400 or (status == 503 and self.draining and not handler.counted):
+            # A 503 probe while draining is the service asking to be taken out: expected.
             level = logging.INFO
         elif status < 500:
             level = logging.WARNING
@@ -297,6 +306,11 @@ class HealthHandler(BaseHandler):
 
     def get(self) -> None:
         self.set_header("Content-Type", JSON_CONTENT_TYPE)
+        if self.state.draining:
+            # Still answering calls, but asking load balancers to send no more.
+            self.set_status(503)
+            self.finish(f'{{"status": "draining", "function": "{self.state.function}"}}')
+            return
         self.finish(f'{{"status": "ok", "function": "{self.state.function}"}}')
 
 
@@ -529,6 +543,7 @@ class Settings:
     port: int
     event_loop: str
     test_delay_seconds: float
+    drain_seconds: float = DEFAULT_DRAIN_SECONDS
 
 
 def parse_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Settings:
@@ -559,12 +574,22 @@ def parse_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Se
     event_loop = environ.get("LAB_EVENT_LOOP", "uvloop")
     if event_loop not in ("uvloop", "asyncio"):
         parser.error("LAB_EVENT_LOOP must be uvloop or asyncio")
+    raw_drain = environ.get("LAB_DRAIN_SECONDS", str(DEFAULT_DRAIN_SECONDS))
+    try:
+        drain_seconds = float(raw_drain)
+    except ValueError:
+        drain_seconds = -1.0
+    if not 0 <= drain_seconds <= MAX_DRAIN_SECONDS:
+        parser.error(
+            f"LAB_DRAIN_SECONDS must be a number from 0 to {MAX_DRAIN_SECONDS:g}, got {raw_drain!r}"
+        )
     return Settings(
         function=args.function,
         host=args.host,
         port=args.port,
         event_loop=event_loop,
         test_delay_seconds=float(environ.get("LAB_TEST_DELAY_MS", "0")) / 1000,
+        drain_seconds=drain_seconds,
     )
 
 
@@ -581,15 +606,23 @@ def install_event_loop(preference: str) -> str:
 
 
 async def serve(settings: Settings, event_loop: str) -> None:
-    """Listen until SIGTERM or SIGINT, then drain and return."""
+    """Listen until SIGTERM or SIGINT; then answer /health with 503 for the drain window
+    (SIGTERM only: Ctrl-C wants the process gone), stop listening, let the requests in
+    flight finish and return."""
     app = make_app(settings.function, test_delay_seconds=settings.test_delay_seconds)
     state: ServiceState = app.settings["lab_state"]
     server = tornado.httpserver.HTTPServer(app)
     server.listen(settings.port, address=settings.host)
     stop_requested = asyncio.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        stop_requested.set()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop_requested.set)
+        loop.add_signal_handler(signum, on_signal, signum)
     lifecycle = {
         "event.dataset": "lab.lifecycle",
         "lab.function": settings.function,
@@ -601,8 +634,20 @@ async def serve(settings: Settings, event_loop: str) -> None:
         extra={**lifecycle, "event.action": "service-start", "lab.event_loop": event_loop},
     )
     await stop_requested.wait()
+    drain_seconds = settings.drain_seconds if received[0] == signal.SIGTERM else 0.0
+    if drain_seconds > 0:
+        state.draining = True
+        lifecycle_logger.info(
+            f"lab-{settings.function} draining for {drain_seconds:g} s",
+            extra={
+                **lifecycle,
+                "event.action": "service-drain",
+                "lab.drain_seconds": drain_seconds,
+            },
+        )
+        await asyncio.sleep(drain_seconds)
     server.stop()  # no new connections from here on
-    deadline = loop.time() + DRAIN_TIMEOUT_SECONDS
+    deadline = loop.time() + IN_FLIGHT_TIMEOUT_SECONDS
     while state.active_requests > 0 and loop.time() < deadline:
         await asyncio.sleep(0.01)
     unfinished = state.active_requests

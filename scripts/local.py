@@ -287,7 +287,8 @@ class LocalLab:
                 port = self.ports[f"{function}-{i}"]
                 argv = [sys.executable, "-m", "app", "--function", function]
                 argv += ["--host", "127.0.0.1", "--port", str(port)]
-                self._spawn(f"{function}-{i}", argv)
+                # Traefik stops first here, so no drain window is needed on SIGTERM.
+                self._spawn(f"{function}-{i}", argv, {"LAB_DRAIN_SECONDS": "0"})
 
     def _start_traefik(self) -> None:
         assert self.workdir is not None

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -28,8 +29,11 @@ def free_port() -> int:
 
 
 def get(url: str, timeout: float = 5):
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return response.status, response.read()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 def in_flight(base: str) -> float:
@@ -58,11 +62,17 @@ def wait_until(condition, timeout: float = 10.0) -> None:
     raise AssertionError("condition not met in time")
 
 
-def test_sigterm_lets_the_request_in_flight_finish_then_exits_0():
+def test_sigterm_drains_then_lets_the_request_in_flight_finish_then_exits_0():
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    # LAB_TEST_DELAY_MS (test only) holds each function call long enough to be in flight.
-    env = {**os.environ, "LAB_FUNCTION": "fibonacci", "LAB_TEST_DELAY_MS": "1500"}
+    # LAB_TEST_DELAY_MS (test only) holds each function call long enough to be in flight
+    # past the drain window, so both phases of the shutdown are seen.
+    env = {
+        **os.environ,
+        "LAB_FUNCTION": "fibonacci",
+        "LAB_TEST_DELAY_MS": "2000",
+        "LAB_DRAIN_SECONDS": "0.8",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "--port", str(port)],
         cwd=REPO,
@@ -78,9 +88,15 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0():
         )
         caller.start()
         wait_until(lambda: in_flight(base) == 1)
+        signalled = time.monotonic()
         process.send_signal(signal.SIGTERM)
-        # Stop accepting: once the listener is gone new connections are refused...
-        wait_until(lambda: refused(port), timeout=1)
+        # The drain window: still listening, but /health asks load balancers to go away.
+        wait_until(lambda: get(base + "/health")[0] == 503, timeout=0.7)
+        status, body = get(base + "/health")
+        assert (status, json.loads(body)["status"]) == (503, "draining")
+        # Then it stops accepting: new connections are refused, not before the window ends...
+        wait_until(lambda: refused(port), timeout=3)
+        assert time.monotonic() - signalled >= 0.8
         caller.join(timeout=10)
         # ...while the call already in flight still gets its answer.
         status, body = answer["result"]
@@ -95,16 +111,61 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0():
     lines = [flatten(json.loads(line)) for line in stdout.decode().splitlines()]
     assert [line.get("event.action") for line in lines if "event.action" in line] == [
         "service-start",
+        "service-drain",
         "service-stop",
     ]
     start, *middle, stop = lines
     assert start["event.dataset"] == "lab.lifecycle"
     assert (start["server.address"], start["server.port"]) == ("127.0.0.1", port)
+    [drain] = [line for line in middle if line.get("event.action") == "service-drain"]
+    assert drain["lab.drain_seconds"] == 0.8
     assert stop["lab.function"] == "fibonacci"
     assert stop["lab.unfinished_requests"] == 0
-    [access] = [line for line in middle if line.get("event.dataset") == "lab.access"]
-    assert access["http.response.status_code"] == 200
-    assert access["event.duration"] >= 1_500_000_000
+    access = [line for line in middle if line.get("event.dataset") == "lab.access"]
+    [call] = [line for line in access if line["url.path"] == "/fibonacci/10/"]
+    assert call["http.response.status_code"] == 200
+    assert call["event.duration"] >= 2_000_000_000
+    # The load balancer's view of the drain is logged too: the 503 health probes.
+    probes = [line for line in access if line["url.path"] == "/health"]
+    assert ("info", 503) in {(p["log.level"], p["http.response.status_code"]) for p in probes}
+
+
+def test_sigint_skips_the_drain_window():
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "LAB_FUNCTION": "factorial", "LAB_DRAIN_SECONDS": "5"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until(lambda: get(base + "/health")[0] == 200)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    actions = [json.loads(line).get("event", {}).get("action") for line in stdout.splitlines()]
+    assert [action for action in actions if action] == ["service-start", "service-stop"]
+
+
+@pytest.mark.parametrize("value", ["-1", "5.5", "soon", "nan", ""])
+def test_a_drain_window_outside_0_to_5_seconds_is_a_usage_error(value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_settings(["--function", "fibonacci"], {"LAB_DRAIN_SECONDS": value})
+    assert exit_info.value.code == 2
+    assert "LAB_DRAIN_SECONDS" in capsys.readouterr().err
+
+
+def test_the_drain_window_defaults_to_3_5_seconds_and_may_be_0():
+    assert parse_settings(["--function", "fibonacci"], {}).drain_seconds == 3.5
+    settings = parse_settings(["--function", "fibonacci"], {"LAB_DRAIN_SECONDS": "0"})
+    assert settings.drain_seconds == 0
 
 
 def test_flags_win_over_the_environment():
