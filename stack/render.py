@@ -33,6 +33,7 @@ HEALTH_CHECK_TIMEOUT = "1s"
 LOG_FIELD_TYPES: Mapping[str, str] = {
     "@timestamp": "date",
     "log.level": "keyword",
+    "log.logger": "keyword",
     "message": "text",
     "ecs.version": "keyword",
     "service.name": "keyword",
@@ -45,7 +46,11 @@ LOG_FIELD_TYPES: Mapping[str, str] = {
     "lab.function": "keyword",
     "lab.arguments": "keyword",
     "lab.compute.duration": "long",
+    "lab.event_loop": "keyword",
+    "lab.drain_seconds": "float",
+    "lab.unfinished_requests": "long",
     "error.message": "text",
+    "error.stack_trace": "text",
     "server.address": "keyword",
     "server.port": "long",
     "container.name": "keyword",
@@ -61,7 +66,16 @@ GELF_RENAMES: Mapping[str, str] = {
     "image_name": "[container][image][name]",
     "host": "[host][name]",
 }
-GELF_DROPPED = ("level", "facility", "version", "source_host", "created", "command", "tag")
+GELF_DROPPED = (
+    "level",
+    "facility",
+    "version",
+    "source_host",
+    "created",
+    "command",
+    "tag",
+    "image_id",
+)
 
 
 def _yaml(document: Mapping) -> str:
