@@ -6,10 +6,14 @@ The lab itself comes from the session fixture `lab` (tests/conftest.py): the har
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import testinfra
 
 from tests.live.fixtures import LiveLab
+
+DESELECTED = pytest.StashKey[tuple]()
 
 
 @pytest.fixture(scope="session")
@@ -31,12 +35,49 @@ def local_host():
     return testinfra.get_host("local://")
 
 
-@pytest.fixture
-def require_part(lab: LiveLab):
-    """Select checks by the parts the target stack runs (its declared containers)."""
+def target_stack_parts(config: pytest.Config) -> tuple[str, set[str]]:
+    """The target stack and the parts it declares, from the program run under mocks: the
+    same capture the `lab` fixture applies (harness) or checks (a user's stack)."""
+    from tests.live.declared import capture, project_name, stack_config
+    from tests.live.fixtures import HARNESS_STACK, LiveLab, harness_config
 
-    def require(part: str) -> None:
-        if part not in lab.parts:
-            pytest.skip(f"{part} is not enabled in stack {lab.stack} (parts: {sorted(lab.parts)})")
+    project = project_name()
+    if config.getoption("--lab-target") == "stack":
+        stack = os.environ.get("LAB_STACK", "dev")
+        settings = stack_config(stack)
+    else:
+        stack, settings = HARNESS_STACK, harness_config({})
+    resources = capture(project, stack, settings)
+    return stack, LiveLab(project, stack, settings, resources, None).parts
 
-    return require
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Checks marked `parts(...)` run only against a stack that declares those parts. One the
+    target stack does not declare is deselected (not skipped: it is not part of this run),
+    and the terminal summary names each one and why."""
+    marked = [item for item in items if item.get_closest_marker("parts")]
+    if not marked:
+        return
+    stack, parts = target_stack_parts(config)
+    dropped = []
+    for item in marked:
+        wanted = set(item.get_closest_marker("parts").args)
+        if not wanted <= parts:
+            dropped.append((item, sorted(wanted - parts)))
+    if dropped:
+        config.hook.pytest_deselected(items=[item for item, _ in dropped])
+        items[:] = [item for item in items if item not in {i for i, _ in dropped}]
+        config.stash[DESELECTED] = (stack, sorted(parts), dropped)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if DESELECTED not in config.stash:
+        return
+    stack, parts, dropped = config.stash[DESELECTED]
+    terminalreporter.section("checks of parts this stack does not run")
+    terminalreporter.write_line(
+        f"stack {stack} declares {', '.join(parts)}; deselected (their checks run against "
+        "documented-API stand-ins in tests/infra/test_infra_checks_offline.py):"
+    )
+    for item, missing in dropped:
+        terminalreporter.write_line(f"  {item.nodeid}: needs {', '.join(missing)}")

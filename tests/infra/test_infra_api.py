@@ -128,8 +128,8 @@ def function_targets(lab: LiveLab) -> set[tuple[str, str]]:
     return targets
 
 
-def test_prometheus_has_every_target_up(lab: LiveLab, require_part):
-    require_part("prometheus")
+@pytest.mark.parts("prometheus")
+def test_prometheus_has_every_target_up(lab: LiveLab):
     expected = function_targets(lab)
     deadline = time.monotonic() + 60
     while True:
