@@ -83,6 +83,26 @@ def child_options(
     )
 
 
+def remote_image(parent: pulumi.Resource, name: str, image: str) -> docker.RemoteImage:
+    """A part's image by the reference config gives; kept on `down` so the next `up` is fast."""
+    return docker.RemoteImage(
+        f"{name}-image", name=image, keep_locally=True, opts=pulumi.ResourceOptions(parent=parent)
+    )
+
+
+def data_volume(parent: pulumi.Resource, name: str, lab: LabContext, part: str) -> docker.Volume:
+    """A part's named data volume, `{project}-{stack}-{part}-data`, labelled like the part."""
+    return docker.Volume(
+        f"{name}-data",
+        name=lab.docker_name(f"{part}-data"),
+        labels=[
+            docker.VolumeLabelArgs(label=key, value=value)
+            for key, value in lab.label_pairs(part).items()
+        ],
+        opts=child_options(parent),
+    )
+
+
 def upload(path: str, content: pulumi.Input[str]) -> docker.ContainerUploadArgs:
     """A config file placed in the container before it starts (works on a remote daemon too)."""
     return docker.ContainerUploadArgs(file=path, content=content, permissions="0644")

@@ -14,7 +14,14 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import defaults
-from stack.common import LabContext, child_options, container_defaults, healthcheck
+from stack.common import (
+    LabContext,
+    child_options,
+    container_defaults,
+    data_volume,
+    healthcheck,
+    remote_image,
+)
 
 DATA_DIR = "/usr/share/elasticsearch/data"
 
@@ -38,21 +45,8 @@ class Elasticsearch(pulumi.ComponentResource):
         self, name: str, args: ElasticsearchArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("lab:stack:Elasticsearch", name, None, opts)
-        image = docker.RemoteImage(
-            f"{name}-image",
-            name=args.image,
-            keep_locally=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        volume = docker.Volume(
-            f"{name}-data",
-            name=args.lab.docker_name("elasticsearch-data"),
-            labels=[
-                docker.VolumeLabelArgs(label=key, value=value)
-                for key, value in args.lab.label_pairs("elasticsearch").items()
-            ],
-            opts=child_options(self),
-        )
+        image = remote_image(self, name, args.image)
+        volume = data_volume(self, name, args.lab, "elasticsearch")
         self.container = docker.Container(
             f"{name}-container",
             image=image.image_id,

@@ -17,7 +17,14 @@ import pulumi_docker as docker
 import yaml
 
 from stack import defaults
-from stack.common import LabContext, child_options, container_defaults, healthcheck, upload
+from stack.common import (
+    LabContext,
+    child_options,
+    container_defaults,
+    healthcheck,
+    remote_image,
+    upload,
+)
 
 PROVISIONING = "/etc/grafana/provisioning"
 DASHBOARD_DIR = "/etc/grafana/dashboards/lab"
@@ -88,12 +95,7 @@ class Grafana(pulumi.ComponentResource):
         self, name: str, args: GrafanaArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("lab:stack:Grafana", name, None, opts)
-        image = docker.RemoteImage(
-            f"{name}-image",
-            name=args.image,
-            keep_locally=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        image = remote_image(self, name, args.image)
         uploads = [
             upload(
                 f"{PROVISIONING}/datasources/lab.yml",

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import defaults
-from stack.common import LabContext, child_options, container_defaults, healthcheck
+from stack.common import LabContext, child_options, container_defaults, healthcheck, remote_image
 from stack.kibana_import import KibanaSavedObjects
 
 SUB_PATH = "/kibana"
@@ -35,12 +35,7 @@ class Kibana(pulumi.ComponentResource):
         self, name: str, args: KibanaArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("lab:stack:Kibana", name, None, opts)
-        image = docker.RemoteImage(
-            f"{name}-image",
-            name=args.image,
-            keep_locally=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        image = remote_image(self, name, args.image)
         self.container = docker.Container(
             f"{name}-container",
             image=image.image_id,

@@ -14,7 +14,15 @@ import pulumi_docker as docker
 import yaml
 
 from stack import defaults, render
-from stack.common import LabContext, child_options, container_defaults, healthcheck, upload
+from stack.common import (
+    LabContext,
+    child_options,
+    container_defaults,
+    data_volume,
+    healthcheck,
+    remote_image,
+    upload,
+)
 
 PIPELINE_FILE = "/usr/share/logstash/pipeline/logstash.conf"
 SETTINGS_FILE = "/usr/share/logstash/config/logstash.yml"
@@ -54,21 +62,8 @@ class Logstash(pulumi.ComponentResource):
         self, name: str, args: LogstashArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("lab:stack:Logstash", name, None, opts)
-        image = docker.RemoteImage(
-            f"{name}-image",
-            name=args.image,
-            keep_locally=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        volume = docker.Volume(
-            f"{name}-data",
-            name=args.lab.docker_name("logstash-data"),
-            labels=[
-                docker.VolumeLabelArgs(label=key, value=value)
-                for key, value in args.lab.label_pairs("logstash").items()
-            ],
-            opts=child_options(self),
-        )
+        image = remote_image(self, name, args.image)
+        volume = data_volume(self, name, args.lab, "logstash")
         self.container = docker.Container(
             f"{name}-container",
             image=image.image_id,

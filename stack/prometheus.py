@@ -9,7 +9,15 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import defaults, render
-from stack.common import LabContext, child_options, container_defaults, healthcheck, upload
+from stack.common import (
+    LabContext,
+    child_options,
+    container_defaults,
+    data_volume,
+    healthcheck,
+    remote_image,
+    upload,
+)
 
 CONFIG_FILE = "/etc/prometheus/prometheus.yml"
 RULES_FILE = "/etc/prometheus/rules/lab.rules.yml"
@@ -36,17 +44,8 @@ class Prometheus(pulumi.ComponentResource):
         self, name: str, args: PrometheusArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("lab:stack:Prometheus", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=child)
-        volume = docker.Volume(
-            f"{name}-data",
-            name=args.lab.docker_name("prometheus-data"),
-            labels=[
-                docker.VolumeLabelArgs(label=key, value=value)
-                for key, value in args.lab.label_pairs("prometheus").items()
-            ],
-            opts=child_options(self),
-        )
+        image = remote_image(self, name, args.image)
+        volume = data_volume(self, name, args.lab, "prometheus")
         config = render.prometheus_config(
             function_targets=args.function_targets,
             traefik_target=f"traefik:{defaults.TRAEFIK_API_PORT}",

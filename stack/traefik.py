@@ -13,7 +13,14 @@ import pulumi
 import pulumi_docker as docker
 
 from stack import defaults, render
-from stack.common import LabContext, child_options, container_defaults, healthcheck, upload
+from stack.common import (
+    LabContext,
+    child_options,
+    container_defaults,
+    healthcheck,
+    remote_image,
+    upload,
+)
 
 STATIC_FILE = "/etc/traefik/traefik.yml"
 
@@ -40,12 +47,7 @@ class Traefik(pulumi.ComponentResource):
         self, name: str, args: TraefikArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("lab:stack:Traefik", name, None, opts)
-        image = docker.RemoteImage(
-            f"{name}-image",
-            name=args.image,
-            keep_locally=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        image = remote_image(self, name, args.image)
         static = render.traefik_static(
             web_port=defaults.TRAEFIK_WEB_PORT,
             api_port=defaults.TRAEFIK_API_PORT,
