@@ -1,6 +1,7 @@
 """`python -m app` as a real process: settings, start-up line, and a graceful SIGTERM that
 lets the request in flight finish."""
 
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -62,26 +64,33 @@ def wait_until(condition, timeout: float = 10.0) -> None:
     raise AssertionError("condition not met in time")
 
 
-def test_sigterm_drains_then_lets_the_request_in_flight_finish_then_exits_0():
+@contextlib.contextmanager
+def running_service(**env: str) -> Iterator[tuple[subprocess.Popen, int]]:
+    """`python -m app` on a free port with these variables, once /health answers; killed on
+    the way out if the test did not stop it."""
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    # LAB_TEST_DELAY_MS (test only) holds each function call long enough to be in flight
-    # past the drain window, so both phases of the shutdown are seen.
-    env = {
-        **os.environ,
-        "LAB_FUNCTION": "fibonacci",
-        "LAB_TEST_DELAY_MS": "2000",
-        "LAB_DRAIN_SECONDS": "0.8",
-    }
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "--port", str(port)],
         cwd=REPO,
-        env=env,
+        env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     try:
-        wait_until(lambda: get(base + "/health")[0] == 200)
+        wait_until(lambda: get(f"http://127.0.0.1:{port}/health")[0] == 200)
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_sigterm_drains_then_lets_the_request_in_flight_finish_then_exits_0():
+    # LAB_TEST_DELAY_MS (test only) holds each function call long enough to be in flight
+    # past the drain window, so both phases of the shutdown are seen.
+    env = {"LAB_FUNCTION": "fibonacci", "LAB_TEST_DELAY_MS": "3000", "LAB_DRAIN_SECONDS": "1.5"}
+    with running_service(**env) as (process, port):
+        base = f"http://127.0.0.1:{port}"
         answer = {}
         caller = threading.Thread(
             target=lambda: answer.update(result=get(base + "/fibonacci/10/", timeout=10))
@@ -91,22 +100,19 @@ def test_sigterm_drains_then_lets_the_request_in_flight_finish_then_exits_0():
         signalled = time.monotonic()
         process.send_signal(signal.SIGTERM)
         # The drain window: still listening, but /health asks load balancers to go away.
-        wait_until(lambda: get(base + "/health")[0] == 503, timeout=0.7)
-        status, body = get(base + "/health")
+        probe = {}
+        wait_until(lambda: probe.update(answer=get(base + "/health")) or probe["answer"][0] == 503)
+        status, body = probe["answer"]
         assert (status, json.loads(body)["status"]) == (503, "draining")
         # Then it stops accepting: new connections are refused, not before the window ends...
         wait_until(lambda: refused(port), timeout=3)
-        assert time.monotonic() - signalled >= 0.8
+        assert time.monotonic() - signalled >= 1.5
         caller.join(timeout=10)
         # ...while the call already in flight still gets its answer.
         status, body = answer["result"]
         assert status == 200
         assert json.loads(body)["result"] == "55"
         stdout, stderr = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, stderr.decode()
     lines = [flatten(json.loads(line)) for line in stdout.decode().splitlines()]
     assert [line.get("event.action") for line in lines if "event.action" in line] == [
@@ -118,37 +124,22 @@ def test_sigterm_drains_then_lets_the_request_in_flight_finish_then_exits_0():
     assert start["event.dataset"] == "lab.lifecycle"
     assert (start["server.address"], start["server.port"]) == ("127.0.0.1", port)
     [drain] = [line for line in middle if line.get("event.action") == "service-drain"]
-    assert drain["lab.drain_seconds"] == 0.8
+    assert drain["lab.drain_seconds"] == 1.5
     assert stop["lab.function"] == "fibonacci"
     assert stop["lab.unfinished_requests"] == 0
     access = [line for line in middle if line.get("event.dataset") == "lab.access"]
     [call] = [line for line in access if line["url.path"] == "/fibonacci/10/"]
     assert call["http.response.status_code"] == 200
-    assert call["event.duration"] >= 2_000_000_000
+    assert call["event.duration"] >= 3_000_000_000
     # The load balancer's view of the drain is logged too: the 503 health probes.
     probes = [line for line in access if line["url.path"] == "/health"]
     assert ("info", 503) in {(p["log.level"], p["http.response.status_code"]) for p in probes}
 
 
 def test_sigint_skips_the_drain_window():
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "LAB_FUNCTION": "factorial", "LAB_DRAIN_SECONDS": "5"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_until(lambda: get(base + "/health")[0] == 200)
+    with running_service(LAB_FUNCTION="factorial", LAB_DRAIN_SECONDS="5") as (process, _):
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, stderr.decode()
     actions = [json.loads(line).get("event", {}).get("action") for line in stdout.splitlines()]
     assert [action for action in actions if action] == ["service-start", "service-stop"]

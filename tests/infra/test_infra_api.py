@@ -1,7 +1,7 @@
 """The request path end to end: client -> Traefik -> every replica, and Prometheus scraping it all.
 
-Expected results come from reference implementations written here (not from app/), so a wrong
-answer in the service cannot agree with itself.
+Expected results come from the textbook reference implementations of scripts/traffic.py
+(written independently of app/), so a wrong answer in the service cannot agree with itself.
 """
 
 from __future__ import annotations
@@ -14,26 +14,12 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from scripts.traffic import ackermann, fibonacci
 from tests.live.fixtures import LiveLab
 
 pytestmark = pytest.mark.live
 FUNCTIONS = ("fibonacci", "factorial", "ackermann")
 APP_PORT = 8080
-
-
-def fibonacci(n: int) -> int:
-    previous, current = 0, 1
-    for _ in range(n):
-        previous, current = current, previous + current
-    return previous
-
-
-def ackermann(m: int, n: int) -> int:
-    if m == 0:
-        return n + 1
-    if n == 0:
-        return ackermann(m - 1, 1)
-    return ackermann(m - 1, ackermann(m, n - 1))
 
 
 VALID = [
