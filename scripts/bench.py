@@ -228,8 +228,13 @@ def report(targets: Sequence[Target], results: Sequence[Measurement]) -> dict:
             f"{m.target:20} {m.path:18} {m.connections:>5} {m.requests_per_second:>9.0f} "
             f"{m.p50_ms:>7.3f} {m.p99_ms:>7.3f} {'' if ratio is None else f'{ratio:6.1%}':>6}"
         )
-    # The default (uvloop) service targets are named service-<function>, without a suffix.
-    by_key = {(r["path"], r["connections"]): r for r in rows if r["target"].count("-") == 1}
+    # The default (uvloop) service targets are named service-<function>, without a suffix;
+    # traefik-<function> serves the same path and must not stand in for the service.
+    by_key = {
+        (r["path"], r["connections"]): r
+        for r in rows
+        if r["target"].startswith("service-") and r["target"].count("-") == 1
+    }
     ackermann_vs_fibonacci = {}
     for count in sorted({m.connections for m in results}):
         ack = by_key.get(("/ackermann/3/4/", count))

@@ -41,3 +41,32 @@ def test_a_short_bench_run_writes_every_target_and_ratio(wrk, tmp_path, monkeypa
         assert row["non_2xx"] == 0
         assert row["requests_per_second"] > 0
         assert row["ratio_to_baseline"] > 0
+
+
+def test_ackermann_is_compared_with_the_fibonacci_service_not_with_traefik(capsys):
+    targets = [
+        bench.Target("bare", "http://b", ("/",)),
+        bench.Target("service-fibonacci", "http://f", ("/fibonacci/10/",), "bare"),
+        bench.Target("service-ackermann", "http://a", ("/ackermann/3/4/",), "bare"),
+        bench.Target("traefik-fibonacci", "http://t", ("/fibonacci/10/",), "service-fibonacci"),
+    ]
+
+    def measured(target: str, path: str, rate: float) -> bench.Measurement:
+        return bench.Measurement(target, path, 1, rate, 0.2, 0.4, 0)
+
+    results = [
+        measured("bare", "/", 1000),
+        measured("service-fibonacci", "/fibonacci/10/", 800),
+        measured("service-ackermann", "/ackermann/3/4/", 760),
+        measured("traefik-fibonacci", "/fibonacci/10/", 400),
+    ]
+    summary = bench.report(targets, results)
+    assert summary["ackermann_vs_fibonacci"] == {1: 760 / 800}
+    ratios = {r["target"]: r["ratio_to_baseline"] for r in summary["results"]}
+    assert ratios == {
+        "bare": None,
+        "service-fibonacci": 0.8,
+        "service-ackermann": 0.76,
+        "traefik-fibonacci": 0.5,
+    }
+    assert "ackermann/3/4 vs fibonacci/10 at c=1: 95.0%" in capsys.readouterr().out
