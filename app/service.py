@@ -19,6 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
+from typing import NamedTuple
 
 import ecs_logging
 import tornado.httpserver
@@ -366,6 +367,13 @@ def make_app(
 _SCALAR_TYPES = frozenset({str, int, float, bool})
 
 
+class _Template(NamedTuple):
+    """A record shape's JSON: `pieces[0]`, value of `keys[0]`, `pieces[1]`, ..."""
+
+    pieces: tuple[str, ...]
+    keys: tuple[str, ...]
+
+
 def _json_fallback(value: object) -> object:
     # What ecs-logging does for values json cannot encode.
     structlog = getattr(value, "__structlog__", None)
@@ -406,6 +414,14 @@ class LabEcsFormatter(ecs_logging.StdlibFormatter):
             default=_json_fallback,
             ensure_ascii=self.ensure_ascii,
         ).encode
+        # What that encoder does with a str, without its type dispatch.
+        self._encode_str = (
+            json.encoder.encode_basestring_ascii
+            if self.ensure_ascii
+            else json.encoder.encode_basestring
+        )
+        # (logger name, extra keys) -> its compiled JSON, or None for the stock path.
+        self._templates: dict[tuple[str, frozenset[str]], _Template | None] = {}
 
     def _key_path(self, key: str) -> tuple[str, ...] | None:
         """The nesting path of an `extra` key, or None when the key is excluded."""
@@ -416,22 +432,17 @@ class LabEcsFormatter(ecs_logging.StdlibFormatter):
             self._key_paths[key] = path
             return path
 
-    def _fast_document(self, record: logging.LogRecord) -> dict[str, object] | None:
-        if not self._fast or record.exc_info or record.stack_info:
-            return None
+    def _document(
+        self, name: str, extras: Sequence[tuple[str, object]]
+    ) -> dict[str, object] | None:
+        """The nested document of a record's fixed fields and scalar `extras`, or None when
+        the stock code must handle it (APM fields, a dotted key clashing with another)."""
         document: dict[str, object] = {"ecs.version": ecs_logging.ECS_VERSION}
-        log: dict[str, object] = {"logger": record.name}
-        document["log"] = log
-        fields = record.__dict__
-        static_extra = self._static_extra
-        pairs = [*static_extra] if static_extra else []
-        # A set difference in C instead of a Python test per LogRecord attribute.
-        for key in fields.keys() - self._LOGRECORD_DICT:
-            value = fields[key]
-            if value is None:
-                continue
-            if type(value) not in _SCALAR_TYPES or key.startswith("elasticapm_"):
-                return None  # nested or APM data: the stock code knows how to merge it
+        document["log"] = {"logger": name}
+        pairs = [*self._static_extra]
+        for key, value in extras:
+            if key.startswith("elasticapm_"):
+                return None
             pairs.append((self._key_path(key), value))
         for parts, value in pairs:
             if parts is None:
@@ -447,21 +458,73 @@ class LabEcsFormatter(ecs_logging.StdlibFormatter):
             node[parts[-1]] = value
         return document
 
-    def format(self, record: logging.LogRecord) -> str:
-        document = self._fast_document(record)
+    def _compile(self, name: str, keys: frozenset[str]) -> _Template | None:
+        """The JSON of every record of this logger with these `extra` keys, as constant text
+        around the places its values go: the document is encoded once with a placeholder per
+        key, exactly as the stock path encodes it, then cut at the placeholders."""
+        placeholders = {key: f"\ue000{i}\ue000" for i, key in enumerate(sorted(keys))}
+        document = self._document(name, list(placeholders.items()))
         if document is None:
+            return None
+        text = self._encode(document)[1:]
+        found = sorted(
+            (text.index(marker), key, marker)
+            for key, marker in ((k, self._encode(v)) for k, v in placeholders.items())
+            if marker in text
+        )
+        pieces, order, start = [], [], 0
+        for position, key, marker in found:
+            pieces.append(text[start:position])
+            order.append(key)
+            start = position + len(marker)
+        pieces.append(text[start:])
+        return _Template(tuple(pieces), tuple(order))
+
+    def _fast_body(self, record: logging.LogRecord) -> str | None:
+        """Everything after "message": the fixed fields and the record's `extra` values."""
+        if not self._fast or record.exc_info or record.stack_info:
+            return None
+        fields = record.__dict__
+        # A set difference in C instead of a Python test per LogRecord attribute.
+        keys = frozenset(k for k in fields.keys() - self._LOGRECORD_DICT if fields[k] is not None)
+        shape = (record.name, keys)
+        try:
+            template = self._templates[shape]
+        except KeyError:
+            template = self._templates[shape] = self._compile(record.name, keys)
+        if template is None:
+            return None
+        pieces = template.pieces
+        out = [pieces[0]]
+        encode, encode_str = self._encode, self._encode_str
+        for key, piece in zip(template.keys, pieces[1:], strict=True):
+            value = fields[key]
+            kind = type(value)
+            if kind is str:
+                out.append(encode_str(value))
+            elif kind is int:
+                out.append(int.__repr__(value))
+            elif kind in _SCALAR_TYPES:
+                out.append(encode(value))
+            else:
+                return None  # nested or other data: the stock code knows how to merge it
+            out.append(piece)
+        return "".join(out)
+
+    def format(self, record: logging.LogRecord) -> str:
+        body = self._fast_body(record)
+        if body is None:
             return super().format(record)
         second = int(record.created)
         if second != self._second:
             self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(second))
             self._second = second
         timestamp = f"{self._second_text}.{int(record.msecs):03d}Z"
-        level = record.levelname.lower()
-        message = record.getMessage()
-        encode = self._encode
+        encode_str = self._encode_str
         return (
-            f'{{"@timestamp":{encode(timestamp)},"log.level":{encode(level)},'
-            f'"message":{encode(message)},{encode(document)[1:]}'
+            f'{{"@timestamp":{encode_str(timestamp)},'
+            f'"log.level":{encode_str(record.levelname.lower())},'
+            f'"message":{encode_str(record.getMessage())},{body}'
         )
 
 
