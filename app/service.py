@@ -386,9 +386,11 @@ class LabEcsFormatter(ecs_logging.StdlibFormatter):
     The stock formatter spends about 30 us per line (generic field extraction, one nested
     dict per dotted key, a JSON encoder built four times); at one line per request that
     is a third of the service's throughput. For the records this service writes (scalar
-    values under dotted ECS names, no exception) this class builds the same document
-    directly; anything else (exceptions, nested dicts in `extra`, name clashes) goes
-    through the stock code. tests/app/test_logging.py holds the two outputs equal.
+    values under dotted ECS names, no exception) this class compiles each record shape
+    (logger name and `extra` keys) once into constant JSON text around its values and then
+    only encodes the values (about 4 us per line); anything else (exceptions, nested dicts
+    in `extra`, name clashes) goes through the stock code. tests/app/test_app_logging.py
+    holds the two outputs equal, also over random shapes.
     """
 
     _REQUIRED_EXCLUSIONS = frozenset(EXCLUDED_LOG_FIELDS)
