@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tornado.testing import AsyncHTTPTestCase
 
 from app.service import make_app, make_formatter
+from tests.ecs_fields import flatten
 
 
 def reference_result(function: str, args: tuple[int, ...]) -> int:
@@ -27,18 +28,6 @@ def reference_result(function: str, args: tuple[int, ...]) -> int:
         return math.factorial(args[0])
     m, n = args
     return [n + 1, n + 2, 2 * n + 3, 2 ** (n + 3) - 3][m]
-
-
-def flatten(document: dict, prefix: str = "") -> dict:
-    """ECS JSON as dotted names, whether the formatter nested a field or kept it dotted."""
-    flat = {}
-    for key, value in document.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
 
 
 class ServiceCase(AsyncHTTPTestCase):

@@ -10,11 +10,11 @@ import sys
 
 import ecs_logging
 import pytest
-from app_helpers import flatten
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app import service
+from tests.ecs_fields import flatten
 
 ACCESS_EXTRA = {
     "event.dataset": "lab.access",

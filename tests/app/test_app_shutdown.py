@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from app_helpers import flatten
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.service import parse_settings
+from tests.ecs_fields import flatten
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,7 +65,7 @@ def wait_until(condition, timeout: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
-def running_service(**env: str) -> Iterator[tuple[subprocess.Popen, int]]:
+def service_process(**env: str) -> Iterator[tuple[subprocess.Popen, int]]:
     """`python -m app` on a free port with these variables, once /health answers; killed on
     the way out if the test did not stop it."""
     port = free_port()
@@ -89,7 +89,7 @@ def test_sigterm_drains_then_lets_the_request_in_flight_finish_then_exits_0():
     # LAB_TEST_DELAY_MS (test only) holds each function call long enough to be in flight
     # past the drain window, so both phases of the shutdown are seen.
     env = {"LAB_FUNCTION": "fibonacci", "LAB_TEST_DELAY_MS": "3000", "LAB_DRAIN_SECONDS": "1.5"}
-    with running_service(**env) as (process, port):
+    with service_process(**env) as (process, port):
         base = f"http://127.0.0.1:{port}"
         answer = {}
         caller = threading.Thread(
@@ -137,11 +137,11 @@ def test_sigterm_drains_then_lets_the_request_in_flight_finish_then_exits_0():
 
 
 def test_sigint_skips_the_drain_window():
-    with running_service(LAB_FUNCTION="factorial", LAB_DRAIN_SECONDS="5") as (process, _):
+    with service_process(LAB_FUNCTION="factorial", LAB_DRAIN_SECONDS="5") as (process, _):
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=15)
     assert process.returncode == 0, stderr.decode()
-    actions = [json.loads(line).get("event", {}).get("action") for line in stdout.splitlines()]
+    actions = [flatten(json.loads(line)).get("event.action") for line in stdout.splitlines()]
     assert [action for action in actions if action] == ["service-start", "service-stop"]
 
 

@@ -22,6 +22,7 @@ from dashboards.grafana import overview
 from scripts.local import LocalLab
 from stack import render
 from tests.dashboards import kibana_walk, logstash_shape, promql_walk
+from tests.ecs_fields import flatten
 
 FUNCTIONS = render.FUNCTIONS
 REPLICAS = 2
@@ -257,20 +258,10 @@ def test_visualization_aggregations_have_values_per_function(documents):
                 assert found, f"{saved['id']}: no {field} for {function}"
 
 
-def _leaf_fields(document: dict, prefix: str = "") -> set[str]:
-    fields = set()
-    for key, value in document.items():
-        if isinstance(value, dict):
-            fields |= _leaf_fields(value, f"{prefix}{key}.")
-        else:
-            fields.add(f"{prefix}{key}")
-    return fields
-
-
 @pytest.mark.slow
 def test_every_indexed_field_is_mapped_by_the_template(documents):
     """Nothing reaches Elasticsearch's dynamic mapping: each field of each real document (app
     fields and the GELF metadata the pipeline keeps) has its type in the index template."""
-    seen = set().union(*(_leaf_fields(d) for d in documents))
+    seen = set().union(*(flatten(d) for d in documents))
     unmapped = sorted(seen - set(TEMPLATE_TYPES))
     assert not unmapped, f"fields the template does not map: {unmapped}"

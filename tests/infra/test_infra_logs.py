@@ -13,6 +13,7 @@ import zlib
 
 import pytest
 
+from tests.ecs_fields import flatten
 from tests.live.declared import CAPTURE_DIR
 from tests.live.fixtures import LiveLab, declared_with, free_port
 from tests.live.harness import CONTAINER, Harness
@@ -69,17 +70,6 @@ def receive(listener: socket.socket, until, timeout: float) -> list[dict]:
             break
         messages = decode_gelf(datagrams)
     return messages
-
-
-def flatten(document: dict, prefix: str = "") -> dict:
-    """ECS JSON with nested objects as dotted keys (`http.response.status_code`)."""
-    flat = {}
-    for key, value in document.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def ecs_lines(messages: list[dict]) -> list[dict]:
