@@ -407,7 +407,6 @@ class LabEcsFormatter(ecs_logging.StdlibFormatter):
             for key, value in extra.items()
             if not self._is_field_excluded(key)
         ]
-        self._key_paths: dict[str, tuple[str, ...] | None] = {}
         self._second = -1
         self._second_text = ""
         self._encode = json.JSONEncoder(
@@ -425,15 +424,6 @@ class LabEcsFormatter(ecs_logging.StdlibFormatter):
         # (logger name, extra keys) -> its compiled JSON, or None for the stock path.
         self._templates: dict[tuple[str, frozenset[str]], _Template | None] = {}
 
-    def _key_path(self, key: str) -> tuple[str, ...] | None:
-        """The nesting path of an `extra` key, or None when the key is excluded."""
-        try:
-            return self._key_paths[key]
-        except KeyError:
-            path = None if self._is_field_excluded(key) else tuple(key.split("."))
-            self._key_paths[key] = path
-            return path
-
     def _document(
         self, name: str, extras: Sequence[tuple[str, object]]
     ) -> dict[str, object] | None:
@@ -445,10 +435,9 @@ class LabEcsFormatter(ecs_logging.StdlibFormatter):
         for key, value in extras:
             if key.startswith("elasticapm_"):
                 return None
-            pairs.append((self._key_path(key), value))
+            if not self._is_field_excluded(key):
+                pairs.append((tuple(key.split(".")), value))
         for parts, value in pairs:
-            if parts is None:
-                continue
             node = document
             for part in parts[:-1]:
                 child = node.setdefault(part, {})
