@@ -6,8 +6,6 @@ The lab itself comes from the session fixture `lab` (tests/conftest.py): the har
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import testinfra
 
@@ -38,15 +36,12 @@ def local_host():
 def target_stack_parts(config: pytest.Config) -> tuple[str, set[str]]:
     """The target stack and the parts it declares, from the program run under mocks: the
     same capture the `lab` fixture applies (harness) or checks (a user's stack)."""
-    from tests.live.declared import capture, project_name, stack_config
-    from tests.live.fixtures import HARNESS_STACK, LiveLab, harness_config
+    from tests.live.declared import capture, project_name
+    from tests.live.fixtures import target_stack
 
     project = project_name()
-    if config.getoption("--lab-target") == "stack":
-        stack = os.environ.get("LAB_STACK", "dev")
-        settings = stack_config(stack)
-    else:
-        stack, settings = HARNESS_STACK, harness_config({})
+    # Host ports do not change which parts a stack declares.
+    stack, settings = target_stack(config.getoption("--lab-target"), {})
     resources = capture(project, stack, settings)
     return stack, LiveLab(project, stack, settings, resources, None).parts
 
@@ -66,7 +61,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             dropped.append((item, sorted(wanted - parts)))
     if dropped:
         config.hook.pytest_deselected(items=[item for item, _ in dropped])
-        items[:] = [item for item in items if item not in {i for i, _ in dropped}]
+        gone = {item for item, _ in dropped}
+        items[:] = [item for item in items if item not in gone]
         config.stash[DESELECTED] = (stack, sorted(parts), dropped)
 
 

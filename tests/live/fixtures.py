@@ -127,12 +127,20 @@ class LiveLab:
         return name
 
 
+def target_stack(target: str, ports: Mapping[str, int]) -> tuple[str, dict[str, object]]:
+    """The stack a `--lab-target` checks and its config: the user's stack (LAB_STACK, default
+    `dev`) as Pulumi.<stack>.yaml gives it, or the harness stack on these host ports."""
+    if target == "stack":
+        stack = os.environ.get("LAB_STACK", "dev")
+        return stack, stack_config(stack)
+    return HARNESS_STACK, harness_config(ports)
+
+
 def open_lab(target: str, client: docker.DockerClient) -> Iterator[LiveLab]:
     """Generator body of the session fixture `lab`."""
     project = project_name()
     if target == "stack":
-        stack = os.environ.get("LAB_STACK", "dev")
-        config = stack_config(stack)
+        stack, config = target_stack(target, {})
         resources = capture(project, stack, config)
         lab = LiveLab(project, stack, config, resources, client)
         missing = [
@@ -150,8 +158,8 @@ def open_lab(target: str, client: docker.DockerClient) -> Iterator[LiveLab]:
         key: free_port(socket.SOCK_DGRAM if key == "gelf" else socket.SOCK_STREAM)
         for key in PORT_KEYS
     }
-    config = harness_config(ports)
-    resources = capture(project, HARNESS_STACK, config)
+    stack, config = target_stack(target, ports)
+    resources = capture(project, stack, config)
     harness = Harness(client, CAPTURE_DIR)
     HARNESS_RUNS.append(harness.run_id)
     atexit.register(harness.teardown)
@@ -160,8 +168,8 @@ def open_lab(target: str, client: docker.DockerClient) -> Iterator[LiveLab]:
         # A CI timeout's SIGTERM becomes an exception, so the finalizer below still runs.
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        harness.apply(project, HARNESS_STACK, resources)
-        yield LiveLab(project, HARNESS_STACK, config, resources, client, harness)
+        harness.apply(project, stack, resources)
+        yield LiveLab(project, stack, config, resources, client, harness)
     finally:
         harness.teardown()
         atexit.unregister(harness.teardown)
