@@ -41,6 +41,12 @@ class LabContext:
             for key, value in self.label_pairs(part).items()
         ]
 
+    def volume_labels(self, part: str) -> list[docker.VolumeLabelArgs]:
+        return [
+            docker.VolumeLabelArgs(label=key, value=value)
+            for key, value in self.label_pairs(part).items()
+        ]
+
     def network_attachment(self, *aliases: str) -> list[docker.ContainerNetworksAdvancedArgs]:
         return [docker.ContainerNetworksAdvancedArgs(name=self.network_name, aliases=list(aliases))]
 
@@ -95,10 +101,7 @@ def data_volume(parent: pulumi.Resource, name: str, lab: LabContext, part: str) 
     return docker.Volume(
         f"{name}-data",
         name=lab.docker_name(f"{part}-data"),
-        labels=[
-            docker.VolumeLabelArgs(label=key, value=value)
-            for key, value in lab.label_pairs(part).items()
-        ],
+        labels=lab.volume_labels(part),
         opts=child_options(parent),
     )
 
