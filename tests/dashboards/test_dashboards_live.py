@@ -67,6 +67,48 @@ def prometheus_query(lab: LocalLab, expr: str) -> list[dict]:
     return body["data"]["result"]
 
 
+def query_value(lab: LocalLab, expr: str) -> float | None:
+    result = prometheus_query(lab, expr)
+    return float(result[0]["value"][1]) if result else None
+
+
+# Traefik creates its per-service and per-code series with their first request, so a rate()
+# over them needs a sample taken after that request and another after the rest of the
+# traffic: the traffic runs in two parts with a scrape between them.
+TRAEFIK_TRAFFIC_METRICS = (
+    "traefik_service_requests_total",
+    "traefik_service_request_duration_seconds_count",  # its buckets are born with it
+    "traefik_entrypoint_requests_total",
+)
+
+
+def wait_for_scrapes(lab: LocalLab, routed: int, samples: int) -> None:
+    """Until the app's and Traefik's counters hold `routed` calls and each Traefik series
+    born with the traffic has `samples` samples in the rate window."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        app = query_value(lab, "sum(lab_requests_total)") or 0
+        traefik = query_value(lab, 'sum(traefik_service_requests_total{service=~".+@file"})') or 0
+        counts = [
+            query_value(lab, f"min(count_over_time({name}[{RATE_INTERVAL}]))") or 0
+            for name in TRAEFIK_TRAFFIC_METRICS
+        ]
+        if app >= routed and traefik >= routed and min(counts) >= samples:
+            return
+        time.sleep(0.25)
+    pytest.fail(f"Prometheus did not scrape the {routed} calls {samples} times within 20 s")
+
+
+def call_round(api_url: str) -> list[str]:
+    """Every valid and invalid call once, and one path no router matches."""
+    paths = [path for table in (VALID_CALLS, INVALID_CALLS) for p in table.values() for path in p]
+    return [api_url + path for path in [*paths, "/nowhere/1/"]]
+
+
+def routed(calls: list[str]) -> int:
+    return sum(1 for url in calls if "/nowhere/" not in url)
+
+
 @pytest.fixture(scope="module")
 def lab():
     """The running lab, after traffic, once Prometheus has scraped all of it."""
@@ -76,31 +118,18 @@ def lab():
         if running.prometheus_url:
             # A sample from before the traffic, or rate() sees two equal samples after it.
             running.wait_for_targets(timeout=30)
-        calls = [
-            running.api_url + path
-            for _ in range(ROUNDS)
-            for table in (VALID_CALLS, INVALID_CALLS)
-            for paths in table.values()
-            for path in paths
-        ]
-        calls += [running.api_url + "/nowhere/1/"] * ROUNDS
+        first = call_round(running.api_url)
+        rest = [url for _ in range(ROUNDS - 1) for url in call_round(running.api_url)]
         with ThreadPoolExecutor(max_workers=4) as pool:
-            statuses = list(pool.map(get_status, calls))
-        routed = sum(1 for url in calls if "/nowhere/" not in url)
+            statuses = list(pool.map(get_status, first))
+            if running.prometheus_url:
+                wait_for_scrapes(running, routed(first), samples=1)
+            statuses += pool.map(get_status, rest)
         assert statuses.count(200) == ROUNDS * sum(map(len, VALID_CALLS.values()))
         assert statuses.count(400) == ROUNDS * sum(map(len, INVALID_CALLS.values()))
         assert statuses.count(404) == ROUNDS
-        running.routed_calls = routed
         if running.prometheus_url:
-            # Wait until a scrape after the last call has landed, so counters hold it all.
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                result = prometheus_query(running, "sum(lab_requests_total)")
-                if result and float(result[0]["value"][1]) >= routed:
-                    break
-                time.sleep(0.25)
-            else:
-                pytest.fail(f"Prometheus did not see the {routed} calls within 20 s")
+            wait_for_scrapes(running, routed(first + rest), samples=2)
         yield running
 
 
