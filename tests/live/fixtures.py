@@ -29,7 +29,9 @@ from tests.live.declared import (
 )
 from tests.live.harness import CONTAINER, Harness, remove_stale
 
-HARNESS_STACK = "livetest"
+# LAB_HARNESS_STACK lets two checkouts run the live suite on one daemon without removing each
+# other's containers (the stale-object sweep is by this stack label).
+HARNESS_STACK = os.environ.get("LAB_HARNESS_STACK", "livetest")
 STANDIN_IMAGES = {
     "python": "lab-standin/python:3.11",
     "traefik": "lab-standin/traefik:3.7.15",

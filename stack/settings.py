@@ -1,0 +1,366 @@
+"""The `lab:` config namespace as one typed, validated object: parsed once, with one grammar.
+
+The Pulumi program feeds it from `pulumi.Config` (`from_pulumi_config`), the front door and the
+tests from `Pulumi.<stack>.yaml` (`from_stack_file`). Both end in `parse()`, so a key means the
+same everywhere, and bad config fails before anything is deployed with one message that names
+the key, the value and what is allowed. Pure: no Pulumi import.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+NAMESPACE = "lab"
+
+# Upstream images, pinned (one visible place; docs/contract.md "Pinned upstream images").
+# `python` is the app's base image.
+IMAGES: Mapping[str, str] = MappingProxyType(
+    {
+        "python": "python:3.11-slim",
+        "traefik": "traefik:v3.7.15",
+        "prometheus": "prom/prometheus:v3.5.0",
+        "grafana": "grafana/grafana:11.6.5",
+        "elasticsearch": "docker.elastic.co/elasticsearch/elasticsearch:8.19.4",
+        "logstash": "docker.elastic.co/logstash/logstash:8.19.4",
+        "kibana": "docker.elastic.co/kibana/kibana:8.19.4",
+    }
+)
+
+# Host ports, published on `lab:bindAddress`.
+PORTS: Mapping[str, int] = MappingProxyType(
+    {
+        "api": 8000,
+        "traefik": 8080,
+        "prometheus": 9090,
+        "grafana": 3000,
+        "elasticsearch": 9200,
+        "kibana": 5601,
+        "gelf": 12201,
+    }
+)
+
+# Container memory limits in MB (`function` is per replica), and the least each part is
+# documented to need: Grafana's install guide asks for 512 MB; the JVM parts need their heap
+# plus off-heap room, checked against the heap settings below.
+MEMORY_MB: Mapping[str, int] = MappingProxyType(
+    {
+        "function": 128,
+        "traefik": 128,
+        "prometheus": 512,
+        "grafana": 512,
+        "elasticsearch": 2048,
+        "logstash": 1024,
+        "kibana": 1024,
+    }
+)
+MINIMUM_MEMORY_MB: Mapping[str, int] = MappingProxyType(
+    {
+        "function": 64,
+        "traefik": 64,
+        "prometheus": 128,
+        "grafana": 512,
+        "elasticsearch": 1024,
+        "logstash": 768,
+        "kibana": 1024,
+    }
+)
+
+# Which parts each switch turns on; `metrics` carries Prometheus, `grafana` needs `metrics`.
+SWITCHES = ("metrics", "grafana", "logs")
+
+# Keys whose values are Pulumi secrets: the program reads them with require_secret, never
+# through this object, and the front door only checks that they are present.
+SECRET_KEYS = ("grafanaAdminPassword",)
+
+# Container ports (fixed by the images, not config).
+TRAEFIK_WEB_PORT = 8000
+TRAEFIK_API_PORT = 8080
+PROMETHEUS_PORT = 9090
+GRAFANA_PORT = 3000
+ELASTICSEARCH_PORT = 9200
+LOGSTASH_API_PORT = 9600
+KIBANA_PORT = 5601
+
+_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+_JVM_SIZE = re.compile(r"^([1-9][0-9]*)([mMgG])$")
+_WILDCARD_ADDRESSES = ("0.0.0.0", "::")
+
+
+class SettingsError(ValueError):
+    """Invalid `lab:` config: the message names the key, the value and what is allowed."""
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    """Every `lab:` setting, typed, with the pinned defaults; build it with `parse()`."""
+
+    replicas: int = 2
+    metrics: bool = True
+    grafana: bool = True
+    logs: bool = True
+    bind_address: str = "127.0.0.1"
+    images: Mapping[str, str] = field(default_factory=lambda: dict(IMAGES))
+    ports: Mapping[str, int] = field(default_factory=lambda: dict(PORTS))
+    memory_mb: Mapping[str, int] = field(default_factory=lambda: dict(MEMORY_MB))
+    prometheus_retention: str = "7d"
+    elasticsearch_heap: str = "1g"
+    logstash_heap: str = "512m"
+    slow_call_ms: int = 5
+
+    @property
+    def grafana_on(self) -> bool:
+        """Grafana reads Prometheus, so it runs only with metrics on."""
+        return self.metrics and self.grafana
+
+    @property
+    def client_host(self) -> str:
+        """The host a client on this machine dials: a wildcard bind address is not a host."""
+        if self.bind_address in _WILDCARD_ADDRESSES:
+            return "127.0.0.1"
+        if ":" in self.bind_address:
+            return f"[{self.bind_address}]"
+        return self.bind_address
+
+    def url(self, port_key: str, path: str = "") -> str:
+        return f"http://{self.client_host}:{self.ports[port_key]}{path}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url("api")
+
+    def urls(self) -> dict[str, str | None]:
+        """What each part answers on from this machine (None for a part switched off)."""
+        return {
+            "api_url": self.api_url,
+            "traefik_url": self.url("traefik", "/dashboard/"),
+            "prometheus_url": self.url("prometheus") if self.metrics else None,
+            "grafana_url": self.url("api", "/grafana/") if self.grafana_on else None,
+            "kibana_url": self.url("api", "/kibana") if self.logs else None,
+        }
+
+    def parts(self) -> tuple[str, ...]:
+        """The container parts this config declares (keys of `memory_mb`)."""
+        parts = ["function", "traefik"]
+        if self.metrics:
+            parts.append("prometheus")
+        if self.grafana_on:
+            parts.append("grafana")
+        if self.logs:
+            parts += ["elasticsearch", "logstash", "kibana"]
+        return tuple(parts)
+
+    def memory_needed_mb(self, functions: int) -> int:
+        """The sum of the memory limits of every container this config starts."""
+        total = 0
+        for part in self.parts():
+            count = functions * self.replicas if part == "function" else 1
+            total += count * self.memory_mb[part]
+        return total
+
+
+# key in the namespace -> (attribute, converter); converters raise _Invalid(allowed).
+class _Invalid(Exception):
+    def __init__(self, allowed: str) -> None:
+        super().__init__(allowed)
+        self.allowed = allowed
+
+
+def _boolean(value: Any) -> bool:
+    # Pulumi's get_bool grammar: only true/false (YAML gives bools, the engine strings).
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in ("true", "false"):
+        return value == "true"
+    raise _Invalid("true or false")
+
+
+def _integer(value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool):
+        raise _Invalid(f"an integer from {low} to {high}")
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value):
+        value = int(value)
+    if not isinstance(value, int) or not low <= value <= high:
+        raise _Invalid(f"an integer from {low} to {high}")
+    return value
+
+
+def _text(value: Any, pattern: re.Pattern[str], allowed: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise _Invalid(allowed)
+    return value
+
+
+def _address(value: Any) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except (TypeError, ValueError):
+        raise _Invalid("an IP address such as 127.0.0.1") from None
+
+
+def _mapping(value: Any) -> dict:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise _Invalid("a mapping") from None
+    if not isinstance(value, Mapping):
+        raise _Invalid("a mapping")
+    return dict(value)
+
+
+_SCALARS = {
+    "replicas": ("replicas", lambda v: _integer(v, 1, 20)),
+    "metrics": ("metrics", _boolean),
+    "grafana": ("grafana", _boolean),
+    "logs": ("logs", _boolean),
+    "bindAddress": ("bind_address", _address),
+    "prometheusRetention": (
+        "prometheus_retention",
+        lambda v: _text(v, _DURATION, "a Prometheus duration such as 7d or 12h"),
+    ),
+    "elasticsearchHeap": (
+        "elasticsearch_heap",
+        lambda v: _text(v, _JVM_SIZE, "a JVM heap size such as 1g or 512m"),
+    ),
+    "logstashHeap": (
+        "logstash_heap",
+        lambda v: _text(v, _JVM_SIZE, "a JVM heap size such as 1g or 512m"),
+    ),
+    "slowCallMs": ("slow_call_ms", lambda v: _integer(v, 1, 60_000)),
+}
+_MAPPINGS = {"images": IMAGES, "ports": PORTS, "memoryMb": MEMORY_MB}
+KEYS = (*_SCALARS, *_MAPPINGS, *SECRET_KEYS)
+
+
+def _unknown_key(key: str, known: tuple[str, ...]) -> SettingsError:
+    near = difflib.get_close_matches(key, known, n=1)
+    hint = f"; did you mean {NAMESPACE}:{near[0]}?" if near else ""
+    return SettingsError(f"unknown key {NAMESPACE}:{key}{hint} (known: {', '.join(known)})")
+
+
+def _bad(key: str, value: Any, allowed: str) -> SettingsError:
+    return SettingsError(f"{NAMESPACE}:{key} = {value!r} is invalid: expected {allowed}")
+
+
+def _heap_mb(heap: str) -> int:
+    number, unit = _JVM_SIZE.fullmatch(heap).groups()
+    return int(number) * (1024 if unit in "gG" else 1)
+
+
+def parse(raw: Mapping[str, Any]) -> LabSettings:
+    """Validate the keys of the `lab:` namespace (without the prefix) into LabSettings."""
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in SECRET_KEYS:
+            continue
+        if key in _SCALARS:
+            attribute, convert = _SCALARS[key]
+            try:
+                values[attribute] = convert(value)
+            except _Invalid as invalid:
+                raise _bad(key, value, invalid.allowed) from None
+        elif key in _MAPPINGS:
+            values[_attribute(key)] = _parse_mapping(key, value, _MAPPINGS[key])
+        else:
+            raise _unknown_key(key, KEYS)
+    settings = LabSettings(**values)
+    _check_ports(settings.ports)
+    _check_memory(settings)
+    return settings
+
+
+def _attribute(key: str) -> str:
+    return {"images": "images", "ports": "ports", "memoryMb": "memory_mb"}[key]
+
+
+def _parse_mapping(key: str, value: Any, defaults: Mapping[str, Any]) -> dict:
+    """An object-valued key: the pinned defaults, overridden entry by entry."""
+    try:
+        entries = _mapping(value)
+    except _Invalid as invalid:
+        raise _bad(key, value, invalid.allowed) from None
+    merged = dict(defaults)
+    for entry, entry_value in entries.items():
+        dotted = f"{key}.{entry}"
+        if entry not in defaults:
+            raise _unknown_key(dotted, tuple(f"{key}.{name}" for name in defaults))
+        try:
+            if key == "images":
+                merged[entry] = _text(entry_value, re.compile(r"\S+"), "an image reference")
+            elif key == "ports":
+                merged[entry] = _integer(entry_value, 1, 65535)
+            else:
+                merged[entry] = _integer(entry_value, 1, 1_048_576)
+        except _Invalid as invalid:
+            raise _bad(dotted, entry_value, invalid.allowed) from None
+    return merged
+
+
+def _check_ports(ports: Mapping[str, int]) -> None:
+    seen: dict[int, str] = {}
+    for name, port in ports.items():
+        if port in seen:
+            raise SettingsError(
+                f"{NAMESPACE}:ports.{name} = {port} is invalid: "
+                f"port {port} is already taken by {NAMESPACE}:ports.{seen[port]}"
+            )
+        seen[port] = name
+
+
+def _check_memory(settings: LabSettings) -> None:
+    for part, minimum in MINIMUM_MEMORY_MB.items():
+        value = settings.memory_mb[part]
+        if value < minimum:
+            raise SettingsError(
+                f"{NAMESPACE}:memoryMb.{part} = {value} is invalid: "
+                f"expected at least {minimum} (the part's documented minimum)"
+            )
+    for part, heap in (
+        ("elasticsearch", settings.elasticsearch_heap),
+        ("logstash", settings.logstash_heap),
+    ):
+        if _heap_mb(heap) >= settings.memory_mb[part]:
+            raise SettingsError(
+                f"{NAMESPACE}:{part}Heap = {heap!r} is invalid: expected less than "
+                f"{NAMESPACE}:memoryMb.{part} ({settings.memory_mb[part]} MB), "
+                "the JVM needs room above its heap"
+            )
+
+
+def strip_namespace(config: Mapping[str, Any]) -> dict[str, Any]:
+    """`{"lab:replicas": 2, "aws:region": ...}` -> `{"replicas": 2}`."""
+    prefix = NAMESPACE + ":"
+    return {key[len(prefix) :]: value for key, value in config.items() if key.startswith(prefix)}
+
+
+def stack_file(root: Path, stack: str) -> Path:
+    return root / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The `lab:` keys of a Pulumi.<stack>.yaml (secret values stay encrypted)."""
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise SettingsError(f"{path.name} is not valid YAML: {error}") from None
+    config = document.get("config") or {}
+    if not isinstance(config, Mapping):
+        raise SettingsError(f"{path.name}: `config` must be a mapping")
+    return strip_namespace(config)
+
+
+def from_stack_file(path: Path) -> LabSettings:
+    """The settings a stack file declares; a missing file means every default."""
+    if not path.exists():
+        return LabSettings()
+    return parse(read_stack_file(path))
