@@ -22,6 +22,7 @@ if REPO_ROOT not in sys.path:
 
 import pulumi  # noqa: E402
 
+from app.contract import FUNCTIONS  # noqa: E402
 from dashboards import kibana as kibana_objects  # noqa: E402
 from dashboards import rules  # noqa: E402
 from dashboards.grafana import overview  # noqa: E402
@@ -35,7 +36,6 @@ from stack.kibana import Kibana, KibanaArgs  # noqa: E402
 from stack.logstash import Logstash, LogstashArgs  # noqa: E402
 from stack.network import LabNetwork, LabNetworkArgs  # noqa: E402
 from stack.prometheus import Prometheus, PrometheusArgs  # noqa: E402
-from stack.render import FUNCTIONS  # noqa: E402
 from stack.traefik import Traefik, TraefikArgs  # noqa: E402
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
-import yaml
 
 from stack import defaults
 from stack.common import (
@@ -25,53 +24,9 @@ from stack.common import (
     remote_image,
     upload,
 )
+from stack.configs import grafana_provisioning
 
-PROVISIONING = "/etc/grafana/provisioning"
-DASHBOARD_DIR = "/etc/grafana/dashboards/lab"
 SUB_PATH = "/grafana"
-DATASOURCE_UID = "prometheus"
-DASHBOARD_FOLDER = "Lab"
-
-
-def datasource_provisioning(prometheus_url: str) -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": 1,
-            "datasources": [
-                {
-                    "name": "Prometheus",
-                    "uid": DATASOURCE_UID,
-                    "type": "prometheus",
-                    "access": "proxy",
-                    "url": prometheus_url,
-                    "isDefault": True,
-                    "editable": False,
-                    "jsonData": {"timeInterval": "5s"},
-                }
-            ],
-        },
-        sort_keys=False,
-    )
-
-
-def dashboard_provisioning() -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": 1,
-            "providers": [
-                {
-                    "name": "lab",
-                    "folder": DASHBOARD_FOLDER,
-                    "type": "file",
-                    "disableDeletion": True,
-                    "allowUiUpdates": False,
-                    "updateIntervalSeconds": 30,
-                    "options": {"path": DASHBOARD_DIR},
-                }
-            ],
-        },
-        sort_keys=False,
-    )
 
 
 @dataclass
@@ -83,7 +38,7 @@ class GrafanaArgs:
     public_url: str  # where browsers reach it through Traefik, e.g. http://127.0.0.1:8000/grafana/
     port: int = defaults.PORTS["grafana"]
     memory_mb: int = defaults.MEMORY_MB["grafana"]
-    prometheus_url: str = f"http://prometheus:{defaults.PROMETHEUS_PORT}"
+    prometheus_url: str = grafana_provisioning.PROMETHEUS_URL
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
@@ -98,13 +53,16 @@ class Grafana(pulumi.ComponentResource):
         image = remote_image(self, name, args.image)
         uploads = [
             upload(
-                f"{PROVISIONING}/datasources/lab.yml",
-                datasource_provisioning(args.prometheus_url),
+                grafana_provisioning.DATASOURCES_FILE,
+                grafana_provisioning.datasources(args.prometheus_url),
             ),
-            upload(f"{PROVISIONING}/dashboards/lab.yml", dashboard_provisioning()),
+            upload(grafana_provisioning.PROVIDERS_FILE, grafana_provisioning.dashboard_providers()),
         ]
         uploads += [
-            upload(f"{DASHBOARD_DIR}/{stem}.json", json.dumps(model, indent=2, sort_keys=True))
+            upload(
+                f"{grafana_provisioning.DASHBOARD_DIR}/{stem}.json",
+                json.dumps(model, indent=2, sort_keys=True),
+            )
             for stem, model in sorted(args.dashboards.items())
         ]
         password_env = pulumi.Output.secret(args.admin_password).apply(

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
-import yaml
 
-from stack import defaults, render
+from stack import defaults
 from stack.common import (
     LabContext,
     child_options,
@@ -23,24 +22,8 @@ from stack.common import (
     remote_image,
     upload,
 )
-
-PIPELINE_FILE = "/usr/share/logstash/pipeline/logstash.conf"
-SETTINGS_FILE = "/usr/share/logstash/config/logstash.yml"
-DATA_DIR = "/usr/share/logstash/data"
-
-
-def settings() -> str:
-    return yaml.safe_dump(
-        {
-            "api.http.host": "0.0.0.0",
-            "path.config": "/usr/share/logstash/pipeline",
-            "queue.type": "persisted",
-            "queue.max_bytes": "256mb",
-            "path.queue": f"{DATA_DIR}/queue",
-            "xpack.monitoring.enabled": False,
-        },
-        sort_keys=False,
-    )
+from stack.configs import elasticsearch_template, logstash_conf
+from stack.settings import LOGSTASH_GELF_PORT
 
 
 @dataclass
@@ -70,15 +53,19 @@ class Logstash(pulumi.ComponentResource):
             envs=[f"LS_JAVA_OPTS=-Xms{args.heap} -Xmx{args.heap}"],
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             uploads=[
-                upload(SETTINGS_FILE, settings()),
+                upload(logstash_conf.SETTINGS_FILE, logstash_conf.settings()),
                 upload(
-                    PIPELINE_FILE,
-                    render.logstash_pipeline(elasticsearch_url=args.elasticsearch_url),
+                    logstash_conf.PIPELINE_FILE,
+                    logstash_conf.pipeline(elasticsearch_url=args.elasticsearch_url),
                 ),
-                upload(render.LOGSTASH_TEMPLATE_PATH, render.elasticsearch_index_template_json()),
+                upload(logstash_conf.TEMPLATE_FILE, elasticsearch_template.render()),
             ],
-            volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_DIR)],
-            ports=[args.lab.publish(render.GELF_PORT, args.gelf_port, protocol="udp")],
+            volumes=[
+                docker.ContainerVolumeArgs(
+                    volume_name=volume.name, container_path=logstash_conf.DATA_DIR
+                )
+            ],
+            ports=[args.lab.publish(LOGSTASH_GELF_PORT, args.gelf_port, protocol="udp")],
             healthcheck=healthcheck(
                 ["curl", "-fsS", f"http://localhost:{defaults.LOGSTASH_API_PORT}/"],
                 interval="10s",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
-from stack import defaults, render
+from stack import defaults
 from stack.common import (
     LabContext,
     child_options,
@@ -18,9 +18,8 @@ from stack.common import (
     remote_image,
     upload,
 )
+from stack.configs import prometheus_yaml
 
-CONFIG_FILE = "/etc/prometheus/prometheus.yml"
-RULES_FILE = "/etc/prometheus/rules/lab.rules.yml"
 DATA_DIR = "/prometheus"
 
 
@@ -46,25 +45,28 @@ class Prometheus(pulumi.ComponentResource):
         super().__init__("lab:stack:Prometheus", name, None, opts)
         image = remote_image(self, name, args.image)
         volume = data_volume(self, name, args.lab, "prometheus")
-        config = render.prometheus_config(
+        config = prometheus_yaml.render(
             function_targets=args.function_targets,
             traefik_target=f"traefik:{defaults.TRAEFIK_API_PORT}",
             self_target=f"localhost:{defaults.PROMETHEUS_PORT}",
-            rule_files=[RULES_FILE],
+            rule_files=[prometheus_yaml.RULES_FILE],
         )
         self.container = docker.Container(
             f"{name}-container",
             image=image.image_id,
             # The image's entrypoint is the prometheus binary; these replace its default flags.
             command=[
-                f"--config.file={CONFIG_FILE}",
+                f"--config.file={prometheus_yaml.CONFIG_FILE}",
                 f"--storage.tsdb.path={DATA_DIR}",
                 f"--storage.tsdb.retention.time={args.retention}",
                 "--web.enable-lifecycle",
             ],
             user="65534:65534",
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
-            uploads=[upload(CONFIG_FILE, config), upload(RULES_FILE, args.rules)],
+            uploads=[
+                upload(prometheus_yaml.CONFIG_FILE, config),
+                upload(prometheus_yaml.RULES_FILE, args.rules),
+            ],
             volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_DIR)],
             ports=[args.lab.publish(defaults.PROMETHEUS_PORT, args.port)],
             healthcheck=healthcheck(

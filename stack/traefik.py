@@ -1,7 +1,7 @@
 """Traefik v3: routes /{function}/ to the replicas, /grafana and /kibana to the UIs.
 
-Its static and dynamic config are generated (stack.render) from the services the program
-declares and uploaded; Traefik never sees the Docker socket.
+Its static and dynamic config are rendered (stack/configs/traefik_yaml.py) from the services
+the program declares and uploaded; Traefik never sees the Docker socket.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
-from stack import defaults, render
+from stack import defaults
 from stack.common import (
     LabContext,
     child_options,
@@ -21,8 +21,7 @@ from stack.common import (
     remote_image,
     upload,
 )
-
-STATIC_FILE = "/etc/traefik/traefik.yml"
+from stack.configs import traefik_yaml
 
 
 @dataclass
@@ -48,22 +47,21 @@ class Traefik(pulumi.ComponentResource):
     ) -> None:
         super().__init__("lab:stack:Traefik", name, None, opts)
         image = remote_image(self, name, args.image)
-        static = render.traefik_static(
-            web_port=defaults.TRAEFIK_WEB_PORT,
-            api_port=defaults.TRAEFIK_API_PORT,
-            dynamic_file=render.TRAEFIK_DYNAMIC_FILE,
-        )
-        dynamic = render.traefik_dynamic(
+        static = traefik_yaml.static()
+        dynamic = traefik_yaml.dynamic(
             args.backends, grafana_url=args.grafana_url, kibana_url=args.kibana_url
         )
         self.container = docker.Container(
             f"{name}-container",
             image=image.image_id,
-            command=[f"--configFile={STATIC_FILE}"],
+            command=[f"--configFile={traefik_yaml.STATIC_FILE}"],
             # Traefik binds only unprivileged ports, so it needs no root and no capability.
             user="65534:65534",
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
-            uploads=[upload(STATIC_FILE, static), upload(render.TRAEFIK_DYNAMIC_FILE, dynamic)],
+            uploads=[
+                upload(traefik_yaml.STATIC_FILE, static),
+                upload(traefik_yaml.DYNAMIC_FILE, dynamic),
+            ],
             ports=[
                 args.lab.publish(defaults.TRAEFIK_WEB_PORT, args.api_port),
                 args.lab.publish(defaults.TRAEFIK_API_PORT, args.dashboard_port),

@@ -1,6 +1,6 @@
 """What Logstash would index for one line of a function service's stdout, done in Python.
 
-Mirrors the pipeline that stack.render.logstash_pipeline() declares, reading its rename and
+Mirrors the pipeline that stack/configs/logstash_conf.py declares, reading its rename and
 remove lists from the rendered pipeline text itself, so a change there changes this too:
 Docker's gelf driver wraps the line in `short_message`, the gelf input turns that into
 `message` and strips the underscore of the driver's extra fields, the json filter merges the
@@ -11,9 +11,9 @@ import json
 import re
 from datetime import UTC, datetime
 
-from stack import render
+from stack.configs import logstash_conf
 
-PIPELINE = render.logstash_pipeline(elasticsearch_url="http://elasticsearch:9200")
+PIPELINE = logstash_conf.pipeline(elasticsearch_url="http://elasticsearch:9200")
 
 
 def _block(name: str) -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from app.contract import FUNCTIONS
 from dashboards.grafana import common, overview
-from stack.render import FUNCTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 

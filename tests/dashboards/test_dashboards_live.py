@@ -17,14 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from app.contract import FUNCTIONS
 from dashboards import kibana, rules
 from dashboards.grafana import overview
 from scripts.local import LocalLab
-from stack import render
+from stack.configs import elasticsearch_template
 from tests.dashboards import kibana_walk, logstash_shape, promql_walk
 from tests.ecs_fields import flatten
 
-FUNCTIONS = render.FUNCTIONS
 REPLICAS = 2
 # Grafana's $__rate_interval is at least four scrape intervals; with 1 s scrapes and a test
 # that lasts seconds, 30 s covers all the traffic and always holds two samples or more.
@@ -226,7 +226,7 @@ def documents(lab) -> list[dict]:
 
 KIBANA_OBJECTS = kibana_walk.parse_objects(kibana.render(slow_call_ms=SLOW_CALL_MS))
 FIELDS = sorted({field for field, _ in kibana_walk.fields_used(KIBANA_OBJECTS)})
-TEMPLATE_TYPES = logstash_shape.template_types(render.elasticsearch_index_template())
+TEMPLATE_TYPES = logstash_shape.template_types(elasticsearch_template.template())
 
 
 @pytest.mark.slow

@@ -6,9 +6,9 @@ import subprocess
 import pytest
 import yaml
 
+from app.contract import FUNCTIONS
 from dashboards import rules
 from dashboards.grafana import overview
-from stack.render import FUNCTIONS
 from tests.dashboards import promql_walk
 
 ALERT_NAMES = {"LabHighErrorRatio", "LabSlowCalls", "LabTargetDown", "LabTraefikDown"}

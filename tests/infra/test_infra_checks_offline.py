@@ -19,9 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from app.contract import FUNCTIONS, LOGS_INDEX_PATTERN
 from dashboards import kibana
 from dashboards.grafana import overview
-from stack import render
 from tests.infra import checks
 
 AUTH = ("admin", "s3cret-from-pulumi")
@@ -179,7 +179,7 @@ def test_grafana_datasource_fails_with_the_wrong_password(api):
 
 
 def test_grafana_dashboards_are_searched_by_the_generated_tag(api):
-    uid = overview.build(render.FUNCTIONS)["uid"]
+    uid = overview.build(FUNCTIONS)["uid"]
     api.answer("GET", "/api/search", 200, [search_hit(uid, "Lab")])
     checks.grafana_dashboards(api.url, AUTH, [uid])
     [request] = api.asked("GET", "/api/search")
@@ -345,7 +345,7 @@ def serve_saved_objects(api: FakeApi, objects: list[dict]) -> None:
 
 def test_kibana_saved_objects_check_finds_every_imported_object(api):
     serve_saved_objects(api, OBJECTS)
-    checks.kibana_saved_objects(api.url, EXPECTED, render.LOGS_INDEX_PATTERN)
+    checks.kibana_saved_objects(api.url, EXPECTED, LOGS_INDEX_PATTERN)
     [request] = api.asked("GET", "/api/saved_objects/_find")
     assert set(request.query["type"]) == {kind for kind, _ in EXPECTED}
     assert request.query["per_page"] == ["1000"]
@@ -354,7 +354,7 @@ def test_kibana_saved_objects_check_finds_every_imported_object(api):
 def test_kibana_saved_objects_check_fails_when_one_is_missing(api):
     serve_saved_objects(api, [o for o in OBJECTS if o["type"] != "dashboard"])
     with pytest.raises(AssertionError, match="dashboard"):
-        checks.kibana_saved_objects(api.url, EXPECTED, render.LOGS_INDEX_PATTERN)
+        checks.kibana_saved_objects(api.url, EXPECTED, LOGS_INDEX_PATTERN)
 
 
 def test_kibana_saved_objects_check_fails_on_another_data_view(api):
@@ -366,4 +366,4 @@ def test_kibana_saved_objects_check_fails_on_another_data_view(api):
     ]
     serve_saved_objects(api, other)
     with pytest.raises(AssertionError, match="logstash"):
-        checks.kibana_saved_objects(api.url, EXPECTED, render.LOGS_INDEX_PATTERN)
+        checks.kibana_saved_objects(api.url, EXPECTED, LOGS_INDEX_PATTERN)

@@ -14,7 +14,8 @@ import uuid
 
 import pytest
 
-from stack import defaults, render
+from app.contract import FUNCTIONS, LOGS_INDEX_PATTERN
+from stack import defaults
 from tests.infra import checks
 from tests.live.fixtures import LiveLab
 
@@ -51,7 +52,7 @@ def test_grafana_has_the_provisioned_prometheus_datasource(lab: LiveLab):
 def test_grafana_has_the_generated_dashboards(lab: LiveLab):
     from dashboards.grafana import overview
 
-    expected = [overview.build(render.FUNCTIONS)["uid"]]
+    expected = [overview.build(FUNCTIONS)["uid"]]
     checks.grafana_dashboards(grafana_url(lab), grafana_auth(lab), expected)
 
 
@@ -88,4 +89,4 @@ def test_kibana_has_the_imported_saved_objects(lab: LiveLab):
 
     slow_call_ms = int(lab.config.get("lab:slowCallMs", defaults.SLOW_CALL_MS))
     expected = {(o["type"], o["id"]) for o in kibana.objects(slow_call_ms=slow_call_ms)}
-    checks.kibana_saved_objects(lab.url("api") + "/kibana", expected, render.LOGS_INDEX_PATTERN)
+    checks.kibana_saved_objects(lab.url("api") + "/kibana", expected, LOGS_INDEX_PATTERN)

@@ -11,8 +11,10 @@ import json
 import pytest
 import yaml
 
-from stack import defaults, render
+from app.contract import FUNCTIONS
+from stack import defaults
 from stack.capture import TEST_GRAFANA_PASSWORD, capture
+from stack.configs import elasticsearch_template, logstash_conf, traefik_yaml
 
 CONTAINER = "docker:index/container:Container"
 CONFIGS = {
@@ -63,7 +65,7 @@ def test_every_part_and_replica_is_declared(declared):
     names = set(containers(declared))
     expected = {
         f"lab-dev-{function}-{i}"
-        for function in render.FUNCTIONS
+        for function in FUNCTIONS
         for i in range(1, replicas(declared) + 1)
     }
     expected |= {f"lab-dev-{part}" for part in PARTS[declared["config_name"]] & IMPLEMENTED}
@@ -119,7 +121,7 @@ def test_function_replicas_are_hardened_and_built_from_app(declared):
     assert image["inputs"]["build"]["context"] == "app"
     assert image["inputs"]["build"]["args"] == {"BASE_IMAGE": "python:3.11-slim"}
     assert image["inputs"]["skipPush"] is True
-    for function in render.FUNCTIONS:
+    for function in FUNCTIONS:
         for i in range(1, replicas(declared) + 1):
             container = containers(declared)[f"lab-dev-{function}-{i}"]
             inputs, urn = container["inputs"], container["urn"]
@@ -139,7 +141,7 @@ def test_gelf_only_with_logs_on(declared):
     logs_on = "logstash" in PARTS[declared["config_name"]]
     for name, container in containers(declared).items():
         driver = container["inputs"].get("logDriver")
-        is_function = name.removeprefix("lab-dev-").rsplit("-", 1)[0] in render.FUNCTIONS
+        is_function = name.removeprefix("lab-dev-").rsplit("-", 1)[0] in FUNCTIONS
         if logs_on and is_function:
             assert driver == "gelf", container["urn"]
             assert container["inputs"]["logOpts"]["gelf-address"] == "udp://127.0.0.1:12201"
@@ -152,9 +154,9 @@ def test_traefik_routes_every_replica_and_the_enabled_uis(declared):
     traefik = containers(declared)["lab-dev-traefik"]
     assert traefik["inputs"]["command"] == ["--configFile=/etc/traefik/traefik.yml"]
     static = yaml.safe_load(upload(traefik, "/etc/traefik/traefik.yml"))
-    assert static["providers"]["file"]["filename"] == render.TRAEFIK_DYNAMIC_FILE
-    dynamic = yaml.safe_load(upload(traefik, render.TRAEFIK_DYNAMIC_FILE))["http"]
-    for function in render.FUNCTIONS:
+    assert static["providers"]["file"]["filename"] == traefik_yaml.DYNAMIC_FILE
+    dynamic = yaml.safe_load(upload(traefik, traefik_yaml.DYNAMIC_FILE))["http"]
+    for function in FUNCTIONS:
         servers = dynamic["services"][function]["loadBalancer"]["servers"]
         assert [s["url"] for s in servers] == [
             f"http://{function}-{i}:8080" for i in range(1, replicas(declared) + 1)
@@ -179,7 +181,7 @@ def test_prometheus_scrapes_every_replica_with_rules_and_a_volume(declared):
     jobs = {
         job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
     }
-    for function in render.FUNCTIONS:
+    for function in FUNCTIONS:
         assert jobs[function] == [f"{function}-{i}:8080" for i in range(1, replicas(declared) + 1)]
     assert jobs["traefik"] == ["traefik:8080"]
     rules = yaml.safe_load(upload(prometheus, "/etc/prometheus/rules/lab.rules.yml"))
@@ -279,15 +281,15 @@ def test_elastic_stack_order_volumes_and_config(declared):
     assert es["urn"] in logstash["dependencies"], logstash["urn"]
     pipeline = upload(logstash, "/usr/share/logstash/pipeline/logstash.conf")
     assert 'hosts => ["http://elasticsearch:9200"]' in pipeline
-    template = json.loads(upload(logstash, render.LOGSTASH_TEMPLATE_PATH))
-    assert template == render.elasticsearch_index_template()
+    template = json.loads(upload(logstash, logstash_conf.TEMPLATE_FILE))
+    assert template == elasticsearch_template.template()
     settings = yaml.safe_load(upload(logstash, "/usr/share/logstash/config/logstash.yml"))
     assert settings["queue.type"] == "persisted"
     assert settings["path.queue"].startswith(logstash["inputs"]["volumes"][0]["containerPath"])
     assert logstash["inputs"]["ports"] == [
         {"internal": 12201, "external": 12201, "ip": "127.0.0.1", "protocol": "udp"}
     ]
-    for function in render.FUNCTIONS:
+    for function in FUNCTIONS:
         replica = containers(declared)[f"lab-dev-{function}-1"]
         assert logstash["urn"] in replica["dependencies"], replica["urn"]
 

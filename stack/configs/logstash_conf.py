@@ -1,0 +1,95 @@
+"""Logstash's pipeline (GELF in, ECS fields at the root, a daily index out) and `logstash.yml`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import yaml
+
+from app.contract import LOGS_INDEX_PREFIX
+from stack.configs import elasticsearch_template
+from stack.settings import LOGSTASH_GELF_PORT
+
+PIPELINE_DIR = "/usr/share/logstash/pipeline"
+PIPELINE_FILE = f"{PIPELINE_DIR}/logstash.conf"
+SETTINGS_FILE = "/usr/share/logstash/config/logstash.yml"
+TEMPLATE_FILE = "/usr/share/logstash/config/lab-logs-template.json"
+DATA_DIR = "/usr/share/logstash/data"
+
+# GELF metadata the Docker driver adds, moved to ECS names or dropped (docs/contract.md).
+GELF_RENAMES: Mapping[str, str] = {
+    "container_name": "[container][name]",
+    "container_id": "[container][id]",
+    "image_name": "[container][image][name]",
+    "host": "[host][name]",
+}
+GELF_DROPPED = (
+    "level",
+    "facility",
+    "version",
+    "source_host",
+    "created",
+    "command",
+    "tag",
+    "image_id",
+)
+
+
+def pipeline(*, elasticsearch_url: str, template_file: str = TEMPLATE_FILE) -> str:
+    """The pipeline file: the app's JSON line decoded at the root, GELF metadata renamed."""
+    renames = "\n".join(f'      "{src}" => "{dst}"' for src, dst in GELF_RENAMES.items())
+    dropped = ", ".join(f'"{field}"' for field in GELF_DROPPED)
+    return f"""\
+input {{
+  gelf {{
+    port => {LOGSTASH_GELF_PORT}
+    use_udp => true
+    use_tcp => false
+  }}
+}}
+
+filter {{
+  # The app's stdout line is ECS JSON; merge it at the root (its `message` replaces GELF's).
+  json {{
+    source => "message"
+    skip_on_invalid_json => true
+  }}
+  mutate {{
+    rename => {{
+{renames}
+    }}
+  }}
+  mutate {{
+    remove_field => [{dropped}]
+  }}
+}}
+
+output {{
+  elasticsearch {{
+    hosts => ["{elasticsearch_url}"]
+    index => "{LOGS_INDEX_PREFIX}%{{+YYYY.MM.dd}}"
+    data_stream => "false"
+    ilm_enabled => "false"
+    manage_template => true
+    template_api => "composable"
+    template_name => "{elasticsearch_template.NAME}"
+    template => "{template_file}"
+    template_overwrite => true
+  }}
+}}
+"""
+
+
+def settings() -> str:
+    """`logstash.yml`: the API on every interface of the container, a persisted queue."""
+    return yaml.safe_dump(
+        {
+            "api.http.host": "0.0.0.0",
+            "path.config": PIPELINE_DIR,
+            "queue.type": "persisted",
+            "queue.max_bytes": "256mb",
+            "path.queue": f"{DATA_DIR}/queue",
+            "xpack.monitoring.enabled": False,
+        },
+        sort_keys=False,
+    )

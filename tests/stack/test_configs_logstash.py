@@ -1,0 +1,42 @@
+"""stack/configs/logstash_conf.py: the pipeline and settings file the Logstash container reads."""
+
+import yaml
+
+from app.contract import LOGS_INDEX_PATTERN, LOGS_INDEX_PREFIX
+from stack.configs import elasticsearch_template, logstash_conf
+from stack.settings import LOGSTASH_GELF_PORT
+
+
+def test_logstash_pipeline_matches_the_contract():
+    pipeline = logstash_conf.pipeline(elasticsearch_url="http://elasticsearch:9200")
+    assert "gelf {" in pipeline
+    assert f"port => {LOGSTASH_GELF_PORT}" in pipeline
+    assert 'source => "message"' in pipeline
+    assert "skip_on_invalid_json => true" in pipeline
+    assert "target =>" not in pipeline  # ECS keys merge at the root
+    for source, destination in logstash_conf.GELF_RENAMES.items():
+        assert f'"{source}" => "{destination}"' in pipeline
+    for dropped in logstash_conf.GELF_DROPPED:
+        assert f'"{dropped}"' in pipeline
+    assert 'hosts => ["http://elasticsearch:9200"]' in pipeline
+    assert f'index => "{LOGS_INDEX_PREFIX}%{{+YYYY.MM.dd}}"' in pipeline
+    assert 'data_stream => "false"' in pipeline
+    assert f'template => "{logstash_conf.TEMPLATE_FILE}"' in pipeline
+    assert pipeline.count("{") == pipeline.count("}")
+
+
+def test_the_index_written_matches_the_templates_pattern():
+    """A daily index outside the template's pattern would get dynamic mappings."""
+    pattern = elasticsearch_template.template()["index_patterns"]
+    assert pattern == [LOGS_INDEX_PATTERN]
+    assert LOGS_INDEX_PATTERN == LOGS_INDEX_PREFIX + "*"
+    pipeline = logstash_conf.pipeline(elasticsearch_url="http://elasticsearch:9200")
+    assert f'template_name => "{elasticsearch_template.NAME}"' in pipeline
+
+
+def test_settings_persist_the_queue_on_the_data_volume():
+    settings = yaml.safe_load(logstash_conf.settings())
+    assert settings["queue.type"] == "persisted"
+    assert settings["path.queue"].startswith(logstash_conf.DATA_DIR + "/")
+    assert settings["path.config"] == logstash_conf.PIPELINE_DIR
+    assert logstash_conf.PIPELINE_FILE.startswith(settings["path.config"] + "/")
