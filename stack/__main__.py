@@ -23,9 +23,7 @@ if REPO_ROOT not in sys.path:
 import pulumi  # noqa: E402
 
 from app.contract import FUNCTIONS  # noqa: E402
-from dashboards import kibana as kibana_objects  # noqa: E402
-from dashboards import rules  # noqa: E402
-from dashboards.grafana import overview  # noqa: E402
+from dashboards import grafana_overview, kibana_objects, prometheus_rules  # noqa: E402
 from stack import defaults  # noqa: E402
 from stack.app_image import AppImage, AppImageArgs  # noqa: E402
 from stack.common import LabContext  # noqa: E402
@@ -162,7 +160,7 @@ if metrics_on:
             lab=lab,
             image=images["prometheus"],
             function_targets={f: service.scrape_targets() for f, service in services.items()},
-            rules=rules.render(FUNCTIONS),
+            rules=prometheus_rules.render(FUNCTIONS),
             port=ports["prometheus"],
             retention=config.get("prometheusRetention") or defaults.PROMETHEUS_RETENTION,
             memory_mb=memory["prometheus"],
@@ -176,7 +174,7 @@ if metrics_on:
                 lab=lab,
                 image=images["grafana"],
                 admin_password=config.require_secret("grafanaAdminPassword"),
-                dashboards={overview.UID: overview.build(FUNCTIONS)},
+                dashboards={grafana_overview.UID: grafana_overview.build(FUNCTIONS)},
                 public_url=f"{api_url}/grafana/",
                 port=ports["grafana"],
                 memory_mb=memory["grafana"],

@@ -19,7 +19,7 @@ class KibanaArgs:
     lab: LabContext
     image: str
     elasticsearch_url: str
-    saved_objects: str  # NDJSON from dashboards.kibana.render
+    saved_objects: str  # NDJSON from dashboards.kibana_objects.render
     public_url: str  # through Traefik, e.g. http://127.0.0.1:8000/kibana
     port: int = defaults.PORTS["kibana"]
     memory_mb: int = defaults.MEMORY_MB["kibana"]

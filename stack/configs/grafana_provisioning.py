@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from dashboards.grafana.common import PROMETHEUS
+from dashboards.grafana_panels import PROMETHEUS_UID
 from stack.settings import PROMETHEUS_PORT
 
 PROVISIONING_DIR = "/etc/grafana/provisioning"
@@ -23,7 +23,7 @@ def datasources(prometheus_url: str = PROMETHEUS_URL) -> str:
             "datasources": [
                 {
                     "name": "Prometheus",
-                    "uid": PROMETHEUS.uid,
+                    "uid": PROMETHEUS_UID,
                     "type": "prometheus",
                     "access": "proxy",
                     "url": prometheus_url,

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 
 import yaml
 
-# A rule is `(<query>) <comparison> <number>` (dashboards.rules.Alert.expr).
+# A rule is `(<query>) <comparison> <number>` (dashboards/prometheus_rules.py, Alert.expr).
 COMPARISON = re.compile(r"^\((?P<query>.*)\) (?P<op>==|!=|>=|<=|>|<) (?P<threshold>[-+.\deE]+)$")
 
 

@@ -20,8 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from app.contract import FUNCTIONS, LOGS_INDEX_PATTERN
-from dashboards import kibana
-from dashboards.grafana import overview
+from dashboards import grafana_overview, kibana_objects
 from tests.infra import checks
 
 AUTH = ("admin", "s3cret-from-pulumi")
@@ -179,7 +178,7 @@ def test_grafana_datasource_fails_with_the_wrong_password(api):
 
 
 def test_grafana_dashboards_are_searched_by_the_generated_tag(api):
-    uid = overview.build(FUNCTIONS)["uid"]
+    uid = grafana_overview.build(FUNCTIONS)["uid"]
     api.answer("GET", "/api/search", 200, [search_hit(uid, "Lab")])
     checks.grafana_dashboards(api.url, AUTH, [uid])
     [request] = api.asked("GET", "/api/search")
@@ -330,7 +329,7 @@ def test_kibana_check_fails_until_available(api, status, body):
         checks.kibana_available(api.url)
 
 
-OBJECTS = kibana.objects(slow_call_ms=5)
+OBJECTS = kibana_objects.objects(slow_call_ms=5)
 EXPECTED = {(o["type"], o["id"]) for o in OBJECTS}
 
 

@@ -50,9 +50,9 @@ def test_grafana_has_the_provisioned_prometheus_datasource(lab: LiveLab):
 
 @pytest.mark.parts("grafana")
 def test_grafana_has_the_generated_dashboards(lab: LiveLab):
-    from dashboards.grafana import overview
+    from dashboards import grafana_overview
 
-    expected = [overview.build(FUNCTIONS)["uid"]]
+    expected = [grafana_overview.build(FUNCTIONS)["uid"]]
     checks.grafana_dashboards(grafana_url(lab), grafana_auth(lab), expected)
 
 
@@ -85,8 +85,8 @@ def test_kibana_is_available(lab: LiveLab):
 
 @pytest.mark.parts("kibana")
 def test_kibana_has_the_imported_saved_objects(lab: LiveLab):
-    from dashboards import kibana
+    from dashboards import kibana_objects
 
     slow_call_ms = int(lab.config.get("lab:slowCallMs", defaults.SLOW_CALL_MS))
-    expected = {(o["type"], o["id"]) for o in kibana.objects(slow_call_ms=slow_call_ms)}
+    expected = {(o["type"], o["id"]) for o in kibana_objects.objects(slow_call_ms=slow_call_ms)}
     checks.kibana_saved_objects(lab.url("api") + "/kibana", expected, LOGS_INDEX_PATTERN)

@@ -2,8 +2,7 @@
 
 import yaml
 
-from app.contract import FUNCTIONS
-from dashboards.grafana import overview
+from dashboards import grafana_overview
 from stack.configs import grafana_provisioning
 
 
@@ -16,7 +15,7 @@ def test_the_provisioned_datasource_is_the_one_every_panel_reads():
     )
     uids = {
         target["datasource"]["uid"]
-        for panel in overview.build(FUNCTIONS)["panels"]
+        for panel in grafana_overview.build()["panels"]
         for target in panel.get("targets", [])
     }
     assert uids == {source["uid"]}

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from dashboards import kibana as kibana_objects
+from dashboards import kibana_objects
 from stack import kibana_import
 
 NDJSON = kibana_objects.render(slow_call_ms=5)

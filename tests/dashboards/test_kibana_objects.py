@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dashboards import kibana
+from dashboards import kibana_objects
 from tests.dashboards import kibana_walk
 
 SLOW_CALL_MS = 7
@@ -34,7 +34,7 @@ REQUIRED_ATTRIBUTES = {
 
 @pytest.fixture(scope="module")
 def ndjson() -> str:
-    return kibana.render(slow_call_ms=SLOW_CALL_MS)
+    return kibana_objects.render(slow_call_ms=SLOW_CALL_MS)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_one_object_per_line_and_stable(ndjson):
     assert ndjson.endswith("\n")
     lines = ndjson.splitlines()
     assert all(line.startswith("{") and line.endswith("}") for line in lines)
-    assert ndjson == kibana.render(slow_call_ms=SLOW_CALL_MS)
+    assert ndjson == kibana_objects.render(slow_call_ms=SLOW_CALL_MS)
 
 
 def test_envelope_of_every_object(objects):
@@ -62,7 +62,8 @@ def test_envelope_of_every_object(objects):
         assert set(saved) == TOP_LEVEL_KEYS, where
         assert saved["id"].startswith("lab-"), where
         assert saved["coreMigrationVersion"] == "8.8.0", where
-        assert saved["typeMigrationVersion"] == kibana.TYPE_MIGRATION_VERSIONS[saved["type"]]
+        versions = kibana_objects.TYPE_MIGRATION_VERSIONS
+        assert saved["typeMigrationVersion"] == versions[saved["type"]], where
         assert "migrationVersion" not in saved, f"{where}: legacy field next to the new one"
         assert REQUIRED_ATTRIBUTES[saved["type"]] <= set(saved["attributes"]), where
         for attribute in JSON_STRING_ATTRIBUTES[saved["type"]]:

@@ -7,8 +7,7 @@ import pytest
 import yaml
 
 from app.contract import FUNCTIONS
-from dashboards import rules
-from dashboards.grafana import overview
+from dashboards import grafana_overview, prometheus_rules
 from tests.dashboards import promql_walk
 
 ALERT_NAMES = {"LabHighErrorRatio", "LabSlowCalls", "LabTargetDown", "LabTraefikDown"}
@@ -23,7 +22,7 @@ def run_promtool(promtool: str, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def rule_path(tmp_path):
     path = tmp_path / "lab-rules.yml"
-    path.write_text(rules.render(FUNCTIONS))
+    path.write_text(prometheus_rules.render(FUNCTIONS))
     return path
 
 
@@ -35,7 +34,7 @@ def test_rule_file_passes_promtool_check(promtool, rule_path):
 
 def test_every_dashboard_expression_parses(promtool, tmp_path):
     """promtool parses each panel query (variables substituted) as a recording rule."""
-    model = overview.build(FUNCTIONS)
+    model = grafana_overview.build(FUNCTIONS)
     recorded = [
         {"record": f"lab:panel_{i}", "expr": promql_walk.grafana_interpolate(e, FUNCTIONS, "1m")}
         for i, (_, e) in enumerate(promql_walk.dashboard_expressions(model))
@@ -50,18 +49,18 @@ def test_every_dashboard_expression_parses(promtool, tmp_path):
 def test_every_alert_is_a_panel_expression():
     """Each alert's query is, character for character, a dashboard query with "All" selected."""
     panel_exprs = {
-        promql_walk.grafana_interpolate(expr, FUNCTIONS, rules.WINDOW): where
-        for where, expr in promql_walk.dashboard_expressions(overview.build(FUNCTIONS))
+        promql_walk.grafana_interpolate(expr, FUNCTIONS, prometheus_rules.WINDOW): where
+        for where, expr in promql_walk.dashboard_expressions(grafana_overview.build(FUNCTIONS))
     }
     names = set()
-    for name, expr in promql_walk.rule_expressions(rules.render(FUNCTIONS)):
+    for name, expr in promql_walk.rule_expressions(prometheus_rules.render(FUNCTIONS)):
         names.add(name)
         query, _, _ = promql_walk.split_alert(expr)
         assert query in panel_exprs, f"{name}: no panel draws {query}"
     assert names == ALERT_NAMES
 
 
-def _annotations(alert: rules.Alert, labels: dict[str, str]) -> dict[str, str]:
+def _annotations(alert: prometheus_rules.Alert, labels: dict[str, str]) -> dict[str, str]:
     """The alert's annotations as Prometheus renders them for these labels."""
     rendered = {}
     for key, template in (("summary", alert.summary), ("description", alert.description)):
@@ -73,7 +72,7 @@ def _annotations(alert: rules.Alert, labels: dict[str, str]) -> dict[str, str]:
 
 
 def _expect(alert_name: str, eval_time: str, firing: list[dict[str, str]]) -> dict:
-    alert = next(a for a in rules.alerts(FUNCTIONS) if a.name == alert_name)
+    alert = next(a for a in prometheus_rules.alerts(FUNCTIONS) if a.name == alert_name)
     return {
         "eval_time": eval_time,
         "alertname": alert_name,
@@ -184,4 +183,4 @@ def test_alert_fires_when_it_should_and_not_before(promtool, rule_path, tmp_path
 
 
 def test_every_alert_has_a_scenario():
-    assert set(SCENARIOS) == {a.name for a in rules.alerts(FUNCTIONS)}
+    assert set(SCENARIOS) == {a.name for a in prometheus_rules.alerts(FUNCTIONS)}

@@ -8,8 +8,16 @@ uses every function and a fixed window, and the text is otherwise identical (a t
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-APP_LATENCY = "lab_request_duration_seconds"
-APP_COMPUTE = "lab_compute_duration_seconds"
+from app.contract import (
+    COMPUTE_DURATION,
+    FUNCTIONS,
+    REQUEST_DURATION,
+    REQUESTS_IN_FLIGHT,
+    REQUESTS_TOTAL,
+)
+
+APP_LATENCY = REQUEST_DURATION
+APP_COMPUTE = COMPUTE_DURATION
 TRAEFIK_LATENCY = "traefik_service_request_duration_seconds"
 QUANTILES = (0.5, 0.95, 0.99)
 
@@ -41,7 +49,7 @@ def one(function: str) -> Scope:
 PICKED = Scope('function=~"$function"', 'service=~"${function}@file"', 'job=~"$function"')
 
 
-def every(functions: Sequence[str]) -> Scope:
+def every(functions: Sequence[str] = FUNCTIONS) -> Scope:
     """All functions at once (alerts), spelled the way Grafana expands "All" of `$function`."""
     alternation = "(" + "|".join(functions) + ")"
     return Scope(
@@ -57,7 +65,7 @@ def _rate(metric: str, matchers: str, window: str) -> str:
 
 def request_rate(scope: Scope, window: str, *, by: str = "function, code") -> str:
     """Function calls per second as the app counts them."""
-    return f"sum by ({by}) ({_rate('lab_requests_total', scope.function, window)})"
+    return f"sum by ({by}) ({_rate(REQUESTS_TOTAL, scope.function, window)})"
 
 
 def status_ratio(scope: Scope, window: str, status_class: str) -> str:
@@ -67,9 +75,9 @@ def status_ratio(scope: Scope, window: str, status_class: str) -> str:
     failed has no 5xx series at all; the `or ... * 0` turns that into an honest 0 instead of
     "No data".
     """
-    total = f"sum by (function) ({_rate('lab_requests_total', scope.function, window)})"
+    total = f"sum by (function) ({_rate(REQUESTS_TOTAL, scope.function, window)})"
     failed_matchers = f'{scope.function}, code=~"{status_class}.."'
-    failed = f"sum by (function) ({_rate('lab_requests_total', failed_matchers, window)})"
+    failed = f"sum by (function) ({_rate(REQUESTS_TOTAL, failed_matchers, window)})"
     return f"({failed} / {total}) or ({total} * 0)"
 
 
@@ -102,7 +110,7 @@ def traefik_overhead(quantile: float, scope: Scope, window: str) -> str:
 
 def in_flight(scope: Scope) -> str:
     """Calls being handled right now, summed over replicas."""
-    return f"sum by (function) (lab_requests_in_flight{{{scope.function}}})"
+    return f"sum by (function) ({REQUESTS_IN_FLIGHT}{{{scope.function}}})"
 
 
 def targets_up(job_matcher: str) -> str:
@@ -126,11 +134,3 @@ def entrypoint_rate(window: str, entrypoint: str = "web") -> str:
         "sum by (code) "
         f'(rate(traefik_entrypoint_requests_total{{entrypoint="{entrypoint}"}}[{window}]))'
     )
-
-
-def entrypoint_quantile(quantile: float, window: str, entrypoint: str = "web") -> str:
-    """Latency of everything that reached the entrypoint."""
-    buckets = _rate(
-        "traefik_entrypoint_request_duration_seconds_bucket", f'entrypoint="{entrypoint}"', window
-    )
-    return f"histogram_quantile({quantile}, sum by (le) ({buckets}))"

@@ -11,6 +11,8 @@ as in an export, and every link to another object goes through `references`.
 import json
 from collections.abc import Iterable, Sequence
 
+from app.contract import ACCESS_DATASET, LOGS_INDEX_PATTERN
+
 CORE_MIGRATION_VERSION = "8.8.0"
 TYPE_MIGRATION_VERSIONS = {
     "index-pattern": "8.0.0",
@@ -20,12 +22,12 @@ TYPE_MIGRATION_VERSIONS = {
 }
 
 DATA_VIEW_ID = "lab-logs"
-DATA_VIEW_TITLE = "lab-logs-*"
+DATA_VIEW_TITLE = LOGS_INDEX_PATTERN
 TIME_FIELD = "@timestamp"
 INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
 
 # Only the access log (not start-up/shut-down lines) counts as a call.
-CALLS = 'event.dataset : "lab.access"'
+CALLS = f'event.dataset : "{ACCESS_DATASET}"'
 CALL_COLUMNS = ("lab.function", "lab.arguments", "http.response.status_code", "event.duration")
 NANOSECONDS_PER_MILLISECOND = 1_000_000
 

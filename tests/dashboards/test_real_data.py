@@ -18,8 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from app.contract import FUNCTIONS
-from dashboards import kibana, rules
-from dashboards.grafana import overview
+from dashboards import grafana_overview, kibana_objects, prometheus_rules, promql
 from scripts.local import LocalLab
 from stack.configs import elasticsearch_template
 from tests.dashboards import kibana_walk, logstash_shape, promql_walk
@@ -43,8 +42,8 @@ INVALID_CALLS = {
 }
 ROUNDS = 5
 
-DASHBOARD_EXPRESSIONS = list(promql_walk.dashboard_expressions(overview.build(FUNCTIONS)))
-RULE_EXPRESSIONS = list(promql_walk.rule_expressions(rules.render(FUNCTIONS)))
+DASHBOARD_EXPRESSIONS = list(promql_walk.dashboard_expressions(grafana_overview.build(FUNCTIONS)))
+RULE_EXPRESSIONS = list(promql_walk.rule_expressions(prometheus_rules.render(FUNCTIONS)))
 
 
 def get_status(url: str) -> int:
@@ -180,7 +179,7 @@ def test_per_function_series_cover_every_function(lab_with_prometheus):
 @pytest.mark.slow
 def test_function_variable_lists_every_function(lab_with_prometheus):
     """The variable's `label_values(lab_requests_total, function)`, as Grafana asks for it."""
-    (variable,) = overview.build(FUNCTIONS)["templating"]["list"]
+    (variable,) = grafana_overview.build(FUNCTIONS)["templating"]["list"]
     metric, label = variable["query"].removeprefix("label_values(").rstrip(")").split(", ")
     url = f"{lab_with_prometheus.prometheus_url}/api/v1/label/{label}/values?" + (
         urllib.parse.urlencode({"match[]": metric})
@@ -195,7 +194,7 @@ def test_traefik_overhead_is_plausible(lab_with_prometheus):
     """The overhead panel shows a number per function, and a small one: on loopback the
     proxy adds well under 100 ms (a loose bound, so a busy CI machine does not flake)."""
     expr = promql_walk.grafana_interpolate(
-        overview.promql.traefik_overhead(0.5, overview.promql.PICKED, "$__rate_interval"),
+        promql.traefik_overhead(0.5, promql.PICKED, "$__rate_interval"),
         FUNCTIONS,
         RATE_INTERVAL,
     )
@@ -224,7 +223,7 @@ def documents(lab) -> list[dict]:
     return documents
 
 
-KIBANA_OBJECTS = kibana_walk.parse_objects(kibana.render(slow_call_ms=SLOW_CALL_MS))
+KIBANA_OBJECTS = kibana_walk.parse_objects(kibana_objects.render(slow_call_ms=SLOW_CALL_MS))
 FIELDS = sorted({field for field, _ in kibana_walk.fields_used(KIBANA_OBJECTS)})
 TEMPLATE_TYPES = logstash_shape.template_types(elasticsearch_template.template())
 

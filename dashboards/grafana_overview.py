@@ -10,71 +10,72 @@ from collections.abc import Sequence
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
 from grafana_foundation_sdk.models import dashboard as dashboard_models
 
-from dashboards import expressions as promql
-from dashboards.grafana import common
+from app.contract import FUNCTIONS, REQUESTS_TOTAL
+from dashboards import grafana_panels as panels
+from dashboards import promql
 
 UID = "lab-overview"
 TITLE = "Lab overview"
 # Grafana's rate window: at least four scrape intervals, so rate() always has two samples.
 WINDOW = "$__rate_interval"
 
-# Reading guides, shared by the panels and the alerts they mirror (dashboards/rules.py).
-ERROR_RATIO_STEPS: common.Steps = (
+# Reading guides, shared by the panels and the alerts they mirror (prometheus_rules.py).
+ERROR_RATIO_STEPS: panels.Steps = (
     (None, "green"),
     (promql.ERROR_RATIO_LIMIT / 5, "orange"),
     (promql.ERROR_RATIO_LIMIT, "red"),
 )
-LATENCY_STEPS: common.Steps = (
+LATENCY_STEPS: panels.Steps = (
     (None, "green"),
     (promql.LATENCY_LIMIT_SECONDS / 2, "orange"),
     (promql.LATENCY_LIMIT_SECONDS, "red"),
 )
-REPLICA_STEPS: common.Steps = ((None, "red"), (1, "green"))
+REPLICA_STEPS: panels.Steps = ((None, "red"), (1, "green"))
 
 
 def _quantile_targets(expression) -> list:
     """p50/p95/p99 of one quantile-shaped expression, one query each."""
-    return common.queries([(expression(q), f"p{round(q * 100)}") for q in promql.QUANTILES])
+    return panels.queries([(expression(q), f"p{round(q * 100)}") for q in promql.QUANTILES])
 
 
 def summary_panels() -> list:
     """Side-by-side comparison of the functions picked in `$function`."""
     scope = promql.PICKED
     return [
-        common.timeseries_panel(
+        panels.timeseries_panel(
             "Request rate by function",
             "Function calls per second as the services count them, split by status code.",
             "reqps",
-            common.queries([(promql.request_rate(scope, WINDOW), "{{function}} {{code}}")]),
+            panels.queries([(promql.request_rate(scope, WINDOW), "{{function}} {{code}}")]),
         ),
-        common.timeseries_panel(
+        panels.timeseries_panel(
             "5xx ratio by function",
             "Share of calls the services failed. Nothing a client sends should produce a 5xx; "
             "the LabHighErrorRatio alert uses this expression.",
             "percentunit",
-            common.queries([(promql.status_ratio(scope, WINDOW, "5"), "{{function}}")]),
+            panels.queries([(promql.status_ratio(scope, WINDOW, "5"), "{{function}}")]),
             steps=ERROR_RATIO_STEPS,
         ),
-        common.timeseries_panel(
+        panels.timeseries_panel(
             "p95 latency seen by clients",
             "95th percentile as Traefik measures it (proxy plus backend); the LabSlowCalls "
             "alert uses this expression.",
             "s",
-            common.queries([(promql.traefik_quantile(0.95, scope, WINDOW), "{{function}}")]),
+            panels.queries([(promql.traefik_quantile(0.95, scope, WINDOW), "{{function}}")]),
             steps=LATENCY_STEPS,
         ),
-        common.timeseries_panel(
+        panels.timeseries_panel(
             "4xx ratio by function",
             "Share of calls rejected as invalid input: clients' mistakes, not the service's.",
             "percentunit",
-            common.queries([(promql.status_ratio(scope, WINDOW, "4"), "{{function}}")]),
+            panels.queries([(promql.status_ratio(scope, WINDOW, "4"), "{{function}}")]),
         ),
-        common.stat_panel(
+        panels.stat_panel(
             "Scrape targets up",
             "Every replica Prometheus scrapes, and Traefik: 1 is up, 0 is down "
             "(LabTargetDown, LabTraefikDown).",
             "none",
-            common.queries(
+            panels.queries(
                 [
                     (promql.targets_up(scope.job), "{{instance}}"),
                     (promql.targets_up('job="traefik"'), "traefik"),
@@ -82,12 +83,12 @@ def summary_panels() -> list:
             ),
             steps=REPLICA_STEPS,
         ),
-        common.timeseries_panel(
+        panels.timeseries_panel(
             "Traefik entrypoint `web`",
             "Everything that reached Traefik's API entrypoint by status code, unknown paths "
             "(404) included.",
             "reqps",
-            common.queries([(promql.entrypoint_rate(WINDOW), "{{code}}")]),
+            panels.queries([(promql.entrypoint_rate(WINDOW), "{{code}}")]),
         ),
     ]
 
@@ -96,19 +97,19 @@ def function_panels(function: str) -> list:
     """The panels of one function's row."""
     scope = promql.one(function)
     return [
-        common.timeseries_panel(
+        panels.timeseries_panel(
             "Request rate",
             "Calls per second by status code.",
             "reqps",
-            common.queries(
+            panels.queries(
                 [(promql.request_rate(scope, WINDOW, by="code"), "{{code}}")],
             ),
         ),
-        common.timeseries_panel(
+        panels.timeseries_panel(
             "4xx and 5xx ratio",
             "Share of calls answered 4xx (invalid input) and 5xx (the service failed).",
             "percentunit",
-            common.queries(
+            panels.queries(
                 [
                     (promql.status_ratio(scope, WINDOW, "4"), "4xx"),
                     (promql.status_ratio(scope, WINDOW, "5"), "5xx"),
@@ -116,21 +117,21 @@ def function_panels(function: str) -> list:
             ),
             steps=ERROR_RATIO_STEPS,
         ),
-        common.timeseries_panel(
+        panels.timeseries_panel(
             "Latency at Traefik",
             "What a client waits: Traefik's request duration, proxy plus backend.",
             "s",
             _quantile_targets(lambda q: promql.traefik_quantile(q, scope, WINDOW)),
             steps=LATENCY_STEPS,
         ),
-        common.timeseries_panel(
+        panels.timeseries_panel(
             "Latency in the app",
             "The handler's own request duration, from the service's histogram.",
             "s",
             _quantile_targets(lambda q: promql.app_quantile(q, scope, WINDOW)),
             steps=LATENCY_STEPS,
         ),
-        common.timeseries_panel(
+        panels.timeseries_panel(
             "Traefik overhead",
             "Traefik's quantile minus the app's: the time the proxy adds. Both histograms "
             "share their buckets, so the difference is meaningful to a bucket's width.",
@@ -138,7 +139,7 @@ def function_panels(function: str) -> list:
             _quantile_targets(lambda q: promql.traefik_overhead(q, scope, WINDOW)),
             minimum=None,
         ),
-        common.timeseries_panel(
+        panels.timeseries_panel(
             "Compute time",
             "Time spent in the pure function itself, without HTTP handling.",
             "s",
@@ -146,26 +147,26 @@ def function_panels(function: str) -> list:
                 lambda q: promql.app_quantile(q, scope, WINDOW, metric=promql.APP_COMPUTE)
             ),
         ),
-        common.timeseries_panel(
+        panels.timeseries_panel(
             "Requests in flight",
             "Calls being handled right now, summed over replicas.",
             "short",
-            common.queries([(promql.in_flight(scope), "in flight")]),
-            width=common.HALF,
+            panels.queries([(promql.in_flight(scope), "in flight")]),
+            width=panels.HALF,
         ),
-        common.stat_panel(
+        panels.stat_panel(
             "Healthy replicas",
             "Replicas Prometheus scrapes, and replicas Traefik's health check keeps in the "
             "load balancer. Red means none.",
             "none",
-            common.queries(
+            panels.queries(
                 [
                     (promql.replicas_scraped(scope), "scraped"),
                     (promql.replicas_healthy_in_traefik(scope), "in Traefik"),
                 ]
             ),
             steps=REPLICA_STEPS,
-            width=common.HALF,
+            width=panels.HALF,
         ),
     ]
 
@@ -175,8 +176,8 @@ def function_variable() -> dashboard_builders.QueryVariable:
     return (
         dashboard_builders.QueryVariable("function")
         .label("Function")
-        .datasource(common.PROMETHEUS)
-        .query("label_values(lab_requests_total, function)")
+        .datasource(panels.PROMETHEUS)
+        .query(f"label_values({REQUESTS_TOTAL}, function)")
         .refresh(dashboard_models.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(dashboard_models.VariableSort.ALPHABETICAL_ASC)
         .multi(True)
@@ -200,7 +201,7 @@ def alerts_and_annotations() -> dashboard_builders.AnnotationQuery:
     )
 
 
-def build(functions: Sequence[str]) -> dict:
+def build(functions: Sequence[str] = FUNCTIONS) -> dict:
     """The dashboard JSON model; the same functions always give the same model."""
     builder = (
         dashboard_builders.Dashboard(TITLE)
@@ -213,15 +214,15 @@ def build(functions: Sequence[str]) -> dict:
         .tooltip(dashboard_models.DashboardCursorSync.CROSSHAIR)
         .with_variable(function_variable())
         .annotation(alerts_and_annotations())
-        .with_row(common.row("All functions: $function"))
+        .with_row(panels.row("All functions: $function"))
     )
     for panel in summary_panels():
         builder = builder.with_panel(panel)
     for function in functions:
-        builder = builder.with_row(common.row(f"Function: {function}"))
+        builder = builder.with_row(panels.row(f"Function: {function}"))
         for panel in function_panels(function):
             builder = builder.with_panel(panel)
-    model = common.to_dict(builder)
+    model = panels.to_dict(builder)
     # Panel ids must be unique within a dashboard; numbering them in order keeps them stable.
     for number, panel in enumerate(model["panels"], start=1):
         panel["id"] = number

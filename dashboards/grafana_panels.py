@@ -14,13 +14,14 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as dashboard_models
 
-# The provisioned datasource (docs/contract.md, "Shared identifiers").
-PROMETHEUS = dashboard_models.DataSourceRef(type_val="prometheus", uid="prometheus")
+# The uid under which stack/configs/grafana_provisioning.py provisions Prometheus; every
+# panel and variable names it, so it lives here and the provisioning imports it.
+PROMETHEUS_UID = "prometheus"
+PROMETHEUS = dashboard_models.DataSourceRef(type_val="prometheus", uid=PROMETHEUS_UID)
 
 # Panel sizes on Grafana's 24-column grid.
 THIRD = 8
 HALF = 12
-FULL = 24
 HEIGHT = 8
 
 Steps = Sequence[tuple[float | None, str]]

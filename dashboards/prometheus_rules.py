@@ -1,7 +1,7 @@
 """The Prometheus rule file the lab deploys: alerts built from the panels' own expressions.
 
 Each alert is `(<expression>) <comparison> <threshold>`, where the expression comes from
-dashboards.expressions with every function and a fixed window; the overview dashboard shows
+dashboards/promql.py with every function and a fixed window; the overview dashboard shows
 the same expression with `$function` and `$__rate_interval`, so what pages is what is drawn.
 """
 
@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import yaml
 
-from dashboards import expressions as promql
+from app.contract import FUNCTIONS
+from dashboards import promql
 
 GROUP = "lab"
 # Long enough to smooth a scrape or two, short enough to react within a coffee break.
@@ -50,7 +51,7 @@ class Alert:
         }
 
 
-def alerts(functions: Sequence[str]) -> list[Alert]:
+def alerts(functions: Sequence[str] = FUNCTIONS) -> list[Alert]:
     """Every alert of the lab, for these function services."""
     scope = promql.every(functions)
     error_percent = f"{promql.ERROR_RATIO_LIMIT * 100:g}%"
@@ -105,7 +106,7 @@ def alerts(functions: Sequence[str]) -> list[Alert]:
     ]
 
 
-def render(functions: Sequence[str]) -> str:
+def render(functions: Sequence[str] = FUNCTIONS) -> str:
     """The rule file, as Prometheus' `rule_files` reads it (YAML)."""
     document = {"groups": [{"name": GROUP, "rules": [a.to_rule() for a in alerts(functions)]}]}
     return yaml.safe_dump(document, sort_keys=False, width=1_000_000, allow_unicode=True)
