@@ -1,1 +1,1 @@
-"""The lab's function service: pure functions (functions.py) served by Tornado (service.py)."""
+"""The lab's function service (compute, handlers, metrics, access_log, server) and its contract."""

@@ -2,7 +2,7 @@
 
 import sys
 
-from app.service import run
+from app.server import run
 
 if __name__ == "__main__":
     sys.exit(run())

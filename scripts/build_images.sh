@@ -121,14 +121,15 @@ download_wheelhouse() {
 }
 
 build_app() {
-    local hash
+    local hash context
     if [ ! -f app/Dockerfile ]; then
         echo "skip   $APP_TAG (app/Dockerfile does not exist yet)"
         return 0
     fi
-    # Every file of the build context (sources and wheelhouse), bytecode caches aside.
-    hash=$(inputs_hash "$(image_id "$PYTHON_TAG")" \
-        $(find app -type f -not -path '*/__pycache__/*' -not -name '*.pyc' | LC_ALL=C sort))
+    # The same hash as the Pulumi program's image tag (the Dockerfile and the files
+    # app/.dockerignore lets through), so a doc or cache edit reuses the image here too.
+    context=$("$PY" -c 'from stack.app_image import source_hash; print(source_hash())')
+    hash=$(inputs_hash "$(image_id "$PYTHON_TAG")" "$context")
     up_to_date "$APP_TAG" "$hash" && return 0
     # app/Dockerfile's build context is the app/ folder itself.
     docker build -q --label "lab.inputs=$hash" --build-arg "BASE_IMAGE=$PYTHON_TAG" \

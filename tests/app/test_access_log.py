@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import service
+from app import access_log
 from tests.ecs_fields import flatten
 
 ACCESS_EXTRA = {
@@ -35,7 +35,7 @@ def make_record(message="GET /fibonacci/10/ 200", level=logging.INFO, extra=None
 
 def stock_formatter():
     return ecs_logging.StdlibFormatter(
-        extra={"service.name": "lab-fibonacci"}, exclude_fields=service.EXCLUDED_LOG_FIELDS
+        extra={"service.name": "lab-fibonacci"}, exclude_fields=access_log.EXCLUDED_LOG_FIELDS
     )
 
 
@@ -59,13 +59,13 @@ def raised():
     ],
 )
 def test_the_fast_formatter_writes_what_ecs_logging_writes(record):
-    fast = service.make_formatter("fibonacci").format(record)
+    fast = access_log.make_formatter("fibonacci").format(record)
     assert fast == stock_formatter().format(record)
     assert list(json.loads(fast))[:3] == ["@timestamp", "log.level", "message"]
 
 
 def test_the_formatter_drops_the_fields_nobody_reads():
-    line = flatten(json.loads(service.make_formatter("fibonacci").format(make_record())))
+    line = flatten(json.loads(access_log.make_formatter("fibonacci").format(make_record())))
     assert not [key for key in line if key.startswith(("process.", "log.origin"))]
     assert "log.original" not in line
     assert line["log.logger"] == "lab.access"
@@ -73,8 +73,8 @@ def test_the_formatter_drops_the_fields_nobody_reads():
 
 def test_the_batching_handler_writes_each_iteration_in_order():
     stream = io.StringIO()
-    handler = service.LoopBatchingStreamHandler(stream)
-    handler.setFormatter(service.make_formatter("fibonacci"))
+    handler = access_log.LoopBatchingStreamHandler(stream)
+    handler.setFormatter(access_log.make_formatter("fibonacci"))
 
     async def emit_three():
         for number in range(3):
@@ -99,7 +99,7 @@ def test_configure_logging_puts_one_ecs_handler_on_the_root_logger():
     flags = (logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
     stream = io.StringIO()
     try:
-        handler = service.configure_logging("factorial", stream=stream)
+        handler = access_log.configure_logging("factorial", stream=stream)
         assert root.handlers == [handler]
         logging.getLogger("tornado.general").warning("from tornado")
         line = flatten(json.loads(stream.getvalue()))
@@ -141,7 +141,7 @@ def test_compiled_record_shapes_write_what_ecs_logging_writes(records):
     """Whatever scalar `extra` a record carries (unicode, big ints, NaN, clashing dotted
     keys, None), and however often one shape repeats, the fast formatter's line is the
     stock formatter's line."""
-    fast = service.make_formatter("fibonacci")
+    fast = access_log.make_formatter("fibonacci")
     for name, extra, message in [*records, *records]:  # twice: the second use is compiled
         logger = logging.Logger(name)
         record = logger.makeRecord(name, logging.INFO, "x.py", 1, message, None, None, extra=extra)

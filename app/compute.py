@@ -1,8 +1,8 @@
-"""The lab's pure functions, their limits and the parsing of their arguments.
+"""The lab's pure functions and the rules their path arguments must follow.
 
-No I/O and no framework here: the service (app/service.py) routes a path to one of these
-specs, parses each raw path segment with `parse_argument` and calls `compute`. Every
-function runs in microseconds at its limits: closed forms or iteration, never recursion.
+No I/O and no framework: app/handlers.py routes a path to one of these specs, parses its raw
+segments with `parse_arguments` and calls `compute`. Every function runs in microseconds at
+its limits (app/contract.py): closed forms or iteration, never recursion.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from app.contract import FUNCTION_ARGUMENTS
 
 RULE_NOT_DECIMAL = "not a plain ASCII decimal integer"
 RULE_NEGATIVE = "negative"
@@ -80,10 +82,21 @@ class FunctionSpec:
         return "/" + self.name + "/" + "".join("{" + p.name + "}/" for p in self.parameters)
 
 
+_IMPLEMENTATIONS: dict[str, Callable[..., int]] = {
+    "fibonacci": fibonacci,
+    "factorial": factorial,
+    "ackermann": ackermann,
+}
+
+# Keyed and ordered by the contract: a function it lists without an implementation here
+# fails at import, not at its first call.
 FUNCTIONS: dict[str, FunctionSpec] = {
-    "fibonacci": FunctionSpec("fibonacci", (Parameter("n", 400),), fibonacci),
-    "factorial": FunctionSpec("factorial", (Parameter("n", 400),), factorial),
-    "ackermann": FunctionSpec("ackermann", (Parameter("m", 3), Parameter("n", 4)), ackermann),
+    name: FunctionSpec(
+        name,
+        tuple(Parameter(arg, maximum) for arg, maximum in arguments),
+        _IMPLEMENTATIONS[name],
+    )
+    for name, arguments in FUNCTION_ARGUMENTS.items()
 }
 
 

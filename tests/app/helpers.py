@@ -13,12 +13,25 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from tornado.testing import AsyncHTTPTestCase
 
-from app.service import make_app, make_formatter
+from app.access_log import make_formatter
+from app.contract import EXPECTED_CODES, REQUESTS_TOTAL
+from app.handlers import make_app
 from tests.ecs_fields import flatten
+
+# The codes the service pre-creates in lab_requests_total, as /metrics shows them.
+CODES = tuple(str(code) for code in EXPECTED_CODES)
+
+
+def counted(case: ServiceCase, code: str) -> float | None:
+    return case.sample(REQUESTS_TOTAL, function=case.function, code=code)
+
+
+def counts(case: ServiceCase) -> dict[str, float | None]:
+    return {code: counted(case, code) for code in CODES}
 
 
 def reference_result(function: str, args: tuple[int, ...]) -> int:
-    """Independent of app.functions: plain iteration and the stdlib."""
+    """Independent of app.compute: plain iteration and the stdlib."""
     if function == "fibonacci":
         a, b = 0, 1
         for _ in range(args[0]):

@@ -5,20 +5,9 @@ import dataclasses
 import json
 
 import pytest
-from app_helpers import reference_result, running_service
 
-from app import service
-from app.functions import FUNCTIONS
-
-CODES = ("200", "400", "404", "405", "500")
-
-
-def counted(case, code: str) -> float:
-    return case.sample("lab_requests_total", function=case.function, code=code)
-
-
-def counts(case) -> dict[str, float]:
-    return {code: counted(case, code) for code in CODES}
+from app import compute
+from tests.app.helpers import CODES, counted, counts, reference_result, running_service
 
 
 @pytest.mark.parametrize(
@@ -170,8 +159,8 @@ def test_a_bug_is_a_json_500_with_an_error_line(monkeypatch):
     def broken(n: int) -> int:
         raise RuntimeError("secret detail")
 
-    spec = dataclasses.replace(FUNCTIONS["fibonacci"], compute=broken)
-    monkeypatch.setitem(service.FUNCTIONS, "fibonacci", spec)
+    spec = dataclasses.replace(compute.FUNCTIONS["fibonacci"], compute=broken)
+    monkeypatch.setitem(compute.FUNCTIONS, "fibonacci", spec)
     with running_service("fibonacci") as case:
         response = case.request("/fibonacci/10/")
         assert response.code == 500
@@ -194,24 +183,3 @@ def test_health_answers_without_a_log_line_or_a_count():
         assert json.loads(response.body) == {"status": "ok", "function": "ackermann"}
         assert case.log_lines() == []
         assert counts(case) == dict.fromkeys(CODES, 0.0)
-
-
-def test_every_series_exists_before_the_first_call():
-    with running_service("factorial") as case:
-        response = case.request("/metrics")
-        assert response.code == 200
-        assert response.headers["Content-Type"].startswith("text/plain")
-        assert counts(case) == dict.fromkeys(CODES, 0.0)
-        labels = {"function": "factorial"}
-        assert case.sample("lab_requests_in_flight", **labels) == 0
-        for histogram in ("lab_request_duration_seconds", "lab_compute_duration_seconds"):
-            assert case.sample(f"{histogram}_count", **labels) == 0
-            for bound in service.HISTOGRAM_BUCKETS:
-                assert case.sample(f"{histogram}_bucket", le=str(float(bound)), **labels) == 0
-
-
-def test_two_instances_keep_separate_metrics():
-    with running_service("fibonacci") as first, running_service("fibonacci") as second:
-        assert first.request("/fibonacci/3/").code == 200
-        assert counted(first, "200") == 1
-        assert counted(second, "200") == 0

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.service import parse_settings
+from app.server import parse_settings
 from tests.ecs_fields import flatten
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,13 +136,24 @@ def test_sigterm_drains_then_lets_the_request_in_flight_finish_then_exits_0():
     assert ("info", 503) in {(p["log.level"], p["http.response.status_code"]) for p in probes}
 
 
-def test_sigint_skips_the_drain_window():
-    with service_process(LAB_FUNCTION="factorial", LAB_DRAIN_SECONDS="5") as (process, _):
+@pytest.mark.parametrize("event_loop", ["uvloop", "asyncio"])
+def test_sigint_skips_the_drain_window_on_the_chosen_event_loop(event_loop):
+    env = {"LAB_FUNCTION": "factorial", "LAB_DRAIN_SECONDS": "5", "LAB_EVENT_LOOP": event_loop}
+    with service_process(**env) as (process, _):
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=15)
     assert process.returncode == 0, stderr.decode()
-    actions = [flatten(json.loads(line)).get("event.action") for line in stdout.splitlines()]
+    lines = [flatten(json.loads(line)) for line in stdout.splitlines()]
+    actions = [line.get("event.action") for line in lines]
     assert [action for action in actions if action] == ["service-start", "service-stop"]
+    assert lines[0]["lab.event_loop"] == event_loop
+
+
+def test_an_unknown_event_loop_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_settings(["--function", "fibonacci"], {"LAB_EVENT_LOOP": "tokio"})
+    assert exit_info.value.code == 2
+    assert "LAB_EVENT_LOOP" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("value", ["-1", "5.5", "soon", "nan", ""])
@@ -166,7 +177,7 @@ def test_flags_win_over_the_environment():
     settings = parse_settings(["--function", "ackermann", "--port", "8081"], environ)
     assert (settings.function, settings.host, settings.port) == ("ackermann", "0.0.0.0", 8081)
     defaults = parse_settings(["--function", "fibonacci"], {})
-    assert (defaults.host, defaults.port, defaults.test_delay_seconds) == ("127.0.0.1", 8080, 0)
+    assert (defaults.host, defaults.port, defaults.call_delay_seconds) == ("127.0.0.1", 8080, 0)
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,11 @@ import re
 from urllib.parse import quote
 
 import pytest
-from app_helpers import reference_result, running_service
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.functions import FUNCTIONS
+from app.compute import FUNCTIONS
+from tests.app.helpers import reference_result, running_service
 
 ASCII_DECIMAL = re.compile(r"[0-9]+\Z")
 

@@ -5,7 +5,7 @@ from functools import cache
 
 import pytest
 
-from app.functions import (
+from app.compute import (
     FUNCTIONS,
     RULE_ABOVE_LIMIT,
     RULE_NEGATIVE,

@@ -1,0 +1,71 @@
+"""The service's Prometheus metrics: one registry per application, every series pre-created.
+
+Names, buckets and the codes to pre-create come from app/contract.py, which Traefik's config
+and the dashboards read too; labels stay low-cardinality (function, status code).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from app.contract import (
+    COMPUTE_DURATION,
+    EXPECTED_CODES,
+    HISTOGRAM_BUCKETS,
+    REQUEST_DURATION,
+    REQUESTS_IN_FLIGHT,
+    REQUESTS_TOTAL,
+)
+
+# prometheus-client appends `_total` to a counter's name itself.
+_COUNTER_SUFFIX = "_total"
+
+
+def _counter_name(name: str) -> str:
+    return name.removesuffix(_COUNTER_SUFFIX)
+
+
+class ServiceMetrics:
+    """The metrics of one function's service, each bound to its `function` label already,
+    so a request costs a dict lookup and an increment, not a `.labels()` call."""
+
+    def __init__(self, function: str, registry: CollectorRegistry) -> None:
+        self.function = function
+        self.requests_total = Counter(
+            _counter_name(REQUESTS_TOTAL),
+            "Function API requests answered, by HTTP status code",
+            ("function", "code"),
+            registry=registry,
+        )
+        # Pre-created so dashboards show 0, not "no data", before the first call.
+        self.requests_by_code = {
+            code: self.requests_total.labels(function, str(code)) for code in EXPECTED_CODES
+        }
+        self.request_duration = Histogram(
+            REQUEST_DURATION,
+            "Time from the start of the handler to the response, function API requests",
+            ("function",),
+            buckets=HISTOGRAM_BUCKETS,
+            registry=registry,
+        ).labels(function)
+        self.compute_duration = Histogram(
+            COMPUTE_DURATION,
+            "Time spent computing the function itself",
+            ("function",),
+            buckets=HISTOGRAM_BUCKETS,
+            registry=registry,
+        ).labels(function)
+        self.in_flight = Gauge(
+            REQUESTS_IN_FLIGHT,
+            "Function API requests being handled",
+            ("function",),
+            registry=registry,
+        ).labels(function)
+
+    def count_response(self, status: int, duration_seconds: float) -> None:
+        """One function API call answered with `status` after `duration_seconds`."""
+        counter = self.requests_by_code.get(status)
+        if counter is None:
+            counter = self.requests_total.labels(self.function, str(status))
+        counter.inc()
+        self.request_duration.observe(duration_seconds)

@@ -1,0 +1,1 @@
+"""The lab's tests, as packages mirroring the source (docs/architecture.md)."""

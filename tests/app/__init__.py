@@ -1,0 +1,1 @@
+"""Tests of the function service, one module per module of app/."""
