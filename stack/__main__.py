@@ -8,54 +8,41 @@ Deploys, on one bridge network:
 - with `lab:logs`: Elasticsearch, Logstash (GELF from Docker's log driver), Kibana and its
   imported saved objects.
 
-This module only reads config and wires components; each part lives in its own module.
+This module reads the `lab:` config once (stack/settings.py) and wires one component per part.
 """
 
-import sys
-from pathlib import Path
+import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env
 
-# Pulumi runs this directory as the program with only stack/ on sys.path; the components
-# import `stack.*` and `dashboards.*` from the repository root.
-REPO_ROOT = str(Path(__file__).resolve().parent.parent)
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-
-import pulumi  # noqa: E402
-
-from app.contract import FUNCTIONS  # noqa: E402
-from dashboards import grafana_overview, kibana_objects, prometheus_rules  # noqa: E402
-from stack import defaults  # noqa: E402
-from stack.app_image import AppImage, AppImageArgs  # noqa: E402
-from stack.common import LabContext  # noqa: E402
-from stack.elasticsearch import Elasticsearch, ElasticsearchArgs  # noqa: E402
-from stack.functions import FunctionService, FunctionServiceArgs  # noqa: E402
-from stack.grafana import Grafana, GrafanaArgs  # noqa: E402
-from stack.kibana import Kibana, KibanaArgs  # noqa: E402
-from stack.logstash import Logstash, LogstashArgs  # noqa: E402
-from stack.network import LabNetwork, LabNetworkArgs  # noqa: E402
-from stack.prometheus import Prometheus, PrometheusArgs  # noqa: E402
-from stack.traefik import Traefik, TraefikArgs  # noqa: E402
+from app.contract import FUNCTIONS
+from dashboards import grafana_overview, kibana_objects, prometheus_rules
+from stack import settings as lab_settings
+from stack.app_image import AppImage, AppImageArgs
+from stack.containers import Placement
+from stack.elasticsearch import Elasticsearch, ElasticsearchArgs
+from stack.function_service import FunctionService, FunctionServiceArgs
+from stack.grafana import Grafana, GrafanaArgs
+from stack.kibana import Kibana, KibanaArgs
+from stack.logstash import Logstash, LogstashArgs
+from stack.network import LabNetwork, LabNetworkArgs
+from stack.prometheus import Prometheus, PrometheusArgs
+from stack.settings import GRAFANA_PORT, KIBANA_PORT
+from stack.traefik import Traefik, TraefikArgs
 
 
-def _flag(config: pulumi.Config, key: str, default: bool = True) -> bool:
-    value = config.get_bool(key)
-    return default if value is None else value
+def read_settings() -> lab_settings.LabSettings:
+    """Every `lab:` key the engine passes (so a mistyped one is refused, not ignored)."""
+    try:
+        return lab_settings.parse(
+            lab_settings.strip_namespace({**get_config_env(), **CONFIG.get()})
+        )
+    except lab_settings.SettingsError as error:
+        # Raised before the first resource: an invalid config deploys nothing.
+        raise pulumi.RunError(str(error)) from None
 
 
-def _merged(config: pulumi.Config, key: str, base) -> dict:
-    """An object-valued key: the pinned defaults, overridden key by key by the config."""
-    return {**base, **(config.get_object(key) or {})}
-
-
-config = pulumi.Config("lab")
-replicas = config.get_int("replicas") or defaults.REPLICAS
-metrics_on = _flag(config, "metrics")
-grafana_on = metrics_on and _flag(config, "grafana")
-logs_on = _flag(config, "logs")
-images = _merged(config, "images", defaults.IMAGES)
-ports = {key: int(value) for key, value in _merged(config, "ports", defaults.PORTS).items()}
-memory = {key: int(v) for key, v in _merged(config, "memoryMb", defaults.MEMORY_MB).items()}
-
+settings = read_settings()
+urls = settings.urls()
 project, stack_name = pulumi.get_project(), pulumi.get_stack()
 name = f"{project}-{stack_name}"
 
@@ -66,71 +53,65 @@ network = LabNetwork(
         labels={"lab.project": project, "lab.stack": stack_name, "lab.part": "network"},
     ),
 )
-lab = LabContext(
+placement = Placement(
     project=project,
     stack=stack_name,
     network_name=network.name,
-    bind_address=config.get("bindAddress") or defaults.BIND_ADDRESS,
+    bind_address=settings.bind_address,
+    client_host=settings.client_host,
 )
-
 app_image = AppImage(
-    f"{name}-app", AppImageArgs(repository=f"{name}-app", base_image=images["python"])
+    f"{name}-app", AppImageArgs(repository=f"{name}-app", base_image=settings.images["python"])
 )
-
-api_url = f"http://{lab.client_host}:{ports['api']}"  # Traefik's web entrypoint
 
 # Logs first: the function replicas start once Logstash listens, so no start-up line is lost.
 logstash = None
-kibana_url = None
-if logs_on:
+if settings.logs:
     elasticsearch = Elasticsearch(
         f"{name}-elasticsearch",
         ElasticsearchArgs(
-            lab=lab,
-            image=images["elasticsearch"],
-            heap=config.get("elasticsearchHeap") or defaults.ELASTICSEARCH_HEAP,
-            port=ports["elasticsearch"],
-            memory_mb=memory["elasticsearch"],
+            placement=placement,
+            image=settings.images["elasticsearch"],
+            heap=settings.elasticsearch_heap,
+            port=settings.ports["elasticsearch"],
+            memory_mb=settings.memory_mb["elasticsearch"],
         ),
     )
     logstash = Logstash(
         f"{name}-logstash",
         LogstashArgs(
-            lab=lab,
-            image=images["logstash"],
+            placement=placement,
+            image=settings.images["logstash"],
             elasticsearch_url=elasticsearch.internal_url,
-            heap=config.get("logstashHeap") or defaults.LOGSTASH_HEAP,
-            gelf_port=ports["gelf"],
-            memory_mb=memory["logstash"],
+            heap=settings.logstash_heap,
+            gelf_port=settings.ports["gelf"],
+            memory_mb=settings.memory_mb["logstash"],
             depends_on=[elasticsearch.container],
         ),
     )
-    kibana = Kibana(
+    Kibana(
         f"{name}-kibana",
         KibanaArgs(
-            lab=lab,
-            image=images["kibana"],
+            placement=placement,
+            image=settings.images["kibana"],
             elasticsearch_url=elasticsearch.internal_url,
-            saved_objects=kibana_objects.render(
-                slow_call_ms=config.get_int("slowCallMs") or defaults.SLOW_CALL_MS
-            ),
-            public_url=f"{api_url}/kibana",
-            port=ports["kibana"],
-            memory_mb=memory["kibana"],
+            saved_objects=kibana_objects.render(slow_call_ms=settings.slow_call_ms),
+            public_url=urls["kibana_url"],
+            port=settings.ports["kibana"],
+            memory_mb=settings.memory_mb["kibana"],
             depends_on=[elasticsearch.container],
         ),
     )
-    kibana_url = kibana.url
 
 services = {
     function: FunctionService(
         f"{name}-{function}",
         FunctionServiceArgs(
-            lab=lab,
+            placement=placement,
             function=function,
             image=app_image.image_name,
-            replicas=replicas,
-            memory_mb=memory["function"],
+            replicas=settings.replicas,
+            memory_mb=settings.memory_mb["function"],
             gelf_address=logstash.gelf_address if logstash else None,
             depends_on=[logstash.container] if logstash else [],
         ),
@@ -138,53 +119,47 @@ services = {
     for function in FUNCTIONS
 }
 
-traefik = Traefik(
+Traefik(
     f"{name}-traefik",
     TraefikArgs(
-        lab=lab,
-        image=images["traefik"],
+        placement=placement,
+        image=settings.images["traefik"],
         backends={function: service.backend_urls() for function, service in services.items()},
-        api_port=ports["api"],
-        dashboard_port=ports["traefik"],
-        memory_mb=memory["traefik"],
-        grafana_url=f"http://grafana:{defaults.GRAFANA_PORT}" if grafana_on else None,
-        kibana_url=f"http://kibana:{defaults.KIBANA_PORT}" if logs_on else None,
+        api_port=settings.ports["api"],
+        dashboard_port=settings.ports["traefik"],
+        memory_mb=settings.memory_mb["traefik"],
+        grafana_url=f"http://grafana:{GRAFANA_PORT}" if settings.grafana_on else None,
+        kibana_url=f"http://kibana:{KIBANA_PORT}" if settings.logs else None,
     ),
 )
 
-prometheus_url = grafana_url = None
-if metrics_on:
+if settings.metrics:
     prometheus = Prometheus(
         f"{name}-prometheus",
         PrometheusArgs(
-            lab=lab,
-            image=images["prometheus"],
+            placement=placement,
+            image=settings.images["prometheus"],
             function_targets={f: service.scrape_targets() for f, service in services.items()},
             rules=prometheus_rules.render(FUNCTIONS),
-            port=ports["prometheus"],
-            retention=config.get("prometheusRetention") or defaults.PROMETHEUS_RETENTION,
-            memory_mb=memory["prometheus"],
+            port=settings.ports["prometheus"],
+            retention=settings.prometheus_retention,
+            memory_mb=settings.memory_mb["prometheus"],
         ),
     )
-    prometheus_url = prometheus.url
-    if grafana_on:
-        grafana = Grafana(
+    if settings.grafana_on:
+        Grafana(
             f"{name}-grafana",
             GrafanaArgs(
-                lab=lab,
-                image=images["grafana"],
-                admin_password=config.require_secret("grafanaAdminPassword"),
+                placement=placement,
+                image=settings.images["grafana"],
+                admin_password=pulumi.Config("lab").require_secret("grafanaAdminPassword"),
                 dashboards={grafana_overview.UID: grafana_overview.build(FUNCTIONS)},
-                public_url=f"{api_url}/grafana/",
-                port=ports["grafana"],
-                memory_mb=memory["grafana"],
+                public_url=urls["grafana_url"],
+                port=settings.ports["grafana"],
+                memory_mb=settings.memory_mb["grafana"],
                 depends_on=[prometheus.container],
             ),
         )
-        grafana_url = grafana.url
 
-pulumi.export("api_url", api_url)
-pulumi.export("traefik_url", traefik.dashboard_url)
-pulumi.export("prometheus_url", prometheus_url)
-pulumi.export("grafana_url", grafana_url)
-pulumi.export("kibana_url", kibana_url)
+for output, url in urls.items():
+    pulumi.export(output, url)

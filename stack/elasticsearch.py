@@ -13,26 +13,26 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
-from stack import defaults
-from stack.common import (
-    LabContext,
+from stack.containers import (
+    Placement,
     child_options,
     container_defaults,
     data_volume,
     healthcheck,
     remote_image,
 )
+from stack.settings import ELASTICSEARCH_PORT, MEMORY_MB, PORTS, LabSettings
 
 DATA_DIR = "/usr/share/elasticsearch/data"
 
 
 @dataclass
 class ElasticsearchArgs:
-    lab: LabContext
+    placement: Placement
     image: str
-    heap: str = defaults.ELASTICSEARCH_HEAP
-    port: int = defaults.PORTS["elasticsearch"]
-    memory_mb: int = defaults.MEMORY_MB["elasticsearch"]
+    heap: str = LabSettings.elasticsearch_heap
+    port: int = PORTS["elasticsearch"]
+    memory_mb: int = MEMORY_MB["elasticsearch"]
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
@@ -46,7 +46,7 @@ class Elasticsearch(pulumi.ComponentResource):
     ) -> None:
         super().__init__("lab:stack:Elasticsearch", name, None, opts)
         image = remote_image(self, name, args.image)
-        volume = data_volume(self, name, args.lab, "elasticsearch")
+        volume = data_volume(self, name, args.placement, "elasticsearch")
         self.container = docker.Container(
             f"{name}-container",
             image=image.image_id,
@@ -64,25 +64,25 @@ class Elasticsearch(pulumi.ComponentResource):
             ulimits=[docker.ContainerUlimitArgs(name="nofile", soft=65535, hard=65535)],
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_DIR)],
-            ports=[args.lab.publish(defaults.ELASTICSEARCH_PORT, args.port)],
+            ports=[args.placement.publish(ELASTICSEARCH_PORT, args.port)],
             healthcheck=healthcheck(
                 [
                     "curl",
                     "-fsS",
-                    f"http://localhost:{defaults.ELASTICSEARCH_PORT}"
+                    f"http://localhost:{ELASTICSEARCH_PORT}"
                     "/_cluster/health?wait_for_status=yellow&timeout=2s",
                 ],
                 interval="10s",
                 retries=12,
                 start_period="60s",
             ),
-            networks_advanced=args.lab.network_attachment("elasticsearch"),
+            networks_advanced=args.placement.network_attachment("elasticsearch"),
             # Logstash and Kibana depend on this container: they start once it is healthy.
             wait=True,
             wait_timeout=300,
             opts=child_options(self, args.depends_on),
-            **container_defaults(args.lab, "elasticsearch", memory_mb=args.memory_mb),
+            **container_defaults(args.placement, "elasticsearch", memory_mb=args.memory_mb),
         )
-        self.internal_url = f"http://elasticsearch:{defaults.ELASTICSEARCH_PORT}"
-        self.url = f"http://{args.lab.client_host}:{args.port}"
+        self.internal_url = f"http://elasticsearch:{ELASTICSEARCH_PORT}"
+        self.url = args.placement.url(args.port)
         self.register_outputs({"url": self.url, "internal_url": self.internal_url})

@@ -15,29 +15,27 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
-from stack import defaults
-from stack.common import (
-    LabContext,
+from stack.configs import grafana_provisioning
+from stack.containers import (
+    Placement,
     child_options,
     container_defaults,
     healthcheck,
     remote_image,
     upload,
 )
-from stack.configs import grafana_provisioning
-
-SUB_PATH = "/grafana"
+from stack.settings import GRAFANA_PORT, GRAFANA_SUB_PATH, MEMORY_MB, PORTS
 
 
 @dataclass
 class GrafanaArgs:
-    lab: LabContext
+    placement: Placement
     image: str
     admin_password: pulumi.Input[str]
     dashboards: dict[str, dict]  # file stem (the dashboard uid) -> dashboard JSON model
     public_url: str  # where browsers reach it through Traefik, e.g. http://127.0.0.1:8000/grafana/
-    port: int = defaults.PORTS["grafana"]
-    memory_mb: int = defaults.MEMORY_MB["grafana"]
+    port: int = PORTS["grafana"]
+    memory_mb: int = MEMORY_MB["grafana"]
     prometheus_url: str = grafana_provisioning.PROMETHEUS_URL
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
@@ -85,23 +83,23 @@ class Grafana(pulumi.ComponentResource):
             ],
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             uploads=uploads,
-            ports=[args.lab.publish(defaults.GRAFANA_PORT, args.port)],
+            ports=[args.placement.publish(GRAFANA_PORT, args.port)],
             healthcheck=healthcheck(
                 [
                     "wget",
                     "-qO-",
-                    f"http://localhost:{defaults.GRAFANA_PORT}{SUB_PATH}/api/health",
+                    f"http://localhost:{GRAFANA_PORT}{GRAFANA_SUB_PATH}/api/health",
                 ],
                 start_period="30s",
             ),
-            networks_advanced=args.lab.network_attachment("grafana"),
+            networks_advanced=args.placement.network_attachment("grafana"),
             # A new password must reach a fresh database (see the module docstring).
             opts=child_options(self, args.depends_on, replace_on_changes=["envs"]),
-            **container_defaults(args.lab, "grafana", memory_mb=args.memory_mb),
+            **container_defaults(args.placement, "grafana", memory_mb=args.memory_mb),
         )
         self.url = args.public_url
         self.register_outputs({"url": self.url, "direct_url": self.direct_url(args)})
 
     @staticmethod
     def direct_url(args: GrafanaArgs) -> str:
-        return f"http://{args.lab.client_host}:{args.port}{SUB_PATH}/"
+        return args.placement.url(args.port, f"{GRAFANA_SUB_PATH}/")

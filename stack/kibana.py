@@ -7,22 +7,20 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
-from stack import defaults
-from stack.common import LabContext, child_options, container_defaults, healthcheck, remote_image
+from stack.containers import Placement, child_options, container_defaults, healthcheck, remote_image
 from stack.kibana_import import KibanaSavedObjects
-
-SUB_PATH = "/kibana"
+from stack.settings import KIBANA_PORT, KIBANA_SUB_PATH, MEMORY_MB, PORTS
 
 
 @dataclass
 class KibanaArgs:
-    lab: LabContext
+    placement: Placement
     image: str
     elasticsearch_url: str
     saved_objects: str  # NDJSON from dashboards.kibana_objects.render
     public_url: str  # through Traefik, e.g. http://127.0.0.1:8000/kibana
-    port: int = defaults.PORTS["kibana"]
-    memory_mb: int = defaults.MEMORY_MB["kibana"]
+    port: int = PORTS["kibana"]
+    memory_mb: int = MEMORY_MB["kibana"]
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
@@ -43,7 +41,7 @@ class Kibana(pulumi.ComponentResource):
                 f'ELASTICSEARCH_HOSTS=["{args.elasticsearch_url}"]',
                 "SERVER_HOST=0.0.0.0",
                 "SERVER_NAME=kibana",
-                f"SERVER_BASEPATH={SUB_PATH}",
+                f"SERVER_BASEPATH={KIBANA_SUB_PATH}",
                 "SERVER_REWRITEBASEPATH=true",
                 f"SERVER_PUBLICBASEURL={args.public_url}",
                 "TELEMETRY_OPTIN=false",
@@ -51,21 +49,21 @@ class Kibana(pulumi.ComponentResource):
                 "NEWSFEED_ENABLED=false",
             ],
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
-            ports=[args.lab.publish(defaults.KIBANA_PORT, args.port)],
+            ports=[args.placement.publish(KIBANA_PORT, args.port)],
             healthcheck=healthcheck(
-                ["curl", "-fsS", f"http://localhost:{defaults.KIBANA_PORT}{SUB_PATH}/api/status"],
+                ["curl", "-fsS", f"http://localhost:{KIBANA_PORT}{KIBANA_SUB_PATH}/api/status"],
                 interval="10s",
                 retries=18,
                 start_period="90s",
             ),
-            networks_advanced=args.lab.network_attachment("kibana"),
+            networks_advanced=args.placement.network_attachment("kibana"),
             wait=True,
             wait_timeout=400,
             opts=child_options(self, args.depends_on),
-            **container_defaults(args.lab, "kibana", memory_mb=args.memory_mb),
+            **container_defaults(args.placement, "kibana", memory_mb=args.memory_mb),
         )
         # The import runs from where Pulumi runs, so it uses the published port.
-        direct_url = f"http://{args.lab.client_host}:{args.port}{SUB_PATH}"
+        direct_url = args.placement.url(args.port, KIBANA_SUB_PATH)
         self.saved_objects = KibanaSavedObjects(
             f"{name}-saved-objects",
             kibana_url=direct_url,

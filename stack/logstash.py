@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
-from stack import defaults
-from stack.common import (
-    LabContext,
+from stack.configs import elasticsearch_template, logstash_conf
+from stack.containers import (
+    Placement,
     child_options,
     container_defaults,
     data_volume,
@@ -22,18 +22,17 @@ from stack.common import (
     remote_image,
     upload,
 )
-from stack.configs import elasticsearch_template, logstash_conf
-from stack.settings import LOGSTASH_GELF_PORT
+from stack.settings import LOGSTASH_API_PORT, LOGSTASH_GELF_PORT, MEMORY_MB, PORTS, LabSettings
 
 
 @dataclass
 class LogstashArgs:
-    lab: LabContext
+    placement: Placement
     image: str
     elasticsearch_url: str
-    heap: str = defaults.LOGSTASH_HEAP
-    gelf_port: int = defaults.PORTS["gelf"]
-    memory_mb: int = defaults.MEMORY_MB["logstash"]
+    heap: str = LabSettings.logstash_heap
+    gelf_port: int = PORTS["gelf"]
+    memory_mb: int = MEMORY_MB["logstash"]
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
@@ -46,7 +45,7 @@ class Logstash(pulumi.ComponentResource):
     ) -> None:
         super().__init__("lab:stack:Logstash", name, None, opts)
         image = remote_image(self, name, args.image)
-        volume = data_volume(self, name, args.lab, "logstash")
+        volume = data_volume(self, name, args.placement, "logstash")
         self.container = docker.Container(
             f"{name}-container",
             image=image.image_id,
@@ -65,20 +64,20 @@ class Logstash(pulumi.ComponentResource):
                     volume_name=volume.name, container_path=logstash_conf.DATA_DIR
                 )
             ],
-            ports=[args.lab.publish(LOGSTASH_GELF_PORT, args.gelf_port, protocol="udp")],
+            ports=[args.placement.publish(LOGSTASH_GELF_PORT, args.gelf_port, protocol="udp")],
             healthcheck=healthcheck(
-                ["curl", "-fsS", f"http://localhost:{defaults.LOGSTASH_API_PORT}/"],
+                ["curl", "-fsS", f"http://localhost:{LOGSTASH_API_PORT}/"],
                 interval="10s",
                 retries=12,
                 start_period="60s",
             ),
-            networks_advanced=args.lab.network_attachment("logstash"),
+            networks_advanced=args.placement.network_attachment("logstash"),
             # The function replicas start after this, so their start-up lines are not lost.
             wait=True,
             wait_timeout=300,
             opts=child_options(self, args.depends_on),
-            **container_defaults(args.lab, "logstash", memory_mb=args.memory_mb),
+            **container_defaults(args.placement, "logstash", memory_mb=args.memory_mb),
         )
         # Seen from the Docker daemon on the host, not from the lab network.
-        self.gelf_address = f"udp://{args.lab.client_host}:{args.gelf_port}"
+        self.gelf_address = f"udp://{args.placement.client_host}:{args.gelf_port}"
         self.register_outputs({"gelf_address": self.gelf_address})

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
-from stack import defaults
-from stack.common import (
-    LabContext,
+from stack.configs import prometheus_yaml
+from stack.containers import (
+    Placement,
     child_options,
     container_defaults,
     data_volume,
@@ -18,20 +18,20 @@ from stack.common import (
     remote_image,
     upload,
 )
-from stack.configs import prometheus_yaml
+from stack.settings import MEMORY_MB, PORTS, PROMETHEUS_PORT, TRAEFIK_API_PORT, LabSettings
 
 DATA_DIR = "/prometheus"
 
 
 @dataclass
 class PrometheusArgs:
-    lab: LabContext
+    placement: Placement
     image: str
     function_targets: Mapping[str, Sequence[str]]
     rules: str
-    port: int = defaults.PORTS["prometheus"]
-    retention: str = defaults.PROMETHEUS_RETENTION
-    memory_mb: int = defaults.MEMORY_MB["prometheus"]
+    port: int = PORTS["prometheus"]
+    retention: str = LabSettings.prometheus_retention
+    memory_mb: int = MEMORY_MB["prometheus"]
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
@@ -44,11 +44,11 @@ class Prometheus(pulumi.ComponentResource):
     ) -> None:
         super().__init__("lab:stack:Prometheus", name, None, opts)
         image = remote_image(self, name, args.image)
-        volume = data_volume(self, name, args.lab, "prometheus")
+        volume = data_volume(self, name, args.placement, "prometheus")
         config = prometheus_yaml.render(
             function_targets=args.function_targets,
-            traefik_target=f"traefik:{defaults.TRAEFIK_API_PORT}",
-            self_target=f"localhost:{defaults.PROMETHEUS_PORT}",
+            traefik_target=f"traefik:{TRAEFIK_API_PORT}",
+            self_target=f"localhost:{PROMETHEUS_PORT}",
             rule_files=[prometheus_yaml.RULES_FILE],
         )
         self.container = docker.Container(
@@ -68,16 +68,16 @@ class Prometheus(pulumi.ComponentResource):
                 upload(prometheus_yaml.RULES_FILE, args.rules),
             ],
             volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_DIR)],
-            ports=[args.lab.publish(defaults.PROMETHEUS_PORT, args.port)],
+            ports=[args.placement.publish(PROMETHEUS_PORT, args.port)],
             healthcheck=healthcheck(
-                ["wget", "-qO-", f"http://localhost:{defaults.PROMETHEUS_PORT}/-/healthy"]
+                ["wget", "-qO-", f"http://localhost:{PROMETHEUS_PORT}/-/healthy"]
             ),
-            networks_advanced=args.lab.network_attachment("prometheus"),
+            networks_advanced=args.placement.network_attachment("prometheus"),
             # Grafana starts after Prometheus answers, not merely after it was created.
             wait=True,
             wait_timeout=120,
             opts=child_options(self, args.depends_on),
-            **container_defaults(args.lab, "prometheus", memory_mb=args.memory_mb),
+            **container_defaults(args.placement, "prometheus", memory_mb=args.memory_mb),
         )
-        self.url = f"http://{args.lab.client_host}:{args.port}"
+        self.url = args.placement.url(args.port)
         self.register_outputs({"url": self.url, "config": config})

@@ -90,6 +90,9 @@ GRAFANA_PORT = 3000
 ELASTICSEARCH_PORT = 9200
 LOGSTASH_API_PORT = 9600
 LOGSTASH_GELF_PORT = 12201
+# Where Traefik's API port serves the UIs; Grafana and Kibana are told to serve there too.
+GRAFANA_SUB_PATH = "/grafana"
+KIBANA_SUB_PATH = "/kibana"
 KIBANA_PORT = 5601
 
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
@@ -145,8 +148,8 @@ class LabSettings:
             "api_url": self.api_url,
             "traefik_url": self.url("traefik", "/dashboard/"),
             "prometheus_url": self.url("prometheus") if self.metrics else None,
-            "grafana_url": self.url("api", "/grafana/") if self.grafana_on else None,
-            "kibana_url": self.url("api", "/kibana") if self.logs else None,
+            "grafana_url": self.url("api", f"{GRAFANA_SUB_PATH}/") if self.grafana_on else None,
+            "kibana_url": self.url("api", KIBANA_SUB_PATH) if self.logs else None,
         }
 
     def parts(self) -> tuple[str, ...]:

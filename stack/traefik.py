@@ -12,26 +12,26 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
-from stack import defaults
-from stack.common import (
-    LabContext,
+from stack.configs import traefik_yaml
+from stack.containers import (
+    Placement,
     child_options,
     container_defaults,
     healthcheck,
     remote_image,
     upload,
 )
-from stack.configs import traefik_yaml
+from stack.settings import MEMORY_MB, PORTS, TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
 
 
 @dataclass
 class TraefikArgs:
-    lab: LabContext
+    placement: Placement
     image: str
     backends: Mapping[str, Sequence[str]]
-    api_port: int = defaults.PORTS["api"]
-    dashboard_port: int = defaults.PORTS["traefik"]
-    memory_mb: int = defaults.MEMORY_MB["traefik"]
+    api_port: int = PORTS["api"]
+    dashboard_port: int = PORTS["traefik"]
+    memory_mb: int = MEMORY_MB["traefik"]
     grafana_url: str | None = None
     kibana_url: str | None = None
     depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -63,17 +63,16 @@ class Traefik(pulumi.ComponentResource):
                 upload(traefik_yaml.DYNAMIC_FILE, dynamic),
             ],
             ports=[
-                args.lab.publish(defaults.TRAEFIK_WEB_PORT, args.api_port),
-                args.lab.publish(defaults.TRAEFIK_API_PORT, args.dashboard_port),
+                args.placement.publish(TRAEFIK_WEB_PORT, args.api_port),
+                args.placement.publish(TRAEFIK_API_PORT, args.dashboard_port),
             ],
             healthcheck=healthcheck(["traefik", "healthcheck", "--ping"]),
-            networks_advanced=args.lab.network_attachment("traefik"),
+            networks_advanced=args.placement.network_attachment("traefik"),
             opts=child_options(self, args.depends_on),
-            **container_defaults(args.lab, "traefik", memory_mb=args.memory_mb),
+            **container_defaults(args.placement, "traefik", memory_mb=args.memory_mb),
         )
-        host = args.lab.client_host
-        self.api_url = f"http://{host}:{args.api_port}"
-        self.dashboard_url = f"http://{host}:{args.dashboard_port}/dashboard/"
+        self.api_url = args.placement.url(args.api_port)
+        self.dashboard_url = args.placement.url(args.dashboard_port, "/dashboard/")
         self.register_outputs(
             {"api_url": self.api_url, "dashboard_url": self.dashboard_url, "dynamic": dynamic}
         )

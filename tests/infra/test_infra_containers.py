@@ -102,7 +102,7 @@ def test_published_ports_listen_on_the_bind_address_only(lab: LiveLab, local_hos
     listening = local_host.socket.get_listening_sockets()
     for name, port in published:
         protocol, external = port.get("protocol", "tcp"), int(port["external"])
-        assert port["ip"] == lab.bind_address, f"{name}: {port}"
+        assert port["ip"] == lab.settings.bind_address, f"{name}: {port}"
         if protocol == "tcp":
             assert local_host.socket(f"tcp://{port['ip']}:{external}").is_listening, name
         on_this_port = {

@@ -15,7 +15,8 @@ import uuid
 import pytest
 
 from app.contract import FUNCTIONS, LOGS_INDEX_PATTERN
-from stack import defaults
+from stack.configs import grafana_provisioning
+from stack.settings import LOGSTASH_API_PORT
 from tests.infra import checks
 from tests.live.fixtures import LiveLab
 
@@ -44,8 +45,9 @@ def test_grafana_is_healthy(lab: LiveLab):
 
 @pytest.mark.parts("grafana")
 def test_grafana_has_the_provisioned_prometheus_datasource(lab: LiveLab):
-    prometheus = f"http://prometheus:{defaults.PROMETHEUS_PORT}"
-    checks.grafana_datasource(grafana_url(lab), grafana_auth(lab), prometheus)
+    checks.grafana_datasource(
+        grafana_url(lab), grafana_auth(lab), grafana_provisioning.PROMETHEUS_URL
+    )
 
 
 @pytest.mark.parts("grafana")
@@ -72,7 +74,7 @@ def test_logs_of_calls_just_made_reach_elasticsearch(lab: LiveLab):
 def test_logstash_pipeline_is_running(lab: LiveLab, container_host):
     # The monitoring API is not published; ask it from inside the container.
     host = container_host(lab.the_container("logstash"))
-    port = defaults.LOGSTASH_API_PORT
+    port = LOGSTASH_API_PORT
     checks.logstash_pipelines(
         lambda path: host.check_output(f"curl -fsS http://localhost:{port}{path}")
     )
@@ -87,6 +89,6 @@ def test_kibana_is_available(lab: LiveLab):
 def test_kibana_has_the_imported_saved_objects(lab: LiveLab):
     from dashboards import kibana_objects
 
-    slow_call_ms = int(lab.config.get("lab:slowCallMs", defaults.SLOW_CALL_MS))
+    slow_call_ms = lab.settings.slow_call_ms
     expected = {(o["type"], o["id"]) for o in kibana_objects.objects(slow_call_ms=slow_call_ms)}
     checks.kibana_saved_objects(lab.url("api") + "/kibana", expected, LOGS_INDEX_PATTERN)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import docker
 
-from stack import defaults
+from stack.settings import LabSettings, parse, strip_namespace
 from tests.live.declared import (
     CAPTURE_DIR,
     REPO_ROOT,
@@ -80,21 +80,16 @@ class LiveLab:
         }
 
     @property
+    def settings(self) -> LabSettings:
+        """The stack's config read as the program reads it (one grammar, same defaults)."""
+        return parse(strip_namespace(self.config))
+
+    @property
     def ports(self) -> dict[str, int]:
-        # The program's defaults, overridden key by key by the stack's config (as it does).
-        configured = {**defaults.PORTS, **dict(self.config.get("lab:ports") or {})}
-        return {key: int(value) for key, value in configured.items()}
-
-    @property
-    def bind_address(self) -> str:
-        return str(self.config.get("lab:bindAddress", "127.0.0.1"))
-
-    @property
-    def host(self) -> str:
-        return "127.0.0.1" if self.bind_address in ("0.0.0.0", "") else self.bind_address
+        return dict(self.settings.ports)
 
     def url(self, port_key: str) -> str:
-        return f"http://{self.host}:{self.ports[port_key]}"
+        return self.settings.url(port_key)
 
     @staticmethod
     def labels_of(inputs: Mapping) -> dict[str, str]:

@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from app.contract import FUNCTIONS
-from stack import defaults
 from stack.capture import TEST_GRAFANA_PASSWORD, capture
 from stack.configs import elasticsearch_template, logstash_conf, traefik_yaml
+from stack.settings import IMAGES, LabSettings
 
 CONTAINER = "docker:index/container:Container"
 CONFIGS = {
@@ -52,7 +52,7 @@ def by_type(result, type_token: str) -> list[dict]:
 
 
 def replicas(result) -> int:
-    return {"three-replicas": 3}.get(result["config_name"], defaults.REPLICAS)
+    return {"three-replicas": 3}.get(result["config_name"], LabSettings().replicas)
 
 
 def upload(container: dict, path: str) -> str:
@@ -219,7 +219,7 @@ def test_image_references_come_from_config():
     traefik = containers(result)["lab-dev-traefik"]
     assert traefik["inputs"]["image"] == "mirror.local/traefik:v3.7.15"
     prometheus = containers(result)["lab-dev-prometheus"]
-    assert prometheus["inputs"]["image"] == defaults.IMAGES["prometheus"]
+    assert prometheus["inputs"]["image"] == IMAGES["prometheus"]
 
 
 def test_grafana_is_provisioned_stateless_and_after_prometheus(declared):

@@ -7,25 +7,26 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
-from stack import defaults
-from stack.common import LabContext, child_options, container_defaults, healthcheck
+from app.contract import APP_PORT, APP_USER, HEALTH_PATH
+from stack.containers import Placement, child_options, container_defaults, healthcheck
+from stack.settings import MEMORY_MB, LabSettings
 
 # The app image has Python but neither curl nor wget.
 HEALTH_PROBE = (
     "python",
     "-c",
     "import urllib.request; "
-    f"urllib.request.urlopen('http://127.0.0.1:{defaults.APP_PORT}/health', timeout=2)",
+    f"urllib.request.urlopen('http://127.0.0.1:{APP_PORT}{HEALTH_PATH}', timeout=2)",
 )
 
 
 @dataclass
 class FunctionServiceArgs:
-    lab: LabContext
+    placement: Placement
     function: str
     image: pulumi.Input[str]
-    replicas: int = defaults.REPLICAS
-    memory_mb: int = defaults.MEMORY_MB["function"]
+    replicas: int = LabSettings.replicas
+    memory_mb: int = MEMORY_MB["function"]
     # With the logs part on: the host-side GELF address of Logstash (`udp://127.0.0.1:12201`);
     # the Docker daemon, not the container, sends there.
     gelf_address: str | None = None
@@ -49,7 +50,7 @@ class FunctionService(pulumi.ComponentResource):
         self.aliases = [replica_alias(args.function, i) for i in range(1, args.replicas + 1)]
         self.containers = []
         for alias in self.aliases:
-            settings = container_defaults(args.lab, alias, memory_mb=args.memory_mb)
+            settings = container_defaults(args.placement, alias, memory_mb=args.memory_mb)
             settings["labels"] += [
                 docker.ContainerLabelArgs(label="lab.function", value=args.function)
             ]
@@ -68,14 +69,14 @@ class FunctionService(pulumi.ComponentResource):
                 envs=[
                     f"LAB_FUNCTION={args.function}",
                     "LAB_HOST=0.0.0.0",
-                    f"LAB_PORT={defaults.APP_PORT}",
+                    f"LAB_PORT={APP_PORT}",
                 ],
-                user=defaults.APP_USER,
+                user=APP_USER,
                 read_only=True,
                 tmpfs={"/tmp": "rw,noexec,nosuid,size=16m"},
                 capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
                 healthcheck=healthcheck(HEALTH_PROBE),
-                networks_advanced=args.lab.network_attachment(alias),
+                networks_advanced=args.placement.network_attachment(alias),
                 opts=child_options(self, args.depends_on),
                 **settings,
             )
@@ -89,7 +90,7 @@ class FunctionService(pulumi.ComponentResource):
         )
 
     def backend_urls(self) -> list[str]:
-        return [f"http://{alias}:{defaults.APP_PORT}" for alias in self.aliases]
+        return [f"http://{alias}:{APP_PORT}" for alias in self.aliases]
 
     def scrape_targets(self) -> list[str]:
-        return [f"{alias}:{defaults.APP_PORT}" for alias in self.aliases]
+        return [f"{alias}:{APP_PORT}" for alias in self.aliases]

@@ -1,7 +1,7 @@
-"""What every component shares: Docker naming, labels, hardening, ports, uploads, health checks.
+"""What every lab container shares: Docker names, labels, hardening, ports, uploads, health checks.
 
-Keeping these in one place is what lets the tests state the security invariants once: every
-container the program declares is built from `container_defaults()`.
+Every container the program declares is built from `container_defaults()`, which is what lets
+the tests state the security invariants once.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ NO_NEW_PRIVILEGES = "no-new-privileges:true"
 
 
 @dataclass(frozen=True)
-class LabContext:
-    """Where a component lives: project/stack (for Docker names and labels), network, binding."""
+class Placement:
+    """Where a component's resources go: project and stack (Docker names, labels), the lab's
+    network, the address ports are published on and the host a local client dials there."""
 
     project: str
     stack: str
     network_name: pulumi.Input[str]
     bind_address: str = "127.0.0.1"
+    client_host: str = "127.0.0.1"
 
     @property
     def prefix(self) -> str:
@@ -57,17 +59,16 @@ class LabContext:
             internal=internal, external=external, ip=self.bind_address, protocol=protocol
         )
 
-    @property
-    def client_host(self) -> str:
-        """The host a client on this machine dials (0.0.0.0 is a bind address, not a host)."""
-        return "127.0.0.1" if self.bind_address in ("0.0.0.0", "") else self.bind_address
+    def url(self, port: int, path: str = "") -> str:
+        """A published port as this machine reaches it."""
+        return f"http://{self.client_host}:{port}{path}"
 
 
-def container_defaults(lab: LabContext, part: str, *, memory_mb: int) -> dict:
+def container_defaults(placement: Placement, part: str, *, memory_mb: int) -> dict:
     """Keyword arguments every lab container gets: name, labels, limits, hardening."""
     return {
-        "name": lab.docker_name(part),
-        "labels": lab.container_labels(part),
+        "name": placement.docker_name(part),
+        "labels": placement.container_labels(part),
         "memory": memory_mb,
         "restart": "unless-stopped",
         "privileged": False,
@@ -96,12 +97,14 @@ def remote_image(parent: pulumi.Resource, name: str, image: str) -> docker.Remot
     )
 
 
-def data_volume(parent: pulumi.Resource, name: str, lab: LabContext, part: str) -> docker.Volume:
+def data_volume(
+    parent: pulumi.Resource, name: str, placement: Placement, part: str
+) -> docker.Volume:
     """A part's named data volume, `{project}-{stack}-{part}-data`, labelled like the part."""
     return docker.Volume(
         f"{name}-data",
-        name=lab.docker_name(f"{part}-data"),
-        labels=lab.volume_labels(part),
+        name=placement.docker_name(f"{part}-data"),
+        labels=placement.volume_labels(part),
         opts=child_options(parent),
     )
 
