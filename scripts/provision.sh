@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provision a Debian machine (as root) for the live tests: Docker engine, Prometheus/promtool,
-# wrk and debootstrap. Idempotent: an already provisioned machine takes seconds, because apt is
-# only touched for what is missing and dockerd is only started when `docker info` fails.
+# Alertmanager's amtool, the blackbox exporter, wrk and debootstrap. Idempotent: an already
+# provisioned machine takes seconds, because apt is only touched for what is missing and dockerd
+# is only started when `docker info` fails.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -13,6 +14,10 @@ fi
 declare -A command_of=(
     [docker.io]=dockerd
     [prometheus]=promtool
+    # amtool checks and route-tests the rendered Alertmanager config; the exporter binary's
+    # --config.check checks the probe modules and runs the probes of the config tests.
+    [prometheus-alertmanager]=amtool
+    [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
     [wrk]=wrk
     [debootstrap]=debootstrap
 )
@@ -45,5 +50,7 @@ fi
 echo "docker engine $(docker version --format '{{.Server.Version}}')"
 promtool --version 2>&1 | head -n 1
 prometheus --version 2>&1 | head -n 1
+amtool --version 2>&1 | head -n 1
+prometheus-blackbox-exporter --version 2>&1 | head -n 1
 wrk --version 2>&1 | head -n 1 || true
 echo "debootstrap $(dpkg-query -W -f '${Version}' debootstrap)"
