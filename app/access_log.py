@@ -18,6 +18,9 @@ import ecs_logging
 
 from app.contract import ACCESS_DATASET, LIFECYCLE_DATASET, service_name
 
+# Longest request path a line carries, so a client cannot make the log line as large as it likes.
+URL_PATH_LOG_LIMIT = 256
+
 # Fields ecs-logging adds by default that nobody reads here: the caller's file and line,
 # process and thread ids, and log.original (a copy of message). Dropping them makes each
 # line shorter and the formatter cheaper.
@@ -251,3 +254,29 @@ def configure_logging(function: str, stream=None, level: int = logging.INFO) -> 
     logging.logProcesses = False
     logging.logThreads = False
     return handler
+
+
+def log_rejection(
+    logger: logging.Logger,
+    function: str,
+    reason: str,
+    message: str,
+    status: int | None = None,
+    method: str | None = None,
+    path: str | None = None,
+) -> None:
+    """The line of a request or connection refused before any handler ran (app/limits.py);
+    `status` is None when the connection was closed without an answer."""
+    extra: dict[str, object] = {
+        "event.dataset": ACCESS_DATASET,
+        "event.action": "request-rejected",
+        "event.reason": reason,
+        "lab.function": function,
+        "error.message": message,
+    }
+    if status is not None:
+        extra["http.response.status_code"] = status
+    if method is not None and path is not None:
+        extra["http.request.method"] = method
+        extra["url.path"] = path.partition("?")[0][:URL_PATH_LOG_LIMIT]
+    logger.warning(f"rejected ({reason}): {message}", extra=extra)

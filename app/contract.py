@@ -64,6 +64,16 @@ HISTOGRAM_BUCKETS: tuple[float, ...] = (
 )
 # The status codes the service answers itself, pre-created so dashboards show 0, not no data.
 EXPECTED_CODES: tuple[int, ...] = (200, 400, 404, 405, 500)
+# Why the service refused a request or a connection before any handler ran: the `reason` label
+# of REJECTED_TOTAL (pre-created at 0) and the `event.reason` of its log line (app/CONTRACT.md).
+REJECTION_REASONS: tuple[str, ...] = (
+    "body_too_large",
+    "headers_too_large",
+    "header_timeout",
+    "body_timeout",
+    "too_many_connections",
+    "bad_request",
+)
 
 # Log lines: datasets and loggers of the service's own events.
 ACCESS_DATASET = "lab.access"

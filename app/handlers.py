@@ -15,12 +15,11 @@ from typing import Any
 import tornado.web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from app.access_log import access_logger
+from app.access_log import URL_PATH_LOG_LIMIT, access_logger
 from app.compute import FUNCTIONS, ArgumentError, FunctionSpec, parse_arguments
 from app.contract import ACCESS_DATASET, HEALTH_PATH, METRICS_PATH
 from app.metrics import ServiceMetrics
 
-URL_PATH_LOG_LIMIT = 256
 ARGUMENTS_LOG_LIMIT = 64
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 

@@ -12,6 +12,8 @@ from app.contract import (
     COMPUTE_DURATION,
     EXPECTED_CODES,
     HISTOGRAM_BUCKETS,
+    REJECTED_TOTAL,
+    REJECTION_REASONS,
     REQUEST_DURATION,
     REQUESTS_IN_FLIGHT,
     REQUESTS_TOTAL,
@@ -61,6 +63,13 @@ class ServiceMetrics:
             ("function",),
             registry=registry,
         ).labels(function)
+        rejected = Counter(
+            _counter_name(REJECTED_TOTAL),
+            "Requests and connections refused before any handler ran, by reason",
+            ("function", "reason"),
+            registry=registry,
+        )
+        self.rejected = {reason: rejected.labels(function, reason) for reason in REJECTION_REASONS}
 
     def count_response(self, status: int, duration_seconds: float) -> None:
         """One function API call answered with `status` after `duration_seconds`."""

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import math
 import os
 import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import tornado.httpserver
-
 from app.access_log import configure_logging, lifecycle_logger
 from app.compute import FUNCTIONS
 from app.contract import APP_PORT, LIFECYCLE_DATASET, service_name
 from app.handlers import ServiceState, make_app
+from app.limits import BoundedHTTPServer
 
 EVENT_LOOPS = ("uvloop", "asyncio")
 # On SIGTERM the service first keeps serving while /health answers 503, long enough for
@@ -32,6 +33,40 @@ IN_FLIGHT_TIMEOUT_SECONDS = 4.5
 
 
 @dataclass(frozen=True)
+class Limits:
+    # The API takes no body; a few bytes spare a client that sends an empty form or `{}`.
+    max_body_bytes: int = 64
+    # Request line and headers together. Larger heads are cut off unanswered: Tornado stops
+    # reading at this size and cannot send a 431. Cookies for localhost from other local apps
+    # travel with browser calls, hence more than a bare API needs.
+    max_header_bytes: int = 32 * 1024
+    # Answered with 431: parsing and storing thousands of small fields costs CPU and memory.
+    max_header_count: int = 100
+    # From the connection's start until its first request head is complete.
+    header_timeout_seconds: float = 10.0
+    # For a body within max_body_bytes to arrive once its head has.
+    body_timeout_seconds: float = 5.0
+    # Between requests on a keep-alive connection. Above Traefik's idle timeout for its pooled
+    # connections (90 s), so Traefik closes them first and never reuses one this side closed.
+    idle_timeout_seconds: float = 120.0
+    # Open connections per replica. At the cap a new connection replaces the one that has
+    # waited longest for a request head; only when every connection is busy is it refused.
+    max_connections: int = 1000
+
+
+# The variable of each limit; unset means Limits' default.
+LIMIT_VARIABLES: Mapping[str, str] = {
+    "max_body_bytes": "LAB_MAX_BODY_BYTES",
+    "max_header_bytes": "LAB_MAX_HEADER_BYTES",
+    "max_header_count": "LAB_MAX_HEADER_COUNT",
+    "header_timeout_seconds": "LAB_HEADER_TIMEOUT_SECONDS",
+    "body_timeout_seconds": "LAB_BODY_TIMEOUT_SECONDS",
+    "idle_timeout_seconds": "LAB_IDLE_TIMEOUT_SECONDS",
+    "max_connections": "LAB_MAX_CONNECTIONS",
+}
+
+
+@dataclass(frozen=True)
 class Settings:
     function: str
     host: str = "127.0.0.1"
@@ -41,6 +76,7 @@ class Settings:
     drain_seconds: float = DEFAULT_DRAIN_SECONDS
     # Tests only (LAB_TEST_DELAY_MS): hold each call so a test can catch one in flight.
     call_delay_seconds: float = 0.0
+    limits: Limits = Limits()
 
 
 def parse_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Settings:
@@ -88,7 +124,31 @@ def parse_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Se
         event_loop=event_loop,
         drain_seconds=drain_seconds,
         call_delay_seconds=float(environ.get("LAB_TEST_DELAY_MS", "0")) / 1000,
+        limits=parse_limits(parser, environ),
     )
+
+
+def parse_limits(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> Limits:
+    """Limits from LIMIT_VARIABLES: each a number above 0 (a whole one for sizes and counts;
+    the body size may be 0, no body at all)."""
+    values: dict[str, int | float] = {}
+    for field in dataclasses.fields(Limits):
+        variable = LIMIT_VARIABLES[field.name]
+        raw = environ.get(variable)
+        if raw is None:
+            continue
+        kind = type(field.default)
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = -1
+        zero_allowed = field.name == "max_body_bytes"
+        if not (math.isfinite(value) and (value > 0 or (zero_allowed and value == 0))):
+            what = "a whole number" if kind is int else "a number"
+            bound = "of 0 or more" if zero_allowed else "above 0"
+            parser.error(f"{variable} must be {what} {bound}, got {raw!r}")
+        values[field.name] = value
+    return Limits(**values)
 
 
 async def serve(settings: Settings) -> None:
@@ -97,8 +157,10 @@ async def serve(settings: Settings) -> None:
     flight finish and return."""
     app = make_app(settings.function, call_delay_seconds=settings.call_delay_seconds)
     state: ServiceState = app.settings["lab_state"]
-    server = tornado.httpserver.HTTPServer(app)
-    server.listen(settings.port, address=settings.host)
+    server = BoundedHTTPServer(app, settings.limits)
+    # A backlog as deep as the connection cap, so a burst of new connections (Traefik opening
+    # its pool, a flood being evicted) waits in the kernel instead of losing SYNs for a second.
+    server.listen(settings.port, address=settings.host, backlog=settings.limits.max_connections)
     stop_requested = asyncio.Event()
     received: list[int] = []
 

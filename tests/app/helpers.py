@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,7 +15,7 @@ from tornado.testing import AsyncHTTPTestCase
 from app.access_log import make_formatter
 from app.contract import EXPECTED_CODES, REQUESTS_TOTAL
 from app.handlers import make_app
-from tests.ecs_fields import flatten
+from tests.support.ecs_fields import flatten
 
 # The codes the service pre-creates in lab_requests_total, as /metrics shows them.
 CODES = tuple(str(code) for code in EXPECTED_CODES)
@@ -28,19 +27,6 @@ def counted(case: ServiceCase, code: str) -> float | None:
 
 def counts(case: ServiceCase) -> dict[str, float | None]:
     return {code: counted(case, code) for code in CODES}
-
-
-def reference_result(function: str, args: tuple[int, ...]) -> int:
-    """Independent of app.compute: plain iteration and the stdlib."""
-    if function == "fibonacci":
-        a, b = 0, 1
-        for _ in range(args[0]):
-            a, b = b, a + b
-        return a
-    if function == "factorial":
-        return math.factorial(args[0])
-    m, n = args
-    return [n + 1, n + 2, 2 * n + 3, 2 ** (n + 3) - 3][m]
 
 
 class ServiceCase(AsyncHTTPTestCase):

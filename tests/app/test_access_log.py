@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app import access_log
-from tests.ecs_fields import flatten
+from tests.support.ecs_fields import flatten
 
 ACCESS_EXTRA = {
     "event.dataset": "lab.access",

@@ -2,7 +2,7 @@
 
 import json
 
-from scripts import bench
+from lab import bench
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:8080/fibonacci/10/
   1 threads and 32 connections

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from app import compute
-from tests.app.helpers import CODES, counted, counts, reference_result, running_service
+from tests.app.helpers import CODES, counted, counts, running_service
+from tests.support.reference import reference_result
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.compute import FUNCTIONS
-from tests.app.helpers import reference_result, running_service
+from tests.app.helpers import running_service
+from tests.support.reference import reference_result
 
 ASCII_DECIMAL = re.compile(r"[0-9]+\Z")
 

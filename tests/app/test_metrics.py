@@ -4,6 +4,8 @@ with the contract's names and buckets, and each application instance counts on i
 from app.contract import (
     COMPUTE_DURATION,
     HISTOGRAM_BUCKETS,
+    REJECTED_TOTAL,
+    REJECTION_REASONS,
     REQUEST_DURATION,
     REQUESTS_IN_FLIGHT,
 )
@@ -29,3 +31,9 @@ def test_two_instances_keep_separate_metrics():
         assert first.request("/fibonacci/3/").code == 200
         assert counted(first, "200") == 1
         assert counted(second, "200") == 0
+
+
+def test_every_rejection_reason_is_counted_from_0():
+    with running_service("ackermann") as case:
+        for reason in REJECTION_REASONS:
+            assert case.sample(REJECTED_TOTAL, function="ackermann", reason=reason) == 0, reason

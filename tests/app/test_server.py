@@ -2,6 +2,7 @@
 lets the request in flight finish."""
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -18,16 +19,11 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.server import parse_settings
-from tests.ecs_fields import flatten
+from app.server import LIMIT_VARIABLES, Limits, parse_settings
+from lab.support import free_port
+from tests.support.ecs_fields import flatten
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str, timeout: float = 5):
@@ -189,3 +185,33 @@ def test_a_missing_or_unknown_function_is_a_usage_error(argv, environ, capsys):
         parse_settings(argv, environ)
     assert exit_info.value.code == 2
     assert "function" in capsys.readouterr().err.lower()
+
+
+def test_every_limit_has_its_variable_and_a_default():
+    assert parse_settings(["--function", "fibonacci"], {}).limits == Limits()
+    assert set(LIMIT_VARIABLES) == {field.name for field in dataclasses.fields(Limits)}
+    environ = dict.fromkeys(LIMIT_VARIABLES.values(), "7")
+    limits = parse_settings(["--function", "fibonacci"], environ).limits
+    assert set(dataclasses.asdict(limits).values()) == {7}
+    assert parse_settings(["--function", "fibonacci"], {"LAB_MAX_BODY_BYTES": "0"}).limits == (
+        Limits(max_body_bytes=0)
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("LAB_MAX_BODY_BYTES", "-1"),
+        ("LAB_MAX_HEADER_BYTES", "lots"),
+        ("LAB_MAX_HEADER_COUNT", "1.5"),
+        ("LAB_MAX_CONNECTIONS", "0"),
+        ("LAB_HEADER_TIMEOUT_SECONDS", "0"),
+        ("LAB_BODY_TIMEOUT_SECONDS", "nan"),
+        ("LAB_IDLE_TIMEOUT_SECONDS", "inf"),
+    ],
+)
+def test_a_limit_out_of_range_is_a_usage_error_naming_it(variable, value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_settings(["--function", "fibonacci"], {variable: value})
+    assert exit_info.value.code == 2
+    assert f"{variable} must be" in capsys.readouterr().err
