@@ -141,6 +141,14 @@ build_app() {
         -t "$APP_TAG" app >/dev/null
 }
 
+# The Docker-in-Docker node of the live Swarm tests (tests/support/swarm_cluster.py names the
+# same tag): Debian's docker.io on the base image, so it builds offline.
+SWARM_NODE_TAG=lab-standin/swarm-node:latest
+build_swarm_node() {
+    build_from_dockerfile "$SWARM_NODE_TAG" images/swarm-node images/swarm-node/Dockerfile \
+        images/swarm-node/entrypoint.sh
+}
+
 started=$(date +%s)
 mkdir -p "$WORK_DIR"
 build_base
@@ -155,4 +163,5 @@ build_from_dockerfile "$NODE_EXPORTER_TAG" images/node-exporter images/node-expo
 build_traefik
 download_wheelhouse
 build_app
+build_swarm_node
 echo "stand-in images ready in $(($(date +%s) - started)) s"
