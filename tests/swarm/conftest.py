@@ -1,0 +1,76 @@
+"""The live Swarm suite's cluster: three Docker-in-Docker nodes (tests/support/swarm_cluster.py),
+one per session, with the Python stand-in image loaded on every node.
+
+The cluster is removed at the end of the session, also on failure or SIGTERM; the session-end
+hook then turns the run red if anything of it is still on the host.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import missing
+from tests.support.swarm_cluster import DEFAULT_PREFIX, NODE_IMAGE, SwarmCluster, cluster_leftovers
+
+PYTHON_IMAGE = "lab-standin/python:3.11"
+# Published on 127.0.0.1 of the host from the manager node, for a service that publishes the
+# same port in host mode there (Traefik's entrypoint).
+FRONT_PORT = 8000
+_CLUSTERS_UP: list[str] = []
+# The numbers the suite measured, printed at the end of the run (also without -s).
+NUMBERS: list[str] = []
+
+
+def report(line: str) -> None:
+    NUMBERS.append(line)
+    print(line)
+
+
+def require_images(docker_client, *tags: str) -> None:
+    import docker.errors
+
+    for tag in tags:
+        try:
+            docker_client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            missing(f"image {tag} is missing (bash scripts/build_images.sh builds it)")
+
+
+@pytest.fixture(scope="session")
+def swarm(docker_client):
+    """A three-node swarm (node1 manager with lab.state=true, node2 and node3 workers)."""
+    require_images(docker_client, NODE_IMAGE, PYTHON_IMAGE)
+    _CLUSTERS_UP.append(DEFAULT_PREFIX)
+    with SwarmCluster(docker_client, manager_ports=[FRONT_PORT]) as cluster:
+        cluster.load_images([PYTHON_IMAGE])
+        yield cluster
+    report(f"teardown: {timings_line(cluster.timings, 'down')}")
+
+
+def timings_line(timings: dict[str, float], *prefixes: str) -> str:
+    chosen = {k: v for k, v in timings.items() if not prefixes or k.split(":")[0] in prefixes}
+    return ", ".join(f"{k} {v:.1f} s" for k, v in chosen.items())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _CLUSTERS_UP:
+        return
+    import docker
+
+    client = docker.from_env()
+    left = [item for prefix in set(_CLUSTERS_UP) for item in cluster_leftovers(client, prefix)]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if left:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        message = f"swarm cleanup: left behind {left}"
+    else:
+        message = f"swarm cleanup: nothing left of clusters {sorted(set(_CLUSTERS_UP))}"
+    if reporter is not None:
+        reporter.write_line(message, red=bool(left), green=not left)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if NUMBERS:
+        terminalreporter.section("swarm numbers")
+        for line in NUMBERS:
+            terminalreporter.write_line(line)
