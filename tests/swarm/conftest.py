@@ -7,12 +7,16 @@ hook then turns the run red if anything of it is still on the host.
 
 from __future__ import annotations
 
+import time
+
+import docker.errors
+import docker.types
 import pytest
 
 from tests.conftest import missing
 from tests.support.swarm_cluster import DEFAULT_PREFIX, NODE_IMAGE, SwarmCluster, cluster_leftovers
+from tests.swarm.services import HEALTHCHECK, OVERLAY, PYTHON_IMAGE, REPLICAS, WEB, server_service
 
-PYTHON_IMAGE = "lab-standin/python:3.11"
 # Published on 127.0.0.1 of the host from the manager node, for a service that publishes the
 # same port in host mode there (Traefik's entrypoint).
 FRONT_PORT = 8000
@@ -27,8 +31,6 @@ def report(line: str) -> None:
 
 
 def require_images(docker_client, *tags: str) -> None:
-    import docker.errors
-
     for tag in tags:
         try:
             docker_client.images.get(tag)
@@ -47,6 +49,35 @@ def swarm(docker_client):
     report(f"teardown: {timings_line(cluster.timings, 'down')}")
 
 
+@pytest.fixture(scope="session")
+def overlay(swarm):
+    """An attachable overlay network: services and plain containers on any node join it."""
+    return swarm.manager.client.networks.create(
+        OVERLAY, driver="overlay", attachable=True, labels={"lab.swarm-test": "1"}
+    )
+
+
+@pytest.fixture(scope="session")
+def web(swarm, overlay):
+    """3 replicas, dnsrr, spread over nodes, health-checked, rolling updates start-first."""
+    started = time.monotonic()
+    service = server_service(
+        swarm,
+        WEB,
+        mode=docker.types.ServiceMode("replicated", replicas=REPLICAS),
+        preferences=[("spread", "node.id")],
+        healthcheck=HEALTHCHECK,
+        update_config=docker.types.UpdateConfig(parallelism=1, order="start-first"),
+        restart_policy=docker.types.RestartPolicy(condition="any"),
+        init=True,
+    )
+    swarm.wait_running(WEB, REPLICAS, timeout=90)
+    report(
+        f"service {WEB}: {REPLICAS} tasks running and healthy {time.monotonic() - started:.1f} s"
+    )
+    return service
+
+
 def timings_line(timings: dict[str, float], *prefixes: str) -> str:
     chosen = {k: v for k, v in timings.items() if not prefixes or k.split(":")[0] in prefixes}
     return ", ".join(f"{k} {v:.1f} s" for k, v in chosen.items())
@@ -55,8 +86,6 @@ def timings_line(timings: dict[str, float], *prefixes: str) -> str:
 def pytest_sessionfinish(session, exitstatus):
     if not _CLUSTERS_UP:
         return
-    import docker
-
     client = docker.from_env()
     left = [item for prefix in set(_CLUSTERS_UP) for item in cluster_leftovers(client, prefix)]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
