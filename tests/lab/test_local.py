@@ -9,14 +9,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from scripts import traffic
-from scripts.local import LabStartError, LocalLab, http_status
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from lab import traffic
+from lab.local import LabStartError, LocalLab
+from lab.support import REPO_ROOT, http_status
 
 
 def alive(pid: int) -> bool:
@@ -118,7 +116,7 @@ def test_prometheus_scrapes_every_part(prometheus_binary):
 def test_make_local_stops_every_process_on_signal(tmp_path, signum):
     options = ["--free-ports", "--replicas", "1", "--no-prometheus", "--workdir", str(tmp_path)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.local", *options],
+        [sys.executable, "-m", "lab.local", *options],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -1,0 +1,141 @@
+"""`python -m lab.deploy preview|up|down` (make preview/up/down): the Pulumi program in stack/,
+driven through the Automation API (lab/automation.py), after checks the user can act on.
+
+The stack's config is validated first, so invalid config stops `preview` and `up` with the
+settings error before Pulumi is touched; `down` needs no config and works on a broken one.
+Every failure the user can fix ends in one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.contract import FUNCTIONS
+from lab import automation
+from lab.support import LabError
+from stack.settings import LabSettings, SettingsError
+
+MIN_MAX_MAP_COUNT = 262144
+COMMANDS = ("preview", "up", "down")
+
+
+def check_docker(client_factory: Callable[[], Any] | None = None):
+    """The Docker daemon answers; returns the client for the other checks."""
+    try:
+        if client_factory is None:
+            import docker
+
+            client = docker.from_env(timeout=10)
+        else:
+            client = client_factory()
+        client.ping()
+    except Exception as error:
+        raise LabError(
+            f"the Docker daemon does not answer ({type(error).__name__}): start it "
+            "(Debian: `sudo systemctl start docker`, or `make provision`) and retry"
+        ) from error
+    return client
+
+
+def check_max_map_count(settings: LabSettings, sysctl_path: Path) -> None:
+    if not settings.logs or not sysctl_path.exists():
+        return
+    value = int(sysctl_path.read_text().strip())
+    if value < MIN_MAX_MAP_COUNT:
+        raise LabError(
+            f"vm.max_map_count is {value}, Elasticsearch needs {MIN_MAX_MAP_COUNT}: run "
+            f"`sudo sysctl -w vm.max_map_count={MIN_MAX_MAP_COUNT}` (persist it in "
+            "/etc/sysctl.d/99-lab.conf), or set lab:logs to false"
+        )
+
+
+def available_memory_mb(meminfo_path: Path) -> int | None:
+    if not meminfo_path.exists():
+        return None
+    for line in meminfo_path.read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) // 1024
+    return None
+
+
+def lab_memory_in_use_mb(client: Any, stack: str = automation.STACK) -> int:
+    """Memory limits of this lab's running containers: an `up` over a running lab reuses it."""
+    total = 0
+    for container in client.containers.list(filters={"label": f"lab.stack={stack}"}):
+        total += int(container.attrs.get("HostConfig", {}).get("Memory") or 0) // (1024 * 1024)
+    return total
+
+
+def check_memory(settings: LabSettings, available_mb: int | None, in_use_mb: int) -> None:
+    if available_mb is None:
+        return
+    needed = settings.memory_needed_mb(len(FUNCTIONS)) - in_use_mb
+    if needed > available_mb:
+        metrics_only = dataclasses.replace(settings, logs=False)
+        saved = settings.memory_needed_mb(len(FUNCTIONS)) - metrics_only.memory_needed_mb(
+            len(FUNCTIONS)
+        )
+        raise LabError(
+            f"the enabled parts need about {needed} MB of memory but {available_mb} MB are free: "
+            f"free some, or switch parts off (lab:logs false saves {saved} MB)"
+        )
+
+
+def preflight(
+    settings: LabSettings,
+    *,
+    client_factory: Callable[[], Any] | None = None,
+    sysctl_path: Path = Path("/proc/sys/vm/max_map_count"),
+    meminfo_path: Path = Path("/proc/meminfo"),
+) -> None:
+    client = check_docker(client_factory)
+    check_max_map_count(settings, sysctl_path)
+    check_memory(settings, available_memory_mb(meminfo_path), lab_memory_in_use_mb(client))
+
+
+def run(command: str) -> int:
+    if command not in COMMANDS:
+        raise LabError(f"unknown command {command!r}: use {', '.join(COMMANDS)}")
+    settings = None if command == "down" else automation.stack_settings()
+    stack = automation.select_stack()  # the CLI check comes first: nothing works without it
+    printer = {"on_output": print}
+    if command == "preview":
+        check_docker()
+        automation.ensure_secrets(stack)
+        stack.preview(**printer)
+    elif command == "up":
+        preflight(settings)
+        automation.ensure_secrets(stack)
+        result = stack.up(**printer)
+        for key, item in sorted(result.outputs.items()):
+            print(f"{key:16} {'[secret]' if item.secret else item.value}")
+    else:
+        stack.destroy(**printer)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print(f"usage: python -m lab.deploy {'|'.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    try:
+        return run(args[0])
+    except (LabError, SettingsError) as error:
+        print(f"lab: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lab: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # Pulumi's own failures: its output was already streamed
+        last_line = (str(error).strip().splitlines() or [type(error).__name__])[-1]
+        print(f"lab: {args[0]} failed: {last_line[:300]}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

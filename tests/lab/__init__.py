@@ -1,0 +1,1 @@
+"""Tests of the front door (lab/), one module per module they test."""

@@ -1,0 +1,203 @@
+"""`make up/preview/down` (lab/deploy.py): invalid config stops before Pulumi, the missing-CLI
+path, and pre-flight checks that say how to fix each problem."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from app.contract import FUNCTIONS
+from lab import automation, deploy
+from lab.support import REPO_ROOT, LabError
+from stack.settings import MEMORY_MB, LabSettings
+
+DEFAULTS = LabSettings()
+
+
+def test_missing_cli_ends_in_one_clear_line_without_traceback(tmp_path):
+    env = {
+        **os.environ,
+        "PATH": str(tmp_path),  # no `pulumi` here
+        # The installer's download must fail deterministically, even with internet access.
+        "https_proxy": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+    }
+    if (automation.CLI_ROOT / "bin" / "pulumi").exists():
+        pytest.skip("a Pulumi CLI is installed in .pulumi-cli/")
+    result = subprocess.run(
+        [sys.executable, "-m", "lab.deploy", "up"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"lab: {automation.INSTALL_HINT}"], result.stderr
+
+
+def test_usage_errors_exit_non_zero_without_traceback(capsys):
+    assert deploy.main([]) == 2
+    assert deploy.main(["sideways"]) == 1
+    assert "unknown command 'sideways'" in capsys.readouterr().err
+
+
+class Recorder:
+    """Stands in for the Automation API: records every call, so a test sees none was made."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str):
+        def record(*args, **kwargs):
+            self.calls.append(name)
+            raise AssertionError(f"Pulumi was touched: {name}")
+
+        return record
+
+
+INVALID_CONFIGS = {
+    "replicas: 0": (
+        "  lab:replicas: 0\n",
+        "lab:replicas = 0 is invalid: expected an integer from 1 to 20",
+    ),
+    "a switch that is not a boolean": (
+        '  lab:logs: "no"\n',
+        "lab:logs = 'no' is invalid: expected true or false",
+    ),
+    "a port out of range": (
+        "  lab:ports:\n    api: 70000\n",
+        "lab:ports.api = 70000 is invalid: expected an integer from 1 to 65535",
+    ),
+    "a port taken twice": (
+        "  lab:ports:\n    grafana: 8000\n",
+        "lab:ports.grafana = 8000 is invalid: port 8000 is already taken by lab:ports.api",
+    ),
+    "an unknown key": (
+        "  lab:replica: 3\n",
+        "unknown key lab:replica; did you mean lab:replicas? (known: ",
+    ),
+    "memory below a part's minimum": (
+        "  lab:memoryMb:\n    grafana: 256\n",
+        "lab:memoryMb.grafana = 256 is invalid: expected at least 512"
+        " (the part's documented minimum)",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["up", "preview"])
+@pytest.mark.parametrize("case", list(INVALID_CONFIGS))
+def test_invalid_config_stops_before_pulumi_with_one_line(
+    case, command, tmp_path, monkeypatch, capsys
+):
+    yaml_lines, message = INVALID_CONFIGS[case]
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text("config:\n" + yaml_lines)
+    pulumi = Recorder()
+    monkeypatch.setattr(automation, "STACK_FILE", stack_file)
+    monkeypatch.setattr(automation, "find_cli", pulumi.find_cli)
+    monkeypatch.setattr(automation, "select_stack", pulumi.select_stack)
+    monkeypatch.setattr(deploy, "check_docker", pulumi.check_docker)
+
+    assert deploy.main([command]) == 1
+    assert pulumi.calls == []
+    err = capsys.readouterr().err
+    assert err.startswith(f"lab: Pulumi.dev.yaml: {message}"), err
+    assert err.count("\n") == 1, err
+
+
+def test_down_does_not_need_valid_config(tmp_path, monkeypatch, capsys):
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text("config:\n  lab:replicas: 0\n")
+    destroyed = []
+    monkeypatch.setattr(automation, "STACK_FILE", stack_file)
+    monkeypatch.setattr(
+        automation,
+        "select_stack",
+        lambda: SimpleNamespace(destroy=lambda on_output: destroyed.append(True)),
+    )
+    assert deploy.main(["down"]) == 0
+    assert destroyed == [True]
+
+
+def needed(settings: LabSettings) -> int:
+    return settings.memory_needed_mb(len(FUNCTIONS))
+
+
+def test_required_memory_follows_the_enabled_parts():
+    functions_and_traefik = len(FUNCTIONS) * 2 * MEMORY_MB["function"] + MEMORY_MB["traefik"]
+    bare = dataclasses.replace(DEFAULTS, metrics=False, logs=False)
+    assert needed(bare) == functions_and_traefik
+    full = needed(DEFAULTS)
+    no_logs = needed(dataclasses.replace(DEFAULTS, logs=False))
+    assert (
+        full - no_logs == MEMORY_MB["elasticsearch"] + MEMORY_MB["logstash"] + MEMORY_MB["kibana"]
+    )
+    assert full - needed(dataclasses.replace(DEFAULTS, grafana=False)) == MEMORY_MB["grafana"]
+    assert needed(dataclasses.replace(DEFAULTS, replicas=3)) - full == (
+        len(FUNCTIONS) * MEMORY_MB["function"]
+    )
+
+
+class FakeDocker:
+    def __init__(self, answers=True, running_limits_mb=()):
+        self.answers = answers
+        self.containers = SimpleNamespace(
+            list=lambda filters: [
+                SimpleNamespace(attrs={"HostConfig": {"Memory": mb * 1024 * 1024}})
+                for mb in running_limits_mb
+            ]
+        )
+
+    def ping(self):
+        if not self.answers:
+            raise ConnectionRefusedError("docker.sock")
+        return True
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_preflight_says_how_to_fix_each_problem(tmp_path):
+    low_map = write(tmp_path / "max_map_count", "65530\n")
+    good_map = write(tmp_path / "max_map_count_ok", "262144\n")
+    plenty = write(tmp_path / "meminfo", "MemTotal: 32000000 kB\nMemAvailable: 16000000 kB\n")
+    scarce = write(tmp_path / "meminfo_low", "MemAvailable: 2000000 kB\n")
+
+    with pytest.raises(LabError, match="Docker daemon does not answer"):
+        deploy.preflight(DEFAULTS, client_factory=lambda: FakeDocker(answers=False))
+    with pytest.raises(LabError, match=r"sysctl -w vm.max_map_count=262144"):
+        deploy.preflight(
+            DEFAULTS, client_factory=FakeDocker, sysctl_path=low_map, meminfo_path=plenty
+        )
+    # Without the Elastic stack the kernel setting does not matter.
+    deploy.preflight(
+        dataclasses.replace(DEFAULTS, logs=False),
+        client_factory=FakeDocker,
+        sysctl_path=low_map,
+        meminfo_path=plenty,
+    )
+    logs_cost = MEMORY_MB["elasticsearch"] + MEMORY_MB["logstash"] + MEMORY_MB["kibana"]
+    with pytest.raises(LabError, match=f"but 1953 MB are free.*saves {logs_cost} MB"):
+        deploy.preflight(
+            DEFAULTS, client_factory=FakeDocker, sysctl_path=good_map, meminfo_path=scarce
+        )
+    # A running lab's own containers count as available to the `up` that replaces them.
+    running = lambda: FakeDocker(running_limits_mb=[5000])  # noqa: E731
+    deploy.preflight(DEFAULTS, client_factory=running, sysctl_path=good_map, meminfo_path=scarce)
+
+
+@pytest.mark.live
+def test_preflight_docker_check_against_the_real_daemon(docker_client):
+    assert deploy.check_docker() is not None

@@ -1,0 +1,1 @@
+"""Test support: what tests share and the product never imports."""
