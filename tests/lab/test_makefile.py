@@ -1,0 +1,33 @@
+"""The Makefile, the front door's other half: every target that runs Python creates the venv
+first and runs a lab module that exists."""
+
+import importlib.util
+import re
+
+from lab.support import REPO_ROOT
+
+MAKEFILE = (REPO_ROOT / "Makefile").read_text()
+# target -> (prerequisites, first recipe line)
+RULES = {
+    target: (prerequisites, recipe)
+    for target, prerequisites, recipe in re.findall(
+        r"^([a-z-]+):([^\n]*)\n\t([^\n]*)", MAKEFILE, re.MULTILINE
+    )
+}
+
+
+def test_every_python_target_creates_the_venv_first():
+    for target, (prerequisites, recipe) in RULES.items():
+        if "$(PY)" in recipe or "build_images.sh" in recipe:
+            assert "$(VENV)" in prerequisites or "lint" in prerequisites, target
+
+
+def test_every_module_a_target_runs_exists():
+    modules = {
+        target: module
+        for target, (_prerequisites, recipe) in RULES.items()
+        for module in re.findall(r"-m (lab\.\w+)", recipe)
+    }
+    assert set(modules) >= {"up", "down", "preview", "status", "logs", "credentials", "traffic"}
+    for target, module in modules.items():
+        assert importlib.util.find_spec(module) is not None, (target, module)
