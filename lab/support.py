@@ -63,12 +63,20 @@ def get_json(url: str, timeout: float = 2.0) -> Any:
         return None
 
 
+def _met(condition: Callable[[], object]) -> bool:
+    try:
+        return bool(condition())
+    except OSError:
+        return False
+
+
 def wait_until(
-    condition: Callable[[], object], *, timeout: float, interval: float = 0.1, what: str = ""
+    condition: Callable[[], object], *, timeout: float = 10.0, interval: float = 0.1, what: str = ""
 ) -> None:
-    """Poll `condition` until it is true; NotReady after `timeout` seconds."""
+    """Poll `condition` until it is true; NotReady after `timeout` seconds. A condition that
+    raises OSError (nothing listens yet, a reset) counts as not met."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not _met(condition):
         if time.monotonic() > deadline:
             raise NotReady(f"{what or 'the condition'} not met within {timeout:g} s")
         time.sleep(interval)

@@ -21,11 +21,10 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.contract import REJECTED_TOTAL
-from lab.support import free_port, wait_for_http
+from lab.support import REPO_ROOT, free_port, wait_for_http
 from stack.settings import MEMORY_MB
 from tests.support.ecs_fields import flatten
 
-REPO = Path(__file__).resolve().parents[2]
 MB = 1 << 20
 # What a function replica's container may use (the lab's default `lab:memoryMb.function`).
 REPLICA_MEMORY_MB = MEMORY_MB["function"]
@@ -79,7 +78,7 @@ def replica(tmp_path_factory, **env: str) -> Iterator[Replica]:
     with log.open("wb") as stdout:
         process = subprocess.Popen(
             [sys.executable, "-m", "app", "--function", "fibonacci", "--port", str(port)],
-            cwd=REPO,
+            cwd=REPO_ROOT,
             env={**os.environ, "LAB_DRAIN_SECONDS": "0", **env},
             stdout=stdout,
             stderr=subprocess.STDOUT,

@@ -14,16 +14,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.server import LIMIT_VARIABLES, Limits, parse_settings
-from lab.support import free_port
+from lab.support import REPO_ROOT, free_port, wait_until
 from tests.support.ecs_fields import flatten
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def get(url: str, timeout: float = 5):
@@ -48,18 +45,6 @@ def refused(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 @contextlib.contextmanager
 def service_process(**env: str) -> Iterator[tuple[subprocess.Popen, int]]:
     """`python -m app` on a free port with these variables, once /health answers; killed on
@@ -67,7 +52,7 @@ def service_process(**env: str) -> Iterator[tuple[subprocess.Popen, int]]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "--port", str(port)],
-        cwd=REPO,
+        cwd=REPO_ROOT,
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -4,14 +4,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from app.contract import FUNCTIONS
 from dashboards import grafana_overview, grafana_panels
-
-REPO = Path(__file__).resolve().parents[2]
+from lab.support import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +52,7 @@ def test_render_is_byte_identical_across_processes():
     outputs = [
         subprocess.run(
             [sys.executable, "-c", RENDER_ALL],
-            cwd=REPO,
+            cwd=REPO_ROOT,
             env={**os.environ, "PYTHONHASHSEED": seed},
             check=True,
             capture_output=True,

