@@ -17,6 +17,7 @@ from pulumi.runtime.config import CONFIG, get_config_env
 from app.contract import FUNCTIONS
 from dashboards import grafana_overview, kibana_objects, prometheus_rules
 from stack import settings as lab_settings
+from stack import swarm
 from stack.app_image import AppImage, AppImageArgs
 from stack.containers import Placement
 from stack.elasticsearch import Elasticsearch, ElasticsearchArgs
@@ -42,6 +43,10 @@ def read_settings() -> lab_settings.LabSettings:
 
 
 settings = read_settings()
+if settings.engine == "swarm":
+    # The same parts with the same Args, declared as Swarm services (stack/swarm.py).
+    LabNetwork, FunctionService = swarm.SwarmNetwork, swarm.SwarmFunctionService
+    Traefik, Prometheus = swarm.SwarmTraefik, swarm.SwarmPrometheus
 urls = settings.urls()
 project, stack_name = pulumi.get_project(), pulumi.get_stack()
 name = f"{project}-{stack_name}"

@@ -81,6 +81,7 @@ SWITCHES = ("metrics", "grafana", "logs")
 # Keys whose values are Pulumi secrets: the program reads them with require_secret, never
 # through this object, and the front door only checks that they are present.
 SECRET_KEYS = ("grafanaAdminPassword",)
+ENGINES = ("docker", "swarm")
 
 # Container ports (fixed by the images, not config).
 TRAEFIK_WEB_PORT = 8000
@@ -120,6 +121,8 @@ class LabSettings:
     elasticsearch_heap: str = "1g"
     logstash_heap: str = "512m"
     slow_call_ms: int = 5
+    # `docker`: containers on one host; `swarm`: services on a swarm manager (stack/swarm.py).
+    engine: str = "docker"
 
     @property
     def grafana_on(self) -> bool:
@@ -222,6 +225,12 @@ def _mapping(value: Any) -> dict:
     return dict(value)
 
 
+def _choice(value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise _Invalid(" or ".join(choices))
+    return value
+
+
 _SCALARS = {
     "replicas": ("replicas", lambda v: _integer(v, 1, 20)),
     "metrics": ("metrics", _boolean),
@@ -241,6 +250,7 @@ _SCALARS = {
         lambda v: _text(v, _JVM_SIZE, "a JVM heap size such as 1g or 512m"),
     ),
     "slowCallMs": ("slow_call_ms", lambda v: _integer(v, 1, 60_000)),
+    "engine": ("engine", lambda v: _choice(v, ENGINES)),
 }
 _MAPPINGS = {"images": IMAGES, "ports": PORTS, "memoryMb": MEMORY_MB}
 KEYS = (*_SCALARS, *_MAPPINGS, *SECRET_KEYS)
@@ -280,7 +290,17 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
     settings = LabSettings(**values)
     _check_ports(settings.ports)
     _check_memory(settings)
+    _check_engine(settings)
     return settings
+
+
+def _check_engine(settings: LabSettings) -> None:
+    # The Swarm target declares functions, Traefik and Prometheus so far (issue 13).
+    if settings.engine == "swarm" and (settings.logs or settings.grafana_on):
+        raise SettingsError(
+            f"{NAMESPACE}:engine = 'swarm' declares functions, Traefik and Prometheus only:"
+            f" set {NAMESPACE}:logs and {NAMESPACE}:grafana to false"
+        )
 
 
 def _attribute(key: str) -> str:

@@ -8,6 +8,8 @@ import yaml
 
 CONFIG_FILE = "/etc/prometheus/prometheus.yml"
 RULES_FILE = "/etc/prometheus/rules/lab.rules.yml"
+# How often DNS service discovery looks again: a rescheduled task is scraped within this.
+DNS_REFRESH = "5s"
 
 
 def render(
@@ -17,14 +19,19 @@ def render(
     self_target: str,
     rule_files: Sequence[str] = (),
     scrape_interval: str = "5s",
+    discovery: str = "static",
 ) -> str:
-    """The whole `prometheus.yml`; the job names are what the dashboards match on."""
+    """The whole `prometheus.yml`; the job names are what the dashboards match on.
+
+    `discovery="dns"` reads each function's targets as `name:port` to look up (A records,
+    e.g. Swarm's `tasks.<service>`), so a rescheduled task is scraped at its new address.
+    """
     jobs = [
         {"job_name": "prometheus", "static_configs": [{"targets": [self_target]}]},
         {"job_name": "traefik", "static_configs": [{"targets": [traefik_target]}]},
     ]
     for function, targets in function_targets.items():
-        jobs.append({"job_name": function, "static_configs": [{"targets": list(targets)}]})
+        jobs.append({"job_name": function, **_function_targets(targets, discovery)})
     document: dict = {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval}
     }
@@ -32,3 +39,16 @@ def render(
         document["rule_files"] = list(rule_files)
     document["scrape_configs"] = jobs
     return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+
+
+def _function_targets(targets: Sequence[str], discovery: str) -> dict:
+    if discovery == "static":
+        return {"static_configs": [{"targets": list(targets)}]}
+    if discovery != "dns":
+        raise ValueError(f"discovery must be static or dns, not {discovery!r}")
+    return {
+        "dns_sd_configs": [
+            {"names": [name], "type": "A", "port": int(port), "refresh_interval": DNS_REFRESH}
+            for name, port in (target.rsplit(":", 1) for target in targets)
+        ]
+    }

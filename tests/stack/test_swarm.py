@@ -1,0 +1,123 @@
+"""stack/swarm.py under mocks: `lab:engine: swarm` declares the same parts as Swarm services."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+import yaml
+
+from app.contract import FUNCTIONS
+from stack import settings
+from stack.configs import prometheus_yaml
+from stack.settings import SettingsError
+from tests.support.capture import capture
+
+SERVICE = "docker:index/service:Service"
+CONFIG = "docker:index/serviceConfig:ServiceConfig"
+CONTAINER = "docker:index/container:Container"
+SWARM = {"lab:engine": "swarm", "lab:logs": False, "lab:grafana": False}
+
+
+@functools.cache
+def swarm_resources() -> tuple[dict, ...]:
+    return tuple(capture(SWARM, stack="swarm")["resources"])
+
+
+def services() -> dict[str, dict]:
+    return {r["inputs"]["name"]: r["inputs"] for r in swarm_resources() if r["type"] == SERVICE}
+
+
+def test_engine_is_docker_or_swarm():
+    assert settings.parse({}).engine == "docker"
+    assert settings.parse({"engine": "swarm", "logs": False, "grafana": False}).engine == "swarm"
+    with pytest.raises(SettingsError, match="expected docker or swarm"):
+        settings.parse({"engine": "k8s"})
+
+
+def test_swarm_refuses_the_parts_it_does_not_declare_yet():
+    with pytest.raises(SettingsError, match="set lab:logs and lab:grafana to false"):
+        settings.parse({"engine": "swarm"})
+
+
+def test_the_swarm_stack_file_parses():
+    from tests.support.capture import REPO_ROOT
+
+    assert settings.from_stack_file(REPO_ROOT / "Pulumi.swarm.yaml").engine == "swarm"
+
+
+def test_every_part_is_a_service_and_no_container_is_declared():
+    types = {r["type"] for r in swarm_resources()}
+    assert CONTAINER not in types
+    assert set(services()) == {
+        *(f"lab-swarm-{f}" for f in FUNCTIONS),
+        "lab-swarm-traefik",
+        "lab-swarm-prometheus",
+    }
+    network = next(r for r in swarm_resources() if r["type"] == "docker:index/network:Network")
+    assert network["inputs"]["driver"] == "overlay"
+    assert network["inputs"]["attachable"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_functions_are_replicated_spread_dnsrr_and_start_first(function):
+    service = services()[f"lab-swarm-{function}"]
+    task = service["taskSpec"]
+    assert service["mode"]["replicated"]["replicas"] == settings.LabSettings.replicas
+    assert service["endpointSpec"]["mode"] == "dnsrr"
+    assert service["updateConfig"]["order"] == "start-first"
+    assert task["placement"]["prefs"] == ["spread=node.id"]
+    assert task["restartPolicy"]["condition"] == "any"
+    assert (
+        task["resources"]["limits"]["memoryBytes"] > task["resources"]["reservation"]["memoryBytes"]
+    )
+    spec = task["containerSpec"]
+    assert spec["healthcheck"]["tests"][0] == "CMD"
+    assert spec["readOnly"]
+    assert spec["capDrops"] == ["ALL"]
+    assert spec["user"]
+
+
+def test_traefik_on_a_manager_with_host_mode_ports_and_versioned_configs():
+    service = services()["lab-swarm-traefik"]
+    assert service["taskSpec"]["placement"]["constraints"] == ["node.role==manager"]
+    assert {p["publishMode"] for p in service["endpointSpec"]["ports"]} == {"host"}
+    configs = {
+        r["inputs"]["name"]: r["inputs"]["dataRaw"]
+        for r in swarm_resources()
+        if r["type"] == CONFIG
+    }
+    dynamic = next(text for name, text in configs.items() if "traefik-dynamic-yml" in name)
+    servers = yaml.safe_load(dynamic)["http"]["services"]["fibonacci"]["loadBalancer"]["servers"]
+    assert servers == [{"url": "http://lab-swarm-fibonacci:8080"}]
+
+
+def test_config_names_change_with_their_content():
+    from stack.containers import Placement
+    from stack.swarm import config_name
+
+    placement = Placement(project="lab", stack="swarm", network_name="n")
+    one = config_name(placement, "traefik", "/etc/traefik/dynamic.yml", "a")
+    assert one != config_name(placement, "traefik", "/etc/traefik/dynamic.yml", "b")
+    assert one == config_name(placement, "traefik", "/etc/traefik/dynamic.yml", "a")
+
+
+def test_prometheus_finds_tasks_by_dns_under_the_single_host_job_names():
+    service = services()["lab-swarm-prometheus"]
+    assert service["taskSpec"]["placement"]["constraints"] == ["node.labels.lab.state==true"]
+    config_text = next(
+        r["inputs"]["dataRaw"]
+        for r in swarm_resources()
+        if r["type"] == CONFIG and "prometheus-prometheus-yml" in r["inputs"]["name"]
+    )
+    jobs = {job["job_name"]: job for job in yaml.safe_load(config_text)["scrape_configs"]}
+    assert set(jobs) == {"prometheus", "traefik", *FUNCTIONS}
+    for function in FUNCTIONS:
+        assert jobs[function]["dns_sd_configs"] == [
+            {
+                "names": [f"tasks.lab-swarm-{function}"],
+                "type": "A",
+                "port": 8080,
+                "refresh_interval": prometheus_yaml.DNS_REFRESH,
+            }
+        ]
