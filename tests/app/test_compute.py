@@ -1,7 +1,6 @@
 """The pure functions against their textbook definitions, and argument parsing rules."""
 
 import sys
-from functools import cache
 
 import pytest
 
@@ -18,24 +17,7 @@ from app.compute import (
     parse_argument,
     parse_arguments,
 )
-
-
-@cache
-def textbook_fibonacci(n: int) -> int:
-    return n if n < 2 else textbook_fibonacci(n - 1) + textbook_fibonacci(n - 2)
-
-
-def textbook_factorial(n: int) -> int:
-    return 1 if n == 0 else n * textbook_factorial(n - 1)
-
-
-@cache
-def textbook_ackermann(m: int, n: int) -> int:
-    if m == 0:
-        return n + 1
-    if n == 0:
-        return textbook_ackermann(m - 1, 1)
-    return textbook_ackermann(m - 1, textbook_ackermann(m, n - 1))
+from tests.support import reference
 
 
 @pytest.fixture(autouse=True)
@@ -49,18 +31,18 @@ def deep_recursion():
 
 def test_fibonacci_matches_the_textbook_for_every_valid_n():
     for n in range(FUNCTIONS["fibonacci"].parameters[0].maximum + 1):
-        assert fibonacci(n) == textbook_fibonacci(n), n
+        assert fibonacci(n) == reference.fibonacci(n), n
 
 
 def test_factorial_matches_the_textbook_for_every_valid_n():
     for n in range(FUNCTIONS["factorial"].parameters[0].maximum + 1):
-        assert factorial(n) == textbook_factorial(n), n
+        assert factorial(n) == reference.factorial(n), n
 
 
 def test_ackermann_matches_the_textbook_for_every_valid_pair_and_beyond_n():
     for m in range(4):
         for n in range(11):  # the limit is 4; the closed forms hold further
-            assert ackermann(m, n) == textbook_ackermann(m, n), (m, n)
+            assert ackermann(m, n) == reference.ackermann(m, n), (m, n)
 
 
 def test_known_values_and_sizes():
