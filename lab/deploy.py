@@ -73,12 +73,10 @@ def lab_memory_in_use_mb(client: Any, stack: str = automation.STACK) -> int:
 def check_memory(settings: LabSettings, available_mb: int | None, in_use_mb: int) -> None:
     if available_mb is None:
         return
-    needed = settings.memory_needed_mb(len(FUNCTIONS)) - in_use_mb
+    total = settings.memory_needed_mb(len(FUNCTIONS))
+    needed = total - in_use_mb
     if needed > available_mb:
-        metrics_only = dataclasses.replace(settings, logs=False)
-        saved = settings.memory_needed_mb(len(FUNCTIONS)) - metrics_only.memory_needed_mb(
-            len(FUNCTIONS)
-        )
+        saved = total - dataclasses.replace(settings, logs=False).memory_needed_mb(len(FUNCTIONS))
         raise LabError(
             f"the enabled parts need about {needed} MB of memory but {available_mb} MB are free: "
             f"free some, or switch parts off (lab:logs false saves {saved} MB)"

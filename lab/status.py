@@ -120,7 +120,8 @@ def print_status(urls: Mapping[str, str], note: str | None, out: TextIO = sys.st
 
 
 def main(argv: list[str] | None = None) -> int:
-    if sys.argv[1:] if argv is None else argv:
+    args = sys.argv[1:] if argv is None else argv
+    if args:
         print("usage: python -m lab.status", file=sys.stderr)
         return 2
     try:
