@@ -9,9 +9,10 @@ as in an export, and every link to another object goes through `references`.
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from app.contract import ACCESS_DATASET, LOGS_INDEX_PATTERN
+from dashboards.kibana_charts import agg, terms, xy_params
 
 CORE_MIGRATION_VERSION = "8.8.0"
 TYPE_MIGRATION_VERSIONS = {
@@ -143,84 +144,6 @@ def saved_searches(*, slow_call_ms: int) -> list[dict]:
     ]
 
 
-def _xy_params(chart: str, value_title: str, series: Iterable[tuple[str, str]]) -> dict:
-    """Axis and series settings of an aggregation-based line or bar chart."""
-    return {
-        "addLegend": True,
-        "addTimeMarker": False,
-        "addTooltip": True,
-        "categoryAxes": [
-            {
-                "id": "CategoryAxis-1",
-                "labels": {"filter": True, "show": True, "truncate": 100},
-                "position": "bottom",
-                "scale": {"type": "linear"},
-                "show": True,
-                "style": {},
-                "title": {},
-                "type": "category",
-            }
-        ],
-        "grid": {"categoryLines": False},
-        "labels": {},
-        "legendPosition": "right",
-        "seriesParams": [
-            {
-                "data": {"id": agg_id, "label": label},
-                "drawLinesBetweenPoints": True,
-                "interpolate": "linear",
-                "lineWidth": 2,
-                "mode": "normal",
-                "show": True,
-                "showCircles": True,
-                "type": chart,
-                "valueAxis": "ValueAxis-1",
-            }
-            for agg_id, label in series
-        ],
-        "thresholdLine": {
-            "color": "#E7664C",
-            "show": False,
-            "style": "full",
-            "value": 10,
-            "width": 1,
-        },
-        "times": [],
-        "type": chart,
-        "valueAxes": [
-            {
-                "id": "ValueAxis-1",
-                "labels": {"filter": False, "rotate": 0, "show": True, "truncate": 100},
-                "name": "LeftAxis-1",
-                "position": "left",
-                "scale": {"mode": "normal", "type": "linear"},
-                "show": True,
-                "style": {},
-                "title": {"text": value_title},
-                "type": "value",
-            }
-        ],
-    }
-
-
-def _agg(agg_id: str, kind: str, schema: str, **params) -> dict:
-    return {"enabled": True, "id": agg_id, "params": params, "schema": schema, "type": kind}
-
-
-def _terms(agg_id: str, field: str, schema: str, size: int = 10) -> dict:
-    return _agg(
-        agg_id,
-        "terms",
-        schema,
-        field=field,
-        order="desc",
-        orderBy="1",
-        otherBucket=False,
-        missingBucket=False,
-        size=size,
-    )
-
-
 def visualization(object_id: str, title: str, description: str, vis_state: dict) -> dict:
     """An aggregation-based visualization over the access log of the data view."""
     return _saved_object(
@@ -242,8 +165,8 @@ def visualizations() -> list[dict]:
     calls_over_time = {
         "type": "line",
         "aggs": [
-            _agg("1", "count", "metric"),
-            _agg(
+            agg("1", "count", "metric"),
+            agg(
                 "2",
                 "date_histogram",
                 "segment",
@@ -252,27 +175,30 @@ def visualizations() -> list[dict]:
                 min_doc_count=1,
                 extended_bounds={},
             ),
-            _terms("3", "lab.function", "group"),
+            terms("3", "lab.function", "group"),
         ],
-        "params": _xy_params("line", "Calls", [("1", "Calls")]),
+        "params": xy_params("line", "Calls", [("1", "Calls")]),
     }
     compute_duration = {
         "type": "histogram",
         "aggs": [
-            _agg("1", "percentiles", "metric", field="lab.compute.duration", percents=[50, 95, 99]),
-            _terms("2", "lab.function", "segment"),
+            agg("1", "percentiles", "metric", field="lab.compute.duration", percents=[50, 95, 99]),
+            # By name: ordering by the percentiles agg is what Elasticsearch rejects.
+            terms("2", "lab.function", "segment", order_by="_key", order="asc"),
         ],
-        "params": _xy_params("histogram", "Compute time (ns)", [("1", "Compute time")]),
+        "params": xy_params("histogram", "Compute time (ns)", [("1", "Compute time")]),
     }
     status_codes = {
         "type": "pie",
         "aggs": [
-            _agg("1", "count", "metric"),
-            _terms("2", "http.response.status_code", "segment", size=20),
-            _terms("3", "lab.function", "split"),
+            agg("1", "count", "metric"),
+            # The pie's `split` schema is mustBeFirst: it precedes `segment`.
+            terms("3", "lab.function", "split"),
+            terms("2", "http.response.status_code", "segment", size=20),
         ],
         "params": {
-            "addLegend": True,
+            # 8.1.0's migration replaced `addLegend`; objects declared past it must use this.
+            "legendDisplay": "show",
             "addTooltip": True,
             "isDonut": True,
             "labels": {"last_level": True, "show": True, "truncate": 100, "values": True},
