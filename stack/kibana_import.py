@@ -89,8 +89,19 @@ def import_saved_objects(
                 f"Kibana at {kibana_url} not ready after {attempts} attempts ({reason})"
             )
         time.sleep(retry_delay_seconds)
-    if not answer.get("success"):
-        raise RuntimeError(f"Kibana rejected saved objects: {json.dumps(answer)[:2000]}")
+    failures = answer.get("errors") or []
+    if failures or not answer.get("success"):
+        # Kibana answers 200 with success false and one entry per object it left out.
+        lines = [
+            f"{e.get('type')} {e.get('id')} ({e.get('title', '')}): {error.get('type')} "
+            + json.dumps(error.get("references", []))
+            for e in failures
+            for error in [e.get("error", {})]
+        ]
+        raise RuntimeError(
+            f"Kibana imported {answer.get('successCount', 0)} saved objects and refused "
+            f"{len(failures)}:\n" + ("\n".join(lines) or json.dumps(answer)[:2000])
+        )
     return answer
 
 

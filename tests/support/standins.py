@@ -1,0 +1,191 @@
+"""Local HTTP servers that answer as Grafana, Elasticsearch, Logstash and Kibana document.
+
+Those products cannot run on the build machines, so the checks written against their APIs
+run against these instead: `running_api()` answers whatever routes a test declares and
+records every request; `FakeKibana` validates a saved-objects import as Kibana 8.19 does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: object
+
+
+@dataclass
+class FakeApi:
+    """Routes (method, path) -> handler(request) -> (status, JSON-able body)."""
+
+    url: str = ""
+    routes: dict[tuple[str, str], Callable[[Request], tuple[int, object]]] = field(
+        default_factory=dict
+    )
+    requests: list[Request] = field(default_factory=list)
+
+    def answer(self, method: str, path: str, status: int, body: object) -> None:
+        self.routes[(method, path)] = lambda _request: (status, body)
+
+    def asked(self, method: str, path: str) -> list[Request]:
+        return [r for r in self.requests if (r.method, r.path) == (method, path)]
+
+
+def _json_answer(handler: BaseHTTPRequestHandler, status: int, document: object) -> None:
+    payload = json.dumps(document).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)
+
+
+@contextlib.contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
+    """Serve in a background thread until the block ends."""
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def running_api() -> Iterator[FakeApi]:
+    """A FakeApi on a free loopback port; an undeclared route answers 404 as the products do."""
+    fake = FakeApi()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            request = Request(
+                self.command,
+                parts.path,
+                parse_qs(parts.query),
+                {k.lower(): v for k, v in self.headers.items()},
+                json.loads(raw) if raw else None,
+            )
+            fake.requests.append(request)
+            route = fake.routes.get((self.command, parts.path))
+            status, body = route(request) if route else (404, {"message": "Not found"})
+            _json_answer(self, status, body)
+
+        do_GET = do_POST = _serve
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    with serving(server):
+        yield fake
+
+
+class FakeKibana(BaseHTTPRequestHandler):
+    """Answers 503 `unready` times, then validates the import as Kibana 8.19 documents it:
+    POST /api/saved_objects/_import?overwrite=true, a kbn-xsrf header, and a
+    multipart/form-data body whose `file` part carries the NDJSON."""
+
+    def do_POST(self):
+        server = self.server
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        server.requests.append((self.path, dict(self.headers), body))
+        if server.unready > 0:
+            server.unready -= 1
+            return _json_answer(self, 503, {"statusCode": 503, "error": "Service Unavailable"})
+        problem = self._problem(body)
+        if problem:
+            return _json_answer(self, 400, {"statusCode": 400, "message": problem})
+        return _json_answer(self, 200, import_answer(server.received, server.existing))
+
+    def _problem(self, body: bytes) -> str | None:
+        url = urlsplit(self.path)
+        if url.path != "/kibana/api/saved_objects/_import":
+            return f"path {url.path}"
+        if parse_qs(url.query) != {"overwrite": ["true"]}:
+            return f"query {url.query}"
+        if "kbn-xsrf" not in {key.lower() for key in self.headers}:
+            return "missing kbn-xsrf"
+        content_type = self.headers["Content-Type"]
+        if not content_type.startswith("multipart/form-data; boundary="):
+            return f"content type {content_type}"
+        message = BytesParser(policy=HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + body
+        )
+        parts = list(message.iter_parts())
+        if len(parts) != 1:
+            return f"{len(parts)} parts"
+        (part,) = parts
+        if part.get_param("name", header="content-disposition") != "file":
+            return "part is not named file"
+        if not part.get_filename().endswith(".ndjson"):
+            return f"filename {part.get_filename()}"
+        self.server.received = part.get_payload(decode=True).decode()
+        return None
+
+    def log_message(self, *args):
+        pass
+
+
+def import_answer(ndjson: str, existing: frozenset = frozenset()) -> dict:
+    """The import's answer as Kibana 8.19 builds it, HTTP 200 either way.
+
+    elastic/kibana src/core/packages/saved-objects/import-export-server-internal/src/import/
+    import_saved_objects.ts: `success` is `errors.length === 0`, `successCount` counts the
+    objects written, and each object whose references resolve neither in the file nor among
+    existing objects is left out with `error: {type: "missing_references", references}`
+    (lib/validate_references.ts).
+    """
+    objects = [json.loads(line) for line in ndjson.splitlines() if line.strip()]
+    known = set(existing) | {(o["type"], o["id"]) for o in objects}
+    errors, written = [], []
+    for saved in objects:
+        missing = [
+            {"type": ref["type"], "id": ref["id"]}
+            for ref in saved.get("references", [])
+            if (ref["type"], ref["id"]) not in known
+        ]
+        if missing:
+            errors.append(
+                {
+                    "id": saved["id"],
+                    "type": saved["type"],
+                    "title": saved["attributes"].get("title", ""),
+                    "meta": {"title": saved["attributes"].get("title", "")},
+                    "error": {"type": "missing_references", "references": missing},
+                }
+            )
+        else:
+            written.append({"type": saved["type"], "id": saved["id"], "meta": {}})
+    answer = {"success": not errors, "successCount": len(written), "warnings": []}
+    if written:
+        answer["successResults"] = written
+    if errors:
+        answer["errors"] = errors
+    return answer
+
+
+def start_kibana(unready: int = 0, port: int = 0) -> ThreadingHTTPServer:
+    """A FakeKibana serving in the background; the caller shuts it down."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), FakeKibana)
+    server.unready, server.requests, server.received = unready, [], ""
+    server.existing = frozenset()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
