@@ -97,6 +97,10 @@ LOG_FIELD_TYPES: Mapping[str, str] = MappingProxyType(
         "http.request.method": "keyword",
         "http.response.status_code": "long",
         "url.path": "keyword",
+        # Traefik's access lines (stack/configs/logstash_conf.py maps its keys to these).
+        "url.domain": "keyword",
+        "source.address": "keyword",
+        "lab.retry_attempts": "long",
         "lab.function": "keyword",
         "lab.arguments": "keyword",
         "lab.compute.duration": "long",

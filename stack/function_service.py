@@ -8,7 +8,13 @@ import pulumi
 import pulumi_docker as docker
 
 from app.contract import APP_PORT, APP_USER, HEALTH_PATH
-from stack.containers import Placement, child_options, container_defaults, healthcheck
+from stack.containers import (
+    Placement,
+    child_options,
+    container_defaults,
+    gelf_logging,
+    healthcheck,
+)
 from stack.settings import MEMORY_MB, LabSettings
 
 # The app image has Python but neither curl nor wget.
@@ -55,14 +61,7 @@ class FunctionService(pulumi.ComponentResource):
                 docker.ContainerLabelArgs(label="lab.function", value=args.function)
             ]
             if args.gelf_address:
-                settings["log_driver"] = "gelf"
-                settings["log_opts"] = {
-                    "gelf-address": args.gelf_address,
-                    "tag": f"{{{{.Name}}}}/{args.function}",
-                    # A full or restarting Logstash must not block the app's stdout.
-                    "mode": "non-blocking",
-                    "max-buffer-size": "4m",
-                }
+                settings |= gelf_logging(args.gelf_address, f"{{{{.Name}}}}/{args.function}")
             container = docker.Container(
                 f"{name}-{alias}",
                 image=args.image,

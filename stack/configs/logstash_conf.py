@@ -35,6 +35,74 @@ GELF_DROPPED = (
 )
 
 
+# Traefik's JSON access line (accessLog format json) to the ECS names the app's lines use, so one
+# search finds a call in both; `lab.function` comes from the service name without `@file`.
+TRAEFIK_ACCESS_RENAMES: Mapping[str, str] = {
+    "RequestPath": "[url][path]",
+    "RequestMethod": "[http][request][method]",
+    "DownstreamStatus": "[http][response][status_code]",
+    "Duration": "[event][duration]",
+    "RequestHost": "[url][domain]",
+    "ClientHost": "[source][address]",
+    "RetryAttempts": "[lab][retry_attempts]",
+    "ServiceName": "[lab][function]",
+}
+# The rest of Traefik's keys, left out of the index (times and sizes it repeats, its own level).
+TRAEFIK_ACCESS_DROPPED = (
+    "ClientAddr",
+    "ClientPort",
+    "ClientUsername",
+    "DownstreamContentSize",
+    "OriginContentSize",
+    "OriginDuration",
+    "OriginStatus",
+    "Overhead",
+    "RequestAddr",
+    "RequestContentSize",
+    "RequestCount",
+    "RequestPort",
+    "RequestProtocol",
+    "RequestScheme",
+    "RouterName",
+    "ServiceAddr",
+    "ServiceURL",
+    "StartLocal",
+    "StartUTC",
+    "entryPointName",
+    "msg",
+    "time",
+    "TLSCipher",
+    "TLSVersion",
+)
+TRAEFIK_SERVICE_NAME = "traefik"
+TRAEFIK_ACCESS_DATASET = "traefik.access"
+
+
+def _traefik_access_filter() -> str:
+    renames = "\n".join(
+        f'        "{src}" => "{dst}"' for src, dst in TRAEFIK_ACCESS_RENAMES.items()
+    )
+    dropped = ", ".join(f'"{field}"' for field in TRAEFIK_ACCESS_DROPPED)
+    return f"""\
+  # Traefik's access line: ECS names, its service without the provider suffix.
+  if [RequestPath] and [DownstreamStatus] {{
+    mutate {{
+      rename => {{
+{renames}
+      }}
+    }}
+    mutate {{
+      remove_field => [{dropped}]
+      gsub => ["[lab][function]", "@.*$", ""]
+      replace => {{
+        "[service][name]" => "{TRAEFIK_SERVICE_NAME}"
+        "[event][dataset]" => "{TRAEFIK_ACCESS_DATASET}"
+      }}
+    }}
+  }}
+"""
+
+
 def pipeline(*, elasticsearch_url: str, template_file: str = TEMPLATE_FILE) -> str:
     """The pipeline file: the app's JSON line decoded at the root, GELF metadata renamed."""
     renames = "\n".join(f'      "{src}" => "{dst}"' for src, dst in GELF_RENAMES.items())
@@ -62,7 +130,7 @@ filter {{
   mutate {{
     remove_field => [{dropped}]
   }}
-}}
+{_traefik_access_filter()}}}
 
 output {{
   elasticsearch {{

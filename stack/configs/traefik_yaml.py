@@ -22,6 +22,25 @@ RETRY_ATTEMPTS = 3
 HEALTH_CHECK_INTERVAL = "2s"
 HEALTH_CHECK_TIMEOUT = "1s"
 
+# A client may hold a connection this long for its request head, its response or between
+# requests; past that Traefik closes it, so idle or slow clients cannot pile up (issue 14).
+READ_TIMEOUT = "10s"
+WRITE_TIMEOUT = "30s"
+IDLE_TIMEOUT = "15s"
+# Traefik closes a pooled connection to a replica after this idle time, which must stay below
+# the replica's keep-alive timeout (app/server.py, 120 s): otherwise the replica may close a
+# connection just as Traefik reuses it, and the request fails.
+BACKEND_IDLE_CONN_TIMEOUT_SECONDS = 90
+BACKEND_RESPONSE_HEADER_TIMEOUT = "30s"
+# The API takes no body: Traefik answers 413 past this before a replica sees a byte, and keeps
+# what it buffers in memory (never a temp file).
+MAX_REQUEST_BODY_BYTES = 4096
+# Requests in flight through one function router: per client address, and for everyone.
+IN_FLIGHT_PER_CLIENT = 64
+IN_FLIGHT_PER_SERVICE = 256
+# Routers answer only these Host headers, so a DNS-rebinding page (Host: its own name) gets 404.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
 
 def _yaml(document: Mapping) -> str:
     return yaml.safe_dump(dict(document), sort_keys=False, default_flow_style=False)
@@ -43,8 +62,14 @@ def static(
         {
             "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
             "entryPoints": {
-                "web": {"address": f"{host}:{web_port}"},
-                "traefik": {"address": f"{host}:{api_port}"},
+                "web": {"address": f"{host}:{web_port}", "transport": _transport()},
+                "traefik": {"address": f"{host}:{api_port}", "transport": _transport()},
+            },
+            "serversTransport": {
+                "forwardingTimeouts": {
+                    "idleConnTimeout": f"{BACKEND_IDLE_CONN_TIMEOUT_SECONDS}s",
+                    "responseHeaderTimeout": BACKEND_RESPONSE_HEADER_TIMEOUT,
+                }
             },
             # insecure: serves the API and dashboard on the `traefik` entrypoint, which is
             # published on the bind address only (127.0.0.1 by default).
@@ -62,8 +87,27 @@ def static(
             },
             "providers": {"file": {"filename": dynamic_file, "watch": True}},
             "log": {"level": "INFO"},
+            # One JSON line per request on stdout, so Docker's log driver ships it with the
+            # app's lines; header values are dropped (they may carry credentials).
+            "accessLog": {"format": "json", "fields": {"headers": {"defaultMode": "drop"}}},
         }
     )
+
+
+def _transport() -> dict:
+    return {
+        "respondingTimeouts": {
+            "readTimeout": READ_TIMEOUT,
+            "writeTimeout": WRITE_TIMEOUT,
+            "idleTimeout": IDLE_TIMEOUT,
+        }
+    }
+
+
+def host_rule(hosts: Sequence[str]) -> str:
+    """`Host(a) || Host(b)`, brackets of an IPv6 literal removed (Traefik matches without)."""
+    names = dict.fromkeys(h.strip("[]") for h in hosts if h)
+    return " || ".join(f"Host(`{name}`)" for name in names)
 
 
 def dynamic(
@@ -71,37 +115,73 @@ def dynamic(
     *,
     grafana_url: str | None = None,
     kibana_url: str | None = None,
+    health_check: bool = True,
+    hosts: Sequence[str] = (),
 ) -> str:
-    """Per function a PathPrefix router and a health-checked balancer; the UIs when given.
+    """Per function a Host + PathPrefix router and a health-checked balancer; the UIs when given.
 
+    Every router matches the loopback names plus `hosts` (the configured client host, names
+    the lab's own parts call Traefik by). Function routers buffer at most
+    MAX_REQUEST_BODY_BYTES and cap requests in flight per client and per service.
+    `health_check=False` where a backend URL is a name that resolves to every task (Swarm's
+    dnsrr): one failed check would take all of them out, and Swarm's own task health check
+    already takes an unhealthy or stopping task out of the name.
     Grafana and Kibana are configured to serve under their sub-paths themselves, so their
     routers forward the path unchanged.
     """
+    hosts_match = host_rule((*LOOPBACK_HOSTS, *hosts))
     routers: dict[str, dict] = {}
     services: dict[str, dict] = {}
+    middlewares: dict[str, dict] = {
+        "retry": {"retry": {"attempts": RETRY_ATTEMPTS, "initialInterval": "20ms"}},
+        "body-limit": {
+            "buffering": {
+                "maxRequestBodyBytes": MAX_REQUEST_BODY_BYTES,
+                "memRequestBodyBytes": MAX_REQUEST_BODY_BYTES,
+            }
+        },
+        # depth 0: the connection's remote address, never a header a client can forge.
+        "in-flight-per-client": {
+            "inFlightReq": {
+                "amount": IN_FLIGHT_PER_CLIENT,
+                "sourceCriterion": {"ipStrategy": {"depth": 0}},
+            }
+        },
+    }
     for function, urls in backends.items():
         if not urls:
             raise ValueError(f"function {function!r} has no replicas")
-        routers[function] = {
-            "rule": f"PathPrefix(`/{function}/`)",
-            "entryPoints": ["web"],
-            "service": function,
-            "middlewares": ["retry"],
-        }
-        services[function] = {
-            "loadBalancer": {
-                "servers": [{"url": url} for url in urls],
-                "healthCheck": {
-                    "path": HEALTH_PATH,
-                    "interval": HEALTH_CHECK_INTERVAL,
-                    "timeout": HEALTH_CHECK_TIMEOUT,
-                },
+        # One middleware per service, counting by request host: one counter per service for
+        # each name clients use (127.0.0.1 and localhost count apart).
+        middlewares[f"{function}-in-flight"] = {
+            "inFlightReq": {
+                "amount": IN_FLIGHT_PER_SERVICE,
+                "sourceCriterion": {"requestHost": True},
             }
         }
+        routers[function] = {
+            "rule": f"({hosts_match}) && PathPrefix(`/{function}/`)",
+            "entryPoints": ["web"],
+            "service": function,
+            "middlewares": [
+                "in-flight-per-client",
+                f"{function}-in-flight",
+                "body-limit",
+                "retry",
+            ],
+        }
+        balancer: dict = {"servers": [{"url": url} for url in urls]}
+        if health_check:
+            balancer["healthCheck"] = {
+                "path": HEALTH_PATH,
+                "interval": HEALTH_CHECK_INTERVAL,
+                "timeout": HEALTH_CHECK_TIMEOUT,
+            }
+        services[function] = {"loadBalancer": balancer}
     for ui, url in (("grafana", grafana_url), ("kibana", kibana_url)):
         if url:
             routers[ui] = {
-                "rule": f"PathPrefix(`/{ui}`)",
+                "rule": f"({hosts_match}) && PathPrefix(`/{ui}`)",
                 "entryPoints": ["web"],
                 "service": ui,
             }
@@ -111,9 +191,7 @@ def dynamic(
             "http": {
                 "routers": routers,
                 "services": services,
-                "middlewares": {
-                    "retry": {"retry": {"attempts": RETRY_ATTEMPTS, "initialInterval": "20ms"}}
-                },
+                "middlewares": middlewares,
             }
         }
     )

@@ -2,7 +2,7 @@
 
 import yaml
 
-from app.contract import LOGS_INDEX_PATTERN, LOGS_INDEX_PREFIX
+from app.contract import LOG_FIELD_TYPES, LOGS_INDEX_PATTERN, LOGS_INDEX_PREFIX
 from stack.configs import elasticsearch_template, logstash_conf
 from stack.settings import LOGSTASH_GELF_PORT
 
@@ -40,3 +40,12 @@ def test_settings_persist_the_queue_on_the_data_volume():
     assert settings["path.queue"].startswith(logstash_conf.DATA_DIR + "/")
     assert settings["path.config"] == logstash_conf.PIPELINE_DIR
     assert logstash_conf.PIPELINE_FILE.startswith(settings["path.config"] + "/")
+
+
+def test_traefik_access_lines_land_on_the_contracts_fields():
+    for source, target in logstash_conf.TRAEFIK_ACCESS_RENAMES.items():
+        field = ".".join(target.strip("[]").split("]["))
+        assert field in LOG_FIELD_TYPES, (source, field)
+    assert not set(logstash_conf.TRAEFIK_ACCESS_RENAMES) & set(logstash_conf.TRAEFIK_ACCESS_DROPPED)
+    pipeline = logstash_conf.pipeline(elasticsearch_url="http://elasticsearch:9200")
+    assert f'"[event][dataset]" => "{logstash_conf.TRAEFIK_ACCESS_DATASET}"' in pipeline

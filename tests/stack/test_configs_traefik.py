@@ -15,6 +15,7 @@ import requests
 import yaml
 
 from app.contract import FUNCTIONS, HEALTH_PATH, HISTOGRAM_BUCKETS
+from app.server import Limits
 from lab.support import free_port
 from stack.configs import traefik_yaml
 
@@ -31,9 +32,9 @@ def test_traefik_buckets_are_the_apps():
 
 def test_traefik_static_has_entrypoints_metrics_and_file_provider():
     static = yaml.safe_load(traefik_yaml.static(web_port=8001, api_port=8081))
-    assert static["entryPoints"] == {
-        "web": {"address": ":8001"},
-        "traefik": {"address": ":8081"},
+    assert {name: e["address"] for name, e in static["entryPoints"].items()} == {
+        "web": ":8001",
+        "traefik": ":8081",
     }
     prometheus = static["metrics"]["prometheus"]
     assert prometheus["entryPoint"] == "traefik"
@@ -52,10 +53,18 @@ def test_traefik_dynamic_names_every_replica():
     dynamic = yaml.safe_load(traefik_yaml.dynamic(CONTAINER_BACKENDS))["http"]
     for function, urls in CONTAINER_BACKENDS.items():
         router = dynamic["routers"][function]
-        assert router["rule"] == f"PathPrefix(`/{function}/`)"
+        assert router["rule"] == (
+            f"(Host(`127.0.0.1`) || Host(`localhost`)) && PathPrefix(`/{function}/`)"
+        )
         assert router["service"] == function
         assert router["entryPoints"] == ["web"]
-        assert router["middlewares"] == ["retry"]
+        # Limits before retry, so a refused request is not retried against another replica.
+        assert router["middlewares"] == [
+            "in-flight-per-client",
+            f"{function}-in-flight",
+            "body-limit",
+            "retry",
+        ]
         balancer = dynamic["services"][function]["loadBalancer"]
         assert [server["url"] for server in balancer["servers"]] == urls
         assert balancer["healthCheck"]["path"] == HEALTH_PATH
@@ -70,10 +79,56 @@ def test_traefik_dynamic_routes_the_uis_when_given():
             CONTAINER_BACKENDS, grafana_url="http://grafana:3000", kibana_url="http://kibana:5601"
         )
     )["http"]
-    assert dynamic["routers"]["grafana"]["rule"] == "PathPrefix(`/grafana`)"
+    assert dynamic["routers"]["grafana"]["rule"] == (
+        "(Host(`127.0.0.1`) || Host(`localhost`)) && PathPrefix(`/grafana`)"
+    )
     assert dynamic["services"]["kibana"]["loadBalancer"]["servers"] == [
         {"url": "http://kibana:5601"}
     ]
+
+
+def test_traefik_entrypoints_time_out_slow_and_idle_clients():
+    static = yaml.safe_load(traefik_yaml.static())
+    for name, entrypoint in static["entryPoints"].items():
+        timeouts = entrypoint["transport"]["respondingTimeouts"]
+        assert set(timeouts) == {"readTimeout", "writeTimeout", "idleTimeout"}, name
+        assert all(value.endswith("s") and int(value[:-1]) > 0 for value in timeouts.values())
+    assert static["accessLog"]["format"] == "json"
+    assert "filePath" not in static["accessLog"]  # stdout, where Docker's log driver reads
+
+
+def test_traefik_drops_pooled_connections_before_the_replica_does():
+    """A replica closing a keep-alive connection that Traefik is reusing fails that request:
+    Traefik's idle timeout for pooled connections stays below the app's keep-alive timeout."""
+    static = yaml.safe_load(traefik_yaml.static())
+    idle = static["serversTransport"]["forwardingTimeouts"]["idleConnTimeout"]
+    assert idle == f"{traefik_yaml.BACKEND_IDLE_CONN_TIMEOUT_SECONDS}s"
+    assert Limits().idle_timeout_seconds > traefik_yaml.BACKEND_IDLE_CONN_TIMEOUT_SECONDS
+
+
+def test_traefik_limits_bodies_and_requests_in_flight():
+    middlewares = yaml.safe_load(traefik_yaml.dynamic(CONTAINER_BACKENDS))["http"]["middlewares"]
+    buffering = middlewares["body-limit"]["buffering"]
+    assert buffering["maxRequestBodyBytes"] == traefik_yaml.MAX_REQUEST_BODY_BYTES <= 65536
+    assert buffering["memRequestBodyBytes"] == buffering["maxRequestBodyBytes"]  # no temp file
+    per_client = middlewares["in-flight-per-client"]["inFlightReq"]
+    assert per_client["sourceCriterion"] == {"ipStrategy": {"depth": 0}}
+    for function in CONTAINER_BACKENDS:
+        per_service = middlewares[f"{function}-in-flight"]["inFlightReq"]
+        assert per_service["sourceCriterion"] == {"requestHost": True}
+        assert per_service["amount"] > per_client["amount"] > 0
+
+
+def test_traefik_routers_match_the_configured_host_too():
+    dynamic = yaml.safe_load(
+        traefik_yaml.dynamic(
+            CONTAINER_BACKENDS, kibana_url="http://kibana:5601", hosts=["[::1]", "lab.test"]
+        )
+    )["http"]
+    for router in dynamic["routers"].values():
+        assert router["rule"].startswith(
+            "(Host(`127.0.0.1`) || Host(`localhost`) || Host(`::1`) || Host(`lab.test`)) && "
+        )
 
 
 def test_traefik_dynamic_refuses_a_function_without_replicas():

