@@ -13,6 +13,7 @@ import pulumi
 import pulumi_docker as docker
 
 from stack.configs import elasticsearch_template, logstash_conf
+from stack.configs.logstash_health import command as health_command
 from stack.containers import (
     Placement,
     child_options,
@@ -22,7 +23,7 @@ from stack.containers import (
     remote_image,
     upload,
 )
-from stack.settings import LOGSTASH_API_PORT, LOGSTASH_GELF_PORT, MEMORY_MB, PORTS, LabSettings
+from stack.settings import LOGSTASH_GELF_PORT, MEMORY_MB, PORTS, LabSettings
 
 
 @dataclass
@@ -66,7 +67,8 @@ class Logstash(pulumi.ComponentResource):
             ],
             ports=[args.placement.publish(LOGSTASH_GELF_PORT, args.gelf_port, protocol="udp")],
             healthcheck=healthcheck(
-                ["curl", "-fsS", f"http://localhost:{LOGSTASH_API_PORT}/"],
+                # Not `GET /`: that answers 200 before the pipeline runs (logstash_health.py).
+                health_command(),
                 interval="10s",
                 retries=12,
                 start_period="60s",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -187,5 +188,58 @@ def start_kibana(unready: int = 0, port: int = 0) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", port), FakeKibana)
     server.unready, server.requests, server.received = unready, [], ""
     server.existing = frozenset()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class FakeLogstash(BaseHTTPRequestHandler):
+    """Logstash 8.19's monitoring API in one pipeline state (`server.state`).
+
+    `GET /` answers 200 from the moment the API is up, whatever the pipelines do
+    (elastic/logstash logstash-core/lib/logstash/api/modules/root.rb). `GET /_health_report`
+    answers 200 too, with each pipeline's `details.status.state` and an indicator colour
+    (logstash-core/src/main/java/org/logstash/health/PipelineIndicator.java: RUNNING green,
+    LOADING and FINISHED yellow, TERMINATED red, UNKNOWN unknown; the top status is the worst).
+    """
+
+    COLOURS: ClassVar[dict[str, str]] = {
+        "RUNNING": "green",
+        "LOADING": "yellow",
+        "FINISHED": "yellow",
+        "TERMINATED": "red",
+        "UNKNOWN": "unknown",
+    }
+
+    def do_GET(self):
+        state = self.server.state
+        if self.path == "/":
+            return self._compact(200, {"host": "logstash", "version": "8.19.4"})
+        if self.path != "/_health_report":
+            return self._compact(404, {"path": self.path, "status": 404})
+        colour = self.COLOURS[state] if state else "green"
+        pipelines = (
+            {"main": {"status": colour, "details": {"status": {"state": state}}}} if state else {}
+        )
+        indicators = {"pipelines": {"status": colour, "indicators": pipelines}}
+        body = {"host": "logstash", "version": "8.19.4", "status": colour, "indicators": indicators}
+        return self._compact(200, body)
+
+    def _compact(self, status: int, document: object) -> None:
+        """Logstash's API writes compact JSON (`"state":"RUNNING"`), which a check may grep."""
+        payload = json.dumps(document, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+def start_logstash(state: str | None = "RUNNING") -> ThreadingHTTPServer:
+    """A FakeLogstash whose one pipeline `main` is in `state` (None: no pipeline loaded yet)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeLogstash)
+    server.state = state
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
