@@ -77,7 +77,9 @@ class Logstash(pulumi.ComponentResource):
             # The function replicas start after this, so their start-up lines are not lost.
             wait=True,
             wait_timeout=300,
-            opts=child_options(self, args.depends_on),
+            # The provider neither replaces nor updates a container for a new health check
+            # (docs/product-rules.md D1), so the pipeline-aware check needs a replacement.
+            opts=child_options(self, args.depends_on, replace_on_changes=["healthcheck"]),
             **container_defaults(args.placement, "logstash", memory_mb=args.memory_mb),
         )
         # Seen from the Docker daemon on the host, not from the lab network.
