@@ -237,8 +237,13 @@ class SwarmTraefik(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TraefikArgs, opts=None) -> None:
         super().__init__("lab:swarm:Traefik", name, None, opts)
+        # Traefik's own health check stays off: each backend is one dnsrr name for every task,
+        # which Swarm's task health check keeps to healthy, running tasks; retries remain.
         dynamic = traefik_yaml.dynamic(
-            args.backends, grafana_url=args.grafana_url, kibana_url=args.kibana_url
+            args.backends,
+            grafana_url=args.grafana_url,
+            kibana_url=args.kibana_url,
+            health_check=False,
         )
         files = {
             traefik_yaml.STATIC_FILE: traefik_yaml.static(),
@@ -302,7 +307,18 @@ class SwarmPrometheus(pulumi.ComponentResource):
                     configs=file_configs(self, name, args.placement, "prometheus", files),
                     mounts=[
                         docker.ServiceTaskSpecContainerSpecMountArgs(
-                            target=DATA_DIR, type="volume", source=volume
+                            target=DATA_DIR,
+                            type="volume",
+                            source=volume,
+                            # The node creates the volume with the task: labelled like the part.
+                            volume_options=docker.ServiceTaskSpecContainerSpecMountVolumeOptionsArgs(
+                                labels=[
+                                    docker.ServiceTaskSpecContainerSpecMountVolumeOptionsLabelArgs(
+                                        label=k, value=v
+                                    )
+                                    for k, v in args.placement.label_pairs("prometheus").items()
+                                ]
+                            ),
                         )
                     ],
                     healthcheck=healthcheck(
