@@ -2,6 +2,9 @@
 # the virtualenv create it first (the file target $(VENV)), so any of them works on a fresh clone.
 PY ?= .venv/bin/python
 OUT ?= build
+# The Pulumi stack every target drives: dev (one Docker host) or swarm (a swarm manager).
+STACK ?= dev
+export LAB_STACK := $(STACK)
 VENV := .venv/.installed
 PIP := .venv/bin/pip install --disable-pip-version-check -q
 

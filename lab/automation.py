@@ -23,7 +23,8 @@ from lab.support import REPO_ROOT, LabError
 from stack import settings
 from stack.settings import LabSettings
 
-STACK = "dev"
+# `make up STACK=swarm` selects Pulumi.swarm.yaml (lab:engine: swarm; DOCKER_HOST a manager).
+STACK = os.environ.get("LAB_STACK") or "dev"
 STACK_FILE = settings.stack_file(REPO_ROOT, STACK)
 STATE_DIR = REPO_ROOT / ".pulumi-state"
 PULUMI_HOME = REPO_ROOT / ".pulumi-home"

@@ -119,13 +119,40 @@ def print_status(urls: Mapping[str, str], note: str | None, out: TextIO = sys.st
     return 0 if healthy else 1
 
 
+def tasks_per_node(client, stack: str) -> dict[str, list[str]]:
+    """On a swarm manager: node name -> `service.slot state` of each lab task placed there."""
+    nodes = {node.id: node.attrs["Description"]["Hostname"] for node in client.nodes.list()}
+    placed: dict[str, list[str]] = {name: [] for name in sorted(nodes.values())}
+    for service in client.services.list(filters={"label": f"lab.stack={stack}"}):
+        for task in service.tasks(filters={"desired-state": "running"}):
+            node = nodes.get(task.get("NodeID"), "(unassigned)")
+            state = task["Status"]["State"]
+            placed.setdefault(node, []).append(f"{service.name}.{task.get('Slot', '')} {state}")
+    return placed
+
+
+def print_tasks(stack: str, out: TextIO = sys.stdout) -> None:
+    import docker  # only the Swarm stack needs the SDK here; DOCKER_HOST names the manager
+
+    try:
+        placed = tasks_per_node(docker.from_env(), stack)
+    except Exception as error:  # no manager reachable: the URL probes still say what is up
+        print(f"tasks: cannot read the swarm ({error})", file=out)
+        return
+    for node, tasks in placed.items():
+        print(f"{node}: {', '.join(sorted(tasks)) or 'no lab tasks'}", file=out)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args:
         print("usage: python -m lab.status", file=sys.stderr)
         return 2
     try:
-        return print_status(*stack_outputs(automation.stack_settings()))
+        settings = automation.stack_settings()
+        if settings.engine == "swarm":
+            print_tasks(automation.STACK)
+        return print_status(*stack_outputs(settings))
     except SettingsError as error:
         print(f"lab: {error}", file=sys.stderr)
         return 1
