@@ -129,6 +129,21 @@ def upload(path: str, content: pulumi.Input[str]) -> docker.ContainerUploadArgs:
     return docker.ContainerUploadArgs(file=path, content=content, permissions="0644")
 
 
+def secret_upload(
+    path: str, secret: pulumi.Input[str], *, owner: str
+) -> docker.ContainerUploadArgs:
+    """A password as a file only the part's process user can read: mode 0400, owned by that
+    numeric uid (without `owner` Docker copies it as root:root, unreadable by the user). The
+    content stays a Pulumi secret in the state."""
+    return docker.ContainerUploadArgs(
+        file=path,
+        content=pulumi.Output.secret(secret),
+        permissions="0400",
+        owner=owner,
+        group=owner,
+    )
+
+
 def healthcheck(
     command: Sequence[str],
     *,

@@ -2,9 +2,11 @@
 
 Grafana is kept stateless on purpose: no data volume. Everything it shows is provisioned, so
 losing its database loses nothing, and the admin password converges: the password is part of
-the container's environment, a changed secret replaces the container, and a fresh database
-takes GF_SECURITY_ADMIN_PASSWORD at first start. (With a persisted database that variable is
-ignored after the first start, the bug the popular compose stacks suffer from.)
+an uploaded file, a changed secret replaces the container, and a fresh database takes it at
+first start. (With a persisted database the password is ignored after the first start, the bug
+the popular compose stacks suffer from.) The password never sits in the environment, where
+`docker inspect` would show it: the image's run.sh reads GF_SECURITY_ADMIN_PASSWORD__FILE as
+the container user (uid 472), so the file is 0400 owned by that uid (docs/product-rules.md G5).
 """
 
 from __future__ import annotations
@@ -22,9 +24,14 @@ from stack.containers import (
     container_defaults,
     healthcheck,
     remote_image,
+    secret_upload,
     upload,
 )
 from stack.settings import GRAFANA_PORT, GRAFANA_SUB_PATH, MEMORY_MB, PORTS
+
+# The image's user (Grafana's Dockerfile: GF_UID 472, GF_GID 0).
+GRAFANA_UID = "472"
+ADMIN_PASSWORD_FILE = "/run/secrets/grafana-admin-password"
 
 
 @dataclass
@@ -63,15 +70,13 @@ class Grafana(pulumi.ComponentResource):
             )
             for stem, model in sorted(args.dashboards.items())
         ]
-        password_env = pulumi.Output.secret(args.admin_password).apply(
-            lambda password: f"GF_SECURITY_ADMIN_PASSWORD={password}"
-        )
+        uploads.append(secret_upload(ADMIN_PASSWORD_FILE, args.admin_password, owner=GRAFANA_UID))
         self.container = docker.Container(
             f"{name}-container",
             image=image.image_id,
             envs=[
                 "GF_SECURITY_ADMIN_USER=admin",
-                password_env,
+                f"GF_SECURITY_ADMIN_PASSWORD__FILE={ADMIN_PASSWORD_FILE}",
                 "GF_AUTH_ANONYMOUS_ENABLED=false",
                 "GF_USERS_ALLOW_SIGN_UP=false",
                 "GF_AUTH_DISABLE_LOGIN_FORM=false",
@@ -94,7 +99,7 @@ class Grafana(pulumi.ComponentResource):
             ),
             networks_advanced=args.placement.network_attachment("grafana"),
             # A new password must reach a fresh database (see the module docstring).
-            opts=child_options(self, args.depends_on, replace_on_changes=["envs"]),
+            opts=child_options(self, args.depends_on, replace_on_changes=["uploads"]),
             **container_defaults(args.placement, "grafana", memory_mb=args.memory_mb),
         )
         self.url = args.public_url
