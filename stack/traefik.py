@@ -42,6 +42,23 @@ class TraefikArgs:
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
+# Docker never restarts a running container because it is unhealthy, so the health command
+# ends Traefik itself after UNHEALTHY_STREAK failed pings in a row (its own bounded timeout, so
+# Docker's check timeout never kills it before it counts) and the restart policy brings it
+# back. SIGCONT first: a stopped process would hold SIGTERM forever. SIGTERM, not SIGKILL: the
+# kernel drops SIGKILL sent to PID 1 from inside its own namespace.
+UNHEALTHY_STREAK = 3
+_STREAK_FILE = "/tmp/traefik-failed-pings"
+SELF_HEALING_HEALTHCHECK = (
+    "sh",
+    "-c",
+    f"if timeout 2 traefik healthcheck --ping >/dev/null 2>&1; then rm -f {_STREAK_FILE}; "
+    f"exit 0; fi; n=$(( $(cat {_STREAK_FILE} 2>/dev/null || echo 0) + 1 )); "
+    f"echo $n > {_STREAK_FILE}; "
+    f"if [ $n -ge {UNHEALTHY_STREAK} ]; then kill -CONT 1; kill -TERM 1; fi; exit 1",
+)
+
+
 def go_memory_limit(memory_mb: int) -> str:
     """GOMEMLIMIT for a container limit: Go's GC works harder past it, leaving a quarter of the
     limit for memory Go does not count (stacks of idle connections, page cache), so Traefik
@@ -86,7 +103,7 @@ class Traefik(pulumi.ComponentResource):
                 args.placement.publish(TRAEFIK_WEB_PORT, args.api_port),
                 args.placement.publish(TRAEFIK_API_PORT, args.dashboard_port),
             ],
-            healthcheck=healthcheck(["traefik", "healthcheck", "--ping"]),
+            healthcheck=healthcheck(SELF_HEALING_HEALTHCHECK, interval="3s"),
             networks_advanced=args.placement.network_attachment("traefik"),
             opts=child_options(self, args.depends_on),
             **settings,
