@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from stack import exposure
+
 NAMESPACE = "lab"
 
 # Upstream images, pinned (one visible place; docs/contract.md "Pinned upstream images").
@@ -124,6 +126,7 @@ class LabSettings:
     slow_call_ms: int = 5
     # `docker`: containers on one host; `swarm`: services on a swarm manager (stack/swarm.py).
     engine: str = "docker"
+    allow_open_ports: bool = False  # login-less ports on a reachable address (exposure.py)
 
     @property
     def grafana_on(self) -> bool:
@@ -238,6 +241,7 @@ _SCALARS = {
     "grafana": ("grafana", _boolean),
     "logs": ("logs", _boolean),
     "bindAddress": ("bind_address", _address),
+    "allowOpenPorts": ("allow_open_ports", _boolean),
     "prometheusRetention": (
         "prometheus_retention",
         lambda v: _text(v, _DURATION, "a Prometheus duration such as 7d or 12h"),
@@ -292,6 +296,8 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
     _check_ports(settings.ports)
     _check_memory(settings)
     _check_engine(settings)
+    if refused := exposure.refusal(settings):
+        raise SettingsError(refused)
     return settings
 
 

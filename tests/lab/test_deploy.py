@@ -91,6 +91,11 @@ INVALID_CONFIGS = {
         "lab:memoryMb.grafana = 256 is invalid: expected at least 512"
         " (the part's documented minimum)",
     ),
+    "ports without a login on a reachable address (issue 11)": (
+        "  lab:bindAddress: 0.0.0.0\n",
+        "lab:bindAddress = '0.0.0.0' publishes ports that answer without a login to every"
+        " machine that reaches it: api 8000/tcp: ",
+    ),
 }
 
 
