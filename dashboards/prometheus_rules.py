@@ -18,6 +18,8 @@ GROUP = "lab"
 WINDOW = "5m"
 # Prometheus' alert template for the alert's `function` label.
 FUNCTION = "{{ $labels.function }}"
+# The alert that inhibits every per-function alert in Alertmanager (alertmanager_yaml.py).
+TRAEFIK_DOWN = "LabTraefikDown"
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def alerts(functions: Sequence[str] = FUNCTIONS) -> list[Alert]:
             "Traefik's health check should have taken it out of the load balancer.",
         ),
         Alert(
-            name="LabTraefikDown",
+            name=TRAEFIK_DOWN,
             query=promql.targets_up('job="traefik"'),
             comparison="==",
             threshold=0,

@@ -16,8 +16,8 @@ from pulumi.runtime.config import CONFIG, get_config_env
 
 from app.contract import FUNCTIONS
 from dashboards import grafana_overview, kibana_objects, prometheus_rules
+from stack import monitoring, swarm
 from stack import settings as lab_settings
-from stack import swarm
 from stack.app_image import AppImage, AppImageArgs
 from stack.containers import Placement
 from stack.elasticsearch import Elasticsearch, ElasticsearchArgs
@@ -91,6 +91,7 @@ if settings.logs:
             heap=settings.logstash_heap,
             gelf_port=settings.ports["gelf"],
             memory_mb=settings.memory_mb["logstash"],
+            alerts=settings.metrics and settings.alerting,
             depends_on=[elasticsearch.container],
         ),
     )
@@ -141,6 +142,16 @@ Traefik(
 )
 
 if settings.metrics:
+    # Alertmanager, probes and node-exporter (stack/monitoring.py); not declared on Swarm yet.
+    watch = monitoring.Monitoring()
+    if settings.engine == "docker":
+        watch = monitoring.declare(
+            name,
+            placement,
+            settings,
+            webhook_url=logstash.alerts_webhook_url if logstash else None,
+            alertmanager_public_url=urls["alertmanager_url"],
+        )
     prometheus = Prometheus(
         f"{name}-prometheus",
         PrometheusArgs(
@@ -151,6 +162,8 @@ if settings.metrics:
             port=settings.ports["prometheus"],
             retention=settings.prometheus_retention,
             memory_mb=settings.memory_mb["prometheus"],
+            alertmanager_url=watch.alertmanager_url,
+            extra_jobs=watch.extra_jobs,
         ),
     )
     if settings.grafana_on:

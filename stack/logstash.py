@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
-from stack.configs import elasticsearch_template, logstash_conf
+from stack.configs import elasticsearch_template, logstash_alerts, logstash_conf
 from stack.configs.logstash_health import command as health_command
 from stack.containers import (
     Placement,
@@ -34,6 +34,8 @@ class LogstashArgs:
     heap: str = LabSettings.logstash_heap
     gelf_port: int = PORTS["gelf"]
     memory_mb: int = MEMORY_MB["logstash"]
+    # Alertmanager's webhook on an HTTP input, into the alerts index (logstash_alerts.py).
+    alerts: bool = False
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
@@ -56,9 +58,16 @@ class Logstash(pulumi.ComponentResource):
                 upload(logstash_conf.SETTINGS_FILE, logstash_conf.settings()),
                 upload(
                     logstash_conf.PIPELINE_FILE,
-                    logstash_conf.pipeline(elasticsearch_url=args.elasticsearch_url),
+                    logstash_conf.pipeline(
+                        elasticsearch_url=args.elasticsearch_url, alerts=args.alerts
+                    ),
                 ),
                 upload(logstash_conf.TEMPLATE_FILE, elasticsearch_template.render()),
+                *(
+                    [upload(logstash_alerts.TEMPLATE_FILE, logstash_alerts.render_template())]
+                    if args.alerts
+                    else []
+                ),
             ],
             volumes=[
                 docker.ContainerVolumeArgs(
@@ -84,4 +93,6 @@ class Logstash(pulumi.ComponentResource):
         )
         # Seen from the Docker daemon on the host, not from the lab network.
         self.gelf_address = f"udp://{args.placement.client_host}:{args.gelf_port}"
+        # Where Alertmanager posts, on the lab network (None without the HTTP input).
+        self.alerts_webhook_url = logstash_alerts.webhook_url() if args.alerts else None
         self.register_outputs({"gelf_address": self.gelf_address})

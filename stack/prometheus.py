@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_docker as docker
@@ -32,6 +33,10 @@ class PrometheusArgs:
     port: int = PORTS["prometheus"]
     retention: str = LabSettings.prometheus_retention
     memory_mb: int = MEMORY_MB["prometheus"]
+    # Where alerts go (None: nowhere but Prometheus' own page) and jobs beyond its own
+    # (probes, node-exporter), as prometheus_yaml.render takes them.
+    alertmanager_url: str | None = None
+    extra_jobs: Sequence[Mapping[str, Any]] = ()
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
@@ -50,6 +55,8 @@ class Prometheus(pulumi.ComponentResource):
             traefik_target=f"traefik:{TRAEFIK_API_PORT}",
             self_target=f"localhost:{PROMETHEUS_PORT}",
             rule_files=[prometheus_yaml.RULES_FILE],
+            alertmanager_url=args.alertmanager_url,
+            extra_jobs=args.extra_jobs,
         )
         self.container = docker.Container(
             f"{name}-container",

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from stack import exposure
+from stack import settings_tables as tables
 
 NAMESPACE = "lab"
 
@@ -35,6 +35,7 @@ IMAGES: Mapping[str, str] = MappingProxyType(
         "elasticsearch": "docker.elastic.co/elasticsearch/elasticsearch:8.19.4",
         "logstash": "docker.elastic.co/logstash/logstash:8.19.4",
         "kibana": "docker.elastic.co/kibana/kibana:8.19.4",
+        **tables.MONITORING_IMAGES,
     }
 )
 
@@ -48,6 +49,7 @@ PORTS: Mapping[str, int] = MappingProxyType(
         "elasticsearch": 9200,
         "kibana": 5601,
         "gelf": 12201,
+        **tables.MONITORING_PORTS,
     }
 )
 
@@ -64,22 +66,13 @@ MEMORY_MB: Mapping[str, int] = MappingProxyType(
         "elasticsearch": 2048,
         "logstash": 1024,
         "kibana": 1024,
+        **tables.MONITORING_MEMORY_MB,
     }
 )
-MINIMUM_MEMORY_MB: Mapping[str, int] = MappingProxyType(
-    {
-        "function": 64,
-        "traefik": 64,
-        "prometheus": 128,
-        "grafana": 512,
-        "elasticsearch": 1024,
-        "logstash": 768,
-        "kibana": 1024,
-    }
-)
+MINIMUM_MEMORY_MB = tables.MINIMUM_MEMORY_MB
 
 # Which parts each switch turns on; `metrics` carries Prometheus, `grafana` needs `metrics`.
-SWITCHES = ("metrics", "grafana", "logs")
+SWITCHES = ("metrics", "grafana", "logs", *tables.MONITORING_SWITCHES)
 
 # Keys whose values are Pulumi secrets: the program reads them with require_secret, never
 # through this object, and the front door only checks that they are present.
@@ -126,7 +119,10 @@ class LabSettings:
     slow_call_ms: int = 5
     # `docker`: containers on one host; `swarm`: services on a swarm manager (stack/swarm.py).
     engine: str = "docker"
-    allow_open_ports: bool = False  # login-less ports on a reachable address (exposure.py)
+    # Alertmanager, the blackbox probes, node-exporter: each needs `metrics` (settings_tables).
+    alerting: bool = True
+    probes: bool = True
+    host: bool = True
 
     @property
     def grafana_on(self) -> bool:
@@ -155,6 +151,9 @@ class LabSettings:
             "api_url": self.api_url,
             "traefik_url": self.url("traefik", "/dashboard/"),
             "prometheus_url": self.url("prometheus") if self.metrics else None,
+            "alertmanager_url": self.url("alertmanager", f"{tables.ALERTMANAGER_SUB_PATH}/")
+            if self.metrics and self.alerting
+            else None,
             "grafana_url": self.url("api", f"{GRAFANA_SUB_PATH}/") if self.grafana_on else None,
             "kibana_url": self.url("api", KIBANA_SUB_PATH) if self.logs else None,
         }
@@ -168,6 +167,8 @@ class LabSettings:
             parts.append("grafana")
         if self.logs:
             parts += ["elasticsearch", "logstash", "kibana"]
+        if self.metrics:
+            parts += [p for key, p in tables.MONITORING_SWITCHES.items() if getattr(self, key)]
         return tuple(parts)
 
     def memory_needed_mb(self, functions: int) -> int:
@@ -241,7 +242,6 @@ _SCALARS = {
     "grafana": ("grafana", _boolean),
     "logs": ("logs", _boolean),
     "bindAddress": ("bind_address", _address),
-    "allowOpenPorts": ("allow_open_ports", _boolean),
     "prometheusRetention": (
         "prometheus_retention",
         lambda v: _text(v, _DURATION, "a Prometheus duration such as 7d or 12h"),
@@ -256,6 +256,7 @@ _SCALARS = {
     ),
     "slowCallMs": ("slow_call_ms", lambda v: _integer(v, 1, 60_000)),
     "engine": ("engine", lambda v: _choice(v, ENGINES)),
+    **{key: (key, _boolean) for key in tables.MONITORING_SWITCHES},
 }
 _MAPPINGS = {"images": IMAGES, "ports": PORTS, "memoryMb": MEMORY_MB}
 KEYS = (*_SCALARS, *_MAPPINGS, *SECRET_KEYS)
@@ -296,8 +297,6 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
     _check_ports(settings.ports)
     _check_memory(settings)
     _check_engine(settings)
-    if refused := exposure.refusal(settings):
-        raise SettingsError(refused)
     return settings
 
 

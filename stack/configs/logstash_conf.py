@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import yaml
 
 from app.contract import LOGS_INDEX_PREFIX
-from stack.configs import elasticsearch_template
+from stack.configs import elasticsearch_template, logstash_alerts
 from stack.settings import LOGSTASH_GELF_PORT
 
 PIPELINE_DIR = "/usr/share/logstash/pipeline"
@@ -103,8 +103,20 @@ def _traefik_access_filter() -> str:
 """
 
 
-def pipeline(*, elasticsearch_url: str, template_file: str = TEMPLATE_FILE) -> str:
-    """The pipeline file: the app's JSON line decoded at the root, GELF metadata renamed."""
+def pipeline(
+    *, elasticsearch_url: str, template_file: str = TEMPLATE_FILE, alerts: bool = False
+) -> str:
+    """The pipeline file: the app's JSON line decoded at the root, GELF metadata renamed.
+
+    `alerts`: also Alertmanager's webhook on an HTTP input, one event per alert in its own
+    index (stack/configs/logstash_alerts.py); the log output then skips those events.
+    """
+    alert_input = logstash_alerts.input_block() if alerts else ""
+    alert_filter = logstash_alerts.filter_block() if alerts else ""
+    alert_output = logstash_alerts.output_block(elasticsearch_url) if alerts else ""
+    # Logstash has no `unless`: the log output sits in an `if` that skips the alert events.
+    logs_only = f'  if "{logstash_alerts.TAG}" not in [tags] {{\n' if alerts else ""
+    logs_only_end = "  }\n" if alerts else ""
     renames = "\n".join(f'      "{src}" => "{dst}"' for src, dst in GELF_RENAMES.items())
     dropped = ", ".join(f'"{field}"' for field in GELF_DROPPED)
     return f"""\
@@ -114,7 +126,7 @@ input {{
     use_udp => true
     use_tcp => false
   }}
-}}
+{alert_input}}}
 
 filter {{
   # The app's stdout line is ECS JSON; merge it at the root (its `message` replaces GELF's).
@@ -130,10 +142,10 @@ filter {{
   mutate {{
     remove_field => [{dropped}]
   }}
-{_traefik_access_filter()}}}
+{_traefik_access_filter()}{alert_filter}}}
 
 output {{
-  elasticsearch {{
+{alert_output}{logs_only}  elasticsearch {{
     hosts => ["{elasticsearch_url}"]
     index => "{LOGS_INDEX_PREFIX}%{{+YYYY.MM.dd}}"
     data_stream => "false"
@@ -144,7 +156,7 @@ output {{
     template => "{template_file}"
     template_overwrite => true
   }}
-}}
+{logs_only_end}}}
 """
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -20,11 +21,16 @@ def render(
     rule_files: Sequence[str] = (),
     scrape_interval: str = "5s",
     discovery: str = "static",
+    alertmanager_url: str | None = None,
+    extra_jobs: Sequence[Mapping] = (),
 ) -> str:
     """The whole `prometheus.yml`; the job names are what the dashboards match on.
 
     `discovery="dns"` reads each function's targets as `name:port` to look up (A records,
     e.g. Swarm's `tasks.<service>`), so a rescheduled task is scraped at its new address.
+
+    `alertmanager_url` (e.g. `http://alertmanager:9093/alertmanager`) is where alerts are sent;
+    `extra_jobs` are appended as they are (the probe and node-exporter jobs).
     """
     jobs = [
         {"job_name": "prometheus", "static_configs": [{"targets": [self_target]}]},
@@ -37,7 +43,9 @@ def render(
     }
     if rule_files:
         document["rule_files"] = list(rule_files)
-    document["scrape_configs"] = jobs
+    if alertmanager_url:
+        document["alerting"] = {"alertmanagers": [_alertmanager(alertmanager_url)]}
+    document["scrape_configs"] = jobs + [dict(job) for job in extra_jobs]
     return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
 
 
@@ -52,3 +60,11 @@ def _function_targets(targets: Sequence[str], discovery: str) -> dict:
             for name, port in (target.rsplit(":", 1) for target in targets)
         ]
     }
+
+
+def _alertmanager(url: str) -> dict:
+    parts = urlsplit(url)
+    found: dict = {"static_configs": [{"targets": [parts.netloc]}]}
+    if parts.path.strip("/"):
+        found["path_prefix"] = parts.path
+    return found

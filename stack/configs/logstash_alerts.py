@@ -1,0 +1,104 @@
+"""Logstash's part of the alert receiver: an HTTP input for Alertmanager's webhook that splits
+each notification into one event per alert, in its own index with its own template.
+
+The field names come from dashboards/alert_events.py; logstash_conf.pipeline(alerts=True)
+places these blocks beside the GELF ones, routed by TAG.
+"""
+
+from __future__ import annotations
+
+import json
+
+from dashboards.alert_events import (
+    ALERT_FIELDS,
+    ALERTS_INDEX_PATTERN,
+    ALERTS_INDEX_PREFIX,
+    EVENT_FIELD_TYPES,
+    TEMPLATE_NAME,
+)
+from stack.configs.elasticsearch_template import _nested_properties
+
+# Inside the lab network only: Alertmanager posts here, nothing on the host does.
+PORT = 8088
+PATH = "/"
+TAG = "lab_alert"
+TEMPLATE_FILE = "/usr/share/logstash/config/lab-alerts-template.json"
+# Where the webhook's list of alerts is, and where each alert sits after the split.
+ALERTS_FIELD = "alerts"
+
+
+def webhook_url(host: str = "logstash") -> str:
+    """Alertmanager's webhook target (alertmanager_yaml.render(webhook_url=...))."""
+    return f"http://{host}:{PORT}{PATH}"
+
+
+def _logstash_path(dotted: str) -> str:
+    return "".join(f"[{part}]" for part in dotted.split("."))
+
+
+def input_block() -> str:
+    # Alertmanager sends application/json, which the input decodes to the event's root.
+    return f"""\
+  http {{
+    port => {PORT}
+    tags => ["{TAG}"]
+  }}
+"""
+
+
+def filter_block() -> str:
+    """One event per alert, its fields renamed; everything else of the payload dropped."""
+    renames = "\n".join(
+        f'        "{_logstash_path(ALERTS_FIELD + "." + ".".join(source))}" => '
+        f'"{_logstash_path(name)}"'
+        for name, (source, _) in ALERT_FIELDS.items()
+    )
+    return f"""\
+  if "{TAG}" in [tags] {{
+    split {{
+      field => "{ALERTS_FIELD}"
+    }}
+    mutate {{
+      rename => {{
+{renames}
+      }}
+    }}
+    prune {{
+      whitelist_names => ["^@timestamp$", "^alert$", "^lab$", "^tags$"]
+    }}
+  }}
+"""
+
+
+def output_block(elasticsearch_url: str) -> str:
+    return f"""\
+  if "{TAG}" in [tags] {{
+    elasticsearch {{
+      hosts => ["{elasticsearch_url}"]
+      index => "{ALERTS_INDEX_PREFIX}%{{+YYYY.MM.dd}}"
+      data_stream => "false"
+      ilm_enabled => "false"
+      manage_template => true
+      template_api => "composable"
+      template_name => "{TEMPLATE_NAME}"
+      template => "{TEMPLATE_FILE}"
+      template_overwrite => true
+    }}
+  }}
+"""
+
+
+def template() -> dict:
+    return {
+        "index_patterns": [ALERTS_INDEX_PATTERN],
+        "priority": 200,
+        "template": {
+            "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+            "mappings": {"properties": _nested_properties(EVENT_FIELD_TYPES)},
+        },
+        "_meta": {"description": "Alertmanager notifications, one document per alert"},
+    }
+
+
+def render_template() -> str:
+    return json.dumps(template(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,111 @@
+"""The monitoring parts of issue 12, wired from the settings: Alertmanager (`lab:alerting`),
+the blackbox probes (`lab:probes`) and node-exporter (`lab:host`), and what Prometheus needs
+to use them (where to send alerts, the extra scrape jobs). Every part needs `lab:metrics`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dashboards.prometheus_rules import TRAEFIK_DOWN
+from stack.alertmanager import Alertmanager, AlertmanagerArgs
+from stack.blackbox import Blackbox, BlackboxArgs
+from stack.configs import alertmanager_yaml, blackbox_yaml
+from stack.containers import Placement
+from stack.node_exporter import NodeExporter, NodeExporterArgs
+from stack.settings import (
+    ELASTICSEARCH_PORT,
+    GRAFANA_PORT,
+    GRAFANA_SUB_PATH,
+    KIBANA_PORT,
+    KIBANA_SUB_PATH,
+    LOGSTASH_API_PORT,
+    PROMETHEUS_PORT,
+    TRAEFIK_API_PORT,
+    TRAEFIK_WEB_PORT,
+    LabSettings,
+)
+
+NODE_JOB = "node"
+
+
+@dataclass
+class Monitoring:
+    """What Prometheus is given: PrometheusArgs(alertmanager_url=..., extra_jobs=...)."""
+
+    alertmanager_url: str | None = None
+    extra_jobs: list[dict[str, Any]] = field(default_factory=list)
+    alertmanager: Alertmanager | None = None
+
+
+def part_urls(settings: LabSettings) -> dict[str, str]:
+    """Each running part's base URL on the lab network, for its health probe."""
+    urls = {
+        "traefik": f"http://traefik:{TRAEFIK_API_PORT}",
+        "prometheus": f"http://prometheus:{PROMETHEUS_PORT}",
+    }
+    if settings.grafana_on:
+        urls["grafana"] = f"http://grafana:{GRAFANA_PORT}{GRAFANA_SUB_PATH}"
+    if settings.logs:
+        urls["elasticsearch"] = f"http://elasticsearch:{ELASTICSEARCH_PORT}"
+        urls["kibana"] = f"http://kibana:{KIBANA_PORT}{KIBANA_SUB_PATH}"
+        urls["logstash"] = f"http://logstash:{LOGSTASH_API_PORT}"
+    return urls
+
+
+def declare(
+    name: str,
+    placement: Placement,
+    settings: LabSettings,
+    *,
+    webhook_url: str | None,
+    alertmanager_public_url: str | None = None,
+) -> Monitoring:
+    """The parts the switches turn on; nothing when `lab:metrics` is off."""
+    found = Monitoring()
+    if not settings.metrics:
+        return found
+    if settings.alerting:
+        found.alertmanager = Alertmanager(
+            f"{name}-alertmanager",
+            AlertmanagerArgs(
+                placement=placement,
+                image=settings.images["alertmanager"],
+                config=alertmanager_yaml.render(
+                    traefik_down_alert=TRAEFIK_DOWN, webhook_url=webhook_url
+                ),
+                public_url=alertmanager_public_url,
+                port=settings.ports["alertmanager"],
+                memory_mb=settings.memory_mb["alertmanager"],
+            ),
+        )
+        found.alertmanager_url = found.alertmanager.internal_url
+    if settings.probes:
+        parts = part_urls(settings)
+        blackbox = Blackbox(
+            f"{name}-blackbox",
+            BlackboxArgs(
+                placement=placement,
+                image=settings.images["blackbox"],
+                config=blackbox_yaml.render(parts=tuple(parts)),
+                memory_mb=settings.memory_mb["blackbox"],
+            ),
+        )
+        found.extra_jobs += blackbox_yaml.scrape_jobs(
+            exporter=blackbox.address,
+            api_url=f"http://traefik:{TRAEFIK_WEB_PORT}",
+            part_urls=parts,
+        )
+    if settings.host:
+        node = NodeExporter(
+            f"{name}-node-exporter",
+            NodeExporterArgs(
+                placement=placement,
+                image=settings.images["node_exporter"],
+                memory_mb=settings.memory_mb["node_exporter"],
+            ),
+        )
+        found.extra_jobs.append(
+            {"job_name": NODE_JOB, "static_configs": [{"targets": [node.address]}]}
+        )
+    return found
