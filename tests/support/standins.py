@@ -243,3 +243,48 @@ def start_logstash(state: str | None = "RUNNING") -> ThreadingHTTPServer:
     server.state = state
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+class FakeStatus(BaseHTTPRequestHandler):
+    """Health endpoints of Kibana, Grafana and Elasticsearch in the state `server.level`.
+
+    - Kibana `GET <basePath>/api/status` (elastic/kibana core status route `routes/status.ts`):
+      503 only when the overall level is `unavailable` or `critical`; `available` and
+      `degraded` both answer 200, so `curl -f` passes on a degraded Kibana.
+    - Grafana `GET <sub path>/api/health` (grafana/grafana pkg/api/health.go): 200 with
+      `database: ok`, 503 with `database: failing` when the database check fails.
+    - Elasticsearch `GET /_cluster/health?wait_for_status=yellow&timeout=2s`
+      (elastic/elasticsearch RestClusterHealthAction / ClusterHealthResponse): 200 once the
+      status is reached, 408 with `timed_out: true` when it is not (red).
+    """
+
+    def do_GET(self):
+        level, path = self.server.level, urlsplit(self.path).path
+        if path.endswith("/api/status"):
+            code = 503 if level in ("unavailable", "critical") else 200
+            body = {"status": {"overall": {"level": level, "summary": f"Kibana is {level}"}}}
+            return _json_answer(self, code, body)
+        if path.endswith("/api/health"):
+            healthy = level == "available"
+            body = {"database": "ok" if healthy else "failing", "version": "11.6.5"}
+            return _json_answer(self, 200 if healthy else 503, body)
+        if path == "/_cluster/health":
+            colour = {"available": "green", "degraded": "yellow"}.get(level, "red")
+            wanted = parse_qs(urlsplit(self.path).query).get("wait_for_status", ["green"])[0]
+            reached = ["red", "yellow", "green"].index(colour) >= ["red", "yellow", "green"].index(
+                wanted
+            )
+            body = {"status": colour, "timed_out": not reached, "number_of_nodes": 1}
+            return _json_answer(self, 200 if reached else 408, body)
+        return _json_answer(self, 404, {"statusCode": 404})
+
+    def log_message(self, *args):
+        pass
+
+
+def start_status(level: str = "available") -> ThreadingHTTPServer:
+    """A FakeStatus at `level`: available, degraded, unavailable or critical."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeStatus)
+    server.level = level
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
