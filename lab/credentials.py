@@ -11,6 +11,9 @@ from lab import automation
 from lab.status import configured_urls
 from stack.settings import LabSettings, SettingsError
 
+# Where stack/grafana.py uploads the password (a front door may not import the component).
+GRAFANA_PASSWORD_FILE = "/run/secrets/grafana-admin-password"
+
 
 def grafana_password() -> tuple[str | None, str]:
     """The Grafana admin password from the stack's secret config, or None and why not."""
@@ -40,6 +43,8 @@ def print_credentials(settings: LabSettings, out: TextIO = sys.stdout, *, show: 
             f"                 PULUMI_BACKEND_URL=file://{state}"
             f" PULUMI_CONFIG_PASSPHRASE_FILE={automation.PASSPHRASE_FILE}",
             f"                 pulumi config get {key} --stack {stack}",
+            f"                 in the container: {GRAFANA_PASSWORD_FILE} (0400, uid 472),"
+            " never in its environment",
             f"                 value: {password if password else f'(not read: {why_not})'}",
         ]
     else:
@@ -56,6 +61,8 @@ def print_credentials(settings: LabSettings, out: TextIO = sys.stdout, *, show: 
     if "prometheus" in urls:
         lines.append(f"  Prometheus     {urls['prometheus']}  no login")
     lines.append(f"Every port is published on {settings.bind_address} only (lab:bindAddress).")
+    if settings.allow_open_ports:
+        lines.append("lab:allowOpenPorts is true: the ports without a login answer anyone there.")
     print("\n".join(lines), file=out)
     return 0
 

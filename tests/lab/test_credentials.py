@@ -15,6 +15,8 @@ def test_credentials_say_where_each_login_comes_from():
     assert "security is off" in text
     assert "(not read: --no-show)" in text
     assert "published on 127.0.0.1 only" in text
+    assert "in the container: /run/secrets/grafana-admin-password (0400, uid 472)" in text
+    assert "allowOpenPorts" not in text
 
     out = io.StringIO()
     credentials.print_credentials(parse({"logs": False, "grafana": False}), out)
@@ -39,3 +41,17 @@ def test_invalid_config_is_one_line(tmp_path, monkeypatch, capsys):
         "lab: Pulumi.dev.yaml: unknown key lab:bindAdress; did you mean lab:bindAddress?"
     )
     assert error.count("\n") == 1
+
+
+def test_the_file_credentials_name_is_where_the_program_puts_the_password():
+    """lab/ may not import stack/grafana.py, so the path is stated twice: this keeps them one."""
+    from stack import grafana
+
+    assert credentials.GRAFANA_PASSWORD_FILE == grafana.ADMIN_PASSWORD_FILE
+
+
+def test_credentials_say_when_open_ports_were_allowed():
+    out = io.StringIO()
+    lab = parse({"bindAddress": "0.0.0.0", "allowOpenPorts": True})
+    credentials.print_credentials(lab, out, show=False)
+    assert "lab:allowOpenPorts is true" in out.getvalue()

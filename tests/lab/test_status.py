@@ -12,7 +12,13 @@ from stack.settings import parse
 
 
 def test_configured_urls_follow_the_settings():
-    settings = parse({"ports": {"api": 18000, "prometheus": 19090}, "bindAddress": "0.0.0.0"})
+    settings = parse(
+        {
+            "ports": {"api": 18000, "prometheus": 19090},
+            "bindAddress": "0.0.0.0",
+            "allowOpenPorts": True,
+        }
+    )
     assert status.configured_urls(settings) == {
         "api": "http://127.0.0.1:18000",
         "traefik": "http://127.0.0.1:8080/dashboard/",
