@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from stack import exposure
 from stack import settings_tables as tables
 
 NAMESPACE = "lab"
@@ -123,6 +124,7 @@ class LabSettings:
     alerting: bool = True
     probes: bool = True
     host: bool = True
+    allow_open_ports: bool = False  # login-less ports on a reachable address (exposure.py)
 
     @property
     def grafana_on(self) -> bool:
@@ -242,6 +244,7 @@ _SCALARS = {
     "grafana": ("grafana", _boolean),
     "logs": ("logs", _boolean),
     "bindAddress": ("bind_address", _address),
+    "allowOpenPorts": ("allow_open_ports", _boolean),
     "prometheusRetention": (
         "prometheus_retention",
         lambda v: _text(v, _DURATION, "a Prometheus duration such as 7d or 12h"),
@@ -297,6 +300,8 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
     _check_ports(settings.ports)
     _check_memory(settings)
     _check_engine(settings)
+    if refused := exposure.refusal(settings):
+        raise SettingsError(refused)
     return settings
 
 
