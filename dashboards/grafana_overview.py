@@ -77,7 +77,7 @@ def summary_panels() -> list:
             "none",
             panels.queries(
                 [
-                    (promql.targets_up(scope.job), "{{instance}}"),
+                    (promql.function_targets_up(scope), "{{instance}}"),
                     (promql.targets_up('job="traefik"'), "traefik"),
                 ]
             ),
@@ -186,6 +186,27 @@ def function_variable() -> dashboard_builders.QueryVariable:
     )
 
 
+def parts_panels() -> list:
+    """The "Parts up" row: is each part answering as a user or an operator would call it?"""
+    return [
+        panels.stat_panel(
+            "Parts up (probes)",
+            "The blackbox exporter's verdict per part: each function's sample call through "
+            "Traefik with its exact result, each part's health endpoint; 1 healthy, 0 not "
+            "(LabProbeFailed).",
+            "none",
+            panels.queries([(promql.probe_success(), "{{part}}")]),
+            steps=REPLICA_STEPS,
+        ),
+        panels.timeseries_panel(
+            "Probe duration by part",
+            "How long each probe took, name lookup to last byte: a slow part before it fails.",
+            "s",
+            panels.queries([(promql.probe_duration(), "{{part}}")]),
+        ),
+    ]
+
+
 def alerts_and_annotations() -> dashboard_builders.AnnotationQuery:
     """Grafana's built-in annotation, declared so the model carries `annotations.list`
     (Grafana adds it on load otherwise, and an exported copy would differ from this one)."""
@@ -199,6 +220,9 @@ def alerts_and_annotations() -> dashboard_builders.AnnotationQuery:
         .type("dashboard")
         .built_in(1)
     )
+
+
+PARTS_ROW = "Parts up"
 
 
 def build(functions: Sequence[str] = FUNCTIONS) -> dict:
@@ -222,6 +246,9 @@ def build(functions: Sequence[str] = FUNCTIONS) -> dict:
         builder = builder.with_row(panels.row(f"Function: {function}"))
         for panel in function_panels(function):
             builder = builder.with_panel(panel)
+    builder = builder.with_row(panels.row(PARTS_ROW))
+    for panel in parts_panels():
+        builder = builder.with_panel(panel)
     model = panels.to_dict(builder)
     # Panel ids must be unique within a dashboard; numbering them in order keeps them stable.
     for number, panel in enumerate(model["panels"], start=1):

@@ -5,8 +5,10 @@ dashboards/promql.py with every function and a fixed window; the overview dashbo
 the same expression with `$function` and `$__rate_interval`, so what pages is what is drawn.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 import yaml
 
@@ -20,6 +22,10 @@ WINDOW = "5m"
 FUNCTION = "{{ $labels.function }}"
 # The alert that inhibits every per-function alert in Alertmanager (alertmanager_yaml.py).
 TRAEFIK_DOWN = "LabTraefikDown"
+# The blackbox exporter's probe series carry the probed part in this label
+# (stack/configs/blackbox_yaml.PART_LABEL; dashboards/ may not import stack/).
+PART = "{{ $labels.part }}"
+_DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -53,8 +59,35 @@ class Alert:
         }
 
 
-def alerts(functions: Sequence[str] = FUNCTIONS) -> list[Alert]:
-    """Every alert of the lab, for these function services."""
+def seconds(duration: str) -> float:
+    """A Prometheus duration such as 1m30s in seconds."""
+    parts = re.findall(r"([0-9]+)(ms|s|m|h|d)", duration)
+    if not parts or "".join(n + u for n, u in parts) != duration:
+        raise ValueError(f"not a Prometheus duration: {duration!r}")
+    return sum(int(n) * _DURATION_SECONDS[u] for n, u in parts)
+
+
+def alerts(
+    functions: Sequence[str] = FUNCTIONS, durations: Mapping[str, str] = MappingProxyType({})
+) -> list[Alert]:
+    """Every alert of the lab, for these function services; `durations` replaces the `for:`
+    of the alerts it names (the fault tests shorten them).
+
+    Alertmanager's inhibition only holds back what arrives while Traefik-down fires, so its
+    `for:` may not be longer than that of any alert with a `function` label.
+    """
+    found = [replace(a, duration=durations.get(a.name, a.duration)) for a in _alerts(functions)]
+    unknown = set(durations) - {a.name for a in found}
+    if unknown:
+        raise ValueError(f"no such alert: {sorted(unknown)}")
+    traefik = next(a for a in found if a.name == TRAEFIK_DOWN)
+    shorter = [a.name for a in found if seconds(a.duration) < seconds(traefik.duration)]
+    if shorter:
+        raise ValueError(f"{TRAEFIK_DOWN}'s for: {traefik.duration} is longer than {shorter}'")
+    return found
+
+
+def _alerts(functions: Sequence[str]) -> list[Alert]:
     scope = promql.every(functions)
     error_percent = f"{promql.ERROR_RATIO_LIMIT * 100:g}%"
     latency_ms = f"{promql.LATENCY_LIMIT_SECONDS * 1000:g} ms"
@@ -85,7 +118,9 @@ def alerts(functions: Sequence[str] = FUNCTIONS) -> list[Alert]:
         ),
         Alert(
             name="LabTargetDown",
-            query=promql.targets_up(scope.job),
+            # The job is the function: copied to `function`, the label Alertmanager groups
+            # and inhibits on.
+            query=promql.function_targets_up(scope),
             comparison="==",
             threshold=0,
             duration="1m",
@@ -105,10 +140,26 @@ def alerts(functions: Sequence[str] = FUNCTIONS) -> list[Alert]:
             description="Prometheus could not scrape Traefik ({{ $labels.instance }}) for a "
             "minute; every call to the lab goes through it.",
         ),
+        Alert(
+            name="LabProbeFailed",
+            query=promql.probe_success(),
+            comparison="==",
+            threshold=0,
+            duration="1m",
+            severity="page",
+            summary=f"The probe of {PART} fails",
+            description=f"For a minute the blackbox exporter's probe of {PART} "
+            "({{ $labels.instance }}) got no healthy answer: a function's sample call through "
+            "Traefik without its exact result, or a part's health endpoint not healthy. "
+            "Overview's parts-up row shows since when.",
+        ),
     ]
 
 
-def render(functions: Sequence[str] = FUNCTIONS) -> str:
+def render(
+    functions: Sequence[str] = FUNCTIONS, durations: Mapping[str, str] = MappingProxyType({})
+) -> str:
     """The rule file, as Prometheus' `rule_files` reads it (YAML)."""
-    document = {"groups": [{"name": GROUP, "rules": [a.to_rule() for a in alerts(functions)]}]}
+    rules = [a.to_rule() for a in alerts(functions, durations)]
+    document = {"groups": [{"name": GROUP, "rules": rules}]}
     return yaml.safe_dump(document, sort_keys=False, width=1_000_000, allow_unicode=True)

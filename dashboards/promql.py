@@ -118,6 +118,22 @@ def targets_up(job_matcher: str) -> str:
     return f"up{{{job_matcher}}}"
 
 
+def function_targets_up(scope: Scope) -> str:
+    """`targets_up` of the function jobs with the job copied to `function`, the label
+    Alertmanager groups and inhibits on (LabTargetDown)."""
+    return f'label_replace({targets_up(scope.job)}, "function", "$1", "job", "(.+)")'
+
+
+def probe_success(selector: str = "") -> str:
+    """The blackbox exporter's verdict per probe: 1 healthy, 0 not (LabProbeFailed)."""
+    return f"probe_success{selector}"
+
+
+def probe_duration(selector: str = "") -> str:
+    """Seconds each probe took, all phases."""
+    return f"probe_duration_seconds{selector}"
+
+
 def replicas_scraped(scope: Scope) -> str:
     """Replicas Prometheus reaches, per function."""
     return f"sum by (job) ({targets_up(scope.job)})"

@@ -10,7 +10,13 @@ from app.contract import FUNCTIONS
 from dashboards import grafana_overview, prometheus_rules
 from tests.dashboards import promql_walk
 
-ALERT_NAMES = {"LabHighErrorRatio", "LabSlowCalls", "LabTargetDown", "LabTraefikDown"}
+ALERT_NAMES = {
+    "LabHighErrorRatio",
+    "LabSlowCalls",
+    "LabTargetDown",
+    "LabTraefikDown",
+    "LabProbeFailed",
+}
 
 
 def run_promtool(promtool: str, *args: str) -> subprocess.CompletedProcess:
@@ -94,6 +100,13 @@ def _buckets(service: str, per_bucket: dict[str, str]) -> list[dict]:
     ]
 
 
+_CALL = (
+    'job="probe-calls",instance="http://traefik:8000/fibonacci/10/",'
+    'part="fibonacci",function="fibonacci"'
+)
+_HEALTH = 'job="probe-parts",instance="http://grafana:3000/grafana/api/health",part="grafana"'
+
+
 # One scenario per alert, one sample a minute. Each says when the condition starts to hold,
 # checks that nothing fires while the alert's `for` runs, then that it fires for the guilty
 # series only.
@@ -142,7 +155,32 @@ SCENARIOS = {
         "checks": [
             ("5m", []),
             ("6m", []),
-            ("8m", [{"job": "fibonacci", "instance": "fibonacci-1:8080"}]),
+            (
+                "8m",
+                [{"job": "fibonacci", "instance": "fibonacci-1:8080", "function": "fibonacci"}],
+            ),
+        ],
+    },
+    "LabProbeFailed": {
+        # The sample call of fibonacci fails from minute 6; Grafana's health stays good.
+        "input_series": [
+            {"series": f"probe_success{{{_CALL}}}", "values": "1x5 0x10"},
+            {"series": f"probe_success{{{_HEALTH}}}", "values": "1x15"},
+        ],
+        "checks": [
+            ("5m", []),
+            ("6m", []),
+            (
+                "8m",
+                [
+                    {
+                        "job": "probe-calls",
+                        "instance": "http://traefik:8000/fibonacci/10/",
+                        "part": "fibonacci",
+                        "function": "fibonacci",
+                    }
+                ],
+            ),
         ],
     },
     "LabTraefikDown": {
@@ -184,3 +222,16 @@ def test_alert_fires_when_it_should_and_not_before(promtool, rule_path, tmp_path
 
 def test_every_alert_has_a_scenario():
     assert set(SCENARIOS) == {a.name for a in prometheus_rules.alerts(FUNCTIONS)}
+
+
+def test_for_durations_are_settable_and_traefik_down_is_never_the_slowest():
+    rules = yaml.safe_load(
+        prometheus_rules.render(FUNCTIONS, {"LabProbeFailed": "10s", "LabTraefikDown": "10s"})
+    )["groups"][0]["rules"]
+    durations = {rule["alert"]: rule["for"] for rule in rules}
+    assert durations["LabProbeFailed"] == "10s"
+    assert durations["LabTargetDown"] == "1m"
+    with pytest.raises(ValueError, match="LabTraefikDown's for: 2m is longer"):
+        prometheus_rules.alerts(FUNCTIONS, {"LabTraefikDown": "2m"})
+    with pytest.raises(ValueError, match="no such alert"):
+        prometheus_rules.alerts(FUNCTIONS, {"LabNoSuch": "1m"})
