@@ -32,6 +32,10 @@ IDLE_TIMEOUT = "15s"
 # connection just as Traefik reuses it, and the request fails.
 BACKEND_IDLE_CONN_TIMEOUT_SECONDS = 90
 BACKEND_RESPONSE_HEADER_TIMEOUT = "30s"
+# Request line and headers a client may send; Go allows 4 KiB beyond it. Below the replica's own
+# head limit (app/server.py, 32 KiB), which can only cut a larger head off (Traefik then answers
+# 502), so a client sending a huge header gets Traefik's 431 instead (issue 14).
+MAX_HEADER_BYTES = 16 * 1024
 # The API takes no body: Traefik answers 413 past this before a replica sees a byte, and keeps
 # what it buffers in memory (never a temp file).
 MAX_REQUEST_BODY_BYTES = 4096
@@ -62,7 +66,11 @@ def static(
         {
             "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
             "entryPoints": {
-                "web": {"address": f"{host}:{web_port}", "transport": _transport()},
+                "web": {
+                    "address": f"{host}:{web_port}",
+                    "transport": _transport(),
+                    "http": {"maxHeaderBytes": MAX_HEADER_BYTES},
+                },
                 "traefik": {"address": f"{host}:{api_port}", "transport": _transport()},
             },
             "serversTransport": {

@@ -106,6 +106,14 @@ def test_traefik_drops_pooled_connections_before_the_replica_does():
     assert Limits().idle_timeout_seconds > traefik_yaml.BACKEND_IDLE_CONN_TIMEOUT_SECONDS
 
 
+def test_traefik_refuses_heads_the_replica_would_cut_off():
+    """Go's server allows 4 KiB beyond maxHeaderBytes; the whole must stay below the app's
+    head limit, or a large header reaches the replica, which drops it, and the client gets 502."""
+    static = yaml.safe_load(traefik_yaml.static())
+    assert static["entryPoints"]["web"]["http"]["maxHeaderBytes"] == traefik_yaml.MAX_HEADER_BYTES
+    assert Limits().max_header_bytes > traefik_yaml.MAX_HEADER_BYTES + 4096
+
+
 def test_traefik_limits_bodies_and_requests_in_flight():
     middlewares = yaml.safe_load(traefik_yaml.dynamic(CONTAINER_BACKENDS))["http"]["middlewares"]
     buffering = middlewares["body-limit"]["buffering"]

@@ -102,6 +102,9 @@ def test_real_traefik_enforces_hosts_body_limit_and_in_flight(traefik):
         answer = requests.get(f"{web}/fibonacci/2/", headers={"Host": host}, timeout=5)
         assert answer.status_code == status, host
 
+    big_header = requests.get(f"{web}/fibonacci/2/", headers={"X-Big": "x" * 70_000}, timeout=5)
+    assert big_header.status_code == 431
+
     calls = replica.calls
     big = requests.post(f"{web}/fibonacci/3/", data=b"x" * 50_000, timeout=5)
     assert big.status_code == 413
