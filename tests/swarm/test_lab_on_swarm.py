@@ -13,11 +13,11 @@ import urllib.request
 
 import pytest
 
-from app.contract import APP_PORT
+from app.contract import APP_PORT, APP_USER
 from tests.support.declared import capture
 from tests.support.live_lab import STANDIN_IMAGES
 from tests.support.swarm_cluster import wait_for
-from tests.support.swarm_harness import IMAGE, SwarmHarness
+from tests.support.swarm_harness import IMAGE, SWARM_SERVICE, SwarmHarness
 from tests.support.swarm_nodes import copy_images
 from tests.swarm.conftest import FRONT_PORT, report
 
@@ -163,6 +163,31 @@ def test_function_tasks_spread_and_prometheus_finds_them(swarm, lab):
     )
     assert found
     report(f"{FUNCTION}: tasks on {sorted(nodes)}; Prometheus up for {sorted(expected)}")
+
+
+def test_each_node_runs_its_tasks_healthy_and_hardened(swarm, lab):
+    """Per node, as testinfra would: every task container healthy, its user, read-only root
+    and dropped capabilities for the functions, Traefik's port published on the manager."""
+    harness, _ = lab
+    seen: dict[str, list[str]] = {}
+    for node in swarm.nodes:
+        for container in node.client.containers.list(filters={"label": SWARM_SERVICE}):
+            name = container.labels[SWARM_SERVICE]
+            if name not in harness.services:
+                continue
+            attrs = container.attrs
+            assert attrs["State"]["Health"]["Status"] == "healthy", (node.name, container.name)
+            if "lab.function" in container.labels:
+                assert attrs["Config"]["User"] == APP_USER
+                assert attrs["HostConfig"]["ReadonlyRootfs"]
+                assert attrs["HostConfig"]["CapDrop"] == ["ALL"]
+            if name == service("traefik"):
+                assert node.is_manager
+                ports = attrs["NetworkSettings"]["Ports"][f"{FRONT_PORT}/tcp"]
+                assert {int(p["HostPort"]) for p in ports} == {FRONT_PORT}
+            seen.setdefault(node.name, []).append(name.removeprefix(f"lab-{STACK}-"))
+    report("tasks per node: " + "; ".join(f"{n}: {sorted(t)}" for n, t in sorted(seen.items())))
+    assert len(seen) == len(swarm.nodes), seen
 
 
 def test_drain_under_traffic_loses_no_call_and_prometheus_follows(swarm, lab):
