@@ -243,6 +243,7 @@ class SwarmTraefik(pulumi.ComponentResource):
             args.backends,
             grafana_url=args.grafana_url,
             kibana_url=args.kibana_url,
+            hosts=args.hosts,
             health_check=False,
         )
         files = {
