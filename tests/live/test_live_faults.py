@@ -134,15 +134,18 @@ def test_a_stopped_replica_of_each_function_costs_no_request_and_comes_back(harn
 def test_a_crashed_replica_loses_at_most_the_requests_it_held(harness_lab):
     # SIGKILL: a request the replica was computing dies with it, and Traefik does not resend a
     # request whose connection broke after it was written. Everything else must succeed: with
-    # one client thread, at most one request per crash can be in flight.
+    # 8 client threads (issue 14; one thread could never lose more than one call per crash),
+    # at most the 8 calls in flight can be on the killed replica when it dies.
+    threads = 8
     load, recovered_after = fail_one_replica_per_function(
-        harness_lab, signal.SIGKILL, load_threads=1
+        harness_lab, signal.SIGKILL, load_threads=threads
     )
     print(
-        f"\nreplica crashes: healthy again after {recovered_after} s; "
-        f"requests {dict(load.outcomes)}"
+        f"\nreplica crashes under {threads} threads: healthy again after {recovered_after} s; "
+        f"failed {len(load.failures)} over {len(FUNCTIONS)} crashes "
+        f"({len(load.failures) / len(FUNCTIONS):.1f} per crash); requests {dict(load.outcomes)}"
     )
-    assert len(load.failures) <= len(FUNCTIONS), load.failures
+    assert len(load.failures) <= threads * len(FUNCTIONS), load.failures
     assert all(" 502 " in failure for failure in load.failures), load.failures
     assert load.outcomes["200"] > 100, load.outcomes
 
