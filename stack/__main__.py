@@ -34,9 +34,7 @@ from stack.traefik import Traefik, TraefikArgs
 def read_settings() -> lab_settings.LabSettings:
     """Every `lab:` key the engine passes (so a mistyped one is refused, not ignored)."""
     try:
-        return lab_settings.parse(
-            lab_settings.strip_namespace({**get_config_env(), **CONFIG.get()})
-        )
+        return lab_settings.from_pulumi_config({**get_config_env(), **CONFIG.get()})
     except lab_settings.SettingsError as error:
         # Raised before the first resource: an invalid config deploys nothing.
         raise pulumi.RunError(str(error)) from None

@@ -9,8 +9,6 @@ the key, the value and what is allowed. Pure: no Pulumi import.
 from __future__ import annotations
 
 import difflib
-import ipaddress
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from typing import Any
 import yaml
 
 from stack import exposure
+from stack import settings_grammar as grammar
 from stack import settings_tables as tables
 
 NAMESPACE = "lab"
@@ -93,8 +92,6 @@ GRAFANA_SUB_PATH = "/grafana"
 KIBANA_SUB_PATH = "/kibana"
 KIBANA_PORT = 5601
 
-_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
-_JVM_SIZE = re.compile(r"^([1-9][0-9]*)([mMgG])$")
 _WILDCARD_ADDRESSES = ("0.0.0.0", "::")
 
 
@@ -182,84 +179,20 @@ class LabSettings:
         return total
 
 
-# key in the namespace -> (attribute, converter); converters raise _Invalid(allowed).
-class _Invalid(Exception):
-    def __init__(self, allowed: str) -> None:
-        super().__init__(allowed)
-        self.allowed = allowed
-
-
-def _boolean(value: Any) -> bool:
-    # Pulumi's get_bool grammar: only true/false (YAML gives bools, the engine strings).
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value in ("true", "false"):
-        return value == "true"
-    raise _Invalid("true or false")
-
-
-def _integer(value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool):
-        raise _Invalid(f"an integer from {low} to {high}")
-    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value):
-        value = int(value)
-    if not isinstance(value, int) or not low <= value <= high:
-        raise _Invalid(f"an integer from {low} to {high}")
-    return value
-
-
-def _text(value: Any, pattern: re.Pattern[str], allowed: str) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise _Invalid(allowed)
-    return value
-
-
-def _address(value: Any) -> str:
-    try:
-        return str(ipaddress.ip_address(value))
-    except (TypeError, ValueError):
-        raise _Invalid("an IP address such as 127.0.0.1") from None
-
-
-def _mapping(value: Any) -> dict:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise _Invalid("a mapping") from None
-    if not isinstance(value, Mapping):
-        raise _Invalid("a mapping")
-    return dict(value)
-
-
-def _choice(value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise _Invalid(" or ".join(choices))
-    return value
-
-
+# key in the namespace -> (attribute, converter); converters raise grammar.Invalid(allowed).
 _SCALARS = {
-    "replicas": ("replicas", lambda v: _integer(v, 1, 20)),
-    "metrics": ("metrics", _boolean),
-    "grafana": ("grafana", _boolean),
-    "logs": ("logs", _boolean),
-    "bindAddress": ("bind_address", _address),
-    "allowOpenPorts": ("allow_open_ports", _boolean),
-    "prometheusRetention": (
-        "prometheus_retention",
-        lambda v: _text(v, _DURATION, "a Prometheus duration such as 7d or 12h"),
-    ),
-    "elasticsearchHeap": (
-        "elasticsearch_heap",
-        lambda v: _text(v, _JVM_SIZE, "a JVM heap size such as 1g or 512m"),
-    ),
-    "logstashHeap": (
-        "logstash_heap",
-        lambda v: _text(v, _JVM_SIZE, "a JVM heap size such as 1g or 512m"),
-    ),
-    "slowCallMs": ("slow_call_ms", lambda v: _integer(v, 1, 60_000)),
-    "engine": ("engine", lambda v: _choice(v, ENGINES)),
-    **{key: (key, _boolean) for key in tables.MONITORING_SWITCHES},
+    "replicas": ("replicas", lambda v: grammar.integer(v, 1, 20)),
+    "metrics": ("metrics", grammar.boolean),
+    "grafana": ("grafana", grammar.boolean),
+    "logs": ("logs", grammar.boolean),
+    "bindAddress": ("bind_address", grammar.address),
+    "allowOpenPorts": ("allow_open_ports", grammar.boolean),
+    "prometheusRetention": ("prometheus_retention", grammar.duration),
+    "elasticsearchHeap": ("elasticsearch_heap", grammar.jvm_size),
+    "logstashHeap": ("logstash_heap", grammar.jvm_size),
+    "slowCallMs": ("slow_call_ms", lambda v: grammar.integer(v, 1, 60_000)),
+    "engine": ("engine", lambda v: grammar.choice(v, ENGINES)),
+    **{key: (key, grammar.boolean) for key in tables.MONITORING_SWITCHES},
 }
 _MAPPINGS = {"images": IMAGES, "ports": PORTS, "memoryMb": MEMORY_MB}
 KEYS = (*_SCALARS, *_MAPPINGS, *SECRET_KEYS)
@@ -275,11 +208,6 @@ def _bad(key: str, value: Any, allowed: str) -> SettingsError:
     return SettingsError(f"{NAMESPACE}:{key} = {value!r} is invalid: expected {allowed}")
 
 
-def _heap_mb(heap: str) -> int:
-    number, unit = _JVM_SIZE.fullmatch(heap).groups()
-    return int(number) * (1024 if unit in "gG" else 1)
-
-
 def parse(raw: Mapping[str, Any]) -> LabSettings:
     """Validate the keys of the `lab:` namespace (without the prefix) into LabSettings."""
     values: dict[str, Any] = {}
@@ -290,7 +218,7 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
             attribute, convert = _SCALARS[key]
             try:
                 values[attribute] = convert(value)
-            except _Invalid as invalid:
+            except grammar.Invalid as invalid:
                 raise _bad(key, value, invalid.allowed) from None
         elif key in _MAPPINGS:
             values[_attribute(key)] = _parse_mapping(key, value, _MAPPINGS[key])
@@ -321,8 +249,8 @@ def _attribute(key: str) -> str:
 def _parse_mapping(key: str, value: Any, defaults: Mapping[str, Any]) -> dict:
     """An object-valued key: the pinned defaults, overridden entry by entry."""
     try:
-        entries = _mapping(value)
-    except _Invalid as invalid:
+        entries = grammar.mapping(value)
+    except grammar.Invalid as invalid:
         raise _bad(key, value, invalid.allowed) from None
     merged = dict(defaults)
     for entry, entry_value in entries.items():
@@ -331,12 +259,12 @@ def _parse_mapping(key: str, value: Any, defaults: Mapping[str, Any]) -> dict:
             raise _unknown_key(dotted, tuple(f"{key}.{name}" for name in defaults))
         try:
             if key == "images":
-                merged[entry] = _text(entry_value, re.compile(r"\S+"), "an image reference")
+                merged[entry] = grammar.text(entry_value, re.compile(r"\S+"), "an image reference")
             elif key == "ports":
-                merged[entry] = _integer(entry_value, 1, 65535)
+                merged[entry] = grammar.integer(entry_value, 1, 65535)
             else:
-                merged[entry] = _integer(entry_value, 1, 1_048_576)
-        except _Invalid as invalid:
+                merged[entry] = grammar.integer(entry_value, 1, 1_048_576)
+        except grammar.Invalid as invalid:
             raise _bad(dotted, entry_value, invalid.allowed) from None
     return merged
 
@@ -364,7 +292,7 @@ def _check_memory(settings: LabSettings) -> None:
         ("elasticsearch", settings.elasticsearch_heap),
         ("logstash", settings.logstash_heap),
     ):
-        if _heap_mb(heap) >= settings.memory_mb[part]:
+        if grammar.heap_mb(heap) >= settings.memory_mb[part]:
             raise SettingsError(
                 f"{NAMESPACE}:{part}Heap = {heap!r} is invalid: expected less than "
                 f"{NAMESPACE}:memoryMb.{part} ({settings.memory_mb[part]} MB), "
@@ -399,3 +327,11 @@ def from_stack_file(path: Path) -> LabSettings:
     if not path.exists():
         return LabSettings()
     return parse(read_stack_file(path))
+
+
+def from_pulumi_config(config: Mapping[str, Any]) -> LabSettings:
+    """The settings of the config the Pulumi engine passes the program (every namespace), read
+    with the same grammar and messages as a stack file."""
+    return parse(
+        {key: grammar.from_engine(value) for key, value in strip_namespace(config).items()}
+    )
