@@ -68,7 +68,7 @@ def wrk() -> str:
 
 @pytest.fixture(scope="session")
 def lab(request, docker_client):
-    """The running lab (tests/live/fixtures.py): one per session, shared by live and infra tests."""
-    from tests.live.fixtures import open_lab
+    """The running lab (tests/support/live_lab.py): one per session, for live and infra tests."""
+    from tests.support.live_lab import open_lab
 
     yield from open_lab(request.config.getoption("--lab-target"), docker_client)

@@ -1,6 +1,6 @@
 """Proof against real data: every PromQL query returns data, every Kibana field exists.
 
-One lab for the whole module (scripts.local.LocalLab): the real function services, two
+One lab for the whole module (lab.local.LocalLab): the real function services, two
 replicas each, behind the real Traefik binary, scraped every second by Debian's Prometheus.
 Traffic with 200s, 400s and 404s goes through Traefik; then every expression found in the
 rendered dashboard and rule file is evaluated over the HTTP API, and the services' own ECS
@@ -19,10 +19,10 @@ import pytest
 
 from app.contract import FUNCTIONS
 from dashboards import grafana_overview, kibana_objects, prometheus_rules, promql
-from scripts.local import LocalLab
+from lab.local import LocalLab
 from stack.configs import elasticsearch_template
 from tests.dashboards import kibana_walk, logstash_shape, promql_walk
-from tests.ecs_fields import flatten
+from tests.support.ecs_fields import flatten
 
 REPLICAS = 2
 # Grafana's $__rate_interval is at least four scrape intervals; with 1 s scrapes and a test

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import testinfra
 
-from tests.live.fixtures import LiveLab
+from tests.support.live_lab import LiveLab
 
 DESELECTED = pytest.StashKey[tuple]()
 
@@ -36,8 +36,8 @@ def local_host():
 def target_stack_parts(config: pytest.Config) -> tuple[str, set[str]]:
     """The target stack and the parts it declares, from the program run under mocks: the
     same capture the `lab` fixture applies (harness) or checks (a user's stack)."""
-    from tests.live.declared import capture, project_name
-    from tests.live.fixtures import target_stack
+    from tests.support.declared import capture, project_name
+    from tests.support.live_lab import target_stack
 
     project = project_name()
     # Host ports do not change which parts a stack declares.

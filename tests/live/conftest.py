@@ -8,25 +8,25 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live import fixtures
-from tests.live.harness import HARNESS_LABEL, leftovers
+from tests.support import live_lab
+from tests.support.harness import HARNESS_LABEL, leftovers
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if not fixtures.HARNESS_RUNS:
+    if not live_lab.HARNESS_RUNS:
         return  # no harness stack was applied in this session
     import docker
 
     client = docker.from_env()
     left = []
-    for run_id in fixtures.HARNESS_RUNS:
+    for run_id in live_lab.HARNESS_RUNS:
         left += leftovers(client, f"{HARNESS_LABEL}={run_id}")
-    left += leftovers(client, f"lab.stack={fixtures.HARNESS_STACK}")
+    left += leftovers(client, f"lab.stack={live_lab.HARNESS_STACK}")
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if left:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         message = f"harness cleanup: left behind {sorted(set(left))}"
     else:
-        message = f"harness cleanup: nothing left with labels of runs {fixtures.HARNESS_RUNS}"
+        message = f"harness cleanup: nothing left with labels of runs {live_lab.HARNESS_RUNS}"
     if reporter is not None:
         reporter.write_line(message, red=bool(left), green=not left)

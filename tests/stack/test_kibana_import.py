@@ -1,6 +1,5 @@
-"""The Kibana saved-objects import against a local HTTP server that checks each request as the
-Kibana 8.19 API reference specifies it: POST /api/saved_objects/_import?overwrite=true, a
-kbn-xsrf header, and a multipart/form-data body whose `file` part carries the NDJSON.
+"""stack/kibana_import.py against a local server that checks each request as the Kibana 8.19
+API reference specifies it (tests/support/standins.py, FakeKibana).
 """
 
 from __future__ import annotations
@@ -11,78 +10,15 @@ import subprocess
 import sys
 import threading
 import time
-from email.parser import BytesParser
-from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from dashboards import kibana_objects
 from stack import kibana_import
+from tests.support.standins import start_kibana
 
 NDJSON = kibana_objects.render(slow_call_ms=5)
-
-
-class FakeKibana(BaseHTTPRequestHandler):
-    """Answers 503 `unready` times, then validates the import like Kibana does."""
-
-    def do_POST(self):
-        server = self.server
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        server.requests.append((self.path, dict(self.headers), body))
-        if server.unready > 0:
-            server.unready -= 1
-            return self._answer(503, {"statusCode": 503, "error": "Service Unavailable"})
-        problem = self._problem(body)
-        if problem:
-            return self._answer(400, {"statusCode": 400, "message": problem})
-        lines = [line for line in server.received.splitlines() if line.strip()]
-        return self._answer(200, {"success": True, "successCount": len(lines)})
-
-    def _problem(self, body: bytes) -> str | None:
-        url = urlsplit(self.path)
-        if url.path != "/kibana/api/saved_objects/_import":
-            return f"path {url.path}"
-        if parse_qs(url.query) != {"overwrite": ["true"]}:
-            return f"query {url.query}"
-        if "kbn-xsrf" not in {key.lower() for key in self.headers}:
-            return "missing kbn-xsrf"
-        content_type = self.headers["Content-Type"]
-        if not content_type.startswith("multipart/form-data; boundary="):
-            return f"content type {content_type}"
-        message = BytesParser(policy=HTTP).parsebytes(
-            f"Content-Type: {content_type}\r\n\r\n".encode() + body
-        )
-        parts = list(message.iter_parts())
-        if len(parts) != 1:
-            return f"{len(parts)} parts"
-        (part,) = parts
-        if part.get_param("name", header="content-disposition") != "file":
-            return "part is not named file"
-        if not part.get_filename().endswith(".ndjson"):
-            return f"filename {part.get_filename()}"
-        self.server.received = part.get_payload(decode=True).decode()
-        return None
-
-    def _answer(self, status: int, document: dict):
-        payload = json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
-
-
-def start_kibana(unready: int = 0, port: int = 0) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer(("127.0.0.1", port), FakeKibana)
-    server.unready, server.requests, server.received = unready, [], ""
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 @pytest.fixture

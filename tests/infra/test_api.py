@@ -1,6 +1,6 @@
 """The request path end to end: client -> Traefik -> every replica, and Prometheus scraping it all.
 
-Expected results come from the textbook reference implementations of scripts/traffic.py
+Expected results come from the textbook reference implementations of tests/support/reference.py
 (written independently of app/), so a wrong answer in the service cannot agree with itself.
 """
 
@@ -14,8 +14,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from scripts.traffic import ackermann, fibonacci
-from tests.live.fixtures import LiveLab
+from tests.support.live_lab import LiveLab
+from tests.support.reference import ackermann, fibonacci
 
 pytestmark = pytest.mark.live
 FUNCTIONS = ("fibonacci", "factorial", "ackermann")

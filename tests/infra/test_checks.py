@@ -1,96 +1,33 @@
 """The Grafana, Elasticsearch, Logstash and Kibana checks of `make verify`, run in CI.
 
 Those products cannot run on the build machines, so each check in tests/infra/checks.py is
-run here against a local HTTP server answering as the product's API documentation describes
-for the pinned version (response shapes below), once healthy, where the check must pass,
-and once in each documented unhealthy state, where it must fail. The server also records
-what the check asked, so a wrong path, query or missing credential fails too.
+run here against a local HTTP server (tests/support/standins.py) answering as the product's
+API documentation describes for the pinned version (response shapes below), once healthy,
+where the check must pass, and once in each documented unhealthy state, where it must fail.
+The server also records what the check asked, so a wrong path, query or missing credential
+fails too.
 """
 
 from __future__ import annotations
 
 import base64
-import json
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from app.contract import FUNCTIONS, LOGS_INDEX_PATTERN
 from dashboards import grafana_overview, kibana_objects
 from tests.infra import checks
+from tests.support.standins import FakeApi, Request, running_api
 
 AUTH = ("admin", "s3cret-from-pulumi")
 PROMETHEUS = "http://prometheus:9090"
 
 
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: object
-
-
-@dataclass
-class FakeApi:
-    """Routes (method, path) -> handler(request) -> (status, JSON-able body)."""
-
-    url: str = ""
-    routes: dict[tuple[str, str], Callable[[Request], tuple[int, object]]] = field(
-        default_factory=dict
-    )
-    requests: list[Request] = field(default_factory=list)
-
-    def answer(self, method: str, path: str, status: int, body: object) -> None:
-        self.routes[(method, path)] = lambda _request: (status, body)
-
-    def asked(self, method: str, path: str) -> list[Request]:
-        return [r for r in self.requests if (r.method, r.path) == (method, path)]
-
-
 @pytest.fixture
 def api():
-    fake = FakeApi()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            request = Request(
-                self.command,
-                parts.path,
-                parse_qs(parts.query),
-                {k.lower(): v for k, v in self.headers.items()},
-                json.loads(raw) if raw else None,
-            )
-            fake.requests.append(request)
-            route = fake.routes.get((self.command, parts.path))
-            status, body = route(request) if route else (404, {"message": "Not found"})
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = _serve
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with running_api() as fake:
+        yield fake
 
 
 def basic_auth_sent(request: Request) -> bool:

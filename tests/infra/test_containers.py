@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live.fixtures import LiveLab
+from tests.support.live_lab import LiveLab
 
 pytestmark = pytest.mark.live
 

@@ -18,7 +18,7 @@ from app.contract import FUNCTIONS, LOGS_INDEX_PATTERN
 from stack.configs import grafana_provisioning
 from stack.settings import LOGSTASH_API_PORT
 from tests.infra import checks
-from tests.live.fixtures import LiveLab
+from tests.support.live_lab import LiveLab
 
 pytestmark = pytest.mark.live
 

@@ -1,8 +1,8 @@
 """What the Pulumi program declares, as the live harness consumes it.
 
-stack/capture.py (shared with tests/stack/) runs the program under Pulumi's mocks in a fresh
-interpreter; this module turns its records into `Declared` values and reads the project and
-stack settings the harness and `make verify` need.
+tests/support/capture.py (shared with tests/stack/) runs the program under Pulumi's mocks in a
+fresh interpreter; this module turns its records into `Declared` values and reads the project
+and stack config the harness and `make verify` need.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from pathlib import Path
 
 import yaml
 
-from stack import capture as program_capture
+from stack import settings
+from tests.support import capture as program_capture
 
 REPO_ROOT = program_capture.REPO_ROOT
-# stack.capture runs the program from the repository root, so relative paths the program
+# The capture runs the program from the repository root, so relative paths the program
 # declares (the app's build context) are relative to it.
 CAPTURE_DIR = REPO_ROOT
 
@@ -31,6 +32,7 @@ class Declared:
     parent: str
     dependencies: tuple[str, ...]
     inputs: dict = field(hash=False, compare=False)
+    options: dict = field(default_factory=dict, hash=False, compare=False)
 
 
 def project_name(root: Path = REPO_ROOT) -> str:
@@ -38,20 +40,19 @@ def project_name(root: Path = REPO_ROOT) -> str:
 
 
 def stack_config(stack: str, root: Path = REPO_ROOT) -> dict[str, object]:
-    """A stack's plain config from Pulumi.<stack>.yaml (secure values need the CLI)."""
-    path = root / f"Pulumi.{stack}.yaml"
+    """A stack's plain `lab:` config from Pulumi.<stack>.yaml (secure values need the CLI)."""
+    path = settings.stack_file(root, stack)
     if not path.exists():
         return {}
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
     return {
-        key: value
-        for key, value in config.items()
+        f"{settings.NAMESPACE}:{key}": value
+        for key, value in settings.read_stack_file(path).items()
         if not (isinstance(value, dict) and "secure" in value)
     }
 
 
 def capture(project: str, stack: str, config: dict[str, object]) -> list[Declared]:
-    """Run the program under mocks with `config` over Pulumi.dev.yaml; what it declared."""
+    """Run the program under mocks with `config` over the defaults; what it declared."""
     captured = program_capture.capture(config, project=project, stack=stack)
     return [
         Declared(
@@ -62,6 +63,7 @@ def capture(project: str, stack: str, config: dict[str, object]) -> list[Declare
             parent=record["parent"],
             dependencies=tuple(record["dependencies"]),
             inputs=record["inputs"],
+            options=record["options"],
         )
         for record in captured["resources"]
     ]

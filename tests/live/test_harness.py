@@ -1,4 +1,5 @@
-"""The harness's translation rules, without a Docker daemon: what it accepts, refuses and maps.
+"""tests/support/harness_inputs.py and the harness without a Docker daemon: what they accept,
+refuse and map.
 
 The first test is the guard for "nothing declared is silently dropped": every input the program
 declares for the live stack is one the harness knows how to apply.
@@ -12,18 +13,17 @@ import tarfile
 import docker
 import pytest
 
-from tests.live.declared import CAPTURE_DIR, Declared, capture, project_name
-from tests.live.fixtures import HARNESS_STACK, harness_config
-from tests.live.harness import (
+from tests.support.declared import CAPTURE_DIR, Declared, capture, project_name
+from tests.support.harness import HARNESS_LABEL, Harness
+from tests.support.harness_inputs import (
     CONTAINER,
-    HARNESS_LABEL,
     NETWORK,
-    Harness,
     UnsupportedDeclaration,
-    _upload_archive,
     check_supported,
     go_duration_ns,
+    upload_archive,
 )
+from tests.support.live_lab import HARNESS_STACK, harness_config
 
 PORTS = {
     "api": 18000,
@@ -176,7 +176,7 @@ def test_container_inputs_map_to_docker_settings(offline_harness):
 
 
 def test_uploads_become_one_archive_with_modes():
-    archive = _upload_archive(
+    archive = upload_archive(
         [
             {"file": "/etc/app/a.yml", "content": "a: 1\n", "permissions": "0640"},
             {"file": "/usr/local/bin/run", "contentBase64": "IyEvYmluL3NoCg==", "executable": True},

@@ -18,7 +18,7 @@ from collections import Counter
 import pytest
 import requests
 
-from tests.live.fixtures import LiveLab
+from tests.support.live_lab import LiveLab
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 FUNCTIONS = ("fibonacci", "factorial", "ackermann")
@@ -163,24 +163,29 @@ def prometheus_query(lab: LiveLab, query: str, at: float) -> list[dict]:
 def test_prometheus_samples_survive_a_new_container(harness_lab):
     lab, harness, api = harness_lab, harness_lab.harness, harness_lab.client.api
     name = lab.the_container("prometheus")
-    query = 'timestamp(up{job="traefik"})'
-    checked_at = time.time()
+    # A range of samples (issue 14: one sample proved little), read at a fixed instant.
+    query = 'count_over_time(up{job="traefik"}[5m])'
 
     def scraped():
-        """Prometheus holds a traefik sample before `checked_at`"""
-        return bool(prometheus_query(lab, query, checked_at))
+        """Prometheus holds at least 3 traefik samples"""
+        values = prometheus_query(lab, query, time.time())
+        return values and float(values[0]["value"][1]) >= 3
 
     wait_until(scraped, timeout=60, interval=1)
+    checked_at = time.time()
     before = prometheus_query(lab, query, checked_at)
-    # Replace the container, as `pulumi up` does on a change: only the volume carries data over.
+    # Crash it (SIGKILL, no clean shutdown), then replace the container as `pulumi up` does on
+    # a change: only the volume's WAL and blocks carry the samples over.
     old_id = api.inspect_container(name)["Id"]
-    api.stop(name, timeout=20)
+    api.kill(name, signal="SIGKILL")
+    api.wait(name, timeout=30)
     api.remove_container(name)
     new_id = harness.create_container(lab.containers[name])
     api.start(new_id)
     harness.wait_healthy({name: lab.containers[name]}, timeout=90)
     assert new_id != old_id
     after = prometheus_query(lab, query, checked_at)
+    print(f"\nprometheus SIGKILLed and replaced: samples before {before}, after {after}")
     assert after == before, f"before {before}, after {after}"
 
 

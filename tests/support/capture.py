@@ -1,15 +1,20 @@
 """Run the Pulumi program under Pulumi's mocks and return what it declares, as plain data.
 
-Test support shared by tests/stack/ and the live harness: no Pulumi CLI and no Docker needed.
-Each capture runs in a fresh interpreter (`python -m stack.capture`), because Pulumi's runtime
-settings are process-global. The config is Pulumi.dev.yaml's, overridden key by key.
+Used by tests/stack/ and the live harness: no Pulumi CLI and no Docker needed. Each capture runs
+in a fresh interpreter (`python -m tests.support.capture`), because Pulumi's runtime settings
+are process-global. The config is the settings' defaults, a mock Grafana password, then the
+overrides a test gives.
 
 Each resource record: `urn`, `type`, `name`, `custom`, `parent` (URN), `dependencies` (URNs,
 explicit `depends_on` and those implied by inputs), `inputs` (camelCase, as the provider sees
-them) and `state` (what the mock returned). The mocks answer like the real provider would for
-what the program reads back: a RemoteImage's `imageId` is its `name` (so a container's `image`
-is the plain image reference), a built Image's `imageName` is its input, a network's `name` is
-its input.
+them), `state` (what the mock returned) and `options`, the resource options as the program
+wrote them (`parent`, `depends_on` as URNs; `replace_on_changes`, `delete_before_replace`,
+`protect`, `retain_on_delete`, `ignore_changes`). Mocks never see options, so a stack
+transformation registered before the program runs records them as each resource is built.
+
+The mocks answer like the real provider would for what the program reads back: a RemoteImage's
+`imageId` is its `name` (so a container's `image` is the plain image reference), a built
+Image's `imageName` is its input, a network's `name` is its input.
 """
 
 from __future__ import annotations
@@ -23,11 +28,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = REPO_ROOT / "stack" / "__main__.py"
-STACK_CONFIG = REPO_ROOT / "Pulumi.dev.yaml"
 TEST_GRAFANA_PASSWORD = "mock-grafana-password"  # only ever used under mocks
 SECRET_KEYS = ("lab:grafanaAdminPassword",)
+
+
+class ProgramFailed(RuntimeError):
+    """The program raised under mocks; `resources` is what it had registered by then."""
+
+    def __init__(self, error: str, resources: list[dict]) -> None:
+        super().__init__(f"the program failed under mocks:\n{error}")
+        self.error = error
+        self.resources = resources
 
 
 def _config_string(value: Any) -> str:
@@ -50,9 +63,10 @@ def capture(
     stack: str = "dev",
     timeout: float = 120,
 ) -> dict:
-    """`{"resources": [...], "outputs": {...}}` for the program under this config."""
+    """`{"resources": [...], "outputs": {...}}` for the program under this config; raises
+    ProgramFailed when the program raises."""
     result = subprocess.run(
-        [sys.executable, "-m", "stack.capture", "--project", project, "--stack", stack],
+        [sys.executable, "-m", "tests.support.capture", "--project", project, "--stack", stack],
         input=json.dumps(stack_config(overrides)),
         capture_output=True,
         text=True,
@@ -62,8 +76,11 @@ def capture(
         check=False,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"the program failed under mocks:\n{result.stderr[-4000:]}")
-    return json.loads(result.stdout)
+        raise RuntimeError(f"the capture itself failed:\n{result.stderr[-4000:]}")
+    captured = json.loads(result.stdout)
+    if captured.get("error"):
+        raise ProgramFailed(captured["error"], captured["resources"])
+    return captured
 
 
 def _plain(value: Any) -> Any:
@@ -79,6 +96,68 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return repr(value)
+
+
+def _secret_paths(value: Any, path: str = "") -> list[str]:
+    """The paths of the values that reached the engine as Pulumi secrets."""
+    from pulumi.runtime import rpc
+
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return [path]
+        return [p for k, v in value.items() for p in _secret_paths(v, f"{path}.{k}".lstrip("."))]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in _secret_paths(v, f"{path}[{i}]")]
+    return []
+
+
+class OptionRecorder:
+    """A stack transformation that notes each resource's options as the program wrote them.
+
+    Resources are keyed by (type, name); `parent` and `depends_on` name other resources, which
+    the transformation has already seen (a resource exists before anything can refer to it).
+    """
+
+    def __init__(self) -> None:
+        self.options: dict[tuple[str, str], dict] = {}
+        self._keys: dict[int, tuple[str, str]] = {}
+        self._seen: list[object] = []  # keeps ids unique while the program runs
+
+    def _key_of(self, resource: object) -> list[str] | None:
+        key = self._keys.get(id(resource))
+        return list(key) if key else None
+
+    def __call__(self, args):
+        key = (args.type_, args.name)
+        if key in self.options:
+            raise ValueError(f"two resources of type {key[0]} are named {key[1]}")
+        self._keys[id(args.resource)] = key
+        self._seen.append(args.resource)
+        opts = args.opts
+        depends_on = opts.depends_on or []
+        if not isinstance(depends_on, list | tuple):
+            depends_on = [depends_on]
+        self.options[key] = {
+            "parent": self._key_of(opts.parent) if opts.parent is not None else None,
+            "depends_on": [self._key_of(resource) for resource in depends_on],
+            "replace_on_changes": list(opts.replace_on_changes or []),
+            "delete_before_replace": bool(opts.delete_before_replace),
+            "protect": bool(opts.protect),
+            "retain_on_delete": bool(opts.retain_on_delete),
+            "ignore_changes": list(opts.ignore_changes or []),
+        }
+        return None  # record only: the program's resources stay as written
+
+
+def _with_urns(options: dict, urns: Mapping[tuple[str, str], str]) -> dict:
+    def urn(key: list[str] | None) -> str | None:
+        return urns.get(tuple(key)) if key else None
+
+    return {
+        **options,
+        "parent": urn(options["parent"]),
+        "depends_on": [urn(key) for key in options["depends_on"]],
+    }
 
 
 def _run_in_this_process(project: str, stack: str, config: dict[str, str]) -> dict:
@@ -105,6 +184,8 @@ def _run_in_this_process(project: str, stack: str, config: dict[str, str]) -> di
                         "parent": request.parent,
                         "dependencies": sorted(set(request.dependencies)),
                         "inputs": _plain(registration.state.get("__inputs", {})),
+                        # Where the program marked an input secret, e.g. `uploads[3].content`.
+                        "secret_inputs": _secret_paths(registration.state.get("__inputs", {})),
                         "state": _plain(
                             {k: v for k, v in registration.state.items() if k != "__inputs"}
                         ),
@@ -135,27 +216,33 @@ def _run_in_this_process(project: str, stack: str, config: dict[str, str]) -> di
         preview=False,
         monitor=RecordingMonitor(LabMocks()),
     )
+    recorder = OptionRecorder()
     outputs: dict = {}
 
     def program():
+        pulumi.runtime.register_stack_transformation(recorder)
         runpy.run_path(str(PROGRAM), run_name="__main__")
         stack_resource = settings.get_root_resource()
         exported = pulumi.Output.from_input(dict(stack_resource.outputs))
         exported.apply(outputs.update)
 
-    _sync_await(run_pulumi_func(program))
+    error = None
+    try:
+        _sync_await(run_pulumi_func(program))
+    except Exception as exc:  # the program's own failure is a result, not a crash
+        error = f"{type(exc).__name__}: {exc}"
+    urns = {(record["type"], record["name"]): record["urn"] for record in records}
     for record in records:
         record["state"].pop("__inputs", None)
-    return {"resources": records, "outputs": _plain(outputs)}
+        record["options"] = _with_urns(recorder.options[record["type"], record["name"]], urns)
+    return {"resources": records, "outputs": _plain(outputs), "error": error}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", default="lab")
     parser.add_argument("--stack", default="dev")
-    parser.add_argument(
-        "--config", help="JSON config (default: read from stdin, or Pulumi.dev.yaml if a tty)"
-    )
+    parser.add_argument("--config", help="JSON overrides (default: read the config from stdin)")
     options = parser.parse_args(argv)
     if options.config:
         config = stack_config(json.loads(options.config))

@@ -2,7 +2,7 @@
 
 `--lab-target=harness` (the default, `make test`): capture the program under mocks with a
 `livetest` stack whose images are the offline stand-ins and whose host ports are free ones,
-apply it with tests/live/harness.py, tear it down at the end (also on failure, interrupt or
+apply it with tests/support/harness.py, tear it down at the end (also on failure, interrupt or
 SIGTERM). `--lab-target=stack` (`make verify`): describe the stack `make up` brought up
 (Pulumi.<stack>.yaml, default `dev`) and check the containers already running; create nothing.
 """
@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 import docker
 
+from lab.support import free_port
 from stack.settings import LabSettings, parse, strip_namespace
-from tests.live.declared import (
+from tests.support.declared import (
     CAPTURE_DIR,
     REPO_ROOT,
     Declared,
@@ -27,7 +28,7 @@ from tests.live.declared import (
     project_name,
     stack_config,
 )
-from tests.live.harness import CONTAINER, Harness, remove_stale
+from tests.support.harness import CONTAINER, Harness, remove_stale
 
 # LAB_HARNESS_STACK lets two checkouts run the live suite on one daemon without removing each
 # other's containers (the stale-object sweep is by this stack label).
@@ -36,19 +37,25 @@ STANDIN_IMAGES = {
     "python": "lab-standin/python:3.11",
     "traefik": "lab-standin/traefik:3.7.15",
     "prometheus": "lab-standin/prometheus:2.42",
+    # Issue 12's parts, from Debian's packages (scripts/build_images.sh).
+    "alertmanager": "lab-standin/alertmanager:0.25",
+    "blackbox": "lab-standin/blackbox-exporter:0.23",
+    "node_exporter": "lab-standin/node-exporter:1.5",
 }
 # Functions, Traefik and Prometheus are what can run here (DESIGN.md).
 HARNESS_PARTS = {"lab:metrics": True, "lab:grafana": False, "lab:logs": False}
 # Run ids of the harness stacks applied in this process (tests/live/conftest.py checks them).
 HARNESS_RUNS: list[str] = []
-PORT_KEYS = ("api", "traefik", "prometheus", "grafana", "elasticsearch", "kibana", "gelf")
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    """A port nothing on 127.0.0.1 uses right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+PORT_KEYS = (
+    "api",
+    "traefik",
+    "prometheus",
+    "grafana",
+    "elasticsearch",
+    "kibana",
+    "gelf",
+    "alertmanager",
+)
 
 
 def harness_config(ports: Mapping[str, int], **overrides: object) -> dict[str, object]:

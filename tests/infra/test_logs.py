@@ -13,10 +13,10 @@ import zlib
 
 import pytest
 
-from tests.ecs_fields import flatten
-from tests.live.declared import CAPTURE_DIR
-from tests.live.fixtures import LiveLab, declared_with, free_port
-from tests.live.harness import CONTAINER, Harness
+from tests.support.declared import CAPTURE_DIR
+from tests.support.ecs_fields import flatten
+from tests.support.harness import CONTAINER, Harness
+from tests.support.live_lab import LiveLab, declared_with, free_port
 
 pytestmark = pytest.mark.live
 CHUNK_MAGIC = b"\x1e\x0f"

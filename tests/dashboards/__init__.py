@@ -1,0 +1,1 @@
+"""Tests of dashboards/ (docs/architecture.md)."""

@@ -1,0 +1,106 @@
+"""stack/grafana.py: provisioned and stateless, after Prometheus, and a new admin password
+replaces the container (its replace_on_changes must cover the input that carries it).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from tests.stack.captured import PARTS, VOLUME, by_type, containers, declared_under, upload
+from tests.support.capture import TEST_GRAFANA_PASSWORD, ProgramFailed, capture
+
+
+def password_inputs(container: dict, password: str) -> set[str]:
+    """The top-level inputs whose value holds the password, wherever the program puts it."""
+    return {key for key, value in container["inputs"].items() if password in json.dumps(value)}
+
+
+def covers(paths: list[str], key: str) -> bool:
+    """Whether replace_on_changes paths cover an input: the key itself, a path under it, or *."""
+    return any(path in ("*", key) or path.startswith((f"{key}.", f"{key}[")) for path in paths)
+
+
+def test_grafana_is_provisioned_stateless_and_after_prometheus(declared):
+    if "grafana" not in PARTS[declared["config_name"]]:
+        assert "lab-dev-grafana" not in containers(declared)
+        assert declared["outputs"]["grafana_url"] is None
+        assert not any("grafana" in v["name"] for v in by_type(declared, VOLUME))
+        return
+    grafana = containers(declared)["lab-dev-grafana"]
+    urn, inputs = grafana["urn"], grafana["inputs"]
+    envs = dict(env.split("=", 1) for env in inputs["envs"])
+    # The password reaches Grafana as a file (run.sh's __FILE form), never as the variable.
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in envs, urn
+    assert upload(grafana, envs["GF_SECURITY_ADMIN_PASSWORD__FILE"]) == TEST_GRAFANA_PASSWORD
+    assert envs["GF_AUTH_ANONYMOUS_ENABLED"] == "false", urn
+    assert envs["GF_USERS_ALLOW_SIGN_UP"] == "false", urn
+    assert envs["GF_SERVER_SERVE_FROM_SUB_PATH"] == "true", urn
+    assert envs["GF_SERVER_ROOT_URL"] == "http://127.0.0.1:8000/grafana/", urn
+    datasources = yaml.safe_load(upload(grafana, "/etc/grafana/provisioning/datasources/lab.yml"))
+    (source,) = datasources["datasources"]
+    assert (source["uid"], source["name"], source["url"]) == (
+        "prometheus",
+        "Prometheus",
+        "http://prometheus:9090",
+    )
+    providers = yaml.safe_load(upload(grafana, "/etc/grafana/provisioning/dashboards/lab.yml"))
+    (provider,) = providers["providers"]
+    assert provider["folder"] == "Lab"
+    dashboard = json.loads(upload(grafana, f"{provider['options']['path']}/lab-overview.json"))
+    assert dashboard["uid"] == "lab-overview"
+    # Stateless: no volume, so a replaced container starts from the provisioned state.
+    assert not inputs.get("volumes"), urn
+    assert not inputs.get("mounts"), urn
+    assert containers(declared)["lab-dev-prometheus"]["urn"] in grafana["dependencies"]
+    assert containers(declared)["lab-dev-prometheus"]["inputs"]["wait"] is True
+    assert {(p["internal"], p["external"]) for p in inputs["ports"]} == {(3000, 3000)}
+    assert "/grafana/api/health" in " ".join(inputs["healthcheck"]["tests"])
+
+
+def test_a_changed_grafana_password_changes_only_the_inputs_that_carry_it():
+    """The convergence contract: a new secret changes Grafana's declared inputs, and nothing
+    else does, so the password alone drives the replacement."""
+    first = containers(capture({"lab:logs": False}))["lab-dev-grafana"]
+    second = containers(capture({"lab:logs": False, "lab:grafanaAdminPassword": "rotated-pw"}))[
+        "lab-dev-grafana"
+    ]
+    carriers = password_inputs(second, "rotated-pw")
+    assert carriers, f"{second['urn']}: the new password is in no input"
+    assert carriers == password_inputs(first, TEST_GRAFANA_PASSWORD)
+    for key in carriers:
+        assert first["inputs"][key] != second["inputs"][key], key
+    assert {k: v for k, v in first["inputs"].items() if k not in carriers} == {
+        k: v for k, v in second["inputs"].items() if k not in carriers
+    }
+
+
+def test_grafana_password_is_required_when_grafana_runs():
+    with pytest.raises(ProgramFailed, match="grafanaAdminPassword"):
+        capture({"lab:grafanaAdminPassword": None})
+
+
+def test_replace_on_changes_covers_the_input_that_carries_the_password():
+    """Grafana takes the admin password only when it creates its database; a changed password
+    converges only because the container, stateless, is replaced (README, stack/README.md)."""
+    grafana = containers(declared_under("default"))["lab-dev-grafana"]
+    carriers = password_inputs(grafana, TEST_GRAFANA_PASSWORD)
+    assert carriers, f"{grafana['urn']}: the password is in no input"
+    replace_on_changes = grafana["options"]["replace_on_changes"]
+    for key in carriers:
+        assert covers(replace_on_changes, key), (
+            f"{grafana['urn']}: replace_on_changes {replace_on_changes} misses input {key!r}, "
+            "so a new password would update the container in place and never reach Grafana"
+        )
+
+
+def test_replace_on_changes_names_inputs_the_container_has():
+    """A path the provider does not know (say `security_opts` for `securityOpts`) would
+    silently never trigger."""
+    for result in map(declared_under, ("default", "logs-off")):
+        for resource in result["resources"]:
+            for path in resource["options"]["replace_on_changes"]:
+                top = path.split(".")[0].split("[")[0]
+                assert top == "*" or top in resource["inputs"], (resource["urn"], path)
