@@ -134,7 +134,11 @@ Traefik(
         memory_mb=settings.memory_mb["traefik"],
         grafana_url=f"http://grafana:{GRAFANA_PORT}" if settings.grafana_on else None,
         kibana_url=f"http://kibana:{KIBANA_PORT}" if settings.logs else None,
-        hosts=[settings.client_host],
+        # "traefik": the blackbox probes call the functions by Traefik's name on the network.
+        hosts=[
+            settings.client_host,
+            *(["traefik"] if settings.metrics and settings.probes else []),
+        ],
         gelf_address=logstash.gelf_address if logstash else None,
     ),
 )
