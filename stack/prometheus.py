@@ -66,7 +66,8 @@ class Prometheus(pulumi.ComponentResource):
                 f"--config.file={prometheus_yaml.CONFIG_FILE}",
                 f"--storage.tsdb.path={DATA_DIR}",
                 f"--storage.tsdb.retention.time={args.retention}",
-                "--web.enable-lifecycle",
+                # No --web.enable-lifecycle: it would let anyone reaching the port POST /-/quit
+                # (issue 11); a config change replaces the container through its upload anyway.
             ],
             user="65534:65534",
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),

@@ -30,3 +30,11 @@ def test_every_published_port_key_is_described():
     """A new lab:ports entry must say whether it asks for a login, or the refusal misses it."""
     assert set(exposure.PUBLISHED) == set(LabSettings().ports)
     assert set(e.part for e in exposure.PUBLISHED.values()) <= set(LabSettings().parts())
+
+
+def test_prometheus_has_no_unauthenticated_lifecycle_api():
+    """--web.enable-lifecycle opens POST /-/quit and /-/reload to anyone reaching the port."""
+    prometheus = containers(capture({}))["lab-dev-prometheus"]
+    assert not any("lifecycle" in flag for flag in prometheus["inputs"]["command"]), prometheus[
+        "urn"
+    ]
