@@ -141,6 +141,8 @@ class Harness:
                     dockerfile=dockerfile,
                     tag=tag,
                     rm=True,
+                    # A failed step leaves its container, unlabelled, unless forcerm (issue 14).
+                    forcerm=True,
                     buildargs=dict(build.get("args") or {}),
                     target=build.get("target"),
                     platform=build.get("platform"),
