@@ -28,6 +28,9 @@ PARTS: tuple[tuple[str, str | None, str], ...] = (
     ("grafana", "grafana_url", "/api/health"),
     ("elasticsearch", None, "/_cluster/health"),
     ("kibana", "kibana_url", "/api/status"),
+    # Served under /alertmanager/ (the URL's path); the blackbox exporter and node-exporter
+    # publish no port: "Parts up" and Prometheus' `probe-*` and `node` targets show them.
+    ("alertmanager", "alertmanager_url", "/-/healthy"),
 )
 
 

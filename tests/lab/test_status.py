@@ -26,9 +26,11 @@ def test_configured_urls_follow_the_settings():
         "grafana": "http://127.0.0.1:18000/grafana/",
         "elasticsearch": "http://127.0.0.1:9200",
         "kibana": "http://127.0.0.1:18000/kibana",
+        "alertmanager": "http://127.0.0.1:9093/alertmanager/",
     }
     no_logs = status.configured_urls(parse({"logs": False}))
-    assert set(no_logs) == {"api", "traefik", "prometheus", "grafana"}
+    assert set(no_logs) == {"api", "traefik", "prometheus", "grafana", "alertmanager"}
+    assert "alertmanager" not in status.configured_urls(parse({"alerting": False}))
     no_metrics = status.configured_urls(parse({"metrics": False}))
     assert set(no_metrics) == {"api", "traefik", "elasticsearch", "kibana"}
 
