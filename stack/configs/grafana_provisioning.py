@@ -15,8 +15,25 @@ DASHBOARD_FOLDER = "Lab"
 PROMETHEUS_URL = f"http://prometheus:{PROMETHEUS_PORT}"
 
 
-def datasources(prometheus_url: str = PROMETHEUS_URL) -> str:
-    """One Prometheus datasource, under the uid every panel of dashboards/ names."""
+ALERTMANAGER_UID = "alertmanager"
+
+
+def datasources(prometheus_url: str = PROMETHEUS_URL, alertmanager_url: str | None = None) -> str:
+    """One Prometheus datasource, under the uid every panel of dashboards/ names; with
+    `alertmanager_url` (e.g. http://alertmanager:9093/alertmanager) Alertmanager's too."""
+    extra = []
+    if alertmanager_url:
+        extra.append(
+            {
+                "name": "Alertmanager",
+                "uid": ALERTMANAGER_UID,
+                "type": "alertmanager",
+                "access": "proxy",
+                "url": alertmanager_url,
+                "editable": False,
+                "jsonData": {"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
+            }
+        )
     return yaml.safe_dump(
         {
             "apiVersion": 1,
@@ -30,7 +47,8 @@ def datasources(prometheus_url: str = PROMETHEUS_URL) -> str:
                     "isDefault": True,
                     "editable": False,
                     "jsonData": {"timeInterval": "5s"},
-                }
+                },
+                *extra,
             ],
         },
         sort_keys=False,

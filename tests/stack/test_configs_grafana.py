@@ -8,6 +8,11 @@ from stack.configs import grafana_provisioning
 
 def test_the_provisioned_datasource_is_the_one_every_panel_reads():
     (source,) = yaml.safe_load(grafana_provisioning.datasources())["datasources"]
+    with_alerts = grafana_provisioning.datasources(alertmanager_url="http://alertmanager:9093/am")
+    (_, alertmanager) = yaml.safe_load(with_alerts)["datasources"]
+    assert alertmanager["type"] == "alertmanager"
+    assert alertmanager["url"] == "http://alertmanager:9093/am"
+    assert alertmanager["jsonData"]["implementation"] == "prometheus"
     assert (source["name"], source["type"], source["url"]) == (
         "Prometheus",
         "prometheus",
