@@ -301,7 +301,7 @@ class SwarmPrometheus(pulumi.ComponentResource):
                         f"--config.file={prometheus_yaml.CONFIG_FILE}",
                         f"--storage.tsdb.path={DATA_DIR}",
                         f"--storage.tsdb.retention.time={args.retention}",
-                        "--web.enable-lifecycle",
+                        # No --web.enable-lifecycle: any page could POST /-/quit (issue 14).
                     ],
                     user=f"{NOBODY}:{NOBODY}",
                     cap_drops=["ALL"],

@@ -104,6 +104,12 @@ def test_config_names_change_with_their_content():
     assert one == config_name(placement, "traefik", "/etc/traefik/dynamic.yml", "a")
 
 
+def test_prometheus_on_swarm_opens_no_lifecycle_endpoint():
+    args = services()["lab-swarm-prometheus"]["taskSpec"]["containerSpec"]["args"]
+    assert "--web.enable-lifecycle" not in args
+    assert any(a.startswith("--storage.tsdb.retention.time=") for a in args)
+
+
 def test_prometheus_finds_tasks_by_dns_under_the_single_host_job_names():
     service = services()["lab-swarm-prometheus"]
     assert service["taskSpec"]["placement"]["constraints"] == ["node.labels.lab.state==true"]
