@@ -179,6 +179,7 @@ if settings.metrics:
                 public_url=urls["grafana_url"],
                 port=settings.ports["grafana"],
                 memory_mb=settings.memory_mb["grafana"],
+                alertmanager_url=watch.alertmanager_url,
                 depends_on=[prometheus.container],
             ),
         )

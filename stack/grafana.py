@@ -43,6 +43,8 @@ class GrafanaArgs:
     public_url: str  # where browsers reach it through Traefik, e.g. http://127.0.0.1:8000/grafana/
     port: int = PORTS["grafana"]
     memory_mb: int = MEMORY_MB["grafana"]
+    # Alertmanager on the lab network (None: no Alertmanager datasource).
+    alertmanager_url: str | None = None
     prometheus_url: str = grafana_provisioning.PROMETHEUS_URL
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
@@ -59,7 +61,7 @@ class Grafana(pulumi.ComponentResource):
         uploads = [
             upload(
                 grafana_provisioning.DATASOURCES_FILE,
-                grafana_provisioning.datasources(args.prometheus_url),
+                grafana_provisioning.datasources(args.prometheus_url, args.alertmanager_url),
             ),
             upload(grafana_provisioning.PROVIDERS_FILE, grafana_provisioning.dashboard_providers()),
         ]
