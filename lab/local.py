@@ -19,7 +19,7 @@ from pathlib import Path
 
 from app.contract import FUNCTIONS, sample_path
 from dashboards import prometheus_rules
-from lab import support
+from lab import local_probes, support
 from lab.support import Child, LabError
 from stack.configs import prometheus_yaml
 from stack.settings import PORTS, LabSettings
@@ -157,7 +157,7 @@ class LocalLab:
             # Series from an earlier run (other ports, other replicas) would muddle the graphs.
             shutil.rmtree(self.workdir / "prometheus-data", ignore_errors=True)
         (self.workdir / "logs").mkdir(exist_ok=True)
-        keys = ["api", "traefik", "prometheus"] + [
+        keys = ["api", "traefik", "prometheus", "blackbox"] + [
             f"{f}-{i}" for f in self.functions for i in range(1, self.replicas + 1)
         ]
         taken: set[int] = set()
@@ -211,12 +211,18 @@ class LocalLab:
                 self_target=f"127.0.0.1:{self.ports['prometheus']}",
                 rule_files=[str(rules)],
                 scrape_interval=self.scrape_interval,
+                extra_jobs=self._start_probes(),
             )
         )
         argv = [self.prometheus_path, f"--config.file={config}"]
         argv += [f"--storage.tsdb.path={self.workdir / 'prometheus-data'}"]
         argv += [f"--web.listen-address=127.0.0.1:{self.ports['prometheus']}"]
         self._spawn("prometheus", argv)
+
+    def _start_probes(self) -> list[dict]:
+        """The black-box exporter and its scrape jobs, when the binary is installed."""
+        parts = {"traefik": self.traefik_url, "prometheus": self.prometheus_url}
+        return local_probes.start(self, self.ports["blackbox"], parts)
 
     def _readiness_probes(self) -> list[tuple[str, str]]:
         probes = [
@@ -253,7 +259,10 @@ class LocalLab:
         """
         if not self.prometheus_url:
             raise RuntimeError("this lab runs without Prometheus")
-        expected = len(self.functions) * self.replicas + 2  # + traefik + prometheus itself
+        # Every replica, Traefik, Prometheus itself, and each probe when the exporter runs.
+        expected = len(self.functions) * self.replicas + 2
+        if "blackbox" in {child.name for child in self.children}:
+            expected += len(self.functions) + len(local_probes.LOCAL_PARTS)
         health: dict[str, str] = {}
 
         def all_up() -> bool:
@@ -276,9 +285,7 @@ class LocalLab:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make local", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--replicas", type=int, default=LabSettings().replicas, help="replicas per function"
-    )
+    parser.add_argument("--replicas", type=int, default=LabSettings().replicas)
     for key, port in DEFAULT_PORTS.items():
         parser.add_argument(f"--{key}-port", type=int, default=port)
     parser.add_argument(
@@ -286,9 +293,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-prometheus", action="store_true", help="skip Prometheus")
     parser.add_argument("--scrape-interval", default="5s")
-    parser.add_argument(
-        "--workdir", default=str(support.BUILD_DIR / "local"), help="configs, logs, TSDB"
-    )
+    parser.add_argument("--workdir", default=str(support.BUILD_DIR / "local"))
     return parser.parse_args(argv)
 
 

@@ -117,11 +117,11 @@ class LabSettings:
     slow_call_ms: int = 5
     # `docker`: containers on one host; `swarm`: services on a swarm manager (stack/swarm.py).
     engine: str = "docker"
+    allow_open_ports: bool = False  # login-less ports on a reachable address (exposure.py)
     # Alertmanager, the blackbox probes, node-exporter: each needs `metrics` (settings_tables).
     alerting: bool = True
     probes: bool = True
     host: bool = True
-    allow_open_ports: bool = False  # login-less ports on a reachable address (exposure.py)
 
     @property
     def grafana_on(self) -> bool:
@@ -195,6 +195,7 @@ _SCALARS = {
     **{key: (key, grammar.boolean) for key in tables.MONITORING_SWITCHES},
 }
 _MAPPINGS = {"images": IMAGES, "ports": PORTS, "memoryMb": MEMORY_MB}
+_ATTRIBUTES = {"images": "images", "ports": "ports", "memoryMb": "memory_mb"}
 KEYS = (*_SCALARS, *_MAPPINGS, *SECRET_KEYS)
 
 
@@ -221,7 +222,7 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
             except grammar.Invalid as invalid:
                 raise _bad(key, value, invalid.allowed) from None
         elif key in _MAPPINGS:
-            values[_attribute(key)] = _parse_mapping(key, value, _MAPPINGS[key])
+            values[_ATTRIBUTES[key]] = _parse_mapping(key, value, _MAPPINGS[key])
         else:
             raise _unknown_key(key, KEYS)
     settings = LabSettings(**values)
@@ -234,16 +235,11 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
 
 
 def _check_engine(settings: LabSettings) -> None:
-    # The Swarm target declares functions, Traefik and Prometheus so far (issue 13).
     if settings.engine == "swarm" and (settings.logs or settings.grafana_on):
         raise SettingsError(
             f"{NAMESPACE}:engine = 'swarm' declares functions, Traefik and Prometheus only:"
             f" set {NAMESPACE}:logs and {NAMESPACE}:grafana to false"
         )
-
-
-def _attribute(key: str) -> str:
-    return {"images": "images", "ports": "ports", "memoryMb": "memory_mb"}[key]
 
 
 def _parse_mapping(key: str, value: Any, defaults: Mapping[str, Any]) -> dict:

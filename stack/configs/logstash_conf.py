@@ -34,7 +34,6 @@ GELF_DROPPED = (
     "image_id",
 )
 
-
 # Traefik's JSON access line (accessLog format json) to the ECS names the app's lines use, so one
 # search finds a call in both; `lab.function` comes from the service name without `@file`.
 TRAEFIK_ACCESS_RENAMES: Mapping[str, str] = {

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from lab import traffic
+from lab import local_probes, traffic
 from lab.local import LabStartError, LocalLab
 from lab.support import REPO_ROOT, http_status
 
@@ -102,7 +102,10 @@ def test_a_part_that_cannot_start_is_reported_and_nothing_is_left(tmp_path):
 def test_prometheus_scrapes_every_part(prometheus_binary):
     with LocalLab(replicas=1, with_prometheus=True, scrape_interval="1s") as lab:
         health = lab.wait_for_targets(timeout=60)
-        assert health == {"prometheus": "up", "traefik": "up", **dict.fromkeys(lab.functions, "up")}
+        parts = {"prometheus": "up", "traefik": "up", **dict.fromkeys(lab.functions, "up")}
+        # The black-box exporter is installed here (scripts/provision.sh): its jobs too.
+        parts |= {"probe-calls": "up", "probe-parts": "up"} if local_probes.exporter_path() else {}
+        assert health == parts
         with urllib.request.urlopen(f"{lab.prometheus_url}/api/v1/status/config") as response:
             assert b"job_name: fibonacci" in response.read()
         # The dashboards' rule file is loaded, as in the stack.

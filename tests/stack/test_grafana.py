@@ -40,7 +40,12 @@ def test_grafana_is_provisioned_stateless_and_after_prometheus(declared):
     assert envs["GF_SERVER_SERVE_FROM_SUB_PATH"] == "true", urn
     assert envs["GF_SERVER_ROOT_URL"] == "http://127.0.0.1:8000/grafana/", urn
     datasources = yaml.safe_load(upload(grafana, "/etc/grafana/provisioning/datasources/lab.yml"))
-    (source,) = datasources["datasources"]
+    # Alertmanager's datasource next to Prometheus (stack/monitoring.py; lab:alerting is on).
+    source, alertmanager = datasources["datasources"]
+    assert (alertmanager["type"], alertmanager["url"]) == (
+        "alertmanager",
+        "http://alertmanager:9093/alertmanager",
+    )
     assert (source["uid"], source["name"], source["url"]) == (
         "prometheus",
         "Prometheus",
