@@ -2,7 +2,7 @@
 
 Written from each product's documented HTTP API for the pinned versions (docs/contract.md).
 tests/infra/test_infra_optional.py runs them against a live stack that has those parts;
-tests/infra/test_infra_checks_offline.py runs them in CI against local servers that answer
+tests/infra/test_checks.py runs them in CI against local servers that answer
 as the documentation says, healthy and not, so each check is proven to pass and to fail.
 Every check raises AssertionError with the answer it did not accept.
 """

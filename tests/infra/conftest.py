@@ -73,7 +73,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     terminalreporter.section("checks of parts this stack does not run")
     terminalreporter.write_line(
         f"stack {stack} declares {', '.join(parts)}; deselected (their checks run against "
-        "documented-API stand-ins in tests/infra/test_infra_checks_offline.py):"
+        "documented-API stand-ins in tests/infra/test_checks.py):"
     )
     for item, missing in dropped:
         terminalreporter.write_line(f"  {item.nodeid}: needs {', '.join(missing)}")
