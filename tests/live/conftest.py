@@ -6,9 +6,8 @@ finalizer really removed; anything left turns the session red.
 
 from __future__ import annotations
 
-import pytest
-
 from tests.support import live_lab
+from tests.support.cleanup_report import report_leftovers
 from tests.support.harness import HARNESS_LABEL, leftovers
 
 
@@ -22,11 +21,9 @@ def pytest_sessionfinish(session, exitstatus):
     for run_id in live_lab.HARNESS_RUNS:
         left += leftovers(client, f"{HARNESS_LABEL}={run_id}")
     left += leftovers(client, f"lab.stack={live_lab.HARNESS_STACK}")
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if left:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        message = f"harness cleanup: left behind {sorted(set(left))}"
-    else:
-        message = f"harness cleanup: nothing left with labels of runs {live_lab.HARNESS_RUNS}"
-    if reporter is not None:
-        reporter.write_line(message, red=bool(left), green=not left)
+    report_leftovers(
+        session,
+        "harness cleanup",
+        sorted(set(left)),
+        f"nothing left with labels of runs {live_lab.HARNESS_RUNS}",
+    )

@@ -14,6 +14,7 @@ import docker.types
 import pytest
 
 from tests.conftest import missing
+from tests.support.cleanup_report import report_leftovers
 from tests.support.swarm_cluster import DEFAULT_PREFIX, NODE_IMAGE, SwarmCluster, cluster_leftovers
 from tests.swarm.services import HEALTHCHECK, OVERLAY, PYTHON_IMAGE, REPLICAS, WEB, server_service
 
@@ -88,14 +89,8 @@ def pytest_sessionfinish(session, exitstatus):
         return
     client = docker.from_env()
     left = [item for prefix in set(_CLUSTERS_UP) for item in cluster_leftovers(client, prefix)]
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if left:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        message = f"swarm cleanup: left behind {left}"
-    else:
-        message = f"swarm cleanup: nothing left of clusters {sorted(set(_CLUSTERS_UP))}"
-    if reporter is not None:
-        reporter.write_line(message, red=bool(left), green=not left)
+    clean = f"nothing left of clusters {sorted(set(_CLUSTERS_UP))}"
+    report_leftovers(session, "swarm cleanup", left, clean)
 
 
 def pytest_terminal_summary(terminalreporter):
