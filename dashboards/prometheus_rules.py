@@ -83,7 +83,10 @@ def alerts(
     traefik = next(a for a in found if a.name == TRAEFIK_DOWN)
     shorter = [a.name for a in found if seconds(a.duration) < seconds(traefik.duration)]
     if shorter:
-        raise ValueError(f"{TRAEFIK_DOWN}'s for: {traefik.duration} is longer than {shorter}'")
+        raise ValueError(
+            f"{TRAEFIK_DOWN}'s for: {traefik.duration} is longer than that of {sorted(shorter)}"
+            " (its inhibition would come too late)"
+        )
     return found
 
 

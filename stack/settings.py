@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from dashboards import prometheus_rules
 from stack import exposure
 from stack import settings_grammar as grammar
 from stack import settings_tables as tables
@@ -76,8 +77,13 @@ SWITCHES = ("metrics", "grafana", "logs", *tables.MONITORING_SWITCHES)
 
 # Keys whose values are Pulumi secrets: the program reads them with require_secret, never
 # through this object, and the front door only checks that they are present.
-SECRET_KEYS = ("grafanaAdminPassword",)
-ENGINES = ("docker", "swarm")
+SECRET_KEYS = tuple(tables.SECRETS)
+ENGINES = tables.ENGINES
+
+# Every alert's `for:` as the rules declare it (`lab:alertFor` overrides some).
+ALERT_FOR: Mapping[str, str] = MappingProxyType(
+    {alert.name: alert.duration for alert in prometheus_rules.alerts()}
+)
 
 # Container ports (fixed by the images, not config).
 TRAEFIK_WEB_PORT = 8000
@@ -112,6 +118,10 @@ class LabSettings:
     ports: Mapping[str, int] = field(default_factory=lambda: dict(PORTS))
     memory_mb: Mapping[str, int] = field(default_factory=lambda: dict(MEMORY_MB))
     prometheus_retention: str = "7d"
+    prometheus_retention_size: str = "2GB"  # whichever of time and size is reached first
+    log_retention: str = "7d"  # Elasticsearch deletes log indices older than this (ILM)
+    # Alert name -> its `for:` (dashboards/prometheus_rules.py); the fault tests shorten them.
+    alert_for: Mapping[str, str] = field(default_factory=lambda: dict(ALERT_FOR))
     elasticsearch_heap: str = "1g"
     logstash_heap: str = "512m"
     slow_call_ms: int = 5
@@ -179,24 +189,14 @@ class LabSettings:
         return total
 
 
-# key in the namespace -> (attribute, converter); converters raise grammar.Invalid(allowed).
-_SCALARS = {
-    "replicas": ("replicas", lambda v: grammar.integer(v, 1, 20)),
-    "metrics": ("metrics", grammar.boolean),
-    "grafana": ("grafana", grammar.boolean),
-    "logs": ("logs", grammar.boolean),
-    "bindAddress": ("bind_address", grammar.address),
-    "allowOpenPorts": ("allow_open_ports", grammar.boolean),
-    "prometheusRetention": ("prometheus_retention", grammar.duration),
-    "elasticsearchHeap": ("elasticsearch_heap", grammar.jvm_size),
-    "logstashHeap": ("logstash_heap", grammar.jvm_size),
-    "slowCallMs": ("slow_call_ms", lambda v: grammar.integer(v, 1, 60_000)),
-    "engine": ("engine", lambda v: grammar.choice(v, ENGINES)),
-    **{key: (key, grammar.boolean) for key in tables.MONITORING_SWITCHES},
+_MAPPINGS = {"images": IMAGES, "ports": PORTS, "memoryMb": MEMORY_MB, "alertFor": ALERT_FOR}
+_ATTRIBUTES = {
+    "images": "images",
+    "ports": "ports",
+    "memoryMb": "memory_mb",
+    "alertFor": "alert_for",
 }
-_MAPPINGS = {"images": IMAGES, "ports": PORTS, "memoryMb": MEMORY_MB}
-_ATTRIBUTES = {"images": "images", "ports": "ports", "memoryMb": "memory_mb"}
-KEYS = (*_SCALARS, *_MAPPINGS, *SECRET_KEYS)
+KEYS = (*tables.SCALARS, *_MAPPINGS, *SECRET_KEYS)
 
 
 def _unknown_key(key: str, known: tuple[str, ...]) -> SettingsError:
@@ -215,8 +215,8 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
     for key, value in raw.items():
         if key in SECRET_KEYS:
             continue
-        if key in _SCALARS:
-            attribute, convert = _SCALARS[key]
+        if key in tables.SCALARS:
+            attribute, convert = tables.SCALARS[key]
             try:
                 values[attribute] = convert(value)
             except grammar.Invalid as invalid:
@@ -229,6 +229,10 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
     _check_ports(settings.ports)
     _check_memory(settings)
     _check_engine(settings)
+    try:
+        prometheus_rules.alerts(durations=settings.alert_for)
+    except ValueError as error:
+        raise SettingsError(f"{NAMESPACE}:alertFor is invalid: {error}") from None
     if refused := exposure.refusal(settings):
         raise SettingsError(refused)
     return settings
@@ -256,6 +260,8 @@ def _parse_mapping(key: str, value: Any, defaults: Mapping[str, Any]) -> dict:
         try:
             if key == "images":
                 merged[entry] = grammar.text(entry_value, re.compile(r"\S+"), "an image reference")
+            elif key == "alertFor":
+                merged[entry] = grammar.alert_duration(entry_value)
             elif key == "ports":
                 merged[entry] = grammar.integer(entry_value, 1, 65535)
             else:

@@ -79,6 +79,9 @@ def from_engine(value: Any) -> Any:
 
 
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+_ALERT_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d))+$")
+_ELASTIC_DURATION = re.compile(r"^[1-9][0-9]*(d|h|m|s)$")
+_BYTE_SIZE = re.compile(r"^[1-9][0-9]*(B|KB|MB|GB|TB)$")
 _JVM_SIZE = re.compile(r"^([1-9][0-9]*)([mMgG])$")
 
 
@@ -94,3 +97,17 @@ def heap_mb(heap: str) -> int:
     """A JVM size already checked by jvm_size(), in MB."""
     number, unit = _JVM_SIZE.fullmatch(heap).groups()
     return int(number) * (1024 if unit in "gG" else 1)
+
+
+def alert_duration(value: Any) -> str:
+    return text(value, _ALERT_DURATION, "an alert `for:` duration such as 30s, 1m or 1h30m")
+
+
+def elastic_duration(value: Any) -> str:
+    # Elasticsearch's TimeValue units that ILM's min_age reads; one number, one unit.
+    return text(value, _ELASTIC_DURATION, "an Elasticsearch duration such as 7d or 36h")
+
+
+def byte_size(value: Any) -> str:
+    # Prometheus's --storage.tsdb.retention.size units.
+    return text(value, _BYTE_SIZE, "a size such as 512MB or 2GB")

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from stack import settings_grammar as grammar
+
 # Upstream images of the monitoring parts, pinned (stand-ins: scripts/build_images.sh).
 MONITORING_IMAGES: Mapping[str, str] = MappingProxyType(
     {
@@ -42,3 +44,37 @@ MINIMUM_MEMORY_MB: Mapping[str, int] = MappingProxyType(
 MONITORING_SWITCHES: Mapping[str, str] = MappingProxyType(
     {"alerting": "alertmanager", "probes": "blackbox", "host": "node_exporter"}
 )
+
+# The generated passwords, as Pulumi secrets (`lab:<key>`), and whose login each one is. The
+# first `make up` generates every one that is missing (lab/automation.py) and keeps it after.
+SECRETS: Mapping[str, str] = MappingProxyType(
+    {
+        "grafanaAdminPassword": "Grafana's admin user",
+        "elasticPassword": "Elasticsearch's `elastic` superuser (used by the security setup only)",
+        "kibanaSystemPassword": "Kibana's own connection to Elasticsearch (kibana_system)",
+        "logstashWriterPassword": "Logstash's writer user (create and write the lab's indices)",
+        "kibanaImporterPassword": "the saved-objects import user (Kibana objects only)",
+        "labUserPassword": "the person's login to Kibana (user `lab`)",
+        "traefikAdminPassword": "Traefik's dashboard and the monitoring routes (basic auth)",
+    }
+)
+
+ENGINES = ("docker", "swarm")
+
+# key in the namespace -> (attribute, converter); converters raise grammar.Invalid(allowed).
+SCALARS = {
+    "replicas": ("replicas", lambda v: grammar.integer(v, 1, 20)),
+    "metrics": ("metrics", grammar.boolean),
+    "grafana": ("grafana", grammar.boolean),
+    "logs": ("logs", grammar.boolean),
+    "bindAddress": ("bind_address", grammar.address),
+    "allowOpenPorts": ("allow_open_ports", grammar.boolean),
+    "prometheusRetention": ("prometheus_retention", grammar.duration),
+    "prometheusRetentionSize": ("prometheus_retention_size", grammar.byte_size),
+    "logRetention": ("log_retention", grammar.elastic_duration),
+    "elasticsearchHeap": ("elasticsearch_heap", grammar.jvm_size),
+    "logstashHeap": ("logstash_heap", grammar.jvm_size),
+    "slowCallMs": ("slow_call_ms", lambda v: grammar.integer(v, 1, 60_000)),
+    "engine": ("engine", lambda v: grammar.choice(v, ENGINES)),
+    **{key: (key, grammar.boolean) for key in MONITORING_SWITCHES},
+}

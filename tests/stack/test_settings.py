@@ -16,9 +16,10 @@ from tests.support.capture import REPO_ROOT
 
 KNOWN = (
     "replicas, metrics, grafana, logs, bindAddress, allowOpenPorts, prometheusRetention, "
-    "elasticsearchHeap, "
+    "prometheusRetentionSize, logRetention, elasticsearchHeap, "
     "logstashHeap, slowCallMs, engine, alerting, probes, host, images, ports, memoryMb, "
-    "grafanaAdminPassword"
+    "alertFor, grafanaAdminPassword, elasticPassword, kibanaSystemPassword, "
+    "logstashWriterPassword, kibanaImporterPassword, labUserPassword, traefikAdminPassword"
 )
 # (config under `lab:`, the one message a user reads)
 INVALID = {
@@ -37,6 +38,26 @@ INVALID = {
     "port-taken-twice": (
         {"ports": {"grafana": 8000}},
         "lab:ports.grafana = 8000 is invalid: port 8000 is already taken by lab:ports.api",
+    ),
+    "log-retention-with-two-units": (
+        {"logRetention": "1d12h"},
+        "lab:logRetention = '1d12h' is invalid: expected an Elasticsearch duration such as 7d"
+        " or 36h",
+    ),
+    "retention-size-without-unit": (
+        {"prometheusRetentionSize": "2gb"},
+        "lab:prometheusRetentionSize = '2gb' is invalid: expected a size such as 512MB or 2GB",
+    ),
+    "alert-for-unknown-alert": (
+        {"alertFor": {"LabTargetDwn": "10s"}},
+        "unknown key lab:alertFor.LabTargetDwn; did you mean lab:alertFor.LabTargetDown? (known:"
+        " alertFor.LabHighErrorRatio, alertFor.LabSlowCalls, alertFor.LabTargetDown,"
+        " alertFor.LabTraefikDown, alertFor.LabProbeFailed)",
+    ),
+    "alert-for-outruns-inhibition": (
+        {"alertFor": {"LabTargetDown": "10s"}},
+        "lab:alertFor is invalid: LabTraefikDown's for: 1m is longer than that of"
+        " ['LabTargetDown'] (its inhibition would come too late)",
     ),
     "unknown-key": (
         {"replica": 3},

@@ -28,10 +28,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from stack import settings
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = REPO_ROOT / "stack" / "__main__.py"
 TEST_GRAFANA_PASSWORD = "mock-grafana-password"  # only ever used under mocks
-SECRET_KEYS = ("lab:grafanaAdminPassword",)
+SECRET_KEYS = tuple(f"lab:{key}" for key in settings.SECRET_KEYS)
+# Every password the program requires, as a made-up value (only ever used under mocks).
+MOCK_SECRETS = {key: f"mock-{key[len('lab:') :]}-pw" for key in SECRET_KEYS} | {
+    "lab:grafanaAdminPassword": TEST_GRAFANA_PASSWORD
+}
 
 
 class ProgramFailed(RuntimeError):
@@ -49,8 +55,8 @@ def _config_string(value: Any) -> str:
 
 
 def stack_config(overrides: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """A mock Grafana password, then the overrides: every other key keeps its default."""
-    config: dict[str, Any] = {"lab:grafanaAdminPassword": TEST_GRAFANA_PASSWORD}
+    """Mock passwords, then the overrides: every other key keeps its default."""
+    config: dict[str, Any] = dict(MOCK_SECRETS)
     config.update(overrides or {})
     # None removes a key, to see how the program fares without it.
     return {key: _config_string(value) for key, value in config.items() if value is not None}
