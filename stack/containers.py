@@ -80,21 +80,6 @@ def container_defaults(placement: Placement, part: str, *, memory_mb: int) -> di
     }
 
 
-def gelf_logging(gelf_address: str, tag: str) -> dict:
-    """`log_driver`/`log_opts` that ship a container's stdout to Logstash's GELF input: the
-    one place the app's and Traefik's lines get their transport and buffering."""
-    return {
-        "log_driver": "gelf",
-        "log_opts": {
-            "gelf-address": gelf_address,
-            "tag": tag,
-            # A full or restarting Logstash must not block the container's stdout.
-            "mode": "non-blocking",
-            "max-buffer-size": "4m",
-        },
-    }
-
-
 def child_options(
     parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = (), **extra
 ) -> pulumi.ResourceOptions:

@@ -12,9 +12,9 @@ from stack.containers import (
     Placement,
     child_options,
     container_defaults,
-    gelf_logging,
     healthcheck,
 )
+from stack.log_shipping import gelf_logging
 from stack.settings import MEMORY_MB, LabSettings
 
 # The app image has Python but neither curl nor wget.

@@ -17,11 +17,11 @@ from stack.containers import (
     Placement,
     child_options,
     container_defaults,
-    gelf_logging,
     healthcheck,
     remote_image,
     upload,
 )
+from stack.log_shipping import gelf_logging
 from stack.settings import MEMORY_MB, PORTS, TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
 
 

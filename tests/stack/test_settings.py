@@ -50,9 +50,9 @@ INVALID = {
     ),
     "alert-for-unknown-alert": (
         {"alertFor": {"LabTargetDwn": "10s"}},
-        "unknown key lab:alertFor.LabTargetDwn; did you mean lab:alertFor.LabTargetDown? (known:"
-        " alertFor.LabHighErrorRatio, alertFor.LabSlowCalls, alertFor.LabTargetDown,"
-        " alertFor.LabTraefikDown, alertFor.LabProbeFailed)",
+        "unknown key lab:alertFor.LabTargetDwn; did you mean lab:alertFor.LabTargetDown? (known: "
+        + ", ".join(f"alertFor.{name}" for name in settings.ALERT_FOR)
+        + ")",
     ),
     "alert-for-outruns-inhibition": (
         {"alertFor": {"LabTargetDown": "10s"}},
