@@ -160,7 +160,7 @@ if settings.metrics:
             placement=placement,
             image=settings.images["prometheus"],
             function_targets={f: service.scrape_targets() for f, service in services.items()},
-            rules=prometheus_rules.render(FUNCTIONS),
+            rules=prometheus_rules.render(FUNCTIONS, durations=settings.alert_for),
             port=settings.ports["prometheus"],
             retention=settings.prometheus_retention,
             memory_mb=settings.memory_mb["prometheus"],

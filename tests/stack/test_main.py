@@ -8,6 +8,7 @@ runtime state never leaks between them.
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from app.contract import FUNCTIONS
 from stack.node_exporter import HOST_MOUNTS
@@ -120,3 +121,12 @@ def test_an_invalid_config_registers_no_resource(raw, message):
         capture({f"lab:{key}": value for key, value in raw.items()})
     assert refused.value.resources == []
     assert refused.value.error == f"RunError: {message}"
+
+
+def test_alert_for_durations_reach_the_rule_file_prometheus_loads():
+    result = capture({"lab:alertFor": {"LabTargetDown": "5s", "LabTraefikDown": "5s"}})
+    uploads = containers(result)["lab-dev-prometheus"]["inputs"]["uploads"]
+    (rules,) = [u["content"] for u in uploads if u["file"].endswith("lab.rules.yml")]
+    durations = {rule["alert"]: rule["for"] for rule in yaml.safe_load(rules)["groups"][0]["rules"]}
+    assert durations["LabTargetDown"] == durations["LabTraefikDown"] == "5s"
+    assert durations["LabSlowCalls"] == "10m"  # the ones not named keep the rules' own
