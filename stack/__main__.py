@@ -163,6 +163,7 @@ if settings.metrics:
             rules=prometheus_rules.render(FUNCTIONS, durations=settings.alert_for),
             port=settings.ports["prometheus"],
             retention=settings.prometheus_retention,
+            retention_size=settings.prometheus_retention_size,
             memory_mb=settings.memory_mb["prometheus"],
             alertmanager_url=watch.alertmanager_url,
             extra_jobs=watch.extra_jobs,

@@ -1,16 +1,21 @@
 """What every lab container shares: Docker names, labels, hardening, ports, uploads, health checks.
 
-Every container the program declares is built from `container_defaults()`, which is what lets
-the tests state the security invariants once.
+Every container the program declares is built by `part_container()`: its name, labels, limits,
+network, options and the part's row of stack/hardening.py come from here, so each component
+says only what is its own and the tests state the security invariants once.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi_docker as docker
+
+from stack.hardening import HARDENING
 
 NO_NEW_PRIVILEGES = "no-new-privileges:true"
 
@@ -80,6 +85,92 @@ def container_defaults(placement: Placement, part: str, *, memory_mb: int) -> di
     }
 
 
+@dataclass(kw_only=True)
+class PartArgs:
+    """What every part's Args carries: where it goes, its image, its memory, what it waits for.
+    Each component's Args adds its own fields and the defaults of its part."""
+
+    placement: Placement
+    image: str
+    memory_mb: int
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+def part_container(
+    parent: pulumi.Resource,
+    name: str,
+    args: PartArgs,
+    part: str,
+    *,
+    image: pulumi.Input[str] | None = None,
+    data_dir: str | None = None,
+    health: docker.ContainerHealthcheckArgs | None = None,
+    wait_timeout: int | None = None,
+    row: str | None = None,
+    resource_name: str | None = None,
+    replace_on: Sequence[str] = (),
+    **arguments,
+) -> docker.Container:
+    """The part's container, `{name}-container` under `parent` (or `resource_name`), named and
+    labelled for `part`, hardened by its row of stack/hardening.py (`row`, default the part), on
+    the lab network with `part` as its alias. `image` defaults to pulling `args.image`;
+    `data_dir` mounts the part's named data volume there; `wait_timeout` makes `up` wait until
+    the health check passes (dependants then start after a healthy part, not a created one).
+    Every other keyword is the part's own docker.Container argument."""
+    hardening = HARDENING[row or part]
+    if image is None:
+        image = remote_image(parent, name, args.image).image_id
+    if data_dir is not None:
+        volume = data_volume(parent, name, args.placement, part)
+        mount = docker.ContainerVolumeArgs(volume_name=volume.name, container_path=data_dir)
+        arguments["volumes"] = [mount, *arguments.get("volumes", ())]
+    if wait_timeout is not None:
+        arguments |= {"wait": True, "wait_timeout": wait_timeout}
+    if hardening.user is not None:
+        arguments["user"] = hardening.user
+    if hardening.tmpfs:
+        arguments["tmpfs"] = dict(hardening.tmpfs)
+    # The provider neither replaces nor updates a container for a changed health check
+    # (docs/product-rules.md D1): only a replacement applies it.
+    replace = [*replace_on, *(["healthcheck"] if health is not None else [])]
+    return docker.Container(
+        resource_name or f"{name}-container",
+        image=image,
+        read_only=hardening.read_only,
+        capabilities=docker.ContainerCapabilitiesArgs(
+            drops=["ALL"], adds=list(hardening.cap_add) or None
+        ),
+        healthcheck=health,
+        networks_advanced=args.placement.network_attachment(part),
+        opts=child_options(parent, args.depends_on, replace_on_changes=replace or None),
+        **(container_defaults(args.placement, part, memory_mb=args.memory_mb) | arguments),
+    )
+
+
+class PartComponent(pulumi.ComponentResource):
+    """One lab part: a component (`lab:stack:<class name>`) around the container
+    `part_container()` declares for its PART. A subclass returns that container's own arguments
+    from `container_arguments()` and, from `outputs()`, what it registers once the container
+    exists (setting its attributes there too)."""
+
+    PART: ClassVar[str]
+    container: docker.Container
+
+    def __init__(
+        self, name: str, args: PartArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(f"lab:stack:{type(self).__name__}", name, None, opts)
+        arguments = self.container_arguments(args)
+        self.container = part_container(self, name, args, self.PART, **arguments)
+        self.register_outputs(self.outputs(name, args))
+
+    def container_arguments(self, args: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def outputs(self, name: str, args: Any) -> dict[str, Any]:
+        return {}
+
+
 def child_options(
     parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = (), **extra
 ) -> pulumi.ResourceOptions:
@@ -100,12 +191,16 @@ def remote_image(parent: pulumi.Resource, name: str, image: str) -> docker.Remot
 def data_volume(
     parent: pulumi.Resource, name: str, placement: Placement, part: str
 ) -> docker.Volume:
-    """A part's named data volume, `{project}-{stack}-{part}-data`, labelled like the part."""
+    """A part's named data volume, `{project}-{stack}-{part}-data`, labelled like the part.
+
+    Its data outlives the program's edits: the provider can only replace a volume whose labels
+    change (docs/product-rules.md D5), so label changes are ignored; and `down` or a
+    replacement leaves the Docker volume in place (`make down` removes it unless KEEP_DATA=1)."""
     return docker.Volume(
         f"{name}-data",
         name=placement.docker_name(f"{part}-data"),
         labels=placement.volume_labels(part),
-        opts=child_options(parent),
+        opts=child_options(parent, retain_on_delete=True, ignore_changes=["labels"]),
     )
 
 
@@ -139,8 +234,29 @@ def healthcheck(
 ) -> docker.ContainerHealthcheckArgs:
     return docker.ContainerHealthcheckArgs(
         tests=["CMD", *command],
-        interval=interval,
-        timeout=timeout,
+        interval=go_duration(interval),
+        timeout=go_duration(timeout),
         retries=retries,
-        start_period=start_period,
+        start_period=go_duration(start_period),
     )
+
+
+_UNIT_MS = {"h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
+
+
+def go_duration(text: str) -> str:
+    """A duration as Go's time.Duration.String() writes it (`90s` -> `1m30s`): the provider
+    reads health checks back in that form, so any other spelling diffs on every `up`
+    (docs/product-rules.md D3)."""
+    parts = re.findall(r"([0-9]+)(ms|h|m|s)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"not a duration: {text!r}")
+    ms = sum(int(n) * _UNIT_MS[u] for n, u in parts)
+    if ms < 1000:
+        return f"{ms}ms"
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds = f"{rest // 1000}" + (f".{rest % 1000:03d}".rstrip("0") if rest % 1000 else "")
+    if hours:
+        return f"{hours}h{minutes}m{seconds}s"
+    return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"

@@ -8,48 +8,31 @@ security on would need TLS and the kibana_system/logstash users; stack/README.md
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import pulumi
 import pulumi_docker as docker
 
-from stack.containers import (
-    Placement,
-    child_options,
-    container_defaults,
-    data_volume,
-    healthcheck,
-    remote_image,
-)
+from stack.containers import PartArgs, PartComponent, healthcheck
 from stack.settings import ELASTICSEARCH_PORT, MEMORY_MB, PORTS, LabSettings
 
 DATA_DIR = "/usr/share/elasticsearch/data"
 
 
-@dataclass
-class ElasticsearchArgs:
-    placement: Placement
-    image: str
+@dataclass(kw_only=True)
+class ElasticsearchArgs(PartArgs):
     heap: str = LabSettings.elasticsearch_heap
     port: int = PORTS["elasticsearch"]
     memory_mb: int = MEMORY_MB["elasticsearch"]
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
-class Elasticsearch(pulumi.ComponentResource):
-    container: docker.Container
+class Elasticsearch(PartComponent):
+    PART = "elasticsearch"
     internal_url: str
     url: str
 
-    def __init__(
-        self, name: str, args: ElasticsearchArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lab:stack:Elasticsearch", name, None, opts)
-        image = remote_image(self, name, args.image)
-        volume = data_volume(self, name, args.placement, "elasticsearch")
-        self.container = docker.Container(
-            f"{name}-container",
-            image=image.image_id,
+    def container_arguments(self, args: ElasticsearchArgs) -> dict:
+        return dict(
+            data_dir=DATA_DIR,
             envs=[
                 "cluster.name=lab",
                 "node.name=elasticsearch",
@@ -62,10 +45,8 @@ class Elasticsearch(pulumi.ComponentResource):
                 f"ES_JAVA_OPTS=-Xms{args.heap} -Xmx{args.heap}",
             ],
             ulimits=[docker.ContainerUlimitArgs(name="nofile", soft=65535, hard=65535)],
-            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
-            volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_DIR)],
             ports=[args.placement.publish(ELASTICSEARCH_PORT, args.port)],
-            healthcheck=healthcheck(
+            health=healthcheck(
                 [
                     "curl",
                     "-fsS",
@@ -76,13 +57,11 @@ class Elasticsearch(pulumi.ComponentResource):
                 retries=12,
                 start_period="60s",
             ),
-            networks_advanced=args.placement.network_attachment("elasticsearch"),
             # Logstash and Kibana depend on this container: they start once it is healthy.
-            wait=True,
             wait_timeout=300,
-            opts=child_options(self, args.depends_on),
-            **container_defaults(args.placement, "elasticsearch", memory_mb=args.memory_mb),
         )
+
+    def outputs(self, name: str, args: ElasticsearchArgs) -> dict:
         self.internal_url = f"http://elasticsearch:{ELASTICSEARCH_PORT}"
         self.url = args.placement.url(args.port)
-        self.register_outputs({"url": self.url, "internal_url": self.internal_url})
+        return {"url": self.url, "internal_url": self.internal_url}

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_docker as docker
 
-from app.contract import APP_PORT, APP_USER, HEALTH_PATH
-from stack.containers import (
-    Placement,
-    child_options,
-    container_defaults,
-    healthcheck,
-)
+from app.contract import APP_PORT, HEALTH_PATH
+from stack.containers import PartArgs, healthcheck, part_container
 from stack.log_shipping import gelf_logging
 from stack.settings import MEMORY_MB, LabSettings
 
@@ -26,17 +21,15 @@ HEALTH_PROBE = (
 )
 
 
-@dataclass
-class FunctionServiceArgs:
-    placement: Placement
+@dataclass(kw_only=True)
+class FunctionServiceArgs(PartArgs):
     function: str
-    image: pulumi.Input[str]
+    image: pulumi.Input[str]  # the app image built by stack/app_image.py
     replicas: int = LabSettings.replicas
     memory_mb: int = MEMORY_MB["function"]
     # With the logs part on: the host-side GELF address of Logstash (`udp://127.0.0.1:12201`);
     # the Docker daemon, not the container, sends there.
     gelf_address: str | None = None
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 def replica_alias(function: str, index: int) -> str:
@@ -56,28 +49,27 @@ class FunctionService(pulumi.ComponentResource):
         self.aliases = [replica_alias(args.function, i) for i in range(1, args.replicas + 1)]
         self.containers = []
         for alias in self.aliases:
-            settings = container_defaults(args.placement, alias, memory_mb=args.memory_mb)
-            settings["labels"] += [
-                docker.ContainerLabelArgs(label="lab.function", value=args.function)
-            ]
+            labels = args.placement.container_labels(alias)
+            labels.append(docker.ContainerLabelArgs(label="lab.function", value=args.function))
+            logging = {}
             if args.gelf_address:
-                settings |= gelf_logging(args.gelf_address, f"{{{{.Name}}}}/{args.function}")
-            container = docker.Container(
-                f"{name}-{alias}",
+                logging = gelf_logging(args.gelf_address, f"{{{{.Name}}}}/{args.function}")
+            container = part_container(
+                self,
+                name,
+                args,
+                alias,
+                row="function",
+                resource_name=f"{name}-{alias}",
                 image=args.image,
+                labels=labels,
                 envs=[
                     f"LAB_FUNCTION={args.function}",
                     "LAB_HOST=0.0.0.0",
                     f"LAB_PORT={APP_PORT}",
                 ],
-                user=APP_USER,
-                read_only=True,
-                tmpfs={"/tmp": "rw,noexec,nosuid,size=16m"},
-                capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
-                healthcheck=healthcheck(HEALTH_PROBE),
-                networks_advanced=args.placement.network_attachment(alias),
-                opts=child_options(self, args.depends_on),
-                **settings,
+                health=healthcheck(HEALTH_PROBE),
+                **logging,
             )
             self.containers.append(container)
         self.register_outputs(

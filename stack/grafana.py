@@ -12,18 +12,15 @@ the container user (uid 472), so the file is 0400 owned by that uid (docs/produc
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
-import pulumi_docker as docker
 
 from stack.configs import grafana_provisioning
 from stack.containers import (
-    Placement,
-    child_options,
-    container_defaults,
+    PartArgs,
+    PartComponent,
     healthcheck,
-    remote_image,
     secret_upload,
     upload,
 )
@@ -34,10 +31,8 @@ GRAFANA_UID = "472"
 ADMIN_PASSWORD_FILE = "/run/secrets/grafana-admin-password"
 
 
-@dataclass
-class GrafanaArgs:
-    placement: Placement
-    image: str
+@dataclass(kw_only=True)
+class GrafanaArgs(PartArgs):
     admin_password: pulumi.Input[str]
     dashboards: dict[str, dict]  # file stem (the dashboard uid) -> dashboard JSON model
     public_url: str  # where browsers reach it through Traefik, e.g. http://127.0.0.1:8000/grafana/
@@ -46,18 +41,13 @@ class GrafanaArgs:
     # Alertmanager on the lab network (None: no Alertmanager datasource).
     alertmanager_url: str | None = None
     prometheus_url: str = grafana_provisioning.PROMETHEUS_URL
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
-class Grafana(pulumi.ComponentResource):
-    container: docker.Container
+class Grafana(PartComponent):
+    PART = "grafana"
     url: str
 
-    def __init__(
-        self, name: str, args: GrafanaArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lab:stack:Grafana", name, None, opts)
-        image = remote_image(self, name, args.image)
+    def container_arguments(self, args: GrafanaArgs) -> dict:
         uploads = [
             upload(
                 grafana_provisioning.DATASOURCES_FILE,
@@ -73,9 +63,7 @@ class Grafana(pulumi.ComponentResource):
             for stem, model in sorted(args.dashboards.items())
         ]
         uploads.append(secret_upload(ADMIN_PASSWORD_FILE, args.admin_password, owner=GRAFANA_UID))
-        self.container = docker.Container(
-            f"{name}-container",
-            image=image.image_id,
+        return dict(
             envs=[
                 "GF_SECURITY_ADMIN_USER=admin",
                 f"GF_SECURITY_ADMIN_PASSWORD__FILE={ADMIN_PASSWORD_FILE}",
@@ -88,10 +76,9 @@ class Grafana(pulumi.ComponentResource):
                 "GF_ANALYTICS_CHECK_FOR_UPDATES=false",
                 "GF_NEWS_NEWS_FEED_ENABLED=false",
             ],
-            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             uploads=uploads,
             ports=[args.placement.publish(GRAFANA_PORT, args.port)],
-            healthcheck=healthcheck(
+            health=healthcheck(
                 [
                     "wget",
                     "-qO-",
@@ -99,13 +86,13 @@ class Grafana(pulumi.ComponentResource):
                 ],
                 start_period="30s",
             ),
-            networks_advanced=args.placement.network_attachment("grafana"),
             # A new password must reach a fresh database (see the module docstring).
-            opts=child_options(self, args.depends_on, replace_on_changes=["uploads"]),
-            **container_defaults(args.placement, "grafana", memory_mb=args.memory_mb),
+            replace_on=["uploads"],
         )
+
+    def outputs(self, name: str, args: GrafanaArgs) -> dict:
         self.url = args.public_url
-        self.register_outputs({"url": self.url, "direct_url": self.direct_url(args)})
+        return {"url": self.url, "direct_url": self.direct_url(args)}
 
     @staticmethod
     def direct_url(args: GrafanaArgs) -> str:

@@ -1,10 +1,15 @@
 """The hardening of each part, one decision per row, with the reason for every exception.
 
-tests/stack/test_hardening.py checks every declared container against this table, so a part
-that loosens (or tightens) its container without changing its row here fails a test. Every
-container also gets `no-new-privileges`, `privileged: false`, all capabilities dropped and a
-memory limit from containers.container_defaults(). A pids limit cannot be declared: the
-pulumi-docker 5.2 Container has no `pids_limit` (docs/product-rules.md D8).
+stack/containers.part_container() applies a part's row to its container, and
+tests/stack/test_hardening.py checks every declared container against it. Every container also
+gets `no-new-privileges`, `privileged: false`, all capabilities dropped (none is added back
+today) and a memory limit. A pids limit cannot be declared: the pulumi-docker 5.2 Container
+has no `pids_limit` (docs/product-rules.md D8).
+
+A read-only root file system is on wherever the part allows it. A part configured by the
+provider's `uploads` cannot have one: the provider copies files into the created container
+before it starts, and Docker refuses any copy into a read-only root ("container rootfs is
+marked read-only"; tests/live/test_read_only_root.py shows it on the engine).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
+
+from app.contract import APP_USER
 
 
 class Hardening(NamedTuple):
@@ -22,37 +29,42 @@ class Hardening(NamedTuple):
     why: str  # the reason for the user and for any writable root file system
 
 
+_UPLOADS = "configured by uploads, which Docker cannot copy into a read-only root"
 _TMP = MappingProxyType({"/tmp": "rw,noexec,nosuid,size=16m"})
 _NONE: Mapping[str, str] = MappingProxyType({})
 
 HARDENING: Mapping[str, Hardening] = MappingProxyType(
     {
         "function": Hardening(
-            "10001:10001", True, _TMP, (), "the lab's own image: writes nothing but /tmp"
+            APP_USER, True, _TMP, (), "the lab's own image: writes nothing but /tmp"
         ),
         "traefik": Hardening(
             "65534:65534",
             False,
             _NONE,
             (),
-            "nobody (ports above 1024, so no NET_BIND_SERVICE); root fs still writable:"
-            " read-only not yet proven with the live suite",
+            f"nobody: ports above 1024 need no NET_BIND_SERVICE; {_UPLOADS}",
         ),
         "prometheus": Hardening(
+            "65534:65534", False, _NONE, (), f"nobody, as upstream's image; {_UPLOADS}"
+        ),
+        "alertmanager": Hardening(
+            "65534:65534", False, _NONE, (), f"nobody, as upstream's image; {_UPLOADS}"
+        ),
+        "blackbox": Hardening(
             "65534:65534",
             False,
             _NONE,
             (),
-            "the image's own user; writes only its data volume, read-only root not yet proven",
-        ),
-        "alertmanager": Hardening(
-            "65534:65534", False, _NONE, (), "nobody, as upstream; read-only not yet proven"
-        ),
-        "blackbox": Hardening(
-            "65534:65534", False, _NONE, (), "nobody, as upstream; read-only not yet proven"
+            f"nobody: upstream runs it as root, HTTP probes need no privilege; {_UPLOADS}",
         ),
         "node_exporter": Hardening(
-            "65534:65534", False, _NONE, (), "nobody, as upstream; read-only not yet proven"
+            "65534:65534",
+            True,
+            _NONE,
+            (),
+            "nobody, as upstream; reads the host's /proc, /sys and / through read-only binds"
+            " and writes nothing",
         ),
         "grafana": Hardening(
             None,

@@ -2,41 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
-import pulumi_docker as docker
 
-from stack.containers import Placement, child_options, container_defaults, healthcheck, remote_image
+from stack.containers import PartArgs, PartComponent, healthcheck
 from stack.kibana_import import KibanaSavedObjects
 from stack.settings import KIBANA_PORT, KIBANA_SUB_PATH, MEMORY_MB, PORTS
 
 
-@dataclass
-class KibanaArgs:
-    placement: Placement
-    image: str
+@dataclass(kw_only=True)
+class KibanaArgs(PartArgs):
     elasticsearch_url: str
     saved_objects: str  # NDJSON from dashboards.kibana_objects.render
     public_url: str  # through Traefik, e.g. http://127.0.0.1:8000/kibana
     port: int = PORTS["kibana"]
     memory_mb: int = MEMORY_MB["kibana"]
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
-class Kibana(pulumi.ComponentResource):
-    container: docker.Container
+class Kibana(PartComponent):
+    PART = "kibana"
     saved_objects: KibanaSavedObjects
     url: str
 
-    def __init__(
-        self, name: str, args: KibanaArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lab:stack:Kibana", name, None, opts)
-        image = remote_image(self, name, args.image)
-        self.container = docker.Container(
-            f"{name}-container",
-            image=image.image_id,
+    def container_arguments(self, args: KibanaArgs) -> dict:
+        return dict(
             envs=[
                 f'ELASTICSEARCH_HOSTS=["{args.elasticsearch_url}"]',
                 "SERVER_HOST=0.0.0.0",
@@ -48,20 +38,17 @@ class Kibana(pulumi.ComponentResource):
                 "TELEMETRY_ENABLED=false",
                 "NEWSFEED_ENABLED=false",
             ],
-            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             ports=[args.placement.publish(KIBANA_PORT, args.port)],
-            healthcheck=healthcheck(
+            health=healthcheck(
                 ["curl", "-fsS", f"http://localhost:{KIBANA_PORT}{KIBANA_SUB_PATH}/api/status"],
                 interval="10s",
                 retries=18,
                 start_period="90s",
             ),
-            networks_advanced=args.placement.network_attachment("kibana"),
-            wait=True,
             wait_timeout=400,
-            opts=child_options(self, args.depends_on),
-            **container_defaults(args.placement, "kibana", memory_mb=args.memory_mb),
         )
+
+    def outputs(self, name: str, args: KibanaArgs) -> dict:
         # The import runs from where Pulumi runs, so it uses the published port.
         direct_url = args.placement.url(args.port, KIBANA_SUB_PATH)
         self.saved_objects = KibanaSavedObjects(
@@ -72,4 +59,4 @@ class Kibana(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
         )
         self.url = args.public_url
-        self.register_outputs({"url": self.url, "direct_url": direct_url})
+        return {"url": self.url, "direct_url": direct_url}

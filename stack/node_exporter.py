@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import pulumi
 import pulumi_docker as docker
 
-from stack.containers import Placement, child_options, container_defaults, healthcheck, remote_image
+from stack.containers import PartArgs, PartComponent, healthcheck
 from stack.settings import MEMORY_MB
 
 PORT = 9100
@@ -16,41 +15,29 @@ PORT = 9100
 HOST_MOUNTS = {"/proc": "/host/proc", "/sys": "/host/sys", "/": "/host/root"}
 
 
-@dataclass
-class NodeExporterArgs:
-    placement: Placement
-    image: str
+@dataclass(kw_only=True)
+class NodeExporterArgs(PartArgs):
     memory_mb: int = MEMORY_MB["node_exporter"]
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
-class NodeExporter(pulumi.ComponentResource):
-    container: docker.Container
+class NodeExporter(PartComponent):
+    PART = "node_exporter"
     address: str  # host:port Prometheus scrapes
 
-    def __init__(
-        self, name: str, args: NodeExporterArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lab:stack:NodeExporter", name, None, opts)
-        image = remote_image(self, name, args.image)
-        self.container = docker.Container(
-            f"{name}-container",
-            image=image.image_id,
+    def container_arguments(self, args: NodeExporterArgs) -> dict:
+        return dict(
             command=[
                 f"--path.procfs={HOST_MOUNTS['/proc']}",
                 f"--path.sysfs={HOST_MOUNTS['/sys']}",
                 f"--path.rootfs={HOST_MOUNTS['/']}",
             ],
-            user="65534:65534",
-            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             volumes=[
                 docker.ContainerVolumeArgs(host_path=host, container_path=inside, read_only=True)
                 for host, inside in HOST_MOUNTS.items()
             ],
-            healthcheck=healthcheck(["wget", "-qO-", f"http://localhost:{PORT}/metrics"]),
-            networks_advanced=args.placement.network_attachment("node_exporter"),
-            opts=child_options(self, args.depends_on),
-            **container_defaults(args.placement, "node_exporter", memory_mb=args.memory_mb),
+            health=healthcheck(["wget", "-qO-", f"http://localhost:{PORT}/metrics"]),
         )
+
+    def outputs(self, name: str, args: NodeExporterArgs) -> dict:
         self.address = f"node_exporter:{PORT}"
-        self.register_outputs({"address": self.address})
+        return {"address": self.address}

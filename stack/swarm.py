@@ -301,6 +301,7 @@ class SwarmPrometheus(pulumi.ComponentResource):
                         f"--config.file={prometheus_yaml.CONFIG_FILE}",
                         f"--storage.tsdb.path={DATA_DIR}",
                         f"--storage.tsdb.retention.time={args.retention}",
+                        f"--storage.tsdb.retention.size={args.retention_size}",
                         # No --web.enable-lifecycle: any page could POST /-/quit (issue 14).
                     ],
                     user=f"{NOBODY}:{NOBODY}",

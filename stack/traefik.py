@@ -7,28 +7,16 @@ the program declares and uploaded; Traefik never sees the Docker socket.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-
-import pulumi
-import pulumi_docker as docker
+from dataclasses import dataclass
 
 from stack.configs import traefik_yaml
-from stack.containers import (
-    Placement,
-    child_options,
-    container_defaults,
-    healthcheck,
-    remote_image,
-    upload,
-)
+from stack.containers import PartArgs, PartComponent, healthcheck, upload
 from stack.log_shipping import gelf_logging
 from stack.settings import MEMORY_MB, PORTS, TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
 
 
-@dataclass
-class TraefikArgs:
-    placement: Placement
-    image: str
+@dataclass(kw_only=True)
+class TraefikArgs(PartArgs):
     backends: Mapping[str, Sequence[str]]
     api_port: int = PORTS["api"]
     dashboard_port: int = PORTS["traefik"]
@@ -39,7 +27,6 @@ class TraefikArgs:
     hosts: Sequence[str] = ()
     # Logstash's GELF input: the JSON access log goes the way the app's lines go.
     gelf_address: str | None = None
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
 # Docker never restarts a running container because it is unhealthy, so the health command
@@ -67,34 +54,23 @@ def go_memory_limit(memory_mb: int) -> str:
     return f"{memory_mb * 3 // 4}MiB"
 
 
-class Traefik(pulumi.ComponentResource):
-    container: docker.Container
+class Traefik(PartComponent):
+    PART = "traefik"
     api_url: str
     dashboard_url: str
 
-    def __init__(
-        self, name: str, args: TraefikArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lab:stack:Traefik", name, None, opts)
-        image = remote_image(self, name, args.image)
+    def container_arguments(self, args: TraefikArgs) -> dict:
         static = traefik_yaml.static()
-        dynamic = traefik_yaml.dynamic(
+        self.dynamic = dynamic = traefik_yaml.dynamic(
             args.backends,
             grafana_url=args.grafana_url,
             kibana_url=args.kibana_url,
             hosts=args.hosts,
         )
-        settings = container_defaults(args.placement, "traefik", memory_mb=args.memory_mb)
-        if args.gelf_address:
-            settings |= gelf_logging(args.gelf_address, "{{.Name}}/traefik")
-        self.container = docker.Container(
-            f"{name}-container",
-            image=image.image_id,
+        logging = gelf_logging(args.gelf_address, "{{.Name}}/traefik") if args.gelf_address else {}
+        return dict(
             command=[f"--configFile={traefik_yaml.STATIC_FILE}"],
             envs=[f"GOMEMLIMIT={go_memory_limit(args.memory_mb)}"],
-            # Traefik binds only unprivileged ports, so it needs no root and no capability.
-            user="65534:65534",
-            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             uploads=[
                 upload(traefik_yaml.STATIC_FILE, static),
                 upload(traefik_yaml.DYNAMIC_FILE, dynamic),
@@ -103,13 +79,15 @@ class Traefik(pulumi.ComponentResource):
                 args.placement.publish(TRAEFIK_WEB_PORT, args.api_port),
                 args.placement.publish(TRAEFIK_API_PORT, args.dashboard_port),
             ],
-            healthcheck=healthcheck(SELF_HEALING_HEALTHCHECK, interval="3s"),
-            networks_advanced=args.placement.network_attachment("traefik"),
-            opts=child_options(self, args.depends_on),
-            **settings,
+            health=healthcheck(SELF_HEALING_HEALTHCHECK, interval="3s"),
+            **logging,
         )
+
+    def outputs(self, name: str, args: TraefikArgs) -> dict:
         self.api_url = args.placement.url(args.api_port)
         self.dashboard_url = args.placement.url(args.dashboard_port, "/dashboard/")
-        self.register_outputs(
-            {"api_url": self.api_url, "dashboard_url": self.dashboard_url, "dynamic": dynamic}
-        )
+        return {
+            "api_url": self.api_url,
+            "dashboard_url": self.dashboard_url,
+            "dynamic": self.dynamic,
+        }

@@ -40,9 +40,27 @@ def test_every_child_is_parented_to_its_component(declared):
         assert resource["name"].startswith(parent["name"] + "-"), resource["urn"]
 
 
-def test_nothing_is_protected_or_kept_on_delete(declared):
-    """`make down` must be able to remove everything the lab created."""
+VOLUME = "docker:index/volume:Volume"
+
+
+def test_nothing_is_protected_and_only_data_volumes_outlive_a_delete(declared):
+    """`make down` must be able to remove everything the lab created; only the data volumes
+    are left by Pulumi (the front door removes them unless KEEP_DATA=1), so an edit that
+    replaces one never deletes the metrics or logs it holds (issue 14)."""
+    volumes = 0
     for resource in declared["resources"]:
         options = resource["options"]
         assert not options["protect"], resource["urn"]
-        assert not options["retain_on_delete"], resource["urn"]
+        is_data = resource["type"] == VOLUME and resource["name"].endswith("-data")
+        volumes += is_data
+        assert bool(options["retain_on_delete"]) == is_data, resource["urn"]
+    assert volumes >= 1  # Prometheus, Alertmanager, Elasticsearch, Logstash: as switched on
+
+
+def test_a_label_change_never_replaces_a_data_volume(declared):
+    """kreuzwerker/terraform-provider-docker v4.5.0 internal/provider/resource_docker_volume.go:
+    `labels` is ForceNew (docs/product-rules.md D5), so a changed label would replace the volume
+    and its data: the program tells the engine to ignore label changes on data volumes."""
+    for resource in declared["resources"]:
+        if resource["type"] == VOLUME:
+            assert "labels" in resource["options"]["ignore_changes"], resource["urn"]

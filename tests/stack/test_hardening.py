@@ -49,3 +49,15 @@ def test_each_row_says_why():
     for part, row in HARDENING.items():
         assert row.why.strip(), part
         assert not row.tmpfs or row.read_only, f"{part}: tmpfs without a read-only root"
+
+
+@pytest.mark.parametrize("config_name", sorted(CONFIGS))
+def test_a_read_only_root_never_meets_an_upload(config_name):
+    """Docker refuses a copy into a read-only root (tests/live/test_read_only_root.py), so a
+    read-only part must get nothing through `uploads`, and the rows say so."""
+    read_only = 0
+    for _name, _, inputs, urn in _declared(config_name):
+        if inputs.get("readOnly"):
+            read_only += 1
+            assert not inputs.get("uploads"), f"{urn}: read-only root with uploads"
+    assert read_only >= 1, "no part has a read-only root"
