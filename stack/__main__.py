@@ -72,37 +72,32 @@ logstash = None
 if settings.logs:
     elasticsearch = Elasticsearch(
         f"{name}-elasticsearch",
-        ElasticsearchArgs(
-            placement=placement,
-            image=settings.images["elasticsearch"],
-            heap=settings.elasticsearch_heap,
-            port=settings.ports["elasticsearch"],
-            memory_mb=settings.memory_mb["elasticsearch"],
+        ElasticsearchArgs.for_part(
+            placement, settings, "elasticsearch", heap=settings.elasticsearch_heap
         ),
     )
     logstash = Logstash(
         f"{name}-logstash",
-        LogstashArgs(
-            placement=placement,
-            image=settings.images["logstash"],
+        LogstashArgs.for_part(
+            placement,
+            settings,
+            "logstash",
             elasticsearch_url=elasticsearch.internal_url,
             heap=settings.logstash_heap,
             gelf_port=settings.ports["gelf"],
-            memory_mb=settings.memory_mb["logstash"],
             alerts=settings.metrics and settings.alerting,
             depends_on=[elasticsearch.container],
         ),
     )
     Kibana(
         f"{name}-kibana",
-        KibanaArgs(
-            placement=placement,
-            image=settings.images["kibana"],
+        KibanaArgs.for_part(
+            placement,
+            settings,
+            "kibana",
             elasticsearch_url=elasticsearch.internal_url,
             saved_objects=kibana_objects.render(slow_call_ms=settings.slow_call_ms),
             public_url=urls["kibana_url"],
-            port=settings.ports["kibana"],
-            memory_mb=settings.memory_mb["kibana"],
             depends_on=[elasticsearch.container],
         ),
     )
@@ -125,13 +120,13 @@ services = {
 
 Traefik(
     f"{name}-traefik",
-    TraefikArgs(
-        placement=placement,
-        image=settings.images["traefik"],
+    TraefikArgs.for_part(
+        placement,
+        settings,
+        "traefik",
         backends={function: service.backend_urls() for function, service in services.items()},
         api_port=settings.ports["api"],
         dashboard_port=settings.ports["traefik"],
-        memory_mb=settings.memory_mb["traefik"],
         grafana_url=f"http://grafana:{GRAFANA_PORT}" if settings.grafana_on else None,
         kibana_url=f"http://kibana:{KIBANA_PORT}" if settings.logs else None,
         # "traefik": the blackbox probes call the functions by Traefik's name on the network.
@@ -156,15 +151,14 @@ if settings.metrics:
         )
     prometheus = Prometheus(
         f"{name}-prometheus",
-        PrometheusArgs(
-            placement=placement,
-            image=settings.images["prometheus"],
+        PrometheusArgs.for_part(
+            placement,
+            settings,
+            "prometheus",
             function_targets={f: service.scrape_targets() for f, service in services.items()},
             rules=prometheus_rules.render(FUNCTIONS, durations=settings.alert_for),
-            port=settings.ports["prometheus"],
             retention=settings.prometheus_retention,
             retention_size=settings.prometheus_retention_size,
-            memory_mb=settings.memory_mb["prometheus"],
             alertmanager_url=watch.alertmanager_url,
             extra_jobs=watch.extra_jobs,
         ),
@@ -172,14 +166,13 @@ if settings.metrics:
     if settings.grafana_on:
         Grafana(
             f"{name}-grafana",
-            GrafanaArgs(
-                placement=placement,
-                image=settings.images["grafana"],
+            GrafanaArgs.for_part(
+                placement,
+                settings,
+                "grafana",
                 admin_password=pulumi.Config("lab").require_secret("grafanaAdminPassword"),
                 dashboards={grafana_overview.UID: grafana_overview.build(FUNCTIONS)},
                 public_url=urls["grafana_url"],
-                port=settings.ports["grafana"],
-                memory_mb=settings.memory_mb["grafana"],
                 alertmanager_url=watch.alertmanager_url,
                 depends_on=[prometheus.container],
             ),

@@ -5,25 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stack.configs import alertmanager_yaml
-from stack.containers import PartArgs, PartComponent, healthcheck, upload
-from stack.settings import MEMORY_MB, PORTS
+from stack.containers import PartComponent, PublishingArgs, healthcheck, upload
 from stack.settings_tables import ALERTMANAGER_SUB_PATH as SUB_PATH
 
 DATA_DIR = "/alertmanager"
 
 
 @dataclass(kw_only=True)
-class AlertmanagerArgs(PartArgs):
+class AlertmanagerArgs(PublishingArgs):
     config: str  # alertmanager_yaml.render(...)
     public_url: str | None = None  # the UI as browsers reach it, e.g. through Traefik
-    port: int = PORTS["alertmanager"]
-    memory_mb: int = MEMORY_MB["alertmanager"]
 
 
 class Alertmanager(PartComponent):
     PART = "alertmanager"
-    url: str
-    internal_url: str
 
     def container_arguments(self, args: AlertmanagerArgs) -> dict:
         internal = f"http://localhost:{alertmanager_yaml.PORT}{SUB_PATH}"

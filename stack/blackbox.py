@@ -6,19 +6,15 @@ from dataclasses import dataclass
 
 from stack.configs import blackbox_yaml
 from stack.containers import PartArgs, PartComponent, healthcheck, upload
-from stack.settings import MEMORY_MB
 
 
 @dataclass(kw_only=True)
 class BlackboxArgs(PartArgs):
     config: str  # blackbox_yaml.render(...)
-    memory_mb: int = MEMORY_MB["blackbox"]
 
 
 class Blackbox(PartComponent):
     PART = "blackbox"
-    # host:port Prometheus scrapes the probes through (blackbox_yaml.scrape_jobs(exporter=)).
-    address: str
 
     def container_arguments(self, args: BlackboxArgs) -> dict:
         return dict(
@@ -31,5 +27,6 @@ class Blackbox(PartComponent):
         )
 
     def outputs(self, name: str, args: BlackboxArgs) -> dict:
+        # host:port Prometheus scrapes the probes through (blackbox_yaml.scrape_jobs(exporter=)).
         self.address = f"blackbox:{blackbox_yaml.PORT}"
         return {"address": self.address}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 import pulumi
@@ -94,6 +94,22 @@ class PartArgs:
     image: str
     memory_mb: int
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+    @classmethod
+    def for_part(cls, placement: Placement, settings: Any, part: str, **own: Any):
+        """The Args of `part` as the settings configure it: its pinned image, its memory and,
+        when the Args has a `port`, its host port; `own` gives the rest."""
+        common = {"image": settings.images[part], "memory_mb": settings.memory_mb[part]}
+        if "port" in {f.name for f in fields(cls)}:
+            common["port"] = settings.ports[part]
+        return cls(placement=placement, **common, **own)
+
+
+@dataclass(kw_only=True)
+class PublishingArgs(PartArgs):
+    """A part that publishes its port on the bind address."""
+
+    port: int
 
 
 def part_container(
@@ -239,6 +255,14 @@ def healthcheck(
         retries=retries,
         start_period=go_duration(start_period),
     )
+
+
+def slow_start_healthcheck(
+    command: Sequence[str], *, retries: int = 12, start_period: str = "60s"
+) -> docker.ContainerHealthcheckArgs:
+    """The check of a JVM or Node part (Elasticsearch, Logstash, Kibana): every 10 s, failures
+    counted only after `start_period`, then `retries` more before it is unhealthy."""
+    return healthcheck(command, interval="10s", retries=retries, start_period=start_period)
 
 
 _UNIT_MS = {"h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}

@@ -12,23 +12,19 @@ from dataclasses import dataclass
 
 import pulumi_docker as docker
 
-from stack.containers import PartArgs, PartComponent, healthcheck
-from stack.settings import ELASTICSEARCH_PORT, MEMORY_MB, PORTS, LabSettings
+from stack.containers import PartComponent, PublishingArgs, slow_start_healthcheck
+from stack.settings import ELASTICSEARCH_PORT, LabSettings
 
 DATA_DIR = "/usr/share/elasticsearch/data"
 
 
 @dataclass(kw_only=True)
-class ElasticsearchArgs(PartArgs):
+class ElasticsearchArgs(PublishingArgs):
     heap: str = LabSettings.elasticsearch_heap
-    port: int = PORTS["elasticsearch"]
-    memory_mb: int = MEMORY_MB["elasticsearch"]
 
 
 class Elasticsearch(PartComponent):
     PART = "elasticsearch"
-    internal_url: str
-    url: str
 
     def container_arguments(self, args: ElasticsearchArgs) -> dict:
         return dict(
@@ -46,16 +42,13 @@ class Elasticsearch(PartComponent):
             ],
             ulimits=[docker.ContainerUlimitArgs(name="nofile", soft=65535, hard=65535)],
             ports=[args.placement.publish(ELASTICSEARCH_PORT, args.port)],
-            health=healthcheck(
+            health=slow_start_healthcheck(
                 [
                     "curl",
                     "-fsS",
                     f"http://localhost:{ELASTICSEARCH_PORT}"
                     "/_cluster/health?wait_for_status=yellow&timeout=2s",
-                ],
-                interval="10s",
-                retries=12,
-                start_period="60s",
+                ]
             ),
             # Logstash and Kibana depend on this container: they start once it is healthy.
             wait_timeout=300,

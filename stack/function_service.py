@@ -10,7 +10,7 @@ import pulumi_docker as docker
 from app.contract import APP_PORT, HEALTH_PATH
 from stack.containers import PartArgs, healthcheck, part_container
 from stack.log_shipping import gelf_logging
-from stack.settings import MEMORY_MB, LabSettings
+from stack.settings import LabSettings
 
 # The app image has Python but neither curl nor wget.
 HEALTH_PROBE = (
@@ -26,7 +26,6 @@ class FunctionServiceArgs(PartArgs):
     function: str
     image: pulumi.Input[str]  # the app image built by stack/app_image.py
     replicas: int = LabSettings.replicas
-    memory_mb: int = MEMORY_MB["function"]
     # With the logs part on: the host-side GELF address of Logstash (`udp://127.0.0.1:12201`);
     # the Docker daemon, not the container, sends there.
     gelf_address: str | None = None

@@ -17,14 +17,8 @@ from dataclasses import dataclass
 import pulumi
 
 from stack.configs import grafana_provisioning
-from stack.containers import (
-    PartArgs,
-    PartComponent,
-    healthcheck,
-    secret_upload,
-    upload,
-)
-from stack.settings import GRAFANA_PORT, GRAFANA_SUB_PATH, MEMORY_MB, PORTS
+from stack.containers import PartComponent, PublishingArgs, healthcheck, secret_upload, upload
+from stack.settings import GRAFANA_PORT, GRAFANA_SUB_PATH
 
 # The image's user (Grafana's Dockerfile: GF_UID 472, GF_GID 0).
 GRAFANA_UID = "472"
@@ -32,12 +26,10 @@ ADMIN_PASSWORD_FILE = "/run/secrets/grafana-admin-password"
 
 
 @dataclass(kw_only=True)
-class GrafanaArgs(PartArgs):
+class GrafanaArgs(PublishingArgs):
     admin_password: pulumi.Input[str]
     dashboards: dict[str, dict]  # file stem (the dashboard uid) -> dashboard JSON model
     public_url: str  # where browsers reach it through Traefik, e.g. http://127.0.0.1:8000/grafana/
-    port: int = PORTS["grafana"]
-    memory_mb: int = MEMORY_MB["grafana"]
     # Alertmanager on the lab network (None: no Alertmanager datasource).
     alertmanager_url: str | None = None
     prometheus_url: str = grafana_provisioning.PROMETHEUS_URL
@@ -45,7 +37,6 @@ class GrafanaArgs(PartArgs):
 
 class Grafana(PartComponent):
     PART = "grafana"
-    url: str
 
     def container_arguments(self, args: GrafanaArgs) -> dict:
         uploads = [

@@ -6,24 +6,20 @@ from dataclasses import dataclass
 
 import pulumi
 
-from stack.containers import PartArgs, PartComponent, healthcheck
+from stack.containers import PartComponent, PublishingArgs, slow_start_healthcheck
 from stack.kibana_import import KibanaSavedObjects
-from stack.settings import KIBANA_PORT, KIBANA_SUB_PATH, MEMORY_MB, PORTS
+from stack.settings import KIBANA_PORT, KIBANA_SUB_PATH
 
 
 @dataclass(kw_only=True)
-class KibanaArgs(PartArgs):
+class KibanaArgs(PublishingArgs):
     elasticsearch_url: str
     saved_objects: str  # NDJSON from dashboards.kibana_objects.render
     public_url: str  # through Traefik, e.g. http://127.0.0.1:8000/kibana
-    port: int = PORTS["kibana"]
-    memory_mb: int = MEMORY_MB["kibana"]
 
 
 class Kibana(PartComponent):
     PART = "kibana"
-    saved_objects: KibanaSavedObjects
-    url: str
 
     def container_arguments(self, args: KibanaArgs) -> dict:
         return dict(
@@ -39,9 +35,8 @@ class Kibana(PartComponent):
                 "NEWSFEED_ENABLED=false",
             ],
             ports=[args.placement.publish(KIBANA_PORT, args.port)],
-            health=healthcheck(
+            health=slow_start_healthcheck(
                 ["curl", "-fsS", f"http://localhost:{KIBANA_PORT}{KIBANA_SUB_PATH}/api/status"],
-                interval="10s",
                 retries=18,
                 start_period="90s",
             ),

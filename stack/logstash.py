@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from stack.configs import elasticsearch_template, logstash_alerts, logstash_conf
 from stack.configs.logstash_health import command as health_command
-from stack.containers import PartArgs, PartComponent, healthcheck, upload
-from stack.settings import LOGSTASH_GELF_PORT, MEMORY_MB, PORTS, LabSettings
+from stack.containers import PartArgs, PartComponent, slow_start_healthcheck, upload
+from stack.settings import LOGSTASH_GELF_PORT, PORTS, LabSettings
 
 
 @dataclass(kw_only=True)
@@ -20,14 +20,12 @@ class LogstashArgs(PartArgs):
     elasticsearch_url: str
     heap: str = LabSettings.logstash_heap
     gelf_port: int = PORTS["gelf"]
-    memory_mb: int = MEMORY_MB["logstash"]
     # Alertmanager's webhook on an HTTP input, into the alerts index (logstash_alerts.py).
     alerts: bool = False
 
 
 class Logstash(PartComponent):
     PART = "logstash"
-    gelf_address: str
 
     def container_arguments(self, args: LogstashArgs) -> dict:
         return dict(
@@ -49,13 +47,8 @@ class Logstash(PartComponent):
                 ),
             ],
             ports=[args.placement.publish(LOGSTASH_GELF_PORT, args.gelf_port, protocol="udp")],
-            health=healthcheck(
-                # Not `GET /`: that answers 200 before the pipeline runs (logstash_health.py).
-                health_command(),
-                interval="10s",
-                retries=12,
-                start_period="60s",
-            ),
+            # Not `GET /`: that answers 200 before the pipeline runs (logstash_health.py).
+            health=slow_start_healthcheck(health_command()),
             # The function replicas start after this, so their start-up lines are not lost.
             wait_timeout=300,
         )

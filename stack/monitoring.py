@@ -68,15 +68,14 @@ def declare(
     if settings.alerting:
         found.alertmanager = Alertmanager(
             f"{name}-alertmanager",
-            AlertmanagerArgs(
-                placement=placement,
-                image=settings.images["alertmanager"],
+            AlertmanagerArgs.for_part(
+                placement,
+                settings,
+                "alertmanager",
                 config=alertmanager_yaml.render(
                     traefik_down_alert=TRAEFIK_DOWN, webhook_url=webhook_url
                 ),
                 public_url=alertmanager_public_url,
-                port=settings.ports["alertmanager"],
-                memory_mb=settings.memory_mb["alertmanager"],
             ),
         )
         found.alertmanager_url = found.alertmanager.internal_url
@@ -84,11 +83,8 @@ def declare(
         parts = part_urls(settings)
         blackbox = Blackbox(
             f"{name}-blackbox",
-            BlackboxArgs(
-                placement=placement,
-                image=settings.images["blackbox"],
-                config=blackbox_yaml.render(parts=tuple(parts)),
-                memory_mb=settings.memory_mb["blackbox"],
+            BlackboxArgs.for_part(
+                placement, settings, "blackbox", config=blackbox_yaml.render(parts=tuple(parts))
             ),
         )
         found.extra_jobs += blackbox_yaml.scrape_jobs(
@@ -99,11 +95,7 @@ def declare(
     if settings.host:
         node = NodeExporter(
             f"{name}-node-exporter",
-            NodeExporterArgs(
-                placement=placement,
-                image=settings.images["node_exporter"],
-                memory_mb=settings.memory_mb["node_exporter"],
-            ),
+            NodeExporterArgs.for_part(placement, settings, "node_exporter"),
         )
         found.extra_jobs.append(
             {"job_name": NODE_JOB, "static_configs": [{"targets": [node.address]}]}

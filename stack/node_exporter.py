@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import pulumi_docker as docker
 
 from stack.containers import PartArgs, PartComponent, healthcheck
-from stack.settings import MEMORY_MB
 
 PORT = 9100
 # Host path -> where the container sees it; plain read-only binds (no rslave propagation,
@@ -17,12 +16,11 @@ HOST_MOUNTS = {"/proc": "/host/proc", "/sys": "/host/sys", "/": "/host/root"}
 
 @dataclass(kw_only=True)
 class NodeExporterArgs(PartArgs):
-    memory_mb: int = MEMORY_MB["node_exporter"]
+    """node-exporter needs nothing beyond what every part has."""
 
 
 class NodeExporter(PartComponent):
     PART = "node_exporter"
-    address: str  # host:port Prometheus scrapes
 
     def container_arguments(self, args: NodeExporterArgs) -> dict:
         return dict(
@@ -39,5 +37,5 @@ class NodeExporter(PartComponent):
         )
 
     def outputs(self, name: str, args: NodeExporterArgs) -> dict:
-        self.address = f"node_exporter:{PORT}"
+        self.address = f"node_exporter:{PORT}"  # host:port Prometheus scrapes
         return {"address": self.address}

@@ -7,20 +7,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from stack.configs import prometheus_yaml
-from stack.containers import PartArgs, PartComponent, healthcheck, upload
-from stack.settings import MEMORY_MB, PORTS, PROMETHEUS_PORT, TRAEFIK_API_PORT, LabSettings
+from stack.containers import PartComponent, PublishingArgs, healthcheck, upload
+from stack.settings import PROMETHEUS_PORT, TRAEFIK_API_PORT, LabSettings
 
 DATA_DIR = "/prometheus"
 
 
 @dataclass(kw_only=True)
-class PrometheusArgs(PartArgs):
+class PrometheusArgs(PublishingArgs):
     function_targets: Mapping[str, Sequence[str]]
     rules: str
-    port: int = PORTS["prometheus"]
     retention: str = LabSettings.prometheus_retention
     retention_size: str = LabSettings.prometheus_retention_size
-    memory_mb: int = MEMORY_MB["prometheus"]
     # Where alerts go (None: nowhere but Prometheus' own page) and jobs beyond its own
     # (probes, node-exporter), as prometheus_yaml.render takes them.
     alertmanager_url: str | None = None
@@ -29,7 +27,6 @@ class PrometheusArgs(PartArgs):
 
 class Prometheus(PartComponent):
     PART = "prometheus"
-    url: str
 
     def container_arguments(self, args: PrometheusArgs) -> dict:
         self.config = config = prometheus_yaml.render(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from stack.configs import traefik_yaml
 from stack.containers import PartArgs, PartComponent, healthcheck, upload
 from stack.log_shipping import gelf_logging
-from stack.settings import MEMORY_MB, PORTS, TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
+from stack.settings import PORTS, TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
 
 
 @dataclass(kw_only=True)
@@ -20,7 +20,6 @@ class TraefikArgs(PartArgs):
     backends: Mapping[str, Sequence[str]]
     api_port: int = PORTS["api"]
     dashboard_port: int = PORTS["traefik"]
-    memory_mb: int = MEMORY_MB["traefik"]
     grafana_url: str | None = None
     kibana_url: str | None = None
     # Host names the routers answer besides 127.0.0.1 and localhost (the client host).
@@ -56,8 +55,6 @@ def go_memory_limit(memory_mb: int) -> str:
 
 class Traefik(PartComponent):
     PART = "traefik"
-    api_url: str
-    dashboard_url: str
 
     def container_arguments(self, args: TraefikArgs) -> dict:
         static = traefik_yaml.static()
