@@ -43,20 +43,18 @@ class ServiceMetrics:
         self.requests_by_code = {
             code: self.requests_total.labels(function, str(code)) for code in EXPECTED_CODES
         }
-        self.request_duration = Histogram(
-            REQUEST_DURATION,
-            "Time from the start of the handler to the response, function API requests",
-            ("function",),
-            buckets=HISTOGRAM_BUCKETS,
-            registry=registry,
-        ).labels(function)
-        self.compute_duration = Histogram(
-            COMPUTE_DURATION,
-            "Time spent computing the function itself",
-            ("function",),
-            buckets=HISTOGRAM_BUCKETS,
-            registry=registry,
-        ).labels(function)
+        self.request_duration, self.compute_duration = (
+            Histogram(
+                name, text, ("function",), buckets=HISTOGRAM_BUCKETS, registry=registry
+            ).labels(function)
+            for name, text in (
+                (
+                    REQUEST_DURATION,
+                    "Time from the start of the handler to the response, function API requests",
+                ),
+                (COMPUTE_DURATION, "Time spent computing the function itself"),
+            )
+        )
         self.in_flight = Gauge(
             REQUESTS_IN_FLIGHT,
             "Function API requests being handled",

@@ -25,19 +25,19 @@ from stack import settings_tables as tables
 
 NAMESPACE = "lab"
 
-# Upstream images, pinned (one visible place; docs/contract.md "Pinned upstream images").
-# `python` is the app's base image.
+# Upstream images, pinned: the part, then its reference (one visible place; docs/contract.md
+# "Pinned upstream images"). `python` is the app's base image.
+_PINNED = """
+python         python:3.11-slim
+traefik        traefik:v3.7.15
+prometheus     prom/prometheus:v3.5.0
+grafana        grafana/grafana:11.6.5
+elasticsearch  docker.elastic.co/elasticsearch/elasticsearch:8.19.4
+logstash       docker.elastic.co/logstash/logstash:8.19.4
+kibana         docker.elastic.co/kibana/kibana:8.19.4
+"""
 IMAGES: Mapping[str, str] = MappingProxyType(
-    {
-        "python": "python:3.11-slim",
-        "traefik": "traefik:v3.7.15",
-        "prometheus": "prom/prometheus:v3.5.0",
-        "grafana": "grafana/grafana:11.6.5",
-        "elasticsearch": "docker.elastic.co/elasticsearch/elasticsearch:8.19.4",
-        "logstash": "docker.elastic.co/logstash/logstash:8.19.4",
-        "kibana": "docker.elastic.co/kibana/kibana:8.19.4",
-        **tables.MONITORING_IMAGES,
-    }
+    {**dict(row.split() for row in _PINNED.strip().splitlines()), **tables.MONITORING_IMAGES}
 )
 
 # Host ports, published on `lab:bindAddress`.

@@ -52,6 +52,22 @@ def docker_client():
 
 
 @pytest.fixture(scope="session")
+def standin_image(docker_client):
+    """`standin_image(reference)`: the reference of a locally built image, or the test skips
+    (fails in CI) saying how to build it."""
+    import docker
+
+    def require(reference: str) -> str:
+        try:
+            docker_client.images.get(reference)
+        except docker.errors.ImageNotFound:
+            missing(f"{reference} not built (scripts/build_images.sh)")
+        return reference
+
+    return require
+
+
+@pytest.fixture(scope="session")
 def promtool() -> str:
     return require_binary("promtool")
 

@@ -72,50 +72,52 @@ def pinned_imports(root: Path) -> set[str]:
     return names
 
 
+def imports_where(root: Path, folders: tuple[str, ...], forbidden) -> list[str]:
+    """`<module> imports <name>` for each import of these folders' modules that breaks a rule."""
+    return [
+        f"{module} imports {name}"
+        for folder in folders
+        for module, path in modules(root, folder)
+        for name in sorted(imports(module, path))
+        if forbidden(name)
+    ]
+
+
 def app_violations(root: Path) -> list[str]:
     """app/ ships alone in its image: the standard library, its pins and app/ itself."""
     allowed = pinned_imports(root) | set(sys.stdlib_module_names) | {"app"}
-    return [
-        f"{module} imports {name}"
-        for module, path in modules(root, "app")
-        for name in sorted(imports(module, path))
-        if name.split(".")[0] not in allowed
-    ]
+    return imports_where(root, ("app",), lambda name: name.split(".")[0] not in allowed)
 
 
 def dashboards_violations(root: Path) -> list[str]:
     """dashboards/ takes only app.contract from the rest of the lab (never stack/)."""
     own = lab_modules(root)
-    return [
-        f"{module} imports {name}"
-        for module, path in modules(root, "dashboards")
-        for name in sorted(imports(module, path))
-        if name in own and not _within(name, ("dashboards", "app.contract")) and name != "app"
-    ]
+    return imports_where(
+        root,
+        ("dashboards",),
+        lambda name: (
+            name in own and not _within(name, ("dashboards", "app.contract")) and name != "app"
+        ),
+    )
 
 
 def product_imports_tests(root: Path) -> list[str]:
-    return [
-        f"{module} imports {name}"
-        for folder in PRODUCT
-        for module, path in modules(root, folder)
-        for name in sorted(imports(module, path))
-        if _within(name, ("tests",))
-    ]
+    return imports_where(root, PRODUCT, lambda name: _within(name, ("tests",)))
 
 
 def lab_imports_components(root: Path) -> list[str]:
     """lab/ reads settings and renders configs; components are for the Pulumi program only."""
     own = lab_modules(root)
-    return [
-        f"{module} imports {name}"
-        for module, path in modules(root, "lab")
-        for name in sorted(imports(module, path))
-        if name in own
-        and _within(name, ("stack",))
-        and name != "stack"
-        and not _within(name, LAB_MAY_IMPORT_FROM_STACK)
-    ]
+    return imports_where(
+        root,
+        ("lab",),
+        lambda name: (
+            name in own
+            and _within(name, ("stack",))
+            and name != "stack"
+            and not _within(name, LAB_MAY_IMPORT_FROM_STACK)
+        ),
+    )
 
 
 def oversized_modules(root: Path) -> list[str]:

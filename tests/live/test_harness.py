@@ -37,15 +37,7 @@ PORTS = {
 
 
 def declared(type_token: str, inputs: dict, custom: bool = True) -> Declared:
-    return Declared(
-        urn=f"urn:test::{type_token}::x",
-        type=type_token,
-        name="x",
-        custom=custom,
-        parent="",
-        dependencies=(),
-        inputs=inputs,
-    )
+    return Declared.alone(type_token, inputs, custom=custom)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 
-import docker
 import pytest
 
 from tests.support.declared import Declared
@@ -16,24 +15,13 @@ pytestmark = [pytest.mark.live]
 BASE = "lab-standin/debian:bookworm"
 
 
-def test_a_failed_build_leaves_no_container(tmp_path):
-    client = docker.from_env()
-    try:
-        client.images.get(BASE)
-    except docker.errors.ImageNotFound:
-        if os.environ.get("LAB_REQUIRE_DOCKER"):
-            raise
-        pytest.skip(f"{BASE} not built (scripts/build_images.sh)")
+def test_a_failed_build_leaves_no_container(tmp_path, docker_client, standin_image):
+    client = docker_client
+    standin_image(BASE)
     (tmp_path / "Dockerfile").write_text(f"FROM {BASE}\nRUN echo failing step && false\n")
     tag = f"lab-harness-failed-build:{os.getpid()}"
-    resource = Declared(
-        urn=f"urn:pulumi:test::lab::{IMAGE}::failed-build",
-        type=IMAGE,
-        name="failed-build",
-        custom=True,
-        parent="",
-        dependencies=(),
-        inputs={"imageName": tag, "build": {"context": str(tmp_path)}},
+    resource = Declared.alone(
+        IMAGE, {"imageName": tag, "build": {"context": str(tmp_path)}}, name="failed-build"
     )
     before = {c.id for c in client.containers.list(all=True)}
     with pytest.raises(UnsupportedDeclaration, match="build failed"):

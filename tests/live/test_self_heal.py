@@ -11,7 +11,6 @@ import os
 import signal
 import time
 
-import docker
 import pytest
 
 from stack import traefik as traefik_component
@@ -38,14 +37,9 @@ def _wait(condition, timeout: float, what: str):
     raise AssertionError(f"not within {timeout:.0f} s: {what}")
 
 
-def test_a_wedged_traefik_is_restarted():
-    client = docker.from_env()
-    try:
-        client.images.get(IMAGE)
-    except docker.errors.ImageNotFound:
-        if os.environ.get("LAB_REQUIRE_DOCKER"):
-            raise
-        pytest.skip(f"{IMAGE} not built (scripts/build_images.sh)")
+def test_a_wedged_traefik_is_restarted(docker_client, standin_image):
+    client = docker_client
+    standin_image(IMAGE)
     inputs = dict(containers(declared_under("default"))["lab-dev-traefik"]["inputs"])
     # The declared container, minus what would clash with a running lab: its name, ports,
     # network and log shipping.

@@ -29,6 +29,11 @@ def test_prometheus_config_has_one_job_per_function_with_every_replica():
     assert "rule_files" not in config
 
 
+def _check_config(promtool: str, path) -> subprocess.CompletedProcess:
+    command = [promtool, "check", "config", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
 def test_promtool_accepts_the_prometheus_config_and_its_rule_file(promtool, tmp_path):
     rules = tmp_path / "rules.yml"
     rules.write_text(
@@ -36,13 +41,7 @@ def test_promtool_accepts_the_prometheus_config_and_its_rule_file(promtool, tmp_
     )
     config = tmp_path / "prometheus.yml"
     config.write_text(_prometheus(rule_files=[str(rules)]))
-    result = subprocess.run(
-        [promtool, "check", "config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _check_config(promtool, config)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout + result.stderr
 
@@ -51,11 +50,4 @@ def test_promtool_rejects_a_broken_config(promtool, tmp_path):
     """Proves the check above can fail."""
     broken = tmp_path / "broken.yml"
     broken.write_text(_prometheus().replace("scrape_interval: 5s", "scrape_interval: fast"))
-    result = subprocess.run(
-        [promtool, "check", "config", str(broken)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode != 0
+    assert _check_config(promtool, broken).returncode != 0

@@ -34,6 +34,12 @@ class Declared:
     inputs: dict = field(hash=False, compare=False)
     options: dict = field(default_factory=dict, hash=False, compare=False)
 
+    @classmethod
+    def alone(cls, type_token: str, inputs: dict, name: str = "x", custom: bool = True):
+        """One resource of `type_token` with these inputs, no parent and no dependency."""
+        urn = f"urn:pulumi:test::lab::{type_token}::{name}"
+        return cls(urn, type_token, name, custom, "", (), inputs)
+
 
 def project_name(root: Path = REPO_ROOT) -> str:
     return yaml.safe_load((root / "Pulumi.yaml").read_text())["name"]
