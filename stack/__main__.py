@@ -159,6 +159,7 @@ if settings.metrics:
             rules=prometheus_rules.render(FUNCTIONS, durations=settings.alert_for),
             retention=settings.prometheus_retention,
             retention_size=settings.prometheus_retention_size,
+            lifecycle=settings.lifecycle,
             alertmanager_url=watch.alertmanager_url,
             extra_jobs=watch.extra_jobs,
         ),

@@ -36,8 +36,8 @@ class Elasticsearch(PartComponent):
                 "xpack.security.enabled=false",
                 "xpack.ml.enabled=false",
                 "ingest.geoip.downloader.enabled=false",
-                # A laptop disk at 90% would otherwise turn the lab's indices read-only.
-                "cluster.routing.allocation.disk.threshold_enabled=false",
+                # Disk watermarks stay on at their defaults (85/90/95%): past the flood stage
+                # Elasticsearch makes the lab's indices read-only instead of filling the disk.
                 f"ES_JAVA_OPTS=-Xms{args.heap} -Xmx{args.heap}",
             ],
             ulimits=[docker.ContainerUlimitArgs(name="nofile", soft=65535, hard=65535)],

@@ -19,6 +19,7 @@ class PrometheusArgs(PublishingArgs):
     rules: str
     retention: str = LabSettings.prometheus_retention
     retention_size: str = LabSettings.prometheus_retention_size
+    lifecycle: bool = LabSettings.lifecycle
     # Where alerts go (None: nowhere but Prometheus' own page) and jobs beyond its own
     # (probes, node-exporter), as prometheus_yaml.render takes them.
     alertmanager_url: str | None = None
@@ -45,8 +46,9 @@ class Prometheus(PartComponent):
                 f"--storage.tsdb.path={DATA_DIR}",
                 f"--storage.tsdb.retention.time={args.retention}",
                 f"--storage.tsdb.retention.size={args.retention_size}",
-                # No --web.enable-lifecycle: it would let anyone reaching the port POST /-/quit
+                # Off unless lab:lifecycle asks: it lets anyone reaching the port POST /-/quit
                 # (issue 11); a config change replaces the container through its upload anyway.
+                *(["--web.enable-lifecycle"] if args.lifecycle else []),
             ],
             uploads=[
                 upload(prometheus_yaml.CONFIG_FILE, config),

@@ -128,6 +128,7 @@ class LabSettings:
     # `docker`: containers on one host; `swarm`: services on a swarm manager (stack/swarm.py).
     engine: str = "docker"
     allow_open_ports: bool = False  # login-less ports on a reachable address (exposure.py)
+    lifecycle: bool = False  # Prometheus's POST /-/reload and /-/quit (--web.enable-lifecycle)
     # Alertmanager, the blackbox probes, node-exporter: each needs `metrics` (settings_tables).
     alerting: bool = True
     probes: bool = True

@@ -69,6 +69,7 @@ SCALARS = {
     "logs": ("logs", grammar.boolean),
     "bindAddress": ("bind_address", grammar.address),
     "allowOpenPorts": ("allow_open_ports", grammar.boolean),
+    "lifecycle": ("lifecycle", grammar.boolean),
     "prometheusRetention": ("prometheus_retention", grammar.duration),
     "prometheusRetentionSize": ("prometheus_retention_size", grammar.byte_size),
     "logRetention": ("log_retention", grammar.elastic_duration),

@@ -77,3 +77,17 @@ def test_every_field_the_pipeline_produces_is_mapped():
         for parent in parents:
             spec = spec[parent]["properties"]
         assert spec[leaf]["type"] == kind, field
+
+
+def test_disk_watermarks_stay_on():
+    """server/src/main/java/org/elasticsearch/cluster/routing/allocation/DiskThresholdSettings.java
+    (v8.19.4): `cluster.routing.allocation.disk.threshold_enabled` defaults to true, with the
+    low/high/flood-stage watermarks at 85%/90%/95%; past the flood stage the node's indices
+    get a read-only-allow-delete block instead of the disk filling up (issue 14). The lab
+    leaves them at the defaults: nothing in the container's settings may turn them off."""
+    from tests.stack.captured import containers, declared_under
+
+    es = containers(declared_under("default"))["lab-dev-elasticsearch"]
+    settings = dict(env.split("=", 1) for env in es["inputs"]["envs"])
+    assert settings.get("cluster.routing.allocation.disk.threshold_enabled", "true") == "true"
+    assert not [key for key in settings if key.startswith("cluster.routing.allocation.disk.")]

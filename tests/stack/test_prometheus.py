@@ -16,6 +16,7 @@ from tests.stack.captured import (
     replicas,
     upload,
 )
+from tests.support.capture import capture
 
 
 def test_prometheus_scrapes_every_replica_with_rules_and_a_volume(declared):
@@ -58,3 +59,11 @@ def test_promtool_accepts_the_uploaded_prometheus_config_and_rules(promtool, tmp
         )
         assert result.returncode == 0, f"promtool {args}: {result.stdout}{result.stderr}"
         assert "SUCCESS" in result.stdout + result.stderr
+
+
+def test_the_lifecycle_api_opens_only_when_config_asks():
+    """Off by default (tests/stack/test_exposure.py); lab:lifecycle turns it on, nothing else."""
+    command = containers(capture({"lab:lifecycle": True}))["lab-dev-prometheus"]["inputs"][
+        "command"
+    ]
+    assert "--web.enable-lifecycle" in command

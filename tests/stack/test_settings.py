@@ -15,7 +15,8 @@ from stack.settings import LabSettings, SettingsError
 from tests.support.capture import REPO_ROOT
 
 KNOWN = (
-    "replicas, metrics, grafana, logs, bindAddress, allowOpenPorts, prometheusRetention, "
+    "replicas, metrics, grafana, logs, bindAddress, allowOpenPorts, lifecycle, "
+    "prometheusRetention, "
     "prometheusRetentionSize, logRetention, elasticsearchHeap, "
     "logstashHeap, slowCallMs, engine, alerting, probes, host, images, ports, memoryMb, "
     "alertFor, grafanaAdminPassword, elasticPassword, kibanaSystemPassword, "
