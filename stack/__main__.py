@@ -68,7 +68,7 @@ app_image = AppImage(
 )
 
 # Logs first: the function replicas start once Logstash listens, so no start-up line is lost.
-logstash = None
+logstash = elasticsearch = None
 if settings.logs:
     elasticsearch = Elasticsearch(
         f"{name}-elasticsearch",
@@ -148,6 +148,7 @@ if settings.metrics:
             settings,
             webhook_url=logstash.alerts_webhook_url if logstash else None,
             alertmanager_public_url=urls["alertmanager_url"],
+            elasticsearch=elasticsearch,
         )
     prometheus = Prometheus(
         f"{name}-prometheus",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pulumi
 import pulumi_docker as docker
 
 from stack.containers import PartComponent, PublishingArgs, slow_start_healthcheck
@@ -55,6 +56,9 @@ class Elasticsearch(PartComponent):
         )
 
     def outputs(self, name: str, args: ElasticsearchArgs) -> dict:
+        # The read-only monitoring login the exporter uses (created by the security setup).
+        self.monitor_user = "lab_monitor"
+        self.monitor_password = pulumi.Config("lab").require_secret("monitorPassword")
         self.internal_url = f"http://elasticsearch:{ELASTICSEARCH_PORT}"
         self.url = args.placement.url(args.port)
         return {"url": self.url, "internal_url": self.internal_url}

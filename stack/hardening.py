@@ -66,6 +66,14 @@ HARDENING: Mapping[str, Hardening] = MappingProxyType(
             "nobody, as upstream; reads the host's /proc, /sys and / through read-only binds"
             " and writes nothing",
         ),
+        "elasticsearch_exporter": Hardening(
+            "65534:65534",
+            False,
+            _NONE,
+            (),
+            "nobody, as upstream; its password arrives as an uploaded file, which Docker cannot"
+            " copy into a read-only root",
+        ),
         "grafana": Hardening(
             None,
             False,

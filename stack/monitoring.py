@@ -1,6 +1,7 @@
-"""The monitoring parts of issue 12, wired from the settings: Alertmanager (`lab:alerting`),
-the blackbox probes (`lab:probes`) and node-exporter (`lab:host`), and what Prometheus needs
-to use them (where to send alerts, the extra scrape jobs). Every part needs `lab:metrics`."""
+"""The monitoring parts, wired from the settings: Alertmanager (`lab:alerting`), the blackbox
+probes (`lab:probes`), node-exporter (`lab:host`) and, with `lab:logs`, the Elasticsearch
+exporter; and what Prometheus needs to use them (where to send alerts, the extra scrape jobs).
+Every part needs `lab:metrics`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from stack.alertmanager import Alertmanager, AlertmanagerArgs
 from stack.blackbox import Blackbox, BlackboxArgs
 from stack.configs import alertmanager_yaml, blackbox_yaml
 from stack.containers import Placement
+from stack.elasticsearch_exporter import ElasticsearchExporter, ElasticsearchExporterArgs
 from stack.node_exporter import NodeExporter, NodeExporterArgs
 from stack.settings import (
     ELASTICSEARCH_PORT,
@@ -60,11 +62,27 @@ def declare(
     *,
     webhook_url: str | None,
     alertmanager_public_url: str | None = None,
+    elasticsearch: Any = None,
 ) -> Monitoring:
-    """The parts the switches turn on; nothing when `lab:metrics` is off."""
+    """The parts the switches turn on; nothing when `lab:metrics` is off. `elasticsearch` (the
+    component, with `lab:logs`) is what the exporter watches, as its monitoring user."""
     found = Monitoring()
     if not settings.metrics:
         return found
+    if elasticsearch is not None:
+        exporter = ElasticsearchExporter(
+            f"{name}-elasticsearch-exporter",
+            ElasticsearchExporterArgs.for_part(
+                placement,
+                settings,
+                "elasticsearch_exporter",
+                elasticsearch_url=elasticsearch.internal_url,
+                username=elasticsearch.monitor_user,
+                password=elasticsearch.monitor_password,
+                depends_on=[elasticsearch.container],
+            ),
+        )
+        found.extra_jobs.append(exporter.scrape_job())
     if settings.alerting:
         found.alertmanager = Alertmanager(
             f"{name}-alertmanager",

@@ -179,6 +179,8 @@ class LabSettings:
             parts += ["elasticsearch", "logstash", "kibana"]
         if self.metrics:
             parts += [p for key, p in tables.MONITORING_SWITCHES.items() if getattr(self, key)]
+        if self.metrics and self.logs:
+            parts.append("elasticsearch_exporter")
         return tuple(parts)
 
     def memory_needed_mb(self, functions: int) -> int:

@@ -15,6 +15,7 @@ MONITORING_IMAGES: Mapping[str, str] = MappingProxyType(
         "alertmanager": "prom/alertmanager:v0.28.1",
         "blackbox": "prom/blackbox-exporter:v0.27.0",
         "node_exporter": "prom/node-exporter:v1.9.1",
+        "elasticsearch_exporter": "quay.io/prometheuscommunity/elasticsearch-exporter:v1.9.0",
     }
 )
 # Only Alertmanager publishes a port (its UI and API); the exporters are scraped on the network.
@@ -22,7 +23,7 @@ MONITORING_PORTS: Mapping[str, int] = MappingProxyType({"alertmanager": 9093})
 # Alertmanager serves its UI and API under this path (Traefik forwards it unchanged).
 ALERTMANAGER_SUB_PATH = "/alertmanager"
 MONITORING_MEMORY_MB: Mapping[str, int] = MappingProxyType(
-    {"alertmanager": 64, "blackbox": 64, "node_exporter": 64}
+    {"alertmanager": 64, "blackbox": 64, "node_exporter": 64, "elasticsearch_exporter": 64}
 )
 
 MINIMUM_MEMORY_MB: Mapping[str, int] = MappingProxyType(
@@ -37,6 +38,7 @@ MINIMUM_MEMORY_MB: Mapping[str, int] = MappingProxyType(
         "alertmanager": 32,
         "blackbox": 32,
         "node_exporter": 32,
+        "elasticsearch_exporter": 32,
     }
 )
 
@@ -55,6 +57,7 @@ SECRETS: Mapping[str, str] = MappingProxyType(
         "logstashWriterPassword": "Logstash's writer user (create and write the lab's indices)",
         "kibanaImporterPassword": "the saved-objects import user (Kibana objects only)",
         "labUserPassword": "the person's login to Kibana (user `lab`)",
+        "monitorPassword": "the Elasticsearch exporter's read-only monitoring user",
         "traefikAdminPassword": "Traefik's dashboard and the monitoring routes (basic auth)",
     }
 )

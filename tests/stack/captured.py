@@ -27,6 +27,7 @@ EVERY_PART = {
     "elasticsearch",
     "logstash",
     "kibana",
+    "elasticsearch_exporter",  # metrics and logs both on
     *MONITORING,
 }
 # Which parts each config runs (besides the function replicas, which always run).

@@ -20,7 +20,8 @@ KNOWN = (
     "prometheusRetentionSize, logRetention, elasticsearchHeap, "
     "logstashHeap, slowCallMs, engine, alerting, probes, host, images, ports, memoryMb, "
     "alertFor, grafanaAdminPassword, elasticPassword, kibanaSystemPassword, "
-    "logstashWriterPassword, kibanaImporterPassword, labUserPassword, traefikAdminPassword"
+    "logstashWriterPassword, kibanaImporterPassword, labUserPassword, monitorPassword, "
+    "traefikAdminPassword"
 )
 # (config under `lab:`, the one message a user reads)
 INVALID = {

@@ -1,0 +1,35 @@
+"""stack/elasticsearch_exporter.py: scraped by Prometheus, signed in without a password in sight."""
+
+from __future__ import annotations
+
+import yaml
+
+from stack import elasticsearch_exporter as exporter
+from tests.stack.captured import containers, runs, upload
+from tests.support.capture import MOCK_SECRETS
+
+
+def test_runs_with_metrics_and_logs_and_is_scraped(declared):
+    found = containers(declared)
+    if not runs(declared, "elasticsearch_exporter"):
+        assert "lab-dev-elasticsearch_exporter" not in found
+        return
+    container = found["lab-dev-elasticsearch_exporter"]
+    assert container["options"]["depends_on"] == [found["lab-dev-elasticsearch"]["urn"]]
+    config = yaml.safe_load(upload(found["lab-dev-prometheus"], "/etc/prometheus/prometheus.yml"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    targets = jobs[exporter.JOB]["static_configs"][0]["targets"]
+    assert targets == [f"elasticsearch_exporter:{exporter.PORT}"]
+
+
+def test_its_password_is_a_0400_file_and_nowhere_else(declared):
+    if not runs(declared, "elasticsearch_exporter"):
+        return
+    inputs = containers(declared)["lab-dev-elasticsearch_exporter"]["inputs"]
+    password = MOCK_SECRETS["lab:monitorPassword"]
+    assert password not in " ".join(inputs.get("envs") or ()), "password in the environment"
+    assert password not in " ".join(inputs["entrypoints"]), "password in the command line"
+    (secret,) = [u for u in inputs["uploads"] if u["file"] == exporter.PASSWORD_FILE]
+    assert (secret["permissions"], secret["owner"]) == ("0400", exporter.EXPORTER_UID)
+    assert secret["content"] == password
+    assert "--es.indices" in inputs["entrypoints"][-1]
