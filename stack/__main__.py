@@ -149,6 +149,8 @@ if settings.metrics:
             webhook_url=logstash.alerts_webhook_url if logstash else None,
             alertmanager_public_url=urls["alertmanager_url"],
             elasticsearch=elasticsearch,
+            logstash=logstash,
+            app_image=app_image.image_name,
         )
     prometheus = Prometheus(
         f"{name}-prometheus",

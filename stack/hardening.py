@@ -74,6 +74,9 @@ HARDENING: Mapping[str, Hardening] = MappingProxyType(
             "nobody, as upstream; its password arrives as an uploaded file, which Docker cannot"
             " copy into a read-only root",
         ),
+        "logstash_exporter": Hardening(
+            APP_USER, True, _TMP, (), "the lab's own image, like a function replica"
+        ),
         "grafana": Hardening(
             None,
             False,

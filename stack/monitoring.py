@@ -14,6 +14,7 @@ from stack.blackbox import Blackbox, BlackboxArgs
 from stack.configs import alertmanager_yaml, blackbox_yaml
 from stack.containers import Placement
 from stack.elasticsearch_exporter import ElasticsearchExporter, ElasticsearchExporterArgs
+from stack.logstash_exporter import LogstashExporter, LogstashExporterArgs
 from stack.node_exporter import NodeExporter, NodeExporterArgs
 from stack.settings import (
     ELASTICSEARCH_PORT,
@@ -63,9 +64,12 @@ def declare(
     webhook_url: str | None,
     alertmanager_public_url: str | None = None,
     elasticsearch: Any = None,
+    logstash: Any = None,
+    app_image: Any = None,
 ) -> Monitoring:
-    """The parts the switches turn on; nothing when `lab:metrics` is off. `elasticsearch` (the
-    component, with `lab:logs`) is what the exporter watches, as its monitoring user."""
+    """The parts the switches turn on; nothing when `lab:metrics` is off. With `lab:logs`,
+    `elasticsearch` and `logstash` (the components) are watched by their exporters, the
+    Logstash one running from `app_image` (the lab's own image name)."""
     found = Monitoring()
     if not settings.metrics:
         return found
@@ -83,6 +87,17 @@ def declare(
             ),
         )
         found.extra_jobs.append(exporter.scrape_job())
+    if logstash is not None:
+        logstash_exporter = LogstashExporter(
+            f"{name}-logstash-exporter",
+            LogstashExporterArgs(
+                placement=placement,
+                image=app_image,
+                memory_mb=settings.memory_mb["logstash_exporter"],
+                depends_on=[logstash.container],
+            ),
+        )
+        found.extra_jobs.append(logstash_exporter.scrape_job())
     if settings.alerting:
         found.alertmanager = Alertmanager(
             f"{name}-alertmanager",

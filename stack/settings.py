@@ -180,7 +180,7 @@ class LabSettings:
         if self.metrics:
             parts += [p for key, p in tables.MONITORING_SWITCHES.items() if getattr(self, key)]
         if self.metrics and self.logs:
-            parts.append("elasticsearch_exporter")
+            parts += ["elasticsearch_exporter", "logstash_exporter"]
         return tuple(parts)
 
     def memory_needed_mb(self, functions: int) -> int:

@@ -23,7 +23,13 @@ MONITORING_PORTS: Mapping[str, int] = MappingProxyType({"alertmanager": 9093})
 # Alertmanager serves its UI and API under this path (Traefik forwards it unchanged).
 ALERTMANAGER_SUB_PATH = "/alertmanager"
 MONITORING_MEMORY_MB: Mapping[str, int] = MappingProxyType(
-    {"alertmanager": 64, "blackbox": 64, "node_exporter": 64, "elasticsearch_exporter": 64}
+    {
+        "alertmanager": 64,
+        "blackbox": 64,
+        "node_exporter": 64,
+        "elasticsearch_exporter": 64,
+        "logstash_exporter": 64,
+    }
 )
 
 MINIMUM_MEMORY_MB: Mapping[str, int] = MappingProxyType(
@@ -39,6 +45,7 @@ MINIMUM_MEMORY_MB: Mapping[str, int] = MappingProxyType(
         "blackbox": 32,
         "node_exporter": 32,
         "elasticsearch_exporter": 32,
+        "logstash_exporter": 32,
     }
 )
 

@@ -28,6 +28,7 @@ EVERY_PART = {
     "logstash",
     "kibana",
     "elasticsearch_exporter",  # metrics and logs both on
+    "logstash_exporter",
     *MONITORING,
 }
 # Which parts each config runs (besides the function replicas, which always run).

@@ -200,6 +200,9 @@ class FakeLogstash(BaseHTTPRequestHandler):
     answers 200 too, with each pipeline's `details.status.state` and an indicator colour
     (logstash-core/src/main/java/org/logstash/health/PipelineIndicator.java: RUNNING green,
     LOADING and FINISHED yellow, TERMINATED red, UNKNOWN unknown; the top status is the worst).
+    `GET /_node/stats/pipelines` answers `server.pipeline_stats` under `pipelines`, in the shape
+    of logstash-core/lib/logstash/api/commands/stats.rb PluginsStats.report (`events`, `queue`,
+    `dead_letter_queue` only when the DLQ is on).
     """
 
     COLOURS: ClassVar[dict[str, str]] = {
@@ -214,6 +217,9 @@ class FakeLogstash(BaseHTTPRequestHandler):
         state = self.server.state
         if self.path == "/":
             return self._compact(200, {"host": "logstash", "version": "8.19.4"})
+        if self.path == "/_node/stats/pipelines":
+            body = {"host": "logstash", "pipelines": getattr(self.server, "pipeline_stats", {})}
+            return self._compact(200, body)
         if self.path != "/_health_report":
             return self._compact(404, {"path": self.path, "status": 404})
         colour = self.COLOURS[state] if state else "green"
