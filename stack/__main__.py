@@ -41,6 +41,13 @@ def read_settings() -> lab_settings.LabSettings:
 
 
 settings = read_settings()
+
+
+def secret(key: str) -> pulumi.Output[str]:
+    """A generated password (stack/settings_tables.SECRETS), as the Pulumi secret it is."""
+    return pulumi.Config(lab_settings.NAMESPACE).require_secret(key)
+
+
 if settings.engine == "swarm":
     # The same parts with the same Args, declared as Swarm services (stack/swarm.py).
     LabNetwork, FunctionService = swarm.SwarmNetwork, swarm.SwarmFunctionService
@@ -73,7 +80,11 @@ if settings.logs:
     elasticsearch = Elasticsearch(
         f"{name}-elasticsearch",
         ElasticsearchArgs.for_part(
-            placement, settings, "elasticsearch", heap=settings.elasticsearch_heap
+            placement,
+            settings,
+            "elasticsearch",
+            heap=settings.elasticsearch_heap,
+            elastic_password=secret("elasticPassword"),
         ),
     )
     logstash = Logstash(
@@ -174,7 +185,7 @@ if settings.metrics:
                 placement,
                 settings,
                 "grafana",
-                admin_password=pulumi.Config("lab").require_secret("grafanaAdminPassword"),
+                admin_password=secret("grafanaAdminPassword"),
                 dashboards={grafana_overview.UID: grafana_overview.build(FUNCTIONS)},
                 public_url=urls["grafana_url"],
                 alertmanager_url=watch.alertmanager_url,

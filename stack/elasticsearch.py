@@ -1,9 +1,12 @@
 """Elasticsearch: one node holding the lab's logs, on a named volume, 127.0.0.1:9200.
 
-Security is off, on purpose, for this localhost-only lab: every port binds to the bind address
-(127.0.0.1 by default), and with security off there is no password at all, so no default
-password can leak (the built-in `elastic` user and its bootstrap password do not exist). Turning
-security on would need TLS and the kibana_system/logstash users; stack/README.md says how.
+Security is on, as Elasticsearch 8 itself defaults: every request needs a login. The `elastic`
+superuser's password is a generated Pulumi secret that reaches the container only as a 0400 file
+owned by uid 1000 (`ELASTIC_PASSWORD_FILE`, docs/product-rules.md E2); the security setup step
+(stack/elasticsearch_setup.py) then gives every other login its own user and role. One node
+needs no transport TLS (discovery.type=single-node: no other node ever connects), and the HTTP
+port is published on the bind address only, so HTTP stays plain; a multi-node or remote setup
+would add TLS (README, security).
 """
 
 from __future__ import annotations
@@ -13,15 +16,28 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from stack.containers import PartComponent, PublishingArgs, slow_start_healthcheck
+from stack.containers import PartComponent, PublishingArgs, secret_upload, slow_start_healthcheck
 from stack.settings import ELASTICSEARCH_PORT, LabSettings
 
 DATA_DIR = "/usr/share/elasticsearch/data"
+ELASTIC_USER = "elastic"
+PASSWORD_FILE = "/run/secrets/elastic-password"
+# curl's config file (`-K`) with the elastic login, so the health check's command line and
+# environment never hold the password.
+CURL_CONFIG_FILE = "/run/secrets/elastic-curlrc"
+ES_UID = "1000"  # the image's user (Elasticsearch's Dockerfile); gid 0
+
+
+def curl_config(password: str) -> str:
+    """curl's `user = "name:password"` line, quoted as curl's config parser reads it."""
+    escaped = password.replace("\\", "\\\\").replace('"', '\\"')
+    return f'user = "{ELASTIC_USER}:{escaped}"\n'
 
 
 @dataclass(kw_only=True)
 class ElasticsearchArgs(PublishingArgs):
     heap: str = LabSettings.elasticsearch_heap
+    elastic_password: pulumi.Input[str]
 
 
 class Elasticsearch(PartComponent):
@@ -34,12 +50,24 @@ class Elasticsearch(PartComponent):
                 "cluster.name=lab",
                 "node.name=elasticsearch",
                 "discovery.type=single-node",
-                "xpack.security.enabled=false",
+                "xpack.security.enabled=true",
+                # HTTP stays plain on the bind address; one node has no transport peer.
+                "xpack.security.http.ssl.enabled=false",
+                "xpack.security.transport.ssl.enabled=false",
+                f"ELASTIC_PASSWORD_FILE={PASSWORD_FILE}",
                 "xpack.ml.enabled=false",
                 "ingest.geoip.downloader.enabled=false",
                 # Disk watermarks stay on at their defaults (85/90/95%): past the flood stage
                 # Elasticsearch makes the lab's indices read-only instead of filling the disk.
                 f"ES_JAVA_OPTS=-Xms{args.heap} -Xmx{args.heap}",
+            ],
+            uploads=[
+                secret_upload(PASSWORD_FILE, args.elastic_password, owner=ES_UID),
+                secret_upload(
+                    CURL_CONFIG_FILE,
+                    pulumi.Output.from_input(args.elastic_password).apply(curl_config),
+                    owner=ES_UID,
+                ),
             ],
             ulimits=[docker.ContainerUlimitArgs(name="nofile", soft=65535, hard=65535)],
             ports=[args.placement.publish(ELASTICSEARCH_PORT, args.port)],
@@ -47,6 +75,8 @@ class Elasticsearch(PartComponent):
                 [
                     "curl",
                     "-fsS",
+                    "-K",
+                    CURL_CONFIG_FILE,
                     f"http://localhost:{ELASTICSEARCH_PORT}"
                     "/_cluster/health?wait_for_status=yellow&timeout=2s",
                 ]

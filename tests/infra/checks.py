@@ -59,14 +59,24 @@ def grafana_dashboards(grafana_url: str, auth: tuple[str, str], uids: Iterable[s
         assert by_uid[uid].get("folderTitle") == "Lab", by_uid[uid]
 
 
-def elasticsearch_health(elasticsearch_url: str) -> None:
+Auth = tuple[str, str] | None  # (user, password) where security asks for a login
+
+
+def elasticsearch_health(elasticsearch_url: str, auth: Auth = None) -> None:
     """GET /_cluster/health: green, or yellow (one node cannot hold a replica)."""
-    health = _json(requests.get(f"{elasticsearch_url}/_cluster/health", timeout=TIMEOUT))
+    answer = requests.get(f"{elasticsearch_url}/_cluster/health", auth=auth, timeout=TIMEOUT)
+    health = _json(answer)
     assert health.get("status") in ("green", "yellow"), health
 
 
 def logs_reach_elasticsearch(
-    api_url: str, elasticsearch_url: str, path: str, *, calls: int = 3, wait: float = 90
+    api_url: str,
+    elasticsearch_url: str,
+    path: str,
+    *,
+    calls: int = 3,
+    wait: float = 90,
+    auth: Auth = None,
 ) -> None:
     """Call `path` (a factorial call no one else makes) through Traefik `calls` times, then
     wait for that many log documents in `lab-logs-*`, shaped as docs/contract.md says."""
@@ -83,7 +93,9 @@ def logs_reach_elasticsearch(
     deadline, hits = time.monotonic() + wait, []
     while True:
         result = _json(
-            requests.post(f"{elasticsearch_url}/lab-logs-*/_search", json=query, timeout=TIMEOUT)
+            requests.post(
+                f"{elasticsearch_url}/lab-logs-*/_search", json=query, auth=auth, timeout=TIMEOUT
+            )
         )
         hits = result["hits"]["hits"]
         if len(hits) >= calls or time.monotonic() > deadline:
@@ -114,13 +126,16 @@ def kibana_available(kibana_url: str) -> None:
     assert level == "available", f"Kibana overall status {level!r}"
 
 
-def kibana_saved_objects(kibana_url: str, expected: set[tuple[str, str]], data_view: str) -> None:
+def kibana_saved_objects(
+    kibana_url: str, expected: set[tuple[str, str]], data_view: str, auth: Auth = None
+) -> None:
     """GET /api/saved_objects/_find: every imported (type, id) exists; the data view's title."""
     types = sorted({kind for kind, _ in expected})
     found = _json(
         requests.get(
             f"{kibana_url}/api/saved_objects/_find",
             params={"type": types, "per_page": 1000},
+            auth=auth,
             timeout=TIMEOUT,
         )
     )

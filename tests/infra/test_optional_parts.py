@@ -16,6 +16,9 @@ import pytest
 
 from app.contract import FUNCTIONS, LOGS_INDEX_PATTERN
 from stack.configs import grafana_provisioning
+from stack.elasticsearch import ELASTIC_USER
+from stack.elasticsearch import PASSWORD_FILE as ELASTIC_PASSWORD_FILE
+from stack.grafana import ADMIN_PASSWORD_FILE as GRAFANA_PASSWORD_FILE
 from stack.settings import LOGSTASH_API_PORT
 from tests.infra import checks
 from tests.support.live_lab import LiveLab
@@ -23,15 +26,20 @@ from tests.support.live_lab import LiveLab
 pytestmark = pytest.mark.live
 
 
-def container_env(lab: LiveLab, name: str) -> dict[str, str]:
-    """The running container's environment (secrets are only known to the deployment)."""
-    pairs = lab.client.api.inspect_container(name)["Config"]["Env"] or []
-    return dict(pair.split("=", 1) for pair in pairs)
+def container_secret(lab: LiveLab, part: str, path: str) -> str:
+    """A password file of a running part, read as the part's own user (it alone may: 0400).
+    Passwords are never in a container's environment; the deployment alone knows them."""
+    result = lab.client.containers.get(lab.the_container(part)).exec_run(["cat", path])
+    assert result.exit_code == 0, f"{part}: cannot read {path}: {result.output!r}"
+    return result.output.decode().strip()
 
 
 def grafana_auth(lab: LiveLab) -> tuple[str, str]:
-    env = container_env(lab, lab.the_container("grafana"))
-    return env.get("GF_SECURITY_ADMIN_USER", "admin"), env["GF_SECURITY_ADMIN_PASSWORD"]
+    return "admin", container_secret(lab, "grafana", GRAFANA_PASSWORD_FILE)
+
+
+def elastic_auth(lab: LiveLab) -> tuple[str, str]:
+    return ELASTIC_USER, container_secret(lab, "elasticsearch", ELASTIC_PASSWORD_FILE)
 
 
 def grafana_url(lab: LiveLab) -> str:
@@ -60,14 +68,16 @@ def test_grafana_has_the_generated_dashboards(lab: LiveLab):
 
 @pytest.mark.parts("elasticsearch")
 def test_elasticsearch_cluster_is_usable(lab: LiveLab):
-    checks.elasticsearch_health(lab.url("elasticsearch"))
+    checks.elasticsearch_health(lab.url("elasticsearch"), elastic_auth(lab))
 
 
 @pytest.mark.parts("elasticsearch", "logstash")
 def test_logs_of_calls_just_made_reach_elasticsearch(lab: LiveLab):
     # An argument no other call uses, so the search finds this test's lines only.
     path = f"/factorial/{uuid.uuid4().int % 300 + 50}/"
-    checks.logs_reach_elasticsearch(lab.url("api"), lab.url("elasticsearch"), path)
+    checks.logs_reach_elasticsearch(
+        lab.url("api"), lab.url("elasticsearch"), path, auth=elastic_auth(lab)
+    )
 
 
 @pytest.mark.parts("logstash")
@@ -91,4 +101,6 @@ def test_kibana_has_the_imported_saved_objects(lab: LiveLab):
 
     slow_call_ms = lab.settings.slow_call_ms
     expected = {(o["type"], o["id"]) for o in kibana_objects.objects(slow_call_ms=slow_call_ms)}
-    checks.kibana_saved_objects(lab.url("api") + "/kibana", expected, LOGS_INDEX_PATTERN)
+    checks.kibana_saved_objects(
+        lab.url("api") + "/kibana", expected, LOGS_INDEX_PATTERN, elastic_auth(lab)
+    )

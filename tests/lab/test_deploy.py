@@ -134,6 +134,10 @@ def test_down_does_not_need_valid_config(tmp_path, monkeypatch, capsys):
     assert destroyed == [True]
 
 
+# What lab:logs switches on: the Elastic stack and, with metrics, its two exporters.
+LOGS_PARTS = ("elasticsearch", "logstash", "kibana", "elasticsearch_exporter", "logstash_exporter")
+
+
 def needed(settings: LabSettings) -> int:
     return settings.memory_needed_mb(len(FUNCTIONS))
 
@@ -144,9 +148,14 @@ def test_required_memory_follows_the_enabled_parts():
     assert needed(bare) == functions_and_traefik
     full = needed(DEFAULTS)
     no_logs = needed(dataclasses.replace(DEFAULTS, logs=False))
-    assert (
-        full - no_logs == MEMORY_MB["elasticsearch"] + MEMORY_MB["logstash"] + MEMORY_MB["kibana"]
+    logs_parts = (
+        "elasticsearch",
+        "logstash",
+        "kibana",
+        "elasticsearch_exporter",
+        "logstash_exporter",
     )
+    assert full - no_logs == sum(MEMORY_MB[part] for part in logs_parts)
     assert full - needed(dataclasses.replace(DEFAULTS, grafana=False)) == MEMORY_MB["grafana"]
     assert needed(dataclasses.replace(DEFAULTS, replicas=3)) - full == (
         len(FUNCTIONS) * MEMORY_MB["function"]
@@ -193,7 +202,7 @@ def test_preflight_says_how_to_fix_each_problem(tmp_path):
         sysctl_path=low_map,
         meminfo_path=plenty,
     )
-    logs_cost = MEMORY_MB["elasticsearch"] + MEMORY_MB["logstash"] + MEMORY_MB["kibana"]
+    logs_cost = sum(MEMORY_MB[part] for part in LOGS_PARTS)
     with pytest.raises(LabError, match=f"but 1953 MB are free.*saves {logs_cost} MB"):
         deploy.preflight(
             DEFAULTS, client_factory=FakeDocker, sysctl_path=good_map, meminfo_path=scarce

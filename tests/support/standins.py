@@ -7,6 +7,7 @@ records every request; `FakeKibana` validates a saved-objects import as Kibana 8
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import threading
@@ -275,6 +276,14 @@ class FakeStatus(BaseHTTPRequestHandler):
             body = {"database": "ok" if healthy else "failing", "version": "11.6.5"}
             return _json_answer(self, 200 if healthy else 503, body)
         if path == "/_cluster/health":
+            login = getattr(self.server, "login", None)
+            if login and self.headers.get("Authorization") != _basic(login):
+                # Elasticsearch with security on: 401 and its Basic challenge.
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="security", charset="UTF-8"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
             colour = {"available": "green", "degraded": "yellow"}.get(level, "red")
             wanted = parse_qs(urlsplit(self.path).query).get("wait_for_status", ["green"])[0]
             reached = ["red", "yellow", "green"].index(colour) >= ["red", "yellow", "green"].index(
@@ -288,9 +297,15 @@ class FakeStatus(BaseHTTPRequestHandler):
         pass
 
 
-def start_status(level: str = "available") -> ThreadingHTTPServer:
-    """A FakeStatus at `level`: available, degraded, unavailable or critical."""
+def _basic(login: str) -> str:
+    return "Basic " + base64.b64encode(login.encode()).decode()
+
+
+def start_status(level: str = "available", login: str | None = None) -> ThreadingHTTPServer:
+    """A FakeStatus at `level`: available, degraded, unavailable or critical; with `login`
+    (`user:password`), Elasticsearch's health answers only to that Basic login."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeStatus)
     server.level = level
+    server.login = login
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
