@@ -17,6 +17,15 @@ def declared_containers(lab: LiveLab):
     return sorted(lab.containers.items())
 
 
+def declared_entries(lab: LiveLab, key: str) -> list[tuple[str, dict]]:
+    """(container name, entry) for each entry of a list input (`uploads`, `ports`)."""
+    return [
+        (name, entry)
+        for name, inputs in declared_containers(lab)
+        for entry in inputs.get(key) or ()
+    ]
+
+
 def test_every_declared_container_runs_and_is_healthy(lab: LiveLab):
     assert lab.containers, "the program declared no container"
     for name, inputs in declared_containers(lab):
@@ -69,11 +78,7 @@ def test_processes_run_as_the_declared_user(lab: LiveLab, container_host):
 
 
 def test_uploaded_files_hold_the_rendered_content(lab: LiveLab, container_host):
-    uploads = [
-        (name, upload)
-        for name, inputs in declared_containers(lab)
-        for upload in inputs.get("uploads") or ()
-    ]
+    uploads = declared_entries(lab, "uploads")
     assert uploads, "the program uploads no config file (Traefik and Prometheus should)"
     for name, upload in uploads:
         deployed = container_host(name).file(upload["file"])
@@ -93,11 +98,7 @@ def test_containers_are_on_the_declared_network_with_their_aliases(lab: LiveLab)
 
 
 def test_published_ports_listen_on_the_bind_address_only(lab: LiveLab, local_host):
-    published = [
-        (name, port)
-        for name, inputs in declared_containers(lab)
-        for port in inputs.get("ports") or ()
-    ]
+    published = declared_entries(lab, "ports")
     assert published, "the program publishes no port (Traefik should)"
     listening = local_host.socket.get_listening_sockets()
     for name, port in published:
