@@ -16,19 +16,38 @@ class Published(NamedTuple):
     login: str | None = None  # what asks for credentials on this port, None if nothing does
 
 
-# Port key (lab:ports.<key>) -> what answers there. Only Grafana asks for a login today:
-# Elasticsearch security is still off, so Kibana has no login either, and Traefik forwards
-# /kibana and the functions on the api port without one.
+# Port key (lab:ports.<key>) -> what answers there. Traefik's dashboard/API and the monitoring
+# routes on the api port ask for Traefik's basic auth (lab:traefikAdminPassword), Grafana,
+# Elasticsearch and Kibana their own logins (Elasticsearch security on). The function API is
+# public by design: pure, bounded functions behind Traefik's limits. Prometheus and Alertmanager
+# have no login of their own, so their direct ports are open (reach them through the api port's
+# /prometheus and /alertmanager instead), and anyone who reaches the GELF input can write log
+# lines.
 PUBLISHED = {
-    "api": Published("traefik", "the function API, /grafana and /kibana through Traefik"),
-    "traefik": Published("traefik", "Traefik's API and dashboard"),
+    "api": Published(
+        "traefik",
+        "the function API (public), /grafana, /kibana, /prometheus, /alertmanager via Traefik",
+        login="the UIs' own logins; Traefik basic auth on /prometheus and /alertmanager",
+    ),
+    "traefik": Published(
+        "traefik",
+        "Traefik's API and dashboard (/ping and /metrics stay open)",
+        login="Traefik basic auth (user admin, lab:traefikAdminPassword)",
+    ),
     "prometheus": Published("prometheus", "Prometheus's UI and API"),
     "grafana": Published("grafana", "Grafana", login="Grafana's admin login"),
-    "elasticsearch": Published("elasticsearch", "Elasticsearch's API (security off)"),
-    "kibana": Published("kibana", "Kibana (no login while Elasticsearch security is off)"),
+    "elasticsearch": Published(
+        "elasticsearch", "Elasticsearch's API", login="Elasticsearch security (users per job)"
+    ),
+    "kibana": Published("kibana", "Kibana", login="Kibana's login (user lab, via Elasticsearch)"),
     "gelf": Published("logstash", "Logstash's GELF input (anyone can write log lines)", "udp"),
     "alertmanager": Published("alertmanager", "Alertmanager's UI and API"),
 }
+
+
+# Parts with no login of their own that Traefik serves behind its basic auth on the api port
+# (stack/configs/traefik_yaml.MONITORING_ROUTES).
+GUARDED_ROUTES = ("prometheus", "alertmanager")
 
 
 def is_loopback(address: str) -> bool:
@@ -54,9 +73,16 @@ def refusal(settings) -> str | None:
     ports = open_ports(settings)
     if not ports:
         return None
+    guarded = [f"/{ui}" for ui in GUARDED_ROUTES if ui in settings.parts()]
+    through_traefik = (
+        f" ({' and '.join(guarded)} on the api port {settings.ports['api']} ask for Traefik's"
+        " login)"
+        if guarded
+        else ""
+    )
     return (
         f"lab:bindAddress = {settings.bind_address!r} publishes ports that answer without a login"
         f" to every machine that reaches it: {'; '.join(ports)}."
-        " Bind to 127.0.0.1 (the default), switch those parts off, or set"
+        f" Bind to 127.0.0.1 (the default){through_traefik}, switch those parts off, or set"
         " lab:allowOpenPorts: true to accept it"
     )

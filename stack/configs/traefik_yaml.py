@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import yaml
 
 from app.contract import HEALTH_PATH, HISTOGRAM_BUCKETS
+from stack import exposure
 from stack.configs import htpasswd
 from stack.settings import TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
 
@@ -22,8 +23,9 @@ ADMIN_USER = "admin"
 AUTH_MIDDLEWARE = "admin-auth"
 # Traefik's own API and dashboard (api@internal), on the `traefik` entrypoint.
 DASHBOARD_ROUTER = "dashboard"
-# The monitoring UIs on the api entrypoint, path kept: each serves under its sub-path itself.
-MONITORING_ROUTES = ("prometheus", "alertmanager")
+# The UIs without a login of their own, on the api entrypoint behind basic auth, path kept:
+# each serves under its sub-path itself. exposure.py's refusal points users at them.
+MONITORING_ROUTES = exposure.GUARDED_ROUTES
 
 # Retries re-send an idempotent GET to another replica when one refuses or drops the
 # connection; the health check takes a dead replica out of the rotation within seconds.

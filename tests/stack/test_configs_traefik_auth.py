@@ -76,6 +76,7 @@ def test_auth_guards_the_dashboard_and_the_monitoring_routes_only():
     }
     # Grafana and Kibana ask their own login; the functions are the public API.
     assert guarded == {"dashboard", "prometheus", "alertmanager"}
+    assert guarded - {"dashboard"} == set(traefik_yaml.MONITORING_ROUTES)  # the refusal's hint
     dashboard = dynamic["routers"]["dashboard"]
     assert dashboard["service"] == "api@internal"
     assert dashboard["entryPoints"] == ["traefik"]

@@ -4,10 +4,12 @@ lab:allowOpenPorts stops the program before it declares a resource (issue 11).""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from stack import exposure
-from stack.settings import LabSettings
-from tests.stack.captured import containers
+from stack.configs import traefik_yaml
+from stack.settings import LabSettings, SettingsError, parse
+from tests.stack.captured import containers, upload
 from tests.support.capture import ProgramFailed, capture
 
 
@@ -16,6 +18,8 @@ def test_the_program_refuses_open_ports_before_declaring_anything():
         capture({"lab:bindAddress": "0.0.0.0"})
     assert "publishes ports that answer without a login" in failed.value.error
     assert "prometheus 9090/tcp" in failed.value.error
+    assert "traefik 8080" not in failed.value.error  # basic auth on the dashboard
+    assert "elasticsearch 9200" not in failed.value.error  # security on
     assert not [r for r in failed.value.resources if r["custom"]], "declared before refusing"
 
 
@@ -38,3 +42,61 @@ def test_prometheus_has_no_unauthenticated_lifecycle_api():
     assert not any("lifecycle" in flag for flag in prometheus["inputs"]["command"]), prometheus[
         "urn"
     ]
+
+
+def test_the_refusal_names_the_ports_without_a_login_exactly():
+    """With Traefik's basic auth and Elasticsearch security on, what stays open on a reachable
+    address: the direct ports of Prometheus and Alertmanager and the GELF input."""
+    with pytest.raises(SettingsError) as refused:
+        parse({"bindAddress": "0.0.0.0"})
+    message = str(refused.value)
+    print(f"\n{message}")
+    assert message == exposure.refusal(LabSettings(bind_address="0.0.0.0"))
+    assert message == (
+        "lab:bindAddress = '0.0.0.0' publishes ports that answer without a login to every"
+        " machine that reaches it: prometheus 9090/tcp: Prometheus's UI and API;"
+        " gelf 12201/udp: Logstash's GELF input (anyone can write log lines);"
+        " alertmanager 9093/tcp: Alertmanager's UI and API."
+        " Bind to 127.0.0.1 (the default) (/prometheus and /alertmanager on the api port 8000"
+        " ask for Traefik's login), switch those parts off, or set lab:allowOpenPorts: true to"
+        " accept it"
+    )
+
+
+def test_the_refusal_follows_the_parts_that_run():
+    lab = LabSettings(bind_address="10.0.0.5", metrics=False)
+    assert exposure.refusal(lab) == (
+        "lab:bindAddress = '10.0.0.5' publishes ports that answer without a login to every"
+        " machine that reaches it: gelf 12201/udp: Logstash's GELF input (anyone can write log"
+        " lines). Bind to 127.0.0.1 (the default), switch those parts off, or set"
+        " lab:allowOpenPorts: true to accept it"
+    )
+    assert exposure.refusal(LabSettings(bind_address="10.0.0.5", metrics=False, logs=False)) is None
+    assert exposure.refusal(LabSettings(bind_address="::1")) is None
+    assert exposure.refusal(LabSettings(bind_address="0.0.0.0", allow_open_ports=True)) is None
+
+
+def test_every_port_with_a_login_has_one_in_the_declared_program():
+    """PUBLISHED's `login` claims, checked against what the program declares: Elasticsearch
+    with security on, Grafana's password from a file, Traefik's dashboard and monitoring
+    routes behind basic auth. Traefik's part waits for the lead to pass users_file."""
+    declared = containers(capture({}))
+    elastic = declared["lab-dev-elasticsearch"]["inputs"]["envs"]
+    assert "xpack.security.enabled=true" in elastic
+    assert exposure.PUBLISHED["elasticsearch"].login
+    assert exposure.PUBLISHED["kibana"].login  # Kibana signs users in through that security
+    grafana = declared["lab-dev-grafana"]["inputs"]["envs"]
+    assert any(env.startswith("GF_SECURITY_ADMIN_PASSWORD__FILE=") for env in grafana)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="stack/traefik.py does not pass users_file yet (the lead wires it; then drop this)",
+)
+def test_traefik_declares_its_basic_auth():
+    traefik = containers(capture({}))["lab-dev-traefik"]
+    dynamic = yaml.safe_load(upload(traefik, traefik_yaml.DYNAMIC_FILE))["http"]
+    for router in ("dashboard", *traefik_yaml.MONITORING_ROUTES):
+        assert traefik_yaml.AUTH_MIDDLEWARE in dynamic["routers"][router]["middlewares"], router
+    users = upload(traefik, traefik_yaml.USERS_FILE)
+    assert users.startswith(f"{traefik_yaml.ADMIN_USER}:$apr1$")
