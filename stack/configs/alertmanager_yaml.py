@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import yaml
+
+from dashboards.prometheus_rules import seconds
+from stack.configs.blackbox_yaml import PART_LABEL
 
 CONFIG_FILE = "/etc/alertmanager/alertmanager.yml"
 PORT = 9093
@@ -27,6 +31,21 @@ WEBHOOK_RECEIVER = "lab-webhook"
 # Alertmanager needs a receiver on its root route; alerts that no child route takes (every
 # alert, when the webhook is off and no receiver was added) end here and are sent nowhere.
 DISCARD_RECEIVER = "lab-discard"
+# The probe of Traefik's own health endpoint carries this part label (blackbox_yaml.py); it
+# fails whenever Traefik is down, so the Traefik-down alert holds it back as well.
+TRAEFIK_PART = "traefik"
+
+# When Alertmanager notifies, with Alertmanager's own defaults (dispatch/route.go
+# DefaultRouteOpts and config/config.go DefaultGlobalConfig at v0.28.1): group_wait is how long
+# a new group waits for more alerts, group_interval how often a changed group is sent again
+# (a resolved notification waits for it), repeat_interval how often an unchanged firing group
+# is. resolve_timeout only ends alerts posted without an end time, which Prometheus never does.
+# Keys are render()'s keyword arguments and Alertmanager's own key names.
+TIMING: Mapping[str, str] = MappingProxyType(
+    {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h", "resolve_timeout": "5m"}
+)
+# Alertmanager refuses these at zero (config/config.go, Route.UnmarshalYAML).
+_NOT_ZERO = ("group_interval", "repeat_interval")
 
 
 @dataclass(frozen=True)
@@ -51,23 +70,31 @@ def render(
     traefik_down_alert: str,
     webhook_url: str | None,
     extra_receivers: Sequence[Receiver] = (),
-    group_wait: str = "30s",
-    group_interval: str = "5m",
-    repeat_interval: str = "4h",
-    resolve_timeout: str = "5m",
+    group_wait: str = TIMING["group_wait"],
+    group_interval: str = TIMING["group_interval"],
+    repeat_interval: str = TIMING["repeat_interval"],
+    resolve_timeout: str = TIMING["resolve_timeout"],
 ) -> str:
     """The whole `alertmanager.yml`.
 
     `traefik_down_alert` is the alertname of the rule that fires when Traefik is down; while it
     fires, every alert with a `function` label is inhibited (those calls cannot reach the
     functions anyway), whatever the function. `webhook_url` is Logstash's HTTP input, or None
-    when the lab runs without logs (then only `extra_receivers` send anything). The timings are
-    Alertmanager's own defaults; the fault tests shorten them.
+    when the lab runs without logs (then only `extra_receivers` send anything). The timings
+    default to Alertmanager's own (TIMING); `lab:alertTiming` shortens them for the fault tests.
 
     Inhibition only holds back what arrives while the source fires: a per-function alert that
     reaches Alertmanager first is sent. So the Traefik-down rule's `for:` must not be longer
     than that of any per-function alert Traefik's absence causes; group_wait covers the rest.
     """
+    check_timing(
+        {
+            "group_wait": group_wait,
+            "group_interval": group_interval,
+            "repeat_interval": repeat_interval,
+            "resolve_timeout": resolve_timeout,
+        }
+    )
     names = [WEBHOOK_RECEIVER, DISCARD_RECEIVER, *(r.name for r in extra_receivers)]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
@@ -106,15 +133,29 @@ def render(
     document = {
         "global": {"resolve_timeout": resolve_timeout},
         "route": root,
+        # Any function: one Traefik stands in front of all of them, so no `equal` label ties
+        # the source to its targets. The source is about the whole lab and carries neither
+        # label, so it is never a target itself. Other parts' probes stay: Traefik's absence
+        # does not explain them.
         "inhibit_rules": [
             {
                 "source_matchers": [f'alertname="{traefik_down_alert}"'],
-                # Any function: one Traefik stands in front of all of them, so no `equal`
-                # label ties the source to its targets. The source is about the whole lab and
-                # carries no function label, so it is never a target itself.
-                "target_matchers": [f'{FUNCTION_LABEL}=~".+"'],
+                "target_matchers": [target],
             }
+            for target in (f'{FUNCTION_LABEL}=~".+"', f'{PART_LABEL}="{TRAEFIK_PART}"')
         ],
         "receivers": receivers,
     }
     return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+
+
+def check_timing(timing: Mapping[str, str]) -> None:
+    """ValueError unless `timing` holds only TIMING's keys and its group_interval and
+    repeat_interval are durations above zero (what each duration may look like is the settings
+    grammar's job, and amtool's in the tests)."""
+    unknown = sorted(set(timing) - set(TIMING))
+    if unknown:
+        raise ValueError(f"unknown Alertmanager timing {unknown} (known: {sorted(TIMING)})")
+    for key, duration in timing.items():
+        if key in _NOT_ZERO and seconds(duration) == 0:
+            raise ValueError(f"Alertmanager refuses {key} = {duration!r}: it cannot be zero")
