@@ -66,8 +66,8 @@ status: $(VENV) ## Health and URL of every part of the running lab
 logs: $(VENV) ## Follow the lab's container logs
 	$(PY) -m lab.logs
 
-credentials: $(VENV) ## Where each login comes from
-	$(PY) -m lab.credentials
+credentials: $(VENV) ## Every login: user, where it is used, its file and key (SHOW=1 prints the passwords)
+	$(PY) -m lab.credentials $(if $(SHOW),--show)
 
 dashboards: $(VENV) ## Render the Grafana dashboards, rules and Kibana objects into $(OUT)/dashboards
 	$(PY) -m lab.export $(OUT)/dashboards

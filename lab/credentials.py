@@ -1,80 +1,154 @@
-"""`make credentials`: where each login of the lab comes from, and the Grafana admin password
-read from the stack's secret config when Pulumi can decrypt it."""
+"""`make credentials`: every login of the lab (stack/settings_tables.SECRETS): its user, what
+uses it, the file a container reads it from, its Pulumi config key; the passwords themselves
+only with `--show` (`make credentials SHOW=1`), read from the stack's secret config."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from lab import automation
 from lab.status import configured_urls
+from stack import settings as lab_settings
+from stack.configs import logstash_conf, traefik_yaml
 from stack.settings import LabSettings, SettingsError
 
-# Where stack/grafana.py uploads the password (a front door may not import the component).
+# Where the components upload each secret (a front door may not import a component;
+# tests/lab/test_credentials.py keeps these equal to the components' constants).
 GRAFANA_PASSWORD_FILE = "/run/secrets/grafana-admin-password"
+ELASTIC_PASSWORD_FILE = "/run/secrets/elastic-password"
+KIBANA_CONFIG_FILE = "/usr/share/kibana/config/kibana.yml"
+MONITOR_PASSWORD_FILE = "/run/secrets/elasticsearch-monitor-password"
 
 
-def grafana_password() -> tuple[str | None, str]:
-    """The Grafana admin password from the stack's secret config, or None and why not."""
+class Login(NamedTuple):
+    key: str  # lab:<key>, a Pulumi secret
+    user: str
+    part: str  # the part that must run for the login to exist (LabSettings.parts())
+    place: str | None  # the URL key (lab.status.PARTS) where a person signs in; None: a service
+    file: str | None = None  # where the container reads it (0400), None: no container file
+    uid: str | None = None
+    note: str = ""
+
+
+LOGINS = (
+    Login("grafanaAdminPassword", "admin", "grafana", "grafana", GRAFANA_PASSWORD_FILE, "472"),
+    Login(
+        "elasticPassword",
+        "elastic",
+        "elasticsearch",
+        "elasticsearch",
+        ELASTIC_PASSWORD_FILE,
+        "1000",
+    ),
+    Login("kibanaSystemPassword", "kibana_system", "kibana", None, KIBANA_CONFIG_FILE, "1000"),
+    Login(
+        "logstashWriterPassword",
+        "lab_logstash_writer",
+        "logstash",
+        None,
+        logstash_conf.PIPELINE_FILE,
+        "1000",
+    ),
+    Login(
+        "kibanaImporterPassword",
+        "lab_kibana_importer",
+        "kibana",
+        None,
+        note="no container file: the program's saved-objects import signs in with it",
+    ),
+    Login("labUserPassword", "lab", "kibana", "kibana"),
+    Login(
+        "monitorPassword",
+        "lab_monitor",
+        "elasticsearch_exporter",
+        None,
+        MONITOR_PASSWORD_FILE,
+        "65534",
+    ),
+    Login(
+        "traefikAdminPassword",
+        traefik_yaml.ADMIN_USER,
+        "traefik",
+        "traefik",
+        traefik_yaml.USERS_FILE,
+        "65534",
+        note="the file holds its $apr1$ hash; also /prometheus and /alertmanager on the api port",
+    ),
+)
+HIDDEN = "(hidden: `make credentials SHOW=1` prints it)"
+
+
+def read_secrets(keys: list[str]) -> tuple[dict[str, str], str | None]:
+    """The values of `lab:<key>` from the stack's secret config, or {} and why not."""
     if not automation.cli_present():
-        return None, "the Pulumi CLI is not installed here"
+        return {}, "the Pulumi CLI is not installed here"
     if not automation.STATE_DIR.exists():
-        return None, "no Pulumi state yet: `make up` generates the password"
+        return {}, "no Pulumi state yet: `make up` generates the passwords"
     try:
         stack = automation.select_stack(install=False)
-        # The equivalent of `pulumi config get --show-secrets`: `config get` decrypts one key.
-        value = stack.get_config(automation.GRAFANA_PASSWORD_KEY)
-    except Exception as error:  # missing stack or key, wrong passphrase
-        return None, f"could not read it: {str(error).strip().splitlines()[-1:] or error}"
-    return value.value, "Pulumi secret"
+        # `pulumi config get` decrypts one key, as `--show-secrets` would.
+        values = {key: stack.get_config(f"{lab_settings.NAMESPACE}:{key}").value for key in keys}
+    except Exception as error:  # missing stack or key, wrong passphrase, corrupted value
+        last = (str(error).strip().splitlines() or [type(error).__name__])[-1].strip()
+        return {}, f"could not read them: {last[:200]}"
+    return values, None
 
 
-def print_credentials(settings: LabSettings, out: TextIO = sys.stdout, *, show: bool = True) -> int:
+def print_credentials(
+    settings: LabSettings, out: TextIO = sys.stdout, *, show: bool = False
+) -> int:
     urls = configured_urls(settings)
-    stack, key, state = automation.STACK, automation.GRAFANA_PASSWORD_KEY, automation.STATE_DIR
-    lines = ["Where each login comes from:"]
-    if "grafana" in urls:
-        password, why_not = grafana_password() if show else (None, "--no-show")
-        lines += [
-            f"  Grafana        {urls['grafana']}  user: admin",
-            f"                 password: the Pulumi secret {key} (stack {stack}),",
-            "                 generated by the first `make up` and kept afterwards; by hand:",
-            f"                 PULUMI_BACKEND_URL=file://{state}"
-            f" PULUMI_CONFIG_PASSPHRASE_FILE={automation.PASSPHRASE_FILE}",
-            f"                 pulumi config get {key} --stack {stack}",
-            f"                 in the container: {GRAFANA_PASSWORD_FILE} (0400, uid 472),"
-            " never in its environment",
-            f"                 value: {password if password else f'(not read: {why_not})'}",
-        ]
-    else:
-        lines.append("  Grafana        switched off (lab:metrics / lab:grafana)")
-    if "kibana" in urls:
-        lines += [
-            f"  Kibana         {urls['kibana']}  no login",
-            f"  Elasticsearch  {urls['elasticsearch']}  no login: security is off"
-            " (xpack.security.enabled=false, see stack/README.md)",
-        ]
-    else:
-        lines.append("  Kibana, Elasticsearch: switched off (lab:logs)")
-    lines.append(f"  Traefik        {urls['traefik']}  no login")
-    if "prometheus" in urls:
-        lines.append(f"  Prometheus     {urls['prometheus']}  no login")
+    parts = settings.parts()
+    running = [login for login in LOGINS if login.part in parts]
+    values, why_not = read_secrets([login.key for login in running]) if show else ({}, None)
+    stack, namespace = automation.STACK, lab_settings.NAMESPACE
+    lines = [
+        f"Logins of stack {stack}: each password is a Pulumi secret (generated by the first"
+        " `make up`, kept after); by hand:",
+        f"  PULUMI_BACKEND_URL=file://{automation.STATE_DIR}"
+        f" PULUMI_CONFIG_PASSPHRASE_FILE={automation.PASSPHRASE_FILE}"
+        f" pulumi config get {namespace}:<key> --stack {stack}",
+    ]
+    for login in running:
+        where = urls.get(login.place) if login.place else None
+        lines.append(
+            f"  {login.part:<22} user {login.user:<20}"
+            f" {where or 'used by the lab itself, not a person'}"
+        )
+        lines.append(f"  {'':<22} for: {lab_settings.tables.SECRETS[login.key]}")
+        lines.append(f"  {'':<22} key: {namespace}:{login.key}")
+        if login.file:
+            lines.append(
+                f"  {'':<22} in the container: {login.file} (0400, uid {login.uid}),"
+                " never in its environment"
+            )
+        if login.note:
+            lines.append(f"  {'':<22} {login.note}")
+        if show:
+            value = values.get(login.key)
+            lines.append(f"  {'':<22} password: {value if value else f'(not read: {why_not})'}")
+        else:
+            lines.append(f"  {'':<22} password: {HIDDEN}")
+    off = sorted({login.part for login in LOGINS} - set(parts))
+    if off:
+        lines.append(f"Switched off, so no login: {', '.join(off)}.")
     lines.append(f"Every port is published on {settings.bind_address} only (lab:bindAddress).")
     if settings.allow_open_ports:
         lines.append("lab:allowOpenPorts is true: the ports without a login answer anyone there.")
     print("\n".join(lines), file=out)
-    return 0
+    return 0 if not show or values else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m lab.credentials", description=__doc__.split(",")[0]
+        prog="python -m lab.credentials", description=__doc__.split(":")[0]
     )
-    parser.add_argument("--no-show", action="store_true", help="do not print the password")
+    parser.add_argument("--show", action="store_true", help="print the passwords too")
     args = parser.parse_args(argv)
     try:
-        return print_credentials(automation.stack_settings(), show=not args.no_show)
+        return print_credentials(automation.stack_settings(), show=args.show)
     except SettingsError as error:
         print(f"lab: {error}", file=sys.stderr)
         return 1

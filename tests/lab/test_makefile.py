@@ -3,6 +3,7 @@ first and runs a lab module that exists."""
 
 import importlib.util
 import re
+import subprocess
 
 from lab.support import REPO_ROOT
 
@@ -31,3 +32,21 @@ def test_every_module_a_target_runs_exists():
     assert set(modules) >= {"up", "down", "preview", "status", "logs", "credentials", "traffic"}
     for target, module in modules.items():
         assert importlib.util.find_spec(module) is not None, (target, module)
+
+
+def dry_run(*args: str) -> str:
+    """The recipe line `make -n` would run (the venv is up to date in a test run)."""
+    result = subprocess.run(
+        ["make", "-n", "--no-print-directory", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return [line for line in result.stdout.splitlines() if "-m lab." in line][-1]
+
+
+def test_credentials_print_passwords_only_when_asked():
+    assert dry_run("credentials").split() == [".venv/bin/python", "-m", "lab.credentials"]
+    assert dry_run("credentials", "SHOW=1").endswith("-m lab.credentials --show")
