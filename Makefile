@@ -46,8 +46,8 @@ preview: $(VENV) ## Show what `make up` would change
 up: $(VENV) ## Bring the lab up on the local Docker daemon (pulumi up through the Automation API)
 	$(PY) -m lab.deploy up
 
-down: $(VENV) ## Tear the lab down (pulumi destroy)
-	$(PY) -m lab.deploy down
+down: $(VENV) ## Tear the lab down and delete its data volumes, naming each (KEEP_DATA=1 keeps them)
+	$(PY) -m lab.deploy down $(if $(filter-out 0,$(KEEP_DATA)),--keep-data)
 
 kill: down ## Alias of down
 
@@ -67,7 +67,7 @@ logs: $(VENV) ## Follow the lab's container logs
 	$(PY) -m lab.logs
 
 credentials: $(VENV) ## Every login: user, where it is used, its file and key (SHOW=1 prints the passwords)
-	$(PY) -m lab.credentials $(if $(SHOW),--show)
+	$(PY) -m lab.credentials $(if $(filter-out 0,$(SHOW)),--show)
 
 dashboards: $(VENV) ## Render the Grafana dashboards, rules and Kibana objects into $(OUT)/dashboards
 	$(PY) -m lab.export $(OUT)/dashboards

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from lab import stack_secrets
 from lab.support import REPO_ROOT, LabError
 from stack import settings
 from stack.settings import LabSettings
@@ -57,6 +58,39 @@ def project_name() -> str:
         return yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["name"]
     except (OSError, KeyError, TypeError, yaml.YAMLError):
         return "lab"
+
+
+def check_secrets(stack_file: Path | None = None, passphrase_file: Path | None = None) -> None:
+    """The passphrase and the encrypted values are usable, before anything writes (LabError)."""
+    try:
+        stack_secrets.check(
+            stack_file or STACK_FILE,
+            passphrase_file or PASSPHRASE_FILE,
+            settings.SECRET_KEYS,
+            settings.NAMESPACE,
+        )
+    except stack_secrets.SecretsProblem as problem:
+        raise LabError(str(problem)) from None
+
+
+# What Pulumi says when the passphrase or a value does not decrypt (pkg/secrets/passphrase/
+# manager.go ErrIncorrectPassphrase; Go's GCM Open error in crypt.go's decryptAES256GCM).
+_PULUMI_DECRYPT_ERRORS = {
+    "incorrect passphrase": "{passphrase} does not decrypt {stack_file}'s secrets (incorrect"
+    " passphrase): put the right one back, or delete encryptionsalt and every secure value"
+    " from {stack_file} and make up then generates new passwords",
+    "message authentication failed": "a secure value in {stack_file} does not decrypt (edited"
+    " by hand?): restore the file from git, or delete that key and make up generates a new one",
+}
+
+
+def explain(error: BaseException) -> str | None:
+    """One line for a Pulumi failure the user can fix, or None (Pulumi's own output stands)."""
+    text = str(error)
+    for marker, message in _PULUMI_DECRYPT_ERRORS.items():
+        if marker in text:
+            return message.format(passphrase=PASSPHRASE_FILE, stack_file=STACK_FILE.name)
+    return None
 
 
 def pulumi_env() -> dict[str, str]:

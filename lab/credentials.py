@@ -87,10 +87,13 @@ def read_secrets(keys: list[str]) -> tuple[dict[str, str], str | None]:
     if not automation.STATE_DIR.exists():
         return {}, "no Pulumi state yet: `make up` generates the passwords"
     try:
+        automation.check_secrets()  # a missing passphrase is not replaced by a new one
         stack = automation.select_stack(install=False)
         # `pulumi config get` decrypts one key, as `--show-secrets` would.
         values = {key: stack.get_config(f"{lab_settings.NAMESPACE}:{key}").value for key in keys}
     except Exception as error:  # missing stack or key, wrong passphrase, corrupted value
+        if explained := automation.explain(error):
+            return {}, explained
         last = (str(error).strip().splitlines() or [type(error).__name__])[-1].strip()
         return {}, f"could not read them: {last[:200]}"
     return values, None

@@ -9,18 +9,23 @@ Every failure the user can fix ends in one line on stderr and a non-zero exit, n
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from app.contract import FUNCTIONS
-from lab import automation
+from lab import automation, volumes
 from lab.support import LabError
 from stack.settings import LabSettings, SettingsError
 
 MIN_MAX_MAP_COUNT = 262144
 COMMANDS = ("preview", "up", "down")
+# From Docker Engine 28 on, a port published on 127.0.0.1 no longer answers packets that other
+# hosts on the LAN address to 127.0.0.1 (moby issues 45610 and 41872).
+SAFE_LOOPBACK_ENGINE = 28
 
 
 def check_docker(client_factory: Callable[[], Any] | None = None):
@@ -83,22 +88,53 @@ def check_memory(settings: LabSettings, available_mb: int | None, in_use_mb: int
         )
 
 
+def engine_warning(settings: LabSettings, version: str) -> str | None:
+    """What to do when the engine publishes loopback ports to the LAN; None when it does not."""
+    if settings.engine != "docker" or not ipaddress.ip_address(settings.bind_address).is_loopback:
+        return None
+    match = re.match(r"(\d+)\.", version or "")
+    if match and int(match.group(1)) >= SAFE_LOOPBACK_ENGINE:
+        return None
+    engine = (
+        f"warning: Docker Engine {version} is older than"
+        if version
+        else "warning: the Docker Engine does not say its version, so it may be older than"
+    )
+    return (
+        f"{engine} {SAFE_LOOPBACK_ENGINE}: hosts on the same LAN can reach ports published on"
+        f" {settings.bind_address} (moby issues 45610 and 41872). Upgrade the engine to"
+        f" {SAFE_LOOPBACK_ENGINE} or later, or drop such packets yourself:"
+        " `sudo iptables -t raw -I PREROUTING ! -i lo -d 127.0.0.0/8 -j DROP`"
+    )
+
+
+def engine_version(client: Any) -> str:
+    try:
+        return str(client.version().get("Version", ""))
+    except Exception:  # an old or odd daemon: warn as for an unknown version
+        return ""
+
+
 def preflight(
     settings: LabSettings,
     *,
     client_factory: Callable[[], Any] | None = None,
     sysctl_path: Path = Path("/proc/sys/vm/max_map_count"),
     meminfo_path: Path = Path("/proc/meminfo"),
+    warn: Callable[[str], None] = lambda line: print(f"lab: {line}", file=sys.stderr),
 ) -> None:
     client = check_docker(client_factory)
     check_max_map_count(settings, sysctl_path)
     check_memory(settings, available_memory_mb(meminfo_path), lab_memory_in_use_mb(client))
+    if warning := engine_warning(settings, engine_version(client)):
+        warn(warning)
 
 
-def run(command: str) -> int:
+def run(command: str, *, keep_data: bool = False) -> int:
     if command not in COMMANDS:
         raise LabError(f"unknown command {command!r}: use {', '.join(COMMANDS)}")
     settings = None if command == "down" else automation.stack_settings()
+    automation.check_secrets()  # before anything is written: passphrase and secure values
     stack = automation.select_stack()  # the CLI check comes first: nothing works without it
     printer = {"on_output": print}
     if command == "preview":
@@ -112,17 +148,34 @@ def run(command: str) -> int:
         for key, item in sorted(result.outputs.items()):
             print(f"{key:16} {'[secret]' if item.secret else item.value}")
     else:
-        stack.destroy(**printer)
+        return down(stack, check_docker(), keep_data=keep_data)
+    return 0
+
+
+def down(stack: Any, client: Any, *, keep_data: bool) -> int:
+    """`pulumi destroy`, which keeps the data volumes (retain_on_delete); then remove them by
+    their labels, naming each, unless `keep_data`."""
+    names = volumes.lab_volumes(client, automation.project_name(), automation.STACK)
+    print(volumes.announce(names, keep=keep_data))
+    stack.destroy(on_output=print)
+    if keep_data or not names:
+        return 0
+    failed = volumes.remove(client, names)
+    if failed:
+        raise LabError(f"volumes still in use, not deleted: {', '.join(failed)}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print(f"usage: python -m lab.deploy {'|'.join(COMMANDS)}", file=sys.stderr)
+    keep_data = args[1:] == ["--keep-data"] and args[:1] == ["down"]
+    if len(args) != 1 and not keep_data:
+        print(
+            f"usage: python -m lab.deploy {'|'.join(COMMANDS)} (down --keep-data)", file=sys.stderr
+        )
         return 2
     try:
-        return run(args[0])
+        return run(args[0], keep_data=keep_data)
     except (LabError, SettingsError) as error:
         print(f"lab: {error}", file=sys.stderr)
         return 1
@@ -130,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         print("lab: interrupted", file=sys.stderr)
         return 130
     except Exception as error:  # Pulumi's own failures: its output was already streamed
+        if explained := automation.explain(error):
+            print(f"lab: {explained}", file=sys.stderr)
+            return 1
         last_line = (str(error).strip().splitlines() or [type(error).__name__])[-1]
         print(f"lab: {args[0]} failed: {last_line[:300]}", file=sys.stderr)
         return 1

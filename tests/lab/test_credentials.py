@@ -36,6 +36,7 @@ def stack(monkeypatch, tmp_path):
     fake = FakeStack({f"lab:{key}": f"{key}-{AWKWARD}" for key in SECRETS})
     monkeypatch.setattr(automation, "cli_present", lambda: True)
     monkeypatch.setattr(automation, "STATE_DIR", tmp_path)
+    monkeypatch.setattr(automation, "STACK_FILE", tmp_path / "Pulumi.dev.yaml")  # no secrets yet
     monkeypatch.setattr(automation, "select_stack", lambda install=True: fake)
     return fake
 
@@ -92,11 +93,15 @@ def test_show_prints_each_password_as_stored(stack):
 
 
 def test_show_that_cannot_decrypt_says_why_in_one_line(stack, capsys):
-    stack.error = "error: incorrect passphrase\n  decrypting lab:grafanaAdminPassword failed"
+    stack.error = "error: could not read config\n  lab:grafanaAdminPassword: bad value"
     out = io.StringIO()
     assert credentials.print_credentials(parse({}), out, show=True) == 1
-    reason = "(not read: could not read them: decrypting lab:grafanaAdminPassword failed)"
+    reason = "(not read: could not read them: lab:grafanaAdminPassword: bad value)"
     assert out.getvalue().count(f"password: {reason}") == len(SECRETS)
+    stack.error = "error: getting secrets manager: incorrect passphrase"  # Pulumi's own words
+    out = io.StringIO()
+    assert credentials.print_credentials(parse({}), out, show=True) == 1
+    assert f"(not read: {automation.PASSPHRASE_FILE} does not decrypt" in out.getvalue()
 
 
 def test_show_without_cli_or_state_explains_why(monkeypatch, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -130,6 +131,7 @@ def test_down_does_not_need_valid_config(tmp_path, monkeypatch, capsys):
         "select_stack",
         lambda: SimpleNamespace(destroy=lambda on_output: destroyed.append(True)),
     )
+    monkeypatch.setattr(deploy, "check_docker", lambda: FakeDocker())
     assert deploy.main(["down"]) == 0
     assert destroyed == [True]
 
@@ -163,8 +165,10 @@ def test_required_memory_follows_the_enabled_parts():
 
 
 class FakeDocker:
-    def __init__(self, answers=True, running_limits_mb=()):
+    def __init__(self, answers=True, running_limits_mb=(), version="28.0.1"):
         self.answers = answers
+        self.version = lambda: {"Version": version}
+        self.volumes = SimpleNamespace(list=lambda filters: [])
         self.containers = SimpleNamespace(
             list=lambda filters: [
                 SimpleNamespace(attrs={"HostConfig": {"Memory": mb * 1024 * 1024}})
@@ -215,3 +219,51 @@ def test_preflight_says_how_to_fix_each_problem(tmp_path):
 @pytest.mark.live
 def test_preflight_docker_check_against_the_real_daemon(docker_client):
     assert deploy.check_docker() is not None
+
+
+@pytest.mark.parametrize(
+    ("version", "warned"),
+    [("20.10.24+dfsg1", True), ("27.5.1", True), ("", True), ("28.0.0", False), ("29.1.2", False)],
+)
+def test_engines_before_28_get_a_warning_with_what_to_do(version, warned, tmp_path):
+    """moby issues 45610 and 41872: before Engine 28, a LAN host reaches 127.0.0.1 ports."""
+    plenty = write(tmp_path / "meminfo", "MemAvailable: 16000000 kB\n")
+    warnings: list[str] = []
+    deploy.preflight(
+        DEFAULTS,
+        client_factory=lambda: FakeDocker(version=version),
+        sysctl_path=tmp_path / "absent",
+        meminfo_path=plenty,
+        warn=warnings.append,
+    )
+    assert bool(warnings) is warned, warnings
+    if warned:
+        (line,) = warnings
+        print(f"\n{line}")
+        assert line == (
+            (
+                f"warning: Docker Engine {version} is older than"
+                if version
+                else "warning: the Docker Engine does not say its version, so it may be older than"
+            )
+            + " 28: hosts on the same LAN can reach ports published on 127.0.0.1"
+            " (moby issues 45610 and 41872). Upgrade the engine to 28 or later, or drop such"
+            " packets yourself:"
+            " `sudo iptables -t raw -I PREROUTING ! -i lo -d 127.0.0.0/8 -j DROP`"
+        )
+
+
+def test_no_loopback_warning_where_nothing_is_published_on_loopback():
+    reachable = dataclasses.replace(DEFAULTS, bind_address="0.0.0.0", allow_open_ports=True)
+    assert deploy.engine_warning(reachable, "20.10.24") is None
+    swarm = dataclasses.replace(DEFAULTS, engine="swarm", logs=False, grafana=False)
+    assert deploy.engine_warning(swarm, "20.10.24") is None
+
+
+@pytest.mark.live
+def test_the_real_daemon_reports_a_version_the_check_reads(docker_client):
+    version = deploy.engine_version(docker_client)
+    warning = deploy.engine_warning(DEFAULTS, version)
+    print(f"\nengine {version}: {warning or 'no warning'}")
+    assert re.match(r"\d+\.\d+", version), version
+    assert (warning is None) == (int(version.split(".")[0]) >= deploy.SAFE_LOOPBACK_ENGINE)

@@ -50,3 +50,9 @@ def dry_run(*args: str) -> str:
 def test_credentials_print_passwords_only_when_asked():
     assert dry_run("credentials").split() == [".venv/bin/python", "-m", "lab.credentials"]
     assert dry_run("credentials", "SHOW=1").endswith("-m lab.credentials --show")
+
+
+def test_down_keeps_the_data_only_when_asked():
+    assert dry_run("down").split()[-1] == "down"
+    assert dry_run("down", "KEEP_DATA=0").split()[-1] == "down"
+    assert dry_run("down", "KEEP_DATA=1").endswith("-m lab.deploy down --keep-data")
