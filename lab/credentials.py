@@ -74,9 +74,11 @@ LOGINS = (
         "traefik",
         traefik_yaml.USERS_FILE,
         "65534",
-        note="the file holds its $apr1$ hash; also /prometheus and /alertmanager on the api port",
+        note="the file holds its $apr1$ hash",
     ),
 )
+# Parts without a login of their own, which Traefik serves behind this basic auth.
+MONITORING = traefik_yaml.MONITORING_ROUTES
 HIDDEN = "(hidden: `make credentials SHOW=1` prints it)"
 
 
@@ -129,6 +131,10 @@ def print_credentials(
             )
         if login.note:
             lines.append(f"  {'':<22} {login.note}")
+        if login.key == "traefikAdminPassword":
+            guarded = [settings.url("api", f"/{ui}/") for ui in MONITORING if ui in parts]
+            if guarded:
+                lines.append(f"  {'':<22} also signs in at {', '.join(guarded)}")
         if show:
             value = values.get(login.key)
             lines.append(f"  {'':<22} password: {value if value else f'(not read: {why_not})'}")

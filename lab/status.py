@@ -77,8 +77,9 @@ def probe(part: str, url: str, timeout: float = 3.0) -> PartStatus:
         with urllib.request.urlopen(target, timeout=timeout) as response:
             return PartStatus(part, url, "up", f"HTTP {response.status}")
     except urllib.error.HTTPError as error:
-        if part == "elasticsearch" and error.code == 401:
-            return PartStatus(part, url, "up", "HTTP 401: security is on, log in to see more")
+        if error.code == 401:
+            # It answered: up, behind a login (Elasticsearch, Kibana with security on).
+            return PartStatus(part, url, "up", "HTTP 401: asks for a login (make credentials)")
         if error.code == 503:
             # Kibana says "Kibana server is not ready yet" for minutes after a start.
             return PartStatus(part, url, "not ready", "HTTP 503: still starting, wait and retry")

@@ -78,6 +78,10 @@ def test_default_shows_every_login_and_no_password(stack):
     ):
         assert f"in the container: {path} (0400, uid {uid})" in text
     assert "http://127.0.0.1:8080/dashboard/" in text  # where Traefik's admin signs in
+    assert (
+        "also signs in at http://127.0.0.1:8000/prometheus/, http://127.0.0.1:8000/alertmanager/"
+        in text
+    )
     assert "published on 127.0.0.1 only" in text
     assert "allowOpenPorts" not in text
 
@@ -121,6 +125,10 @@ def test_only_the_logins_of_running_parts(stack):
     text = out.getvalue()
     assert stack.asked == ["lab:traefikAdminPassword"]
     assert "lab:elasticPassword" not in text
+    assert "also signs in at http://127.0.0.1:8000/prometheus/, http" in text
+    out = io.StringIO()
+    credentials.print_credentials(parse({"metrics": False}), out)
+    assert "also signs in" not in out.getvalue()
     assert "Switched off, so no login: elasticsearch, elasticsearch_exporter, grafana," in text
 
 

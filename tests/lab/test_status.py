@@ -96,8 +96,12 @@ def test_status_when_nothing_runs_is_clear_and_fails():
 def test_starting_and_secured_parts_are_told_apart(fake_api):
     kibana = status.probe("kibana", f"{fake_api.url}/answer/503/")
     assert (kibana.state, kibana.detail.split(":")[0]) == ("not ready", "HTTP 503")
-    secured = status.probe("elasticsearch", f"{fake_api.url}/answer/401/")
-    assert secured.state == "up"
+    for part in ("elasticsearch", "kibana"):
+        secured = status.probe(part, f"{fake_api.url}/answer/401/")
+        assert (secured.state, secured.detail) == (
+            "up",
+            "HTTP 401: asks for a login (make credentials)",
+        ), part
     broken = status.probe("grafana", f"{fake_api.url}/answer/500/")
     assert (broken.state, broken.detail) == ("down", "HTTP 500 from /api/health")
 
