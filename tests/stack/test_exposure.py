@@ -79,7 +79,7 @@ def test_the_refusal_follows_the_parts_that_run():
 def test_every_port_with_a_login_has_one_in_the_declared_program():
     """PUBLISHED's `login` claims, checked against what the program declares: Elasticsearch
     with security on, Grafana's password from a file, Traefik's dashboard and monitoring
-    routes behind basic auth. Traefik's part waits for the lead to pass users_file."""
+    routes behind basic auth (next test)."""
     declared = containers(capture({}))
     elastic = declared["lab-dev-elasticsearch"]["inputs"]["envs"]
     assert "xpack.security.enabled=true" in elastic
@@ -89,14 +89,13 @@ def test_every_port_with_a_login_has_one_in_the_declared_program():
     assert any(env.startswith("GF_SECURITY_ADMIN_PASSWORD__FILE=") for env in grafana)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stack/traefik.py does not pass users_file yet (the lead wires it; then drop this)",
-)
 def test_traefik_declares_its_basic_auth():
+    """The `login` claims of the traefik and api ports, as the program declares them."""
     traefik = containers(capture({}))["lab-dev-traefik"]
     dynamic = yaml.safe_load(upload(traefik, traefik_yaml.DYNAMIC_FILE))["http"]
     for router in ("dashboard", *traefik_yaml.MONITORING_ROUTES):
         assert traefik_yaml.AUTH_MIDDLEWARE in dynamic["routers"][router]["middlewares"], router
     users = upload(traefik, traefik_yaml.USERS_FILE)
     assert users.startswith(f"{traefik_yaml.ADMIN_USER}:$apr1$")
+    (item,) = [u for u in traefik["inputs"]["uploads"] if u["file"] == traefik_yaml.USERS_FILE]
+    assert (item["permissions"], item["owner"]) == ("0400", "65534"), traefik["urn"]
