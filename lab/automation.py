@@ -44,6 +44,10 @@ def stack_settings(path: Path | None = None) -> LabSettings:
     """The stack file's `lab:` settings; SettingsError names the key, the value and the rule."""
     path = path or STACK_FILE
     try:
+        stack_secrets.load(path)  # a YAML error as one line, with its line number
+    except stack_secrets.SecretsProblem as problem:
+        raise settings.SettingsError(str(problem)) from None
+    try:
         return settings.from_stack_file(path)
     except settings.SettingsError as error:
         message = str(error)

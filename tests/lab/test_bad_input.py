@@ -224,3 +224,22 @@ def test_what_pulumi_says_about_secrets_becomes_one_line(
     err = capsys.readouterr().err
     assert err == f"lab: {expected.format(passphrase=lab['passphrase'])}\n"
     assert stack.config_set == []  # no password generated over secrets it could not read
+
+
+@pytest.mark.parametrize("command", ["up", "preview", "down"])
+def test_a_stack_file_that_is_not_yaml_is_one_line(command, lab, capsys):
+    lab["stack_file"].write_text("config:\n  lab:replicas: [1\n")
+    before = snapshot(lab["stack_file"].parent)
+    assert deploy.main([command]) == 1
+    assert capsys.readouterr().err == "lab: Pulumi.dev.yaml is not valid YAML (line 3)\n"
+    assert lab["pulumi"].calls == []
+    assert snapshot(lab["stack_file"].parent) == before
+
+
+def test_a_passphrase_path_that_is_not_a_file_is_one_line(lab, capsys):
+    write_stack(lab, {"encryptionsalt": SALT}, passphrase=None)
+    lab["passphrase"].mkdir(parents=True)
+    assert deploy.main(["up"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"lab: {lab['passphrase']} cannot be read (IsADirectoryError)\n"
+    assert lab["pulumi"].calls == []
