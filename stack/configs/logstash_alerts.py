@@ -25,6 +25,8 @@ TAG = "lab_alert"
 TEMPLATE_FILE = "/usr/share/logstash/config/lab-alerts-template.json"
 # Where the webhook's list of alerts is, and where each alert sits after the split.
 ALERTS_FIELD = "alerts"
+# The status Alertmanager's webhook gives an alert that has not ended.
+FIRING = "firing"
 
 
 def webhook_url(host: str = "logstash") -> str:
@@ -34,6 +36,12 @@ def webhook_url(host: str = "logstash") -> str:
 
 def _logstash_path(dotted: str) -> str:
     return "".join(f"[{part}]" for part in dotted.split("."))
+
+
+def _event_field(webhook_field: str) -> str:
+    """The event field an alert's top-level webhook field becomes (alert_events.ALERT_FIELDS)."""
+    (name,) = [name for name, (source, _) in ALERT_FIELDS.items() if source == (webhook_field,)]
+    return name
 
 
 def input_block() -> str:
@@ -47,7 +55,14 @@ def input_block() -> str:
 
 
 def filter_block() -> str:
-    """One event per alert, its fields renamed; everything else of the payload dropped."""
+    """One event per alert, its fields renamed; everything else of the payload dropped.
+
+    A firing alert has not ended: Alertmanager sends its endsAt as Go's zero time,
+    0001-01-01T00:00:00Z (prometheus/alertmanager v0.28.1 types/types.go `Alerts`: "If the end
+    timestamp is not reached yet, do not expose it"), which the index would store as an alert
+    that ended in year 1; so a firing alert's event has no end time.
+    """
+    ends_at, status = _logstash_path(_event_field("endsAt")), _logstash_path(_event_field("status"))
     renames = "\n".join(
         f'        "{_logstash_path(ALERTS_FIELD + "." + ".".join(source))}" => '
         f'"{_logstash_path(name)}"'
@@ -61,6 +76,11 @@ def filter_block() -> str:
     mutate {{
       rename => {{
 {renames}
+      }}
+    }}
+    if {status} == "{FIRING}" {{
+      mutate {{
+        remove_field => ["{ends_at}"]
       }}
     }}
     prune {{

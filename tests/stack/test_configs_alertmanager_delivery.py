@@ -16,6 +16,7 @@ from lab.support import NotReady, free_port, start, stop, wait_for_http
 from stack.configs.alertmanager_yaml import WEBHOOK_RECEIVER
 from tests.conftest import missing
 from tests.stack.test_configs_alertmanager import TRAEFIK_DOWN, write_config
+from tests.support.alert_pipeline import check_payloads
 from tests.support.webhook_receiver import Webhook
 
 
@@ -69,10 +70,10 @@ def alertmanager(alertmanager_binary, webhook, tmp_path) -> Iterator[str]:
 def alert(name: str, *, ended: bool = False, **labels: str) -> dict:
     """An alert as Prometheus posts it when it starts firing (startsAt is the firing time, so
     group_wait applies: Alertmanager flushes an alert older than group_wait at once); `ended`
-    resolves it."""
+    resolves it. Every lab rule gives its alerts a severity (dashboards/prometheus_rules.py)."""
     now = datetime.now(UTC)
     posted = {
-        "labels": {"alertname": name, **labels},
+        "labels": {"alertname": name, "severity": "page", **labels},
         "annotations": {"summary": f"{name} {labels}"},
         "startsAt": now.isoformat(),
     }
@@ -132,6 +133,8 @@ def test_alertmanager_groups_by_alert_and_function_and_sends_resolved(alertmanag
     (last,) = [n for n in notifications if n["status"] == "resolved"]
     assert last["commonLabels"]["function"] == "fibonacci"
     assert all(a["status"] == "resolved" for a in last["alerts"])
+    # What Logstash's alerts branch would make of these real payloads (its shape).
+    check_payloads(notifications, lab_wide_alerts=set())
 
 
 @pytest.mark.slow
@@ -167,3 +170,4 @@ def test_traefik_down_holds_back_every_per_function_alert(alertmanager, webhook)
     assert states[("LabProbeFailed", "traefik")]["state"] == "suppressed"
     assert states[(TRAEFIK_DOWN, None)]["state"] == "active"
     assert states[("LabProbeFailed", "grafana")]["state"] == "active"
+    check_payloads(webhook.notifications, lab_wide_alerts={TRAEFIK_DOWN, "LabProbeFailed"})
