@@ -1,7 +1,6 @@
 """Issue 12's parts on the live harness, applied from the program's declaration: node-exporter
 reads this host, the probes see every function answer right, Prometheus found Alertmanager.
-
-Not here yet: the fault test (replicas stopped -> webhook notification) of issue 12."""
+The faults that make alerts reach the webhook are in test_alert_delivery.py."""
 
 from __future__ import annotations
 
