@@ -27,7 +27,8 @@ from stack.kibana import Kibana, KibanaArgs
 from stack.logstash import Logstash, LogstashArgs
 from stack.network import LabNetwork, LabNetworkArgs
 from stack.prometheus import Prometheus, PrometheusArgs
-from stack.settings import GRAFANA_PORT, KIBANA_PORT
+from stack.configs.alertmanager_yaml import PORT as ALERTMANAGER_PORT
+from stack.settings import GRAFANA_PORT, KIBANA_PORT, PROMETHEUS_PORT
 from stack.traefik import Traefik, TraefikArgs
 
 
@@ -146,6 +147,12 @@ Traefik(
             *(["traefik"] if settings.metrics and settings.probes else []),
         ],
         gelf_address=logstash.gelf_address if logstash else None,
+        admin_password=secret("traefikAdminPassword"),
+        prometheus_url=f"http://prometheus:{PROMETHEUS_PORT}" if settings.metrics else None,
+        # Alertmanager serves under /alertmanager itself; Prometheus at / (the route strips).
+        alertmanager_url=f"http://alertmanager:{ALERTMANAGER_PORT}"
+        if settings.metrics and settings.alerting
+        else None,
     ),
 )
 
@@ -174,6 +181,7 @@ if settings.metrics:
             retention=settings.prometheus_retention,
             retention_size=settings.prometheus_retention_size,
             lifecycle=settings.lifecycle,
+            public_url=settings.url("api", "/prometheus/"),
             alertmanager_url=watch.alertmanager_url,
             extra_jobs=watch.extra_jobs,
         ),

@@ -20,6 +20,8 @@ class PrometheusArgs(PublishingArgs):
     retention: str = LabSettings.prometheus_retention
     retention_size: str = LabSettings.prometheus_retention_size
     lifecycle: bool = LabSettings.lifecycle
+    # Where browsers reach it through Traefik (…/prometheus/), for the links its UI writes.
+    public_url: str | None = None
     # Where alerts go (None: nowhere but Prometheus' own page) and jobs beyond its own
     # (probes, node-exporter), as prometheus_yaml.render takes them.
     alertmanager_url: str | None = None
@@ -46,6 +48,12 @@ class Prometheus(PartComponent):
                 f"--storage.tsdb.path={DATA_DIR}",
                 f"--storage.tsdb.retention.time={args.retention}",
                 f"--storage.tsdb.retention.size={args.retention_size}",
+                # Links for browsers under Traefik's /prometheus/, routes still at / here.
+                *(
+                    [f"--web.external-url={args.public_url}", "--web.route-prefix=/"]
+                    if args.public_url
+                    else []
+                ),
                 # Off unless lab:lifecycle asks: it lets anyone reaching the port POST /-/quit
                 # (issue 11); a config change replaces the container through its upload anyway.
                 *(["--web.enable-lifecycle"] if args.lifecycle else []),

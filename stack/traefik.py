@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import pulumi
+
 from stack.configs import traefik_yaml
-from stack.containers import PartArgs, PartComponent, healthcheck, upload
+from stack.containers import PartArgs, PartComponent, healthcheck, secret_upload, upload
 from stack.log_shipping import gelf_logging
 from stack.settings import PORTS, TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
 
@@ -26,7 +28,14 @@ class TraefikArgs(PartArgs):
     hosts: Sequence[str] = ()
     # Logstash's GELF input: the JSON access log goes the way the app's lines go.
     gelf_address: str | None = None
+    # lab:traefikAdminPassword: basic auth on the dashboard/API and the monitoring routes,
+    # which exist only with it (Prometheus and Alertmanager have no login of their own).
+    admin_password: pulumi.Input[str] | None = None
+    prometheus_url: str | None = None
+    alertmanager_url: str | None = None
 
+
+TRAEFIK_UID = "65534"  # its row of stack/hardening.py: nobody
 
 # Docker never restarts a running container because it is unhealthy, so the health command
 # ends Traefik itself after UNHEALTHY_STREAK failed pings in a row (its own bounded timeout, so
@@ -58,12 +67,22 @@ class Traefik(PartComponent):
 
     def container_arguments(self, args: TraefikArgs) -> dict:
         static = traefik_yaml.static()
+        guarded = args.admin_password is not None
         self.dynamic = dynamic = traefik_yaml.dynamic(
             args.backends,
             grafana_url=args.grafana_url,
             kibana_url=args.kibana_url,
+            prometheus_url=args.prometheus_url if guarded else None,
+            alertmanager_url=args.alertmanager_url if guarded else None,
+            users_file=traefik_yaml.USERS_FILE if guarded else None,
             hosts=args.hosts,
         )
+        users = []
+        if guarded:
+            users_text = pulumi.Output.from_input(args.admin_password).apply(
+                traefik_yaml.basic_auth_users
+            )
+            users = [secret_upload(traefik_yaml.USERS_FILE, users_text, owner=TRAEFIK_UID)]
         logging = gelf_logging(args.gelf_address, "{{.Name}}/traefik") if args.gelf_address else {}
         return dict(
             command=[f"--configFile={traefik_yaml.STATIC_FILE}"],
@@ -71,6 +90,7 @@ class Traefik(PartComponent):
             uploads=[
                 upload(traefik_yaml.STATIC_FILE, static),
                 upload(traefik_yaml.DYNAMIC_FILE, dynamic),
+                *users,
             ],
             ports=[
                 args.placement.publish(TRAEFIK_WEB_PORT, args.api_port),

@@ -21,6 +21,7 @@ DYNAMIC_FILE = "/etc/traefik/dynamic.yml"
 USERS_FILE = "/run/secrets/traefik-users"
 ADMIN_USER = "admin"
 AUTH_MIDDLEWARE = "admin-auth"
+PROMETHEUS_PREFIX = "prometheus-prefix"
 # Traefik's own API and dashboard (api@internal), on the `traefik` entrypoint.
 DASHBOARD_ROUTER = "dashboard"
 # The UIs without a login of their own, on the api entrypoint behind basic auth, path kept:
@@ -222,6 +223,11 @@ def dynamic(
                 **auth,
             }
             services[ui] = {"loadBalancer": {"servers": [{"url": url}]}}
+    if prometheus_url:
+        # Prometheus serves at / on the lab network (Grafana, the probes and the front door
+        # use that), and under /prometheus/ only as browsers see it (--web.external-url).
+        middlewares[PROMETHEUS_PREFIX] = {"stripPrefix": {"prefixes": ["/prometheus"]}}
+        routers["prometheus"]["middlewares"] = [AUTH_MIDDLEWARE, PROMETHEUS_PREFIX]
     routers[DASHBOARD_ROUTER] = {
         "rule": f"({hosts_match}) && (PathPrefix(`/api`) || PathPrefix(`/dashboard`))",
         "entryPoints": ["traefik"],
