@@ -1,7 +1,9 @@
-"""Logstash's pipeline (GELF in, ECS fields at the root, a daily index out) and `logstash.yml`."""
+"""Logstash's pipeline (GELF over TCP in, ECS fields at the root, a daily index out) and
+`logstash.yml` (persisted queue and dead-letter queue on the data volume)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import yaml
@@ -15,6 +17,15 @@ PIPELINE_FILE = f"{PIPELINE_DIR}/logstash.conf"
 SETTINGS_FILE = "/usr/share/logstash/config/logstash.yml"
 TEMPLATE_FILE = "/usr/share/logstash/config/lab-logs-template.json"
 DATA_DIR = "/usr/share/logstash/data"
+DEAD_LETTER_QUEUE_DIR = f"{DATA_DIR}/dead_letter_queue"
+# Documents Elasticsearch refuses (400/404) wait here instead of being logged and dropped; past
+# this size the oldest go first (and are counted: the exporter reads the DLQ's dropped events).
+DEAD_LETTER_QUEUE_MAX_BYTES = "256mb"
+QUEUE_MAX_BYTES = "256mb"
+# Characters a Logstash config string cannot hold as written (config.support_escapes is off, so
+# a quote or a trailing backslash would end or break the string and the parse error would print
+# the text around it, password included).
+_UNQUOTABLE = re.compile(r'["\\\x00-\x1f\x7f]')
 
 # GELF metadata the Docker driver adds, moved to ECS names or dropped (docs/contract.md).
 GELF_RENAMES: Mapping[str, str] = {
@@ -102,13 +113,41 @@ def _traefik_access_filter() -> str:
 """
 
 
+def _credentials(writer: tuple[str, str] | None) -> str:
+    """The output's login and `action => "create"`: the writer's role grants create_doc and
+    create_index only, and the default action `index` would get a 403 per document, which the
+    output retries forever (logstash-output-elasticsearch v11.22.13 common.rb)."""
+    if writer is None:
+        return ""
+    user, password = writer
+    for name, value in (("user", user), ("password", password)):
+        if not value or _UNQUOTABLE.search(value):
+            # Never the value itself: this message can reach a terminal or a CI log.
+            raise ValueError(
+                f"the Logstash writer's {name} is empty or has a quote, backslash or "
+                "control character"
+            )
+    return f"""\
+    user => "{user}"
+    password => "{password}"
+    action => "create"
+"""
+
+
 def pipeline(
-    *, elasticsearch_url: str, template_file: str = TEMPLATE_FILE, alerts: bool = False
+    *,
+    elasticsearch_url: str,
+    template_file: str = TEMPLATE_FILE,
+    alerts: bool = False,
+    writer: tuple[str, str] | None = None,
 ) -> str:
     """The pipeline file: the app's JSON line decoded at the root, GELF metadata renamed.
 
     `alerts`: also Alertmanager's webhook on an HTTP input, one event per alert in its own
     index (stack/configs/logstash_alerts.py); the log output then skips those events.
+    `writer`: (user, password) the log output signs in with; the password is literal in this
+    file, which only Logstash's uid may read (docs/product-rules.md L10: no file form for
+    `${VAR}`). None renders the output without a login.
     """
     alert_input = logstash_alerts.input_block() if alerts else ""
     alert_filter = logstash_alerts.filter_block() if alerts else ""
@@ -120,10 +159,11 @@ def pipeline(
     dropped = ", ".join(f'"{field}"' for field in GELF_DROPPED)
     return f"""\
 input {{
+  # TCP: a slow pipeline holds Docker's driver back instead of losing datagrams.
   gelf {{
     port => {LOGSTASH_GELF_PORT}
-    use_udp => true
-    use_tcp => false
+    use_tcp => true
+    use_udp => false
   }}
 {alert_input}}}
 
@@ -154,20 +194,27 @@ output {{
     template_name => "{elasticsearch_template.NAME}"
     template => "{template_file}"
     template_overwrite => true
-  }}
+{_credentials(writer)}  }}
 {logs_only_end}}}
 """
 
 
 def settings() -> str:
-    """`logstash.yml`: the API on every interface of the container, a persisted queue."""
+    """`logstash.yml`: the API on every interface of the container, a persisted queue and
+    the dead-letter queue on the data volume; `config.debug` stays off, since it would log the
+    pipeline's text (the writer's password with it)."""
     return yaml.safe_dump(
         {
             "api.http.host": "0.0.0.0",
             "path.config": PIPELINE_DIR,
+            "config.debug": False,
             "queue.type": "persisted",
-            "queue.max_bytes": "256mb",
+            "queue.max_bytes": QUEUE_MAX_BYTES,
             "path.queue": f"{DATA_DIR}/queue",
+            "dead_letter_queue.enable": True,
+            "dead_letter_queue.max_bytes": DEAD_LETTER_QUEUE_MAX_BYTES,
+            "dead_letter_queue.storage_policy": "drop_older",
+            "path.dead_letter_queue": DEAD_LETTER_QUEUE_DIR,
             "xpack.monitoring.enabled": False,
         },
         sort_keys=False,

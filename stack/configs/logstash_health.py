@@ -4,9 +4,9 @@
 loaded. Logstash 8.19's `GET /_health_report` carries each pipeline's state (elastic/logstash
 logstash-core/src/main/java/org/logstash/health/PipelineIndicator.java: UNKNOWN, LOADING,
 RUNNING, FINISHED, TERMINATED, serialised as `"state":"RUNNING"`), still with HTTP 200 whatever
-the state, so the check reads the body. The GELF input binds its UDP socket in its own thread
-after the pipeline reports RUNNING, so the check also looks for the bound port in the kernel's
-socket table.
+the state, so the check reads the body. The GELF input opens its TCP server in its own thread
+after the pipeline reports RUNNING (logstash-input-gelf v3.3.2 gelf.rb `tcp_listener`), so the
+check also looks for the listening port in the kernel's socket table.
 """
 
 from __future__ import annotations
@@ -17,9 +17,14 @@ HEALTH_REPORT_PATH = "/_health_report"
 RUNNING = '"state":"RUNNING"'
 
 
-def udp_listening(port: int) -> str:
-    """A shell test: some socket is bound to `port` in /proc/net/udp or udp6 (hex, upper case)."""
-    return f"grep -qs ':{port:04X} ' /proc/net/udp /proc/net/udp6"
+# /proc/net/tcp's `st` column: 0A is TCP_LISTEN (include/net/tcp_states.h).
+TCP_LISTEN = "0A"
+
+
+def tcp_listening(port: int) -> str:
+    """A shell test: a socket listens on `port` in /proc/net/tcp or tcp6 (hex, upper case):
+    `local_address rem_address st`, e.g. `00000000:2FB9 00000000:0000 0A`."""
+    return f"grep -qsE ':{port:04X} [0-9A-F]+:0000 {TCP_LISTEN} ' /proc/net/tcp /proc/net/tcp6"
 
 
 def script(
@@ -28,12 +33,12 @@ def script(
     gelf_port: int = LOGSTASH_GELF_PORT,
 ) -> str:
     """The shell line: every pipeline state in the report is RUNNING (and there is one), and
-    the GELF port is bound. A pipeline LOADING or TERMINATED fails it."""
+    the GELF port listens. A pipeline LOADING or TERMINATED fails it."""
     report = f"curl -fsS {api_url}{HEALTH_REPORT_PATH}"
     return (
         f"r=$({report}) && echo \"$r\" | grep -q '{RUNNING}' "
         f'&& ! echo "$r" | grep -o \'"state":"[A-Z]*"\' | grep -vq \'{RUNNING}\' '
-        f"&& {udp_listening(gelf_port)}"
+        f"&& {tcp_listening(gelf_port)}"
     )
 
 

@@ -39,8 +39,10 @@ def run_check(tests: list[str], api_url: str, gelf_port: int) -> int:
 
 @pytest.fixture
 def gelf_socket():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("0.0.0.0", free_port(socket.SOCK_DGRAM)))
+    """A listening TCP socket, as the gelf input's TCPServer on 0.0.0.0."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("0.0.0.0", free_port(socket.SOCK_STREAM)))
+    sock.listen()
     yield sock.getsockname()[1]
     sock.close()
 
@@ -60,8 +62,28 @@ def test_unhealthy_while_gelf_is_not_listening():
     server = start_logstash("RUNNING")
     try:
         url = f"http://127.0.0.1:{server.server_port}"
-        assert run_check(declared_check(), url, free_port(socket.SOCK_DGRAM)) != 0
+        assert run_check(declared_check(), url, free_port(socket.SOCK_STREAM)) != 0
     finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_udp_socket_or_a_connection_on_the_port_is_not_listening():
+    """The input is TCP now: the old UDP socket, or a client connection whose local port
+    happens to be the GELF port, must not pass for the input."""
+    server = start_logstash("RUNNING")
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        udp.bind(("0.0.0.0", free_port(socket.SOCK_DGRAM)))
+        assert run_check(declared_check(), url, udp.getsockname()[1]) != 0
+        client.connect(listener.getsockname())
+        assert run_check(declared_check(), url, client.getsockname()[1]) != 0
+    finally:
+        for sock in (udp, client, listener):
+            sock.close()
         server.shutdown()
         server.server_close()
 
