@@ -144,7 +144,9 @@ def test_real_traefik_asks_for_the_password(tmp_path, backend):  # noqa: F811
         print(f"\nstatus without, with a wrong, with the right password: {results}")
         assert set(results.values()) == {(401, 401, 200)}, results
         forwarded = requests.get(f"{web}/alertmanager/-/healthy", auth=login, timeout=5)
-        assert forwarded.json()["path"] == "/alertmanager/-/healthy"  # path kept
+        assert forwarded.json()["path"] == "/alertmanager/-/healthy"  # serves there itself
+        stripped = requests.get(f"{web}/prometheus/-/healthy", auth=login, timeout=5)
+        assert stripped.json()["path"] == "/-/healthy"  # Prometheus serves at / on the network
         # Health checks and Prometheus' scrape stay open; the function API is public.
         assert requests.get(f"{api}/ping", timeout=5).status_code == 200
         assert requests.get(f"{api}/metrics", timeout=5).status_code == 200
