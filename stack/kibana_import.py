@@ -6,6 +6,11 @@ Kibana 8.19 API reference specifies. The import waits (bounded) while Kibana sta
 refused or 503. The resource diffs on the content's hash: the same objects are not re-imported,
 changed ones are, with overwrite, so re-imports are idempotent.
 
+With Elasticsearch security on, the import signs in (HTTP basic) as the lab's importer user,
+whose role allows only Kibana's saved-objects management (stack/configs/elasticsearch_security.py);
+a refused login (401/403) fails at once with Kibana's answer. The password is a secret input and
+never an output; a changed password alone does not re-import.
+
 Pulumi pickles the provider (dill) and runs it in a separate host process that cannot import
 stack/; every function the provider calls is therefore marked to be pickled by value (see the
 end of this module) and uses the standard library only.
@@ -13,6 +18,7 @@ end of this module) and uses the standard library only.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -54,8 +60,14 @@ def import_saved_objects(
     deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
     retry_delay_seconds: float = DEFAULT_RETRY_DELAY_SECONDS,
     request_timeout: float = 30.0,
+    username: str | None = None,
+    password: str | None = None,
 ) -> dict:
     """Import with overwrite; retry while Kibana is not ready yet; return Kibana's answer."""
+    login = {}
+    if username is not None:
+        token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
+        login = {"Authorization": f"Basic {token}"}
     boundary = f"lab-{uuid.uuid4().hex}"
     body = multipart_body(ndjson, boundary)
     url = kibana_url.rstrip("/") + IMPORT_PATH + "?overwrite=true"
@@ -71,6 +83,7 @@ def import_saved_objects(
                 "kbn-xsrf": "true",
                 "Content-Type": f"multipart/form-data; boundary={boundary}",
                 "Content-Length": str(len(body)),
+                **login,
             },
         )
         try:
@@ -80,7 +93,10 @@ def import_saved_objects(
         except urllib.error.HTTPError as error:
             if error.code != 503:  # only "not ready yet" is worth waiting for
                 detail = error.read().decode(errors="replace")[:2000]
-                raise RuntimeError(f"Kibana import failed: HTTP {error.code}: {detail}") from None
+                who = f" as {username}" if username is not None else ""
+                raise RuntimeError(
+                    f"Kibana import failed{who}: HTTP {error.code}: {detail}"
+                ) from None
             reason = "HTTP 503"
         except (ConnectionError, urllib.error.URLError, TimeoutError) as error:
             reason = str(getattr(error, "reason", error))
@@ -128,16 +144,21 @@ class KibanaSavedObjectsProvider(pulumi.dynamic.ResourceProvider):
                 changed.append(key)
         return pulumi.dynamic.DiffResult(changes=bool(changed), replaces=[])
 
-    def create(self, props: dict[str, Any]):
-        answer = import_saved_objects(
-            props["kibana_url"], props["ndjson"], deadline_seconds=self.deadline_seconds
+    def _import(self, props: dict[str, Any]) -> dict:
+        return import_saved_objects(
+            props["kibana_url"],
+            props["ndjson"],
+            deadline_seconds=self.deadline_seconds,
+            username=props.get("username"),
+            password=props.get("password"),
         )
+
+    def create(self, props: dict[str, Any]):
+        answer = self._import(props)
         return pulumi.dynamic.CreateResult(id_=RESOURCE_ID, outs=_outputs(props, answer))
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]):
-        answer = import_saved_objects(
-            news["kibana_url"], news["ndjson"], deadline_seconds=self.deadline_seconds
-        )
+        answer = self._import(news)
         return pulumi.dynamic.UpdateResult(outs=_outputs(news, answer))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
@@ -173,6 +194,8 @@ class KibanaSavedObjects(pulumi.dynamic.Resource):
         kibana_url: pulumi.Input[str],
         ndjson: pulumi.Input[str],
         trigger: pulumi.Input[str] | None = None,
+        username: str | None = None,
+        password: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
         deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
     ) -> None:
@@ -184,6 +207,9 @@ class KibanaSavedObjects(pulumi.dynamic.Resource):
                 "ndjson": ndjson,
                 # Re-import when this changes, e.g. the id of a re-created Kibana container.
                 "trigger": trigger,
+                # The importer's login (security on); the password stays a secret input.
+                "username": username,
+                "password": None if password is None else pulumi.Output.secret(password),
                 "content_hash": None,
                 "success_count": None,
             },

@@ -1,0 +1,71 @@
+"""`kibana.yml`: Kibana's connection to Elasticsearch as kibana_system and its server settings.
+
+Kibana's image turns known environment variables into command-line arguments (kibana-docker),
+so a password there would show in `docker inspect` and in the process list; it has no `_FILE`
+form. The whole configuration is therefore this file, uploaded 0400 for the image's user
+(uid 1000), and the container gets no Kibana environment at all.
+"""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from stack.configs.elasticsearch_security import KIBANA_SYSTEM_USER
+
+CONFIG_FILE = "/usr/share/kibana/config/kibana.yml"  # the image's config (it replaces it)
+KIBANA_UID = "1000"  # the image's `kibana` user, gid 0
+
+# Kibana's config reader replaces `${NAME}` and `${NAME:default}` in every string value with an
+# environment variable and refuses an unknown one (kbn-config src/raw/read_config.ts); there is
+# no escape, so a value holding such a reference cannot be written literally.
+_ENV_REFERENCE = re.compile(r"\$\{\w+(:[^}]*)?\}")
+
+
+class KibanaConfigError(ValueError):
+    pass
+
+
+def settings(
+    *, elasticsearch_url: str, password: str, base_path: str, public_url: str
+) -> dict[str, object]:
+    """Every setting the lab gives Kibana, by its kibana.yml name."""
+    if _ENV_REFERENCE.search(password):
+        raise KibanaConfigError(
+            "lab:kibanaSystemPassword contains `${...}`, which Kibana would read as an "
+            "environment variable reference in kibana.yml; choose a password without it"
+        )
+    if base_path.endswith("/") or not public_url.rstrip("/").endswith(base_path):
+        raise KibanaConfigError(
+            f"server.basePath {base_path!r} must not end in / and server.publicBaseUrl "
+            f"{public_url!r} must end with it"
+        )
+    return {
+        "server.host": "0.0.0.0",
+        "server.name": "kibana",
+        "server.basePath": base_path,
+        "server.rewriteBasePath": True,
+        "server.publicBaseUrl": public_url.rstrip("/"),
+        "elasticsearch.hosts": [elasticsearch_url],
+        "elasticsearch.username": KIBANA_SYSTEM_USER,
+        "elasticsearch.password": password,
+        "telemetry.optIn": False,
+        "telemetry.enabled": False,
+        "newsfeed.enabled": False,
+    }
+
+
+def render(*, elasticsearch_url: str, password: str, base_path: str, public_url: str) -> str:
+    """The file's text; YAML quoting keeps quotes, spaces and `#` in a password literal."""
+    return yaml.safe_dump(
+        settings(
+            elasticsearch_url=elasticsearch_url,
+            password=password,
+            base_path=base_path,
+            public_url=public_url,
+        ),
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+    )
