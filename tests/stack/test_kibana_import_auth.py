@@ -1,0 +1,87 @@
+"""stack/kibana_import.py with security on: the import signs in as the importer user (HTTP basic),
+a refused login fails at once naming the user, and the password never becomes an output."""
+
+from __future__ import annotations
+
+import base64
+import json
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from dashboards import kibana_objects
+from stack import kibana_import
+from stack.configs import elasticsearch_security as security
+from tests.support.standins import serving, start_kibana
+
+NDJSON = kibana_objects.render(slow_call_ms=5)
+PASSWORD = 'imp "orter" pw'
+
+
+@pytest.fixture
+def kibana():
+    server = start_kibana()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_import_signs_in_as_the_importer(kibana):
+    answer = kibana_import.import_saved_objects(
+        f"http://127.0.0.1:{kibana.server_port}/kibana",
+        NDJSON,
+        username=security.KIBANA_IMPORTER_USER,
+        password=PASSWORD,
+    )
+    assert answer["success"] is True
+    (_path, headers, _body) = kibana.requests[0]
+    scheme, token = headers["Authorization"].split(" ", 1)
+    assert scheme == "Basic"
+    assert base64.b64decode(token).decode() == f"{security.KIBANA_IMPORTER_USER}:{PASSWORD}"
+
+
+class Refusing(BaseHTTPRequestHandler):
+    """Kibana's answer to a wrong login: 401 with its JSON error (security plugin)."""
+
+    def do_POST(self):
+        self.server.count += 1
+        payload = json.dumps(
+            {"statusCode": 401, "error": "Unauthorized", "message": "[security_exception]"}
+        ).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_refused_login_fails_at_once_naming_the_user():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    server.count = 0
+    with serving(server), pytest.raises(RuntimeError) as failure:
+        kibana_import.import_saved_objects(
+            f"http://127.0.0.1:{server.server_port}/kibana",
+            NDJSON,
+            username=security.KIBANA_IMPORTER_USER,
+            password="wrong",
+            retry_delay_seconds=0.05,
+        )
+    assert f"as {security.KIBANA_IMPORTER_USER}: HTTP 401" in str(failure.value)
+    assert server.count == 1
+
+
+def test_the_password_is_no_output_and_a_new_password_alone_does_not_reimport():
+    props = {
+        "kibana_url": "http://k",
+        "ndjson": NDJSON,
+        "trigger": "t",
+        "username": security.KIBANA_IMPORTER_USER,
+        "password": PASSWORD,
+    }
+    outputs = kibana_import._outputs(props, {"successCount": 1})
+    assert PASSWORD not in json.dumps(outputs)
+    provider = kibana_import.KibanaSavedObjectsProvider()
+    assert provider.diff("id", outputs, {**props, "password": "other"}).changes is False
