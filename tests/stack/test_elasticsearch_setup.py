@@ -6,9 +6,13 @@ refusal names the step and Elasticsearch's answer.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
@@ -211,9 +215,6 @@ def test_the_pickled_provider_runs_where_stack_cannot_be_imported(elasticsearch,
 def test_the_provider_is_pickled_by_value_and_uses_the_standard_library_only():
     """pulumi/dynamic/dynamic.py serialize_provider pickles importable objects by reference;
     the provider host (sdk/python/dist/pulumi-resource-pulumi-python) cannot import stack/."""
-    import ast
-    from pathlib import Path
-
     assert setup.ElasticsearchSecurityProvider.__module__ == "__main__"
     assert setup.apply_security.__module__ == "__main__"
     tree = ast.parse(Path(setup.__file__).read_text())
@@ -228,3 +229,28 @@ def test_the_provider_is_pickled_by_value_and_uses_the_standard_library_only():
         if isinstance(node, ast.ImportFrom) and node.module
     }
     assert not {n for n in imported if n not in sys.stdlib_module_names} - {"pulumi"}
+
+
+def test_the_stand_in_challenges_a_request_without_credentials(elasticsearch):
+    """DefaultAuthenticationFailureHandler.java: 401, security_exception, the Basic challenge."""
+    server = elasticsearch()
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(f"{server.url}/_security/role/x", timeout=5)
+    assert answer.value.code == 401
+    assert 'Basic realm="security" charset="UTF-8"' in answer.value.headers.get_all(
+        "WWW-Authenticate"
+    )
+    body = json.loads(answer.value.read())
+    assert body["error"]["reason"] == (
+        "missing authentication credentials for REST request [/_security/role/x]"
+    )
+
+
+def test_the_stand_in_refuses_to_put_a_reserved_user(elasticsearch):
+    server = elasticsearch()
+    auth = setup.basic_auth("elastic", ELASTIC)
+    status, answer = setup.call(
+        server.url, "PUT", "/_security/user/kibana_system", {"password": "x" * 8}, auth
+    )
+    assert status == 400
+    assert "is reserved and only the password can be changed" in answer["error"]["reason"]
