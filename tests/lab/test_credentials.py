@@ -163,3 +163,33 @@ def test_credentials_say_when_open_ports_were_allowed():
     lab = parse({"bindAddress": "0.0.0.0", "allowOpenPorts": True})
     credentials.print_credentials(lab, out)
     assert "lab:allowOpenPorts is true" in out.getvalue()
+
+
+# Rows whose container file the program does not declare yet (the Elasticsearch security work
+# adds kibana.yml and the writer's password in the pipeline); strict: drop the mark when it does.
+NOT_DECLARED_YET = {"kibanaSystemPassword", "logstashWriterPassword"}
+
+
+@pytest.mark.parametrize(
+    "login",
+    [
+        pytest.param(
+            login,
+            id=login.key,
+            marks=[pytest.mark.xfail(strict=True, reason="no 0400 file for uid 1000 declared yet")]
+            if login.key in NOT_DECLARED_YET
+            else [],
+        )
+        for login in credentials.LOGINS
+        if login.file
+    ],
+)
+def test_each_file_credentials_name_is_uploaded_there_0400_for_that_uid(login):
+    from tests.stack.captured import containers, declared_under
+
+    declared = containers(declared_under("default"))
+    (container,) = [c for name, c in declared.items() if name == f"lab-dev-{login.part}"]
+    uploads = {u["file"]: u for u in container["inputs"].get("uploads", [])}
+    assert login.file in uploads, f"{container['urn']}: no upload at {login.file}"
+    item = uploads[login.file]
+    assert (item["permissions"], item.get("owner")) == ("0400", login.uid), container["urn"]
