@@ -50,9 +50,18 @@ def secret(key: str) -> pulumi.Output[str]:
 
 
 if settings.engine == "swarm":
-    # The same parts with the same Args, declared as Swarm services (stack/swarm.py).
+    # The same parts with the same Args, declared as Swarm services (stack/swarm*.py); Logstash
+    # and Kibana also get the state node's address (the gelf driver's, the import's target).
+    from functools import partial
+
+    from stack import swarm_monitoring, swarm_state
+
     LabNetwork, FunctionService = swarm.SwarmNetwork, swarm.SwarmFunctionService
     Traefik, Prometheus = swarm.SwarmTraefik, swarm.SwarmPrometheus
+    Grafana, Elasticsearch = swarm_state.SwarmGrafana, swarm_state.SwarmElasticsearch
+    Logstash = partial(swarm_state.SwarmLogstash, state_host=settings.swarm_state_host)
+    Kibana = partial(swarm_state.SwarmKibana, state_host=settings.swarm_state_host)
+    monitoring = swarm_monitoring  # the same declare(), with the Swarm classes
 urls = settings.urls()
 project, stack_name = pulumi.get_project(), pulumi.get_stack()
 name = f"{project}-{stack_name}"
@@ -157,19 +166,17 @@ Traefik(
 )
 
 if settings.metrics:
-    # Alertmanager, probes and node-exporter (stack/monitoring.py); not declared on Swarm yet.
-    watch = monitoring.Monitoring()
-    if settings.engine == "docker":
-        watch = monitoring.declare(
-            name,
-            placement,
-            settings,
-            webhook_url=logstash.alerts_webhook_url if logstash else None,
-            alertmanager_public_url=urls["alertmanager_url"],
-            elasticsearch=elasticsearch,
-            logstash=logstash,
-            app_image=app_image.image_name,
-        )
+    # Alertmanager, probes and node-exporter (stack/monitoring.py, stack/swarm_monitoring.py).
+    watch = monitoring.declare(
+        name,
+        placement,
+        settings,
+        webhook_url=logstash.alerts_webhook_url if logstash else None,
+        alertmanager_public_url=urls["alertmanager_url"],
+        elasticsearch=elasticsearch,
+        logstash=logstash,
+        app_image=app_image.image_name,
+    )
     prometheus = Prometheus(
         f"{name}-prometheus",
         PrometheusArgs.for_part(

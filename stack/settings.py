@@ -127,6 +127,7 @@ class LabSettings:
     slow_call_ms: int = 5
     # `docker`: containers on one host; `swarm`: services on a swarm manager (stack/swarm.py).
     engine: str = "docker"
+    swarm_state_host: str | None = None  # the state node's address (lab:swarmStateHost)
     allow_open_ports: bool = False  # login-less ports on a reachable address (exposure.py)
     lifecycle: bool = False  # Prometheus's POST /-/reload and /-/quit (--web.enable-lifecycle)
     # Alertmanager, the blackbox probes, node-exporter: each needs `metrics` (settings_tables).
@@ -242,10 +243,11 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
 
 
 def _check_engine(settings: LabSettings) -> None:
-    if settings.engine == "swarm" and (settings.logs or settings.grafana_on):
+    """On Swarm, the tasks' gelf driver sends to the state node's address (stack/swarm_state.py)."""
+    if settings.engine == "swarm" and settings.logs and not settings.swarm_state_host:
         raise SettingsError(
-            f"{NAMESPACE}:engine = 'swarm' declares functions, Traefik and Prometheus only:"
-            f" set {NAMESPACE}:logs and {NAMESPACE}:grafana to false"
+            f"{NAMESPACE}:engine = 'swarm' with {NAMESPACE}:logs needs {NAMESPACE}:swarmStateHost:"
+            " the state node's address as every node reaches it (where Logstash takes GELF)"
         )
 
 

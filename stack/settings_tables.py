@@ -4,6 +4,7 @@ part is documented to need, and the pins, host ports and memory of the monitorin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -71,6 +72,10 @@ SECRETS: Mapping[str, str] = MappingProxyType(
 
 ENGINES = ("docker", "swarm")
 
+# The swarm's state node as every node reaches it (stack/swarm_state.py: the gelf address).
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
+_HOST_ALLOWED = "a host name or IPv4 address such as 10.0.0.5"
+
 # key in the namespace -> (attribute, converter); converters raise grammar.Invalid(allowed).
 SCALARS = {
     "replicas": ("replicas", lambda v: grammar.integer(v, 1, 20)),
@@ -87,5 +92,6 @@ SCALARS = {
     "logstashHeap": ("logstash_heap", grammar.jvm_size),
     "slowCallMs": ("slow_call_ms", lambda v: grammar.integer(v, 1, 60_000)),
     "engine": ("engine", lambda v: grammar.choice(v, ENGINES)),
+    "swarmStateHost": ("swarm_state_host", lambda v: grammar.text(v, _HOST, _HOST_ALLOWED)),
     **{key: (key, grammar.boolean) for key in MONITORING_SWITCHES},
 }

@@ -35,9 +35,14 @@ def test_engine_is_docker_or_swarm():
         settings.parse({"engine": "k8s"})
 
 
-def test_swarm_refuses_the_parts_it_does_not_declare_yet():
-    with pytest.raises(SettingsError, match="set lab:logs and lab:grafana to false"):
+def test_swarm_with_logs_needs_the_state_nodes_address():
+    """The gelf driver runs in each node's daemon: 127.0.0.1 would be the sending node."""
+    with pytest.raises(SettingsError, match="needs lab:swarmStateHost"):
         settings.parse({"engine": "swarm"})
+    assert settings.parse({"engine": "swarm", "swarmStateHost": "10.0.0.5"}).logs
+    assert settings.parse({"engine": "swarm", "logs": False}).grafana_on
+    with pytest.raises(SettingsError, match="lab:swarmStateHost"):
+        settings.parse({"engine": "swarm", "swarmStateHost": "udp://10.0.0.5:12201"})
 
 
 def test_the_swarm_stack_file_parses():
@@ -53,6 +58,9 @@ def test_every_part_is_a_service_and_no_container_is_declared():
         *(f"lab-swarm-{f}" for f in FUNCTIONS),
         "lab-swarm-traefik",
         "lab-swarm-prometheus",
+        "lab-swarm-alertmanager",
+        "lab-swarm-blackbox",
+        "lab-swarm-node_exporter",
     }
     network = next(r for r in swarm_resources() if r["type"] == "docker:index/network:Network")
     assert network["inputs"]["driver"] == "overlay"
@@ -96,7 +104,7 @@ def test_traefik_on_a_manager_with_host_mode_ports_and_versioned_configs():
 
 def test_config_names_change_with_their_content():
     from stack.containers import Placement
-    from stack.swarm import config_name
+    from stack.swarm_objects import config_name
 
     placement = Placement(project="lab", stack="swarm", network_name="n")
     one = config_name(placement, "traefik", "/etc/traefik/dynamic.yml", "a")
@@ -119,7 +127,17 @@ def test_prometheus_finds_tasks_by_dns_under_the_single_host_job_names():
         if r["type"] == CONFIG and "prometheus-prometheus-yml" in r["inputs"]["name"]
     )
     jobs = {job["job_name"]: job for job in yaml.safe_load(config_text)["scrape_configs"]}
-    assert set(jobs) == {"prometheus", "traefik", *FUNCTIONS}
+    # The dashboards keep working: the same jobs as the single-host stack with these switches.
+    single = capture({**SWARM, "lab:engine": "docker"}, stack="dev")["resources"]
+    (uploads,) = [
+        r["inputs"]["uploads"]
+        for r in single
+        if r["type"] == CONTAINER and r["inputs"]["name"] == "lab-dev-prometheus"
+    ]
+    (single_text,) = [u["content"] for u in uploads if u["file"] == prometheus_yaml.CONFIG_FILE]
+    single_jobs = {job["job_name"] for job in yaml.safe_load(single_text)["scrape_configs"]}
+    assert set(jobs) == single_jobs
+    assert {"node", *FUNCTIONS} <= set(jobs)
     for function in FUNCTIONS:
         assert jobs[function]["dns_sd_configs"] == [
             {

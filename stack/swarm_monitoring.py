@@ -1,0 +1,272 @@
+"""The monitoring parts on Swarm (`lab:engine: swarm`), from the same Args and renderers as on
+one host: Alertmanager on the state node with its volume, the blackbox exporter, node-exporter
+as a global service (one task per node, discovered with DNS SD on `tasks.<service>`) and, with
+`lab:logs`, the Elasticsearch and Logstash exporters. `declare()` mirrors stack/monitoring.py's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_docker as docker
+
+from dashboards.prometheus_rules import TRAEFIK_DOWN
+from stack import elasticsearch_exporter, logstash_exporter
+from stack.alertmanager import DATA_DIR as ALERTMANAGER_DATA
+from stack.alertmanager import AlertmanagerArgs
+from stack.blackbox import BlackboxArgs
+from stack.configs import alertmanager_yaml, blackbox_yaml, prometheus_yaml
+from stack.containers import Placement
+from stack.elasticsearch_exporter import ElasticsearchExporterArgs
+from stack.logstash_exporter import LogstashExporterArgs
+from stack.monitoring import NODE_JOB, Monitoring, part_urls
+from stack.node_exporter import HOST_MOUNTS, NodeExporterArgs
+from stack.node_exporter import PORT as NODE_PORT
+from stack.settings import LOGSTASH_API_PORT, TRAEFIK_WEB_PORT, LabSettings
+from stack.settings_tables import ALERTMANAGER_SUB_PATH
+from stack.swarm_objects import (
+    NODE_HOSTNAME,
+    STATE_CONSTRAINT,
+    file_configs,
+    healthcheck,
+    host_ports,
+    part_service,
+    secret_files,
+    service_name,
+)
+
+
+class SwarmAlertmanager(pulumi.ComponentResource):
+    """Alertmanager on the state node, its silences and notification log on its volume there."""
+
+    def __init__(self, name: str, args: AlertmanagerArgs, opts=None) -> None:
+        super().__init__("lab:swarm:Alertmanager", name, None, opts)
+        internal = f"http://localhost:{alertmanager_yaml.PORT}{ALERTMANAGER_SUB_PATH}"
+        files = {alertmanager_yaml.CONFIG_FILE: args.config}
+        self.container = part_service(
+            self,
+            name,
+            args,
+            "alertmanager",
+            args=[
+                f"--config.file={alertmanager_yaml.CONFIG_FILE}",
+                f"--storage.path={ALERTMANAGER_DATA}",
+                f"--web.external-url={args.public_url or internal}",
+                f"--web.route-prefix={ALERTMANAGER_SUB_PATH}",
+                # One instance: no gossip port, no peers to look for.
+                "--cluster.listen-address=",
+            ],
+            configs=file_configs(self, name, args.placement, "alertmanager", files),
+            data_dir=ALERTMANAGER_DATA,
+            healthcheck=healthcheck(["wget", "-qO-", f"{internal}/-/healthy"]),
+            constraints=[STATE_CONSTRAINT],
+            endpoint=host_ports((alertmanager_yaml.PORT, args.port)),
+        )
+        self.url = args.placement.url(args.port, f"{ALERTMANAGER_SUB_PATH}/")
+        self.internal_url = f"http://alertmanager:{alertmanager_yaml.PORT}{ALERTMANAGER_SUB_PATH}"
+        self.register_outputs({"url": self.url})
+
+
+class SwarmBlackbox(pulumi.ComponentResource):
+    """The blackbox exporter, anywhere: it probes through Traefik and the parts' names."""
+
+    def __init__(self, name: str, args: BlackboxArgs, opts=None) -> None:
+        super().__init__("lab:swarm:Blackbox", name, None, opts)
+        files = {blackbox_yaml.CONFIG_FILE: args.config}
+        self.container = part_service(
+            self,
+            name,
+            args,
+            "blackbox",
+            args=[f"--config.file={blackbox_yaml.CONFIG_FILE}"],
+            configs=file_configs(self, name, args.placement, "blackbox", files),
+            healthcheck=healthcheck(
+                ["wget", "-qO-", f"http://localhost:{blackbox_yaml.PORT}/-/healthy"]
+            ),
+        )
+        self.address = f"blackbox:{blackbox_yaml.PORT}"
+        self.register_outputs({"address": self.address})
+
+
+class SwarmNodeExporter(pulumi.ComponentResource):
+    """node-exporter as a global service: one task per node, reading that node's /proc, /sys
+    and / through read-only binds; the task's hostname is its node's (node_uname_info)."""
+
+    def __init__(self, name: str, args: NodeExporterArgs, opts=None) -> None:
+        super().__init__("lab:swarm:NodeExporter", name, None, opts)
+        self.container = part_service(
+            self,
+            name,
+            args,
+            "node_exporter",
+            global_mode=True,
+            hostname=NODE_HOSTNAME,
+            args=[
+                f"--path.procfs={HOST_MOUNTS['/proc']}",
+                f"--path.sysfs={HOST_MOUNTS['/sys']}",
+                f"--path.rootfs={HOST_MOUNTS['/']}",
+            ],
+            mounts=[
+                docker.ServiceTaskSpecContainerSpecMountArgs(
+                    source=host, target=inside, type="bind", read_only=True
+                )
+                for host, inside in HOST_MOUNTS.items()
+            ],
+            healthcheck=healthcheck(["wget", "-qO-", f"http://localhost:{NODE_PORT}/metrics"]),
+        )
+        self.docker_name = service_name(args.placement, "node_exporter")
+        self.register_outputs({"service": self.docker_name})
+
+    def scrape_job(self) -> dict:
+        """Every node's task by DNS SD, under the single-host job name."""
+        return {
+            "job_name": NODE_JOB,
+            "dns_sd_configs": [
+                {
+                    "names": [f"tasks.{self.docker_name}"],
+                    "type": "A",
+                    "port": NODE_PORT,
+                    "refresh_interval": prometheus_yaml.DNS_REFRESH,
+                }
+            ],
+        }
+
+
+class SwarmElasticsearchExporter(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ElasticsearchExporterArgs, opts=None) -> None:
+        super().__init__("lab:swarm:ElasticsearchExporter", name, None, opts)
+        password = {elasticsearch_exporter.PASSWORD_FILE: args.password}
+        self.container = part_service(
+            self,
+            name,
+            args,
+            "elasticsearch_exporter",
+            commands=elasticsearch_exporter.start_command(args),
+            secrets=secret_files(
+                self,
+                name,
+                args.placement,
+                "elasticsearch_exporter",
+                password,
+                owner=elasticsearch_exporter.EXPORTER_UID,
+            ),
+            healthcheck=healthcheck(
+                ["wget", "-qO-", f"http://localhost:{elasticsearch_exporter.PORT}/metrics"]
+            ),
+        )
+        self.address = f"elasticsearch_exporter:{elasticsearch_exporter.PORT}"
+        self.register_outputs({"address": self.address})
+
+    def scrape_job(self) -> dict:
+        return {
+            "job_name": elasticsearch_exporter.JOB,
+            "static_configs": [{"targets": [self.address]}],
+        }
+
+
+class SwarmLogstashExporter(pulumi.ComponentResource):
+    def __init__(self, name: str, args: LogstashExporterArgs, opts=None) -> None:
+        super().__init__("lab:swarm:LogstashExporter", name, None, opts)
+        self.container = part_service(
+            self,
+            name,
+            args,
+            "logstash_exporter",
+            commands=["python", "-m", "app.logstash_exporter"],
+            args=[
+                f"--port={logstash_exporter.PORT}",
+                f"--logstash-url=http://logstash:{LOGSTASH_API_PORT}",
+            ],
+            healthcheck=healthcheck(
+                [
+                    "python",
+                    "-c",
+                    "import urllib.request; urllib.request.urlopen("
+                    f"'http://127.0.0.1:{logstash_exporter.PORT}/metrics', timeout=2)",
+                ]
+            ),
+        )
+        self.address = f"logstash_exporter:{logstash_exporter.PORT}"
+        self.register_outputs({"address": self.address})
+
+    def scrape_job(self) -> dict:
+        return {"job_name": logstash_exporter.JOB, "static_configs": [{"targets": [self.address]}]}
+
+
+def declare(
+    name: str,
+    placement: Placement,
+    settings: LabSettings,
+    *,
+    webhook_url: str | None,
+    alertmanager_public_url: str | None = None,
+    elasticsearch: Any = None,
+    logstash: Any = None,
+    app_image: Any = None,
+) -> Monitoring:
+    """stack/monitoring.declare() with the Swarm classes: the same switches, jobs and URLs."""
+    found = Monitoring()
+    if not settings.metrics:
+        return found
+    if elasticsearch is not None:
+        exporter = SwarmElasticsearchExporter(
+            f"{name}-elasticsearch-exporter",
+            ElasticsearchExporterArgs.for_part(
+                placement,
+                settings,
+                "elasticsearch_exporter",
+                elasticsearch_url=elasticsearch.internal_url,
+                username=elasticsearch.monitor_user,
+                password=elasticsearch.monitor_password,
+                depends_on=[elasticsearch.container],
+            ),
+        )
+        found.extra_jobs.append(exporter.scrape_job())
+    if logstash is not None:
+        found.extra_jobs.append(
+            SwarmLogstashExporter(
+                f"{name}-logstash-exporter",
+                LogstashExporterArgs(
+                    placement=placement,
+                    image=app_image,
+                    memory_mb=settings.memory_mb["logstash_exporter"],
+                    depends_on=[logstash.container],
+                ),
+            ).scrape_job()
+        )
+    if settings.alerting:
+        found.alertmanager = SwarmAlertmanager(
+            f"{name}-alertmanager",
+            AlertmanagerArgs.for_part(
+                placement,
+                settings,
+                "alertmanager",
+                config=alertmanager_yaml.render(
+                    traefik_down_alert=TRAEFIK_DOWN,
+                    webhook_url=webhook_url,
+                ),
+                public_url=alertmanager_public_url,
+            ),
+        )
+        found.alertmanager_url = found.alertmanager.internal_url
+    if settings.probes:
+        parts = part_urls(settings)
+        blackbox = SwarmBlackbox(
+            f"{name}-blackbox",
+            BlackboxArgs.for_part(
+                placement, settings, "blackbox", config=blackbox_yaml.render(parts=tuple(parts))
+            ),
+        )
+        found.extra_jobs += blackbox_yaml.scrape_jobs(
+            exporter=blackbox.address,
+            api_url=f"http://traefik:{TRAEFIK_WEB_PORT}",
+            part_urls=parts,
+        )
+    if settings.host:
+        node = SwarmNodeExporter(
+            f"{name}-node-exporter",
+            NodeExporterArgs.for_part(placement, settings, "node_exporter"),
+        )
+        found.extra_jobs.append(node.scrape_job())
+    return found

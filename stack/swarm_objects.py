@@ -1,0 +1,290 @@
+"""What every Swarm service of the lab shares (`lab:engine: swarm`): names, labels, configs and
+secrets as Swarm objects, placement, health checks, limits, and `part_service()`, the builder of
+one part's `docker.Service` with its row of stack/hardening.py, as stack/containers.py is for
+the single-host containers.
+
+Configs and secrets are immutable in Swarm, so each one is named after a hash of its content:
+new content is a new object and the service using it rolls to a new task.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import posixpath
+from collections.abc import Mapping, Sequence
+
+import pulumi
+import pulumi_docker as docker
+
+from stack.containers import PartArgs, Placement
+from stack.hardening import HARDENING
+from stack.log_shipping import gelf_logging
+
+MIB = 1024 * 1024
+# Stateful parts run where their named volumes are: the node labelled lab.state=true.
+STATE_CONSTRAINT = "node.labels.lab.state==true"
+MANAGER_CONSTRAINT = "node.role==manager"
+SPREAD_OVER_NODES = "spread=node.id"
+NOBODY = "65534"
+# A task's hostname as its node's: Swarm expands the template per task, so node-exporter's
+# node_uname_info{nodename} names the node (Docker's service templates: hostname, env, mounts).
+NODE_HOSTNAME = "{{.Node.Hostname}}"
+
+
+def service_name(placement: Placement, part: str) -> str:
+    return placement.docker_name(part)
+
+
+def _versioned(placement: Placement, part: str, path: str, content: str) -> str:
+    digest = hashlib.sha256(content.encode()).hexdigest()[:12]
+    stem = posixpath.basename(path).replace(".", "-")
+    return f"{placement.docker_name(part)}-{stem}-{digest}"
+
+
+def config_name(placement: Placement, part: str, path: str, content: str) -> str:
+    """`{project}-{stack}-{part}-{file}-{hash}`: Swarm configs are immutable, so new content
+    is a new config and the service using it rolls."""
+    return _versioned(placement, part, path, content)
+
+
+def resource_name(name: str, path: str) -> str:
+    """The Pulumi name of a file's config or secret: its whole path, since two parts' files can
+    share a base name (Grafana's datasources/lab.yml and dashboards/lab.yml)."""
+    return f"{name}-{path.strip('/').replace('/', '-')}"
+
+
+def service_labels(placement: Placement, part: str) -> list[docker.ServiceLabelArgs]:
+    return [
+        docker.ServiceLabelArgs(label=key, value=value)
+        for key, value in placement.label_pairs(part).items()
+    ]
+
+
+def options(parent: pulumi.Resource, depends_on=()) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
+
+
+def file_configs(
+    parent: pulumi.Resource,
+    name: str,
+    placement: Placement,
+    part: str,
+    files: Mapping[str, str],
+    *,
+    owner: str = NOBODY,
+) -> list[docker.ServiceTaskSpecContainerSpecConfigArgs]:
+    """One Swarm config per file, mounted read-only (0444) at its path, owned by `owner`."""
+    mounts = []
+    for path, content in files.items():
+        config = docker.ServiceConfig(
+            resource_name(name, path),
+            name=config_name(placement, part, path, content),
+            data_raw=content,
+            labels=[
+                docker.ServiceConfigLabelArgs(label=k, value=v)
+                for k, v in placement.label_pairs(part).items()
+            ],
+            opts=options(parent),
+        )
+        mounts.append(
+            docker.ServiceTaskSpecContainerSpecConfigArgs(
+                config_id=config.id,
+                config_name=config.name,
+                file_name=path,
+                file_uid=owner,
+                file_gid=owner,
+                file_mode=0o444,
+            )
+        )
+    return mounts
+
+
+def secret_files(
+    parent: pulumi.Resource,
+    name: str,
+    placement: Placement,
+    part: str,
+    files: Mapping[str, pulumi.Input[str]],
+    *,
+    owner: str,
+) -> list[docker.ServiceTaskSpecContainerSpecSecretArgs]:
+    """One Swarm secret per password file, mounted at its path mode 0400 for uid `owner` only
+    (the process's own user: root-owned it could not read it). The provider wants the data
+    base64-encoded (terraform-provider-docker v4.5.0 resource_docker_secret.go decodes it with
+    StdEncoding); the name carries a hash of the content, as configs do, so a new password is a
+    new secret and the service rolls (a secret in use cannot be replaced under the same name)."""
+    mounts = []
+    for path, value in files.items():
+        content = pulumi.Output.secret(value)
+        secret = docker.Secret(
+            resource_name(name, path),
+            name=content.apply(lambda text, p=path: _versioned(placement, part, p, text)),
+            data=content.apply(lambda text: base64.b64encode(text.encode()).decode()),
+            labels=[
+                docker.SecretLabelArgs(label=k, value=v)
+                for k, v in placement.label_pairs(part).items()
+            ],
+            opts=options(parent),
+        )
+        mounts.append(
+            docker.ServiceTaskSpecContainerSpecSecretArgs(
+                secret_id=secret.id,
+                secret_name=secret.name,
+                file_name=path,
+                file_uid=owner,
+                file_gid=owner,
+                file_mode=0o400,
+            )
+        )
+    return mounts
+
+
+def healthcheck(command, *, interval="5s", timeout="3s", retries=5, start_period="10s"):
+    return docker.ServiceTaskSpecContainerSpecHealthcheckArgs(
+        tests=["CMD", *command],
+        interval=interval,
+        timeout=timeout,
+        retries=retries,
+        start_period=start_period,
+    )
+
+
+def slow_start_healthcheck(command, *, retries: int = 12, start_period: str = "60s"):
+    """The check of a JVM or Node part, as stack/containers.slow_start_healthcheck."""
+    return healthcheck(command, interval="10s", retries=retries, start_period=start_period)
+
+
+def resources(memory_mb: int) -> docker.ServiceTaskSpecResourcesArgs:
+    # The reservation is what the scheduler counts; the limit is what the kernel enforces.
+    return docker.ServiceTaskSpecResourcesArgs(
+        limits=docker.ServiceTaskSpecResourcesLimitsArgs(memory_bytes=memory_mb * MIB),
+        reservation=docker.ServiceTaskSpecResourcesReservationArgs(
+            memory_bytes=memory_mb * MIB // 2
+        ),
+    )
+
+
+def restart_policy() -> docker.ServiceTaskSpecRestartPolicyArgs:
+    return docker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay="2s", window="10s")
+
+
+def start_first() -> docker.ServiceUpdateConfigArgs:
+    """A new task starts (and turns healthy) before the old one is stopped."""
+    return docker.ServiceUpdateConfigArgs(
+        order="start-first", parallelism=1, delay="2s", monitor="5s", failure_action="rollback"
+    )
+
+
+def networks(placement: Placement, *aliases: str) -> list:
+    return [
+        docker.ServiceTaskSpecNetworksAdvancedArgs(
+            name=placement.network_name, aliases=list(aliases)
+        )
+    ]
+
+
+def host_ports(*pairs: tuple[int, int], protocol: str = "tcp") -> docker.ServiceEndpointSpecArgs:
+    """dnsrr, with ports published in host mode on the node the task runs on (the ingress
+    mesh needs IPVS too)."""
+    return docker.ServiceEndpointSpecArgs(
+        mode="dnsrr",
+        ports=[
+            docker.ServiceEndpointSpecPortArgs(
+                target_port=target,
+                published_port=published,
+                publish_mode="host",
+                protocol=protocol,
+            )
+            for target, published in pairs
+        ],
+    )
+
+
+def gelf_driver(gelf_address: str | None, tag: str):
+    """The gelf log driver with stack/log_shipping.py's options, or None without Logstash."""
+    if not gelf_address:
+        return None
+    logging = gelf_logging(gelf_address, tag)
+    return docker.ServiceTaskSpecLogDriverArgs(
+        name=logging["log_driver"], options=logging["log_opts"]
+    )
+
+
+def data_mount(placement: Placement, part: str, target: str):
+    """The part's named volume `{project}-{stack}-{part}-data`, created by the node with the
+    task (so on the state node), labelled like the part."""
+    return docker.ServiceTaskSpecContainerSpecMountArgs(
+        target=target,
+        type="volume",
+        source=placement.docker_name(f"{part}-data"),
+        volume_options=docker.ServiceTaskSpecContainerSpecMountVolumeOptionsArgs(
+            labels=[
+                docker.ServiceTaskSpecContainerSpecMountVolumeOptionsLabelArgs(label=k, value=v)
+                for k, v in placement.label_pairs(part).items()
+            ]
+        ),
+    )
+
+
+def part_service(
+    parent: pulumi.Resource,
+    name: str,
+    part_args: PartArgs,
+    part: str,
+    /,
+    *,
+    constraints: Sequence[str] = (),
+    endpoint: docker.ServiceEndpointSpecArgs | None = None,
+    data_dir: str | None = None,
+    mounts: Sequence = (),
+    global_mode: bool = False,
+    log_driver=None,
+    **container,
+) -> docker.Service:
+    """The part's service `{project}-{stack}-{part}` under `parent`: its hardening row (user,
+    read-only root, tmpfs, every capability dropped), labels, memory, restart policy, the lab
+    network with `part` as alias, its data volume at `data_dir`; `container` holds the part's
+    own container-spec arguments (`args`, env, configs, secrets, healthcheck, hostname)."""
+    hardening = HARDENING[part]
+    tmpfs = [
+        docker.ServiceTaskSpecContainerSpecMountArgs(
+            target=path,
+            type="tmpfs",
+            tmpfs_options=docker.ServiceTaskSpecContainerSpecMountTmpfsOptionsArgs(
+                size_bytes=16 * MIB
+            ),
+        )
+        for path in hardening.tmpfs
+    ]
+    volume = [data_mount(part_args.placement, part, data_dir)] if data_dir else []
+    mode = docker.ServiceModeArgs(global_=True) if global_mode else None
+    return docker.Service(
+        f"{name}-service",
+        name=service_name(part_args.placement, part),
+        labels=service_labels(part_args.placement, part),
+        mode=mode,
+        task_spec=docker.ServiceTaskSpecArgs(
+            container_spec=docker.ServiceTaskSpecContainerSpecArgs(
+                image=part_args.image,
+                user=hardening.user,
+                read_only=hardening.read_only or None,
+                cap_drops=["ALL"],
+                mounts=[*volume, *tmpfs, *mounts] or None,
+                labels=[
+                    docker.ServiceTaskSpecContainerSpecLabelArgs(label=k, value=v)
+                    for k, v in part_args.placement.label_pairs(part).items()
+                ],
+                **container,
+            ),
+            placement=docker.ServiceTaskSpecPlacementArgs(constraints=list(constraints))
+            if constraints
+            else None,
+            resources=resources(part_args.memory_mb),
+            restart_policy=restart_policy(),
+            networks_advanceds=networks(part_args.placement, part),
+            log_driver=log_driver,
+        ),
+        endpoint_spec=endpoint or docker.ServiceEndpointSpecArgs(mode="dnsrr"),
+        opts=options(parent, part_args.depends_on),
+    )
