@@ -11,14 +11,13 @@ from typing import NamedTuple, TextIO
 from lab import automation
 from lab.status import configured_urls
 from stack import settings as lab_settings
-from stack.configs import logstash_conf, traefik_yaml
+from stack.configs import kibana_yml, logstash_conf, traefik_yaml
 from stack.settings import LabSettings, SettingsError
 
 # Where the components upload each secret (a front door may not import a component;
 # tests/lab/test_credentials.py keeps these equal to the components' constants).
 GRAFANA_PASSWORD_FILE = "/run/secrets/grafana-admin-password"
 ELASTIC_PASSWORD_FILE = "/run/secrets/elastic-password"
-KIBANA_CONFIG_FILE = "/usr/share/kibana/config/kibana.yml"
 MONITOR_PASSWORD_FILE = "/run/secrets/elasticsearch-monitor-password"
 
 
@@ -42,7 +41,14 @@ LOGINS = (
         ELASTIC_PASSWORD_FILE,
         "1000",
     ),
-    Login("kibanaSystemPassword", "kibana_system", "kibana", None, KIBANA_CONFIG_FILE, "1000"),
+    Login(
+        "kibanaSystemPassword",
+        "kibana_system",
+        "kibana",
+        None,
+        kibana_yml.CONFIG_FILE,
+        kibana_yml.KIBANA_UID,
+    ),
     Login(
         "logstashWriterPassword",
         "lab_logstash_writer",
