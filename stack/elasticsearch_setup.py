@@ -267,5 +267,5 @@ class ElasticsearchSecurity(pulumi.dynamic.Resource):
                 "ilm_policies": ilm_policies,
                 "state_hash": None,
             },
-            pulumi.ResourceOptions.merge(opts, secret) if opts else secret,
+            pulumi.ResourceOptions.merge(opts, secret),
         )

@@ -254,3 +254,50 @@ def test_the_stand_in_refuses_to_put_a_reserved_user(elasticsearch):
     )
     assert status == 400
     assert "is reserved and only the password can be changed" in answer["error"]["reason"]
+
+
+UNDER_MOCKS = """
+import json, pulumi
+seen = {}
+class Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args):
+        seen[args.name] = args
+        return args.name + "-id", dict(args.inputs, state_hash="h")
+    def call(self, args):
+        return {}
+pulumi.runtime.set_mocks(Mocks(), preview=False)
+from stack.elasticsearch_setup import ElasticsearchSecurity
+from stack.configs import elasticsearch_security as s
+SIG = "4dabf18193072939515e22adb298388d"  # pulumi.runtime.rpc's secret signature
+@pulumi.runtime.test
+def declare():
+    resource = ElasticsearchSecurity("sec", elasticsearch_url="http://e:9200",
+        elastic_password="e-pw-1",
+        kibana_system_password="k-pw-1", passwords={u.name: "pw" for u in s.USERS},
+        **s.setup_inputs("7d"))
+    def report(_):
+        inputs = seen["sec"].inputs
+        print(json.dumps({k: isinstance(v, dict) and SIG in v for k, v in inputs.items()}))
+    return resource.state_hash.apply(report)  # after the registration
+declare()
+"""
+
+
+def test_every_password_input_is_a_pulumi_secret(tmp_path):
+    """pulumi/runtime/rpc.py serialises a secret as an object under the secret signature; the
+    engine keeps such inputs encrypted in the state."""
+    root = Path(setup.__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", UNDER_MOCKS],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    secret = json.loads(result.stdout.strip().splitlines()[-1])
+    for key in ("elastic_password", "kibana_system_password", "passwords"):
+        assert secret[key], key
+    for key in ("elasticsearch_url", "roles", "users", "ilm_policies"):
+        assert not secret[key], key
