@@ -106,7 +106,9 @@ def declare(
                 settings,
                 "alertmanager",
                 config=alertmanager_yaml.render(
-                    traefik_down_alert=TRAEFIK_DOWN, webhook_url=webhook_url
+                    traefik_down_alert=TRAEFIK_DOWN,
+                    webhook_url=webhook_url,
+                    **settings.alert_timing,
                 ),
                 public_url=alertmanager_public_url,
             ),

@@ -22,6 +22,7 @@ from dashboards import prometheus_rules
 from stack import exposure
 from stack import settings_grammar as grammar
 from stack import settings_tables as tables
+from stack.configs import alertmanager_yaml
 
 NAMESPACE = "lab"
 
@@ -122,6 +123,8 @@ class LabSettings:
     log_retention: str = "7d"  # Elasticsearch deletes log indices older than this (ILM)
     # Alert name -> its `for:` (dashboards/prometheus_rules.py); the fault tests shorten them.
     alert_for: Mapping[str, str] = field(default_factory=lambda: dict(ALERT_FOR))
+    # Alertmanager's grouping and repeat timing (alertmanager_yaml.TIMING); tests shorten it.
+    alert_timing: Mapping[str, str] = field(default_factory=lambda: dict(alertmanager_yaml.TIMING))
     elasticsearch_heap: str = "1g"
     logstash_heap: str = "512m"
     slow_call_ms: int = 5
@@ -193,12 +196,13 @@ class LabSettings:
         return total
 
 
-_MAPPINGS = {"images": IMAGES, "ports": PORTS, "memoryMb": MEMORY_MB, "alertFor": ALERT_FOR}
-_ATTRIBUTES = {
-    "images": "images",
-    "ports": "ports",
-    "memoryMb": "memory_mb",
-    "alertFor": "alert_for",
+# Object-valued keys: key -> (attribute, the pinned defaults its entries override).
+_MAPPINGS = {
+    "images": ("images", IMAGES),
+    "ports": ("ports", PORTS),
+    "memoryMb": ("memory_mb", MEMORY_MB),
+    "alertFor": ("alert_for", ALERT_FOR),
+    "alertTiming": ("alert_timing", alertmanager_yaml.TIMING),
 }
 KEYS = (*tables.SCALARS, *_MAPPINGS, *SECRET_KEYS)
 
@@ -226,17 +230,24 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
             except grammar.Invalid as invalid:
                 raise _bad(key, value, invalid.allowed) from None
         elif key in _MAPPINGS:
-            values[_ATTRIBUTES[key]] = _parse_mapping(key, value, _MAPPINGS[key])
+            attribute, defaults = _MAPPINGS[key]
+            values[attribute] = _parse_mapping(key, value, defaults)
         else:
             raise _unknown_key(key, KEYS)
     settings = LabSettings(**values)
     _check_ports(settings.ports)
-    _check_memory(settings)
+    if problem := tables.memory_problem(settings):
+        raise SettingsError(problem)
     _check_engine(settings)
-    try:
-        prometheus_rules.alerts(durations=settings.alert_for)
-    except ValueError as error:
-        raise SettingsError(f"{NAMESPACE}:alertFor is invalid: {error}") from None
+    # Rules across entries, which their renderers know: ValueError says which.
+    for key, check, value in (
+        ("alertFor", lambda v: prometheus_rules.alerts(durations=v), settings.alert_for),
+        ("alertTiming", alertmanager_yaml.check_timing, settings.alert_timing),
+    ):
+        try:
+            check(value)
+        except ValueError as error:
+            raise SettingsError(f"{NAMESPACE}:{key} is invalid: {error}") from None
     if refused := exposure.refusal(settings):
         raise SettingsError(refused)
     return settings
@@ -265,7 +276,7 @@ def _parse_mapping(key: str, value: Any, defaults: Mapping[str, Any]) -> dict:
         try:
             if key == "images":
                 merged[entry] = grammar.text(entry_value, re.compile(r"\S+"), "an image reference")
-            elif key == "alertFor":
+            elif key in ("alertFor", "alertTiming"):
                 merged[entry] = grammar.alert_duration(entry_value)
             elif key == "ports":
                 merged[entry] = grammar.integer(entry_value, 1, 65535)
@@ -285,26 +296,6 @@ def _check_ports(ports: Mapping[str, int]) -> None:
                 f"port {port} is already taken by {NAMESPACE}:ports.{seen[port]}"
             )
         seen[port] = name
-
-
-def _check_memory(settings: LabSettings) -> None:
-    for part, minimum in MINIMUM_MEMORY_MB.items():
-        value = settings.memory_mb[part]
-        if value < minimum:
-            raise SettingsError(
-                f"{NAMESPACE}:memoryMb.{part} = {value} is invalid: "
-                f"expected at least {minimum} (the part's documented minimum)"
-            )
-    for part, heap in (
-        ("elasticsearch", settings.elasticsearch_heap),
-        ("logstash", settings.logstash_heap),
-    ):
-        if grammar.heap_mb(heap) >= settings.memory_mb[part]:
-            raise SettingsError(
-                f"{NAMESPACE}:{part}Heap = {heap!r} is invalid: expected less than "
-                f"{NAMESPACE}:memoryMb.{part} ({settings.memory_mb[part]} MB), "
-                "the JVM needs room above its heap"
-            )
 
 
 def strip_namespace(config: Mapping[str, Any]) -> dict[str, Any]:

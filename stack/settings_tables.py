@@ -95,3 +95,24 @@ SCALARS = {
     "swarmStateHost": ("swarm_state_host", lambda v: grammar.text(v, _HOST, _HOST_ALLOWED)),
     **{key: (key, grammar.boolean) for key in MONITORING_SWITCHES},
 }
+
+
+def memory_problem(settings) -> str | None:
+    """What is wrong with the LabSettings' memory: a part below its documented minimum, or a
+    JVM heap that leaves no room in its container; None when nothing is."""
+    for part, minimum in MINIMUM_MEMORY_MB.items():
+        value = settings.memory_mb[part]
+        if value < minimum:
+            return (
+                f"lab:memoryMb.{part} = {value} is invalid: "
+                f"expected at least {minimum} (the part's documented minimum)"
+            )
+    for part in ("elasticsearch", "logstash"):
+        heap = getattr(settings, f"{part}_heap")
+        if grammar.heap_mb(heap) >= settings.memory_mb[part]:
+            return (
+                f"lab:{part}Heap = {heap!r} is invalid: expected less than "
+                f"lab:memoryMb.{part} ({settings.memory_mb[part]} MB), "
+                "the JVM needs room above its heap"
+            )
+    return None

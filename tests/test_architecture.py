@@ -19,7 +19,13 @@ PRODUCT = ("app", "stack", "dashboards", "lab")
 CHECKED = (*PRODUCT, "tests", "scripts")
 MAX_LINES = 350
 # What lab/ may take from stack/: the settings object and the pure renderers, never a component.
-LAB_MAY_IMPORT_FROM_STACK = ("stack.settings", "stack.settings_grammar", "stack.configs")
+# Pure modules of stack/ (no Pulumi import): the settings, renderers and log driver options.
+LAB_MAY_IMPORT_FROM_STACK = (
+    "stack.settings",
+    "stack.settings_grammar",
+    "stack.configs",
+    "stack.log_shipping",
+)
 
 
 def modules(root: Path, folder: str) -> Iterator[tuple[str, Path]]:
