@@ -41,8 +41,12 @@ HASHED_INPUTS = (
     "ilm_policies",
 )
 HINTS = {
+    # elastic's password is the keystore's bootstrap.password, which the image's entrypoint
+    # fills from ELASTIC_PASSWORD_FILE in each new container, as long as nothing stored another
+    # one in the security index (ReservedRealm.java); the lab never does.
     401: "Elasticsearch did not accept the `elastic` login: lab:elasticPassword is not the "
-    "password it holds (Elasticsearch takes ELASTIC_PASSWORD_FILE on its first start only)",
+    "password the running container holds (its ELASTIC_PASSWORD_FILE is older, or elastic's "
+    "password was changed through the API, which then overrides the file)",
     403: "the login lacks a privilege this step needs; the setup must run as a superuser",
 }
 
