@@ -39,6 +39,7 @@ HASHED_INPUTS = (
     "users",
     "passwords",
     "ilm_policies",
+    "trigger",
 )
 HINTS = {
     # elastic's password is the keystore's bootstrap.password, which the image's entrypoint
@@ -249,6 +250,7 @@ class ElasticsearchSecurity(pulumi.dynamic.Resource):
         users: dict[str, dict],
         passwords: dict[str, pulumi.Input[str]],
         ilm_policies: dict[str, dict],
+        trigger: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
         deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
     ) -> None:
@@ -269,6 +271,9 @@ class ElasticsearchSecurity(pulumi.dynamic.Resource):
                     user: pulumi.Output.secret(password) for user, password in passwords.items()
                 },
                 "ilm_policies": ilm_policies,
+                # Re-apply when this changes: the Elasticsearch container's id, so a replaced
+                # container (or data volume) gets its users again.
+                "trigger": trigger,
                 "state_hash": None,
             },
             pulumi.ResourceOptions.merge(opts, secret),

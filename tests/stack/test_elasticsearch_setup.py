@@ -112,6 +112,13 @@ def test_a_changed_password_converges(elasticsearch):
     assert server.authenticates("kibana_system", "kibana-system-pw-2")
 
 
+def test_a_new_elasticsearch_container_gets_its_users_again(elasticsearch):
+    server = elasticsearch()
+    first = provider().create(props(server.url, trigger="container-1"))
+    news = props(server.url, trigger="container-2")
+    assert provider().diff(setup.RESOURCE_ID, first.outs, news).changes is True
+
+
 def test_a_changed_retention_converges(elasticsearch):
     server = elasticsearch()
     first = provider().create(props(server.url))
