@@ -9,6 +9,7 @@ The sources of each privilege are in docs/product-rules.md (section "Elasticsear
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -177,3 +178,37 @@ def setup_inputs(retention: str) -> dict[str, dict]:
         "users": users(),
         "ilm_policies": {ILM_POLICY: ilm_policy(retention)},
     }
+
+
+# Logstash's config grammar (logstash-core/lib/logstash/config/grammar.treetop) reads a string
+# between " or ' and, with config.support_escapes off (its default), keeps a backslash as is;
+# `${NAME}` / `${NAME:default}` is replaced from the keystore or environment
+# (util/substitution_variables.rb), with no escape.
+_LOGSTASH_REFERENCE = re.compile(r"\$\{[a-zA-Z_.][a-zA-Z0-9_.]*(:[^}]*)?\}")
+
+
+class LogstashQuotingError(ValueError):
+    pass
+
+
+def logstash_string(value: str, what: str = "the Logstash writer's password") -> str:
+    """`value` as a Logstash config string literal that reads back exactly as `value`."""
+    if "\\" in value or _LOGSTASH_REFERENCE.search(value):
+        raise LogstashQuotingError(
+            f"{what} contains a backslash or `${{...}}`, which Logstash's pipeline syntax cannot "
+            "hold literally; choose another (lab:logstashWriterPassword)"
+        )
+    for quote in ('"', "'"):
+        if quote not in value:
+            return f"{quote}{value}{quote}"
+    raise LogstashQuotingError(f"{what} contains both quote characters; choose another")
+
+
+def logstash_output_options(password: str) -> str:
+    """The elasticsearch output's login lines: the writer user, its password, and the bulk
+    action its `create_doc` privilege allows (the default `index` would be refused, 403)."""
+    return (
+        f'    user => "{LOGSTASH_WRITER_USER}"\n'
+        f"    password => {logstash_string(password)}\n"
+        '    action => "create"\n'
+    )

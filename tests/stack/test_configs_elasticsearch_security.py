@@ -148,3 +148,29 @@ def test_kibana_yml_refuses_an_environment_reference(password):
 def test_kibana_yml_refuses_a_public_url_outside_the_base_path():
     with pytest.raises(kibana_yml.KibanaConfigError, match="publicBaseUrl"):
         kibana_yml.render(password="pw-123456", **{**KIBANA, "public_url": "http://x:8000/"})
+
+
+# logstash-core/lib/logstash/config/grammar.treetop (v8.19.4): double_quoted_string and
+# single_quoted_string; with config.support_escapes off the value is the text between quotes.
+LOGSTASH_STRING = re.compile(r"""^(?:"((?:\\"|[^"])*)"|'((?:\\'|[^'])*)')$""")
+
+
+@pytest.mark.parametrize("password", ["plain-Pw_123", 'with "double"', "with 'single'", "a b#c"])
+def test_the_writer_password_reads_back_exactly_from_the_pipeline(password):
+    literal = security.logstash_string(password)
+    match = LOGSTASH_STRING.match(literal)
+    assert match, literal
+    assert (match.group(1) if match.group(1) is not None else match.group(2)) == password
+
+
+@pytest.mark.parametrize("password", ["back\\slash", "${HOME}", "a${x.y:z}b", "both\"'quotes"])
+def test_a_writer_password_logstash_cannot_hold_is_refused(password):
+    with pytest.raises(security.LogstashQuotingError, match="choose another"):
+        security.logstash_output_options(password)
+
+
+def test_the_output_options_sign_in_as_the_writer_and_create_only():
+    options = security.logstash_output_options("pw-123456")
+    assert f'user => "{security.LOGSTASH_WRITER_USER}"' in options
+    assert 'password => "pw-123456"' in options
+    assert 'action => "create"' in options
