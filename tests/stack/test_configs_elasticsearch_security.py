@@ -97,6 +97,8 @@ def test_the_setup_covers_every_elasticsearch_login_make_credentials_lists():
         assert by_secret[user.secret] == user.name
     assert by_secret[security.KIBANA_SYSTEM_SECRET] == security.KIBANA_SYSTEM_USER
     assert by_secret[security.ELASTIC_SECRET] == security.SUPERUSER
+    (kibana_login,) = [x for x in credentials.LOGINS if x.key == security.KIBANA_SYSTEM_SECRET]
+    assert (kibana_login.file, kibana_login.uid) == (kibana_yml.CONFIG_FILE, kibana_yml.KIBANA_UID)
 
 
 @pytest.mark.xfail(
