@@ -245,6 +245,7 @@ def declare(
                 config=alertmanager_yaml.render(
                     traefik_down_alert=TRAEFIK_DOWN,
                     webhook_url=webhook_url,
+                    **settings.alert_timing,
                 ),
                 public_url=alertmanager_public_url,
             ),

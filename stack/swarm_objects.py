@@ -36,10 +36,18 @@ def service_name(placement: Placement, part: str) -> str:
     return placement.docker_name(part)
 
 
+# Swarm refuses a config or secret name over 64 characters, or one outside [a-zA-Z0-9-_.]
+# (swarmkit manager/controlapi/common.go validateConfigOrSecretAnnotations; the live suite
+# met it: "invalid name, only 64 [a-zA-Z0-9-_.] characters allowed").
+OBJECT_NAME_MAX = 64
+DIGEST_LENGTH = 12
+
+
 def _versioned(placement: Placement, part: str, path: str, content: str) -> str:
-    digest = hashlib.sha256(content.encode()).hexdigest()[:12]
+    digest = hashlib.sha256(content.encode()).hexdigest()[:DIGEST_LENGTH]
     stem = posixpath.basename(path).replace(".", "-")
-    return f"{placement.docker_name(part)}-{stem}-{digest}"
+    readable = f"{placement.docker_name(part)}-{stem}"[: OBJECT_NAME_MAX - DIGEST_LENGTH - 1]
+    return f"{readable.rstrip('-_.')}-{digest}"
 
 
 def config_name(placement: Placement, part: str, path: str, content: str) -> str:

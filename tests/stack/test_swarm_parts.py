@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
 
 import pytest
 import yaml
 
 from stack import log_shipping, settings
 from stack.configs import prometheus_yaml, traefik_yaml
+from stack.containers import Placement
 from stack.node_exporter import HOST_MOUNTS
-from stack.swarm_objects import NODE_HOSTNAME, STATE_CONSTRAINT
+from stack.swarm_objects import NODE_HOSTNAME, STATE_CONSTRAINT, config_name
 from tests.support.capture import capture
 
 SERVICE = "docker:index/service:Service"
@@ -101,6 +103,24 @@ def test_every_uploaded_file_is_a_config_or_a_secret_with_the_same_content():
                     assert text == upload["content"], (name, path)
             checked += 1
     assert checked >= 15, checked
+
+
+def test_config_and_secret_names_are_ones_swarm_accepts():
+    """swarmkit manager/controlapi/common.go validateConfigOrSecretAnnotations: at most 64
+    characters of [a-zA-Z0-9-_.], starting and ending with a letter or digit."""
+    allowed = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9-_.]*[a-zA-Z0-9])?")
+    names = [*of_type(swarm(), CONFIG), *of_type(swarm(), SECRET)]
+    assert len(names) >= 15, names
+    for name in names:
+        assert len(name) <= 64, name
+        assert allowed.fullmatch(name), name
+    long = config_name(
+        Placement("lab", "a-long-stack-name", "n"), "elasticsearch_exporter", "/x/" + "y" * 80, "z"
+    )
+    assert len(long) == 64
+    assert long != config_name(
+        Placement("lab", "a-long-stack-name", "n"), "elasticsearch_exporter", "/x/" + "y" * 80, "w"
+    )
 
 
 def test_no_password_in_any_services_environment_or_command_line():

@@ -1,5 +1,6 @@
 """Applies the Swarm resources the program declares (`lab:engine: swarm`, captured under mocks)
-to a swarm manager with the Docker SDK: overlay networks, configs, services; and removes them.
+to a swarm manager with the Docker SDK: overlay networks, configs, secrets, services; and removes
+them.
 
 Test code, like tests/support/harness.py for containers: the inputs are pulumi-docker's (camelCase,
 as the provider sees them) and become the Engine API's service spec here. Images are given by
@@ -8,6 +9,7 @@ reference; the app image the program builds is replaced by `app_image`, loaded o
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from tests.support.declared import Declared
 
 NETWORK = "docker:index/network:Network"
 CONFIG = "docker:index/serviceConfig:ServiceConfig"
+SECRET = "docker:index/secret:Secret"
 SERVICE = "docker:index/service:Service"
 IMAGE = "docker:index/image:Image"
 HARNESS_LABEL = "lab.swarm-harness"
@@ -38,13 +41,23 @@ def _labels(pairs: list | None, run_id: str) -> dict[str, str]:
     return {**{p["label"]: p["value"] for p in pairs or []}, HARNESS_LABEL: run_id}
 
 
-def container_spec(spec: Mapping, images: Mapping[str, str], config_ids: Mapping[str, str]):
+def container_spec(
+    spec: Mapping,
+    images: Mapping[str, str],
+    config_ids: Mapping[str, str],
+    secret_ids: Mapping[str, str] | None = None,
+):
     image = images.get(spec["image"], spec["image"])
     result: dict = {
         "Image": image,
         "Labels": {p["label"]: p["value"] for p in spec.get("labels", [])},
     }
-    for key, api in (("commands", "Command"), ("args", "Args"), ("user", "User")):
+    for key, api in (
+        ("commands", "Command"),
+        ("args", "Args"),
+        ("user", "User"),
+        ("hostname", "Hostname"),
+    ):
         if spec.get(key):
             result[api] = spec[key]
     if spec.get("env"):
@@ -76,6 +89,19 @@ def container_spec(spec: Mapping, images: Mapping[str, str], config_ids: Mapping
         }
         for c in spec.get("configs", [])
     ]
+    result["Secrets"] = [
+        {
+            "File": {
+                "Name": s["fileName"],
+                "UID": s["fileUid"],
+                "GID": s["fileGid"],
+                "Mode": int(s["fileMode"]),
+            },
+            "SecretID": (secret_ids or {})[s["secretName"]],
+            "SecretName": s["secretName"],
+        }
+        for s in spec.get("secrets", [])
+    ]
     return result
 
 
@@ -83,6 +109,8 @@ def _mount(mount: Mapping) -> dict:
     result = {"Target": mount["target"], "Type": mount["type"]}
     if mount.get("source"):
         result["Source"] = mount["source"]
+    if mount.get("readOnly"):
+        result["ReadOnly"] = True
     if mount.get("volumeOptions"):
         labels = mount["volumeOptions"].get("labels", [])
         result["VolumeOptions"] = {"Labels": {p["label"]: p["value"] for p in labels}}
@@ -91,8 +119,10 @@ def _mount(mount: Mapping) -> dict:
     return result
 
 
-def task_template(task: Mapping, images, config_ids) -> dict:
-    result: dict = {"ContainerSpec": container_spec(task["containerSpec"], images, config_ids)}
+def task_template(task: Mapping, images, config_ids, secret_ids=None) -> dict:
+    result: dict = {
+        "ContainerSpec": container_spec(task["containerSpec"], images, config_ids, secret_ids or {})
+    }
     placement = task.get("placement") or {}
     result["Placement"] = {
         "Constraints": placement.get("constraints", []),
@@ -127,14 +157,16 @@ def task_template(task: Mapping, images, config_ids) -> dict:
     return result
 
 
-def service_spec(inputs: Mapping, images, config_ids, run_id: str) -> dict:
+def service_spec(inputs: Mapping, images, config_ids, run_id: str, secret_ids=None) -> dict:
     """The Engine API's ServiceSpec for one declared `docker.Service`."""
-    replicas = int(((inputs.get("mode") or {}).get("replicated") or {}).get("replicas", 1))
+    mode = inputs.get("mode") or {}
+    replicas = int((mode.get("replicated") or {}).get("replicas", 1))
     spec = {
         "Name": inputs["name"],
         "Labels": _labels(inputs.get("labels"), run_id),
-        "TaskTemplate": task_template(inputs["taskSpec"], images, config_ids),
-        "Mode": {"Replicated": {"Replicas": replicas}},
+        "TaskTemplate": task_template(inputs["taskSpec"], images, config_ids, secret_ids),
+        # One task per node for a global service (node-exporter).
+        "Mode": {"Global": {}} if mode.get("global") else {"Replicated": {"Replicas": replicas}},
     }
     if inputs.get("updateConfig"):
         update = inputs["updateConfig"]
@@ -170,10 +202,12 @@ class SwarmHarness:
     run_id: str = "swarm-lab"
     services: dict[str, str] = field(default_factory=dict)
     configs: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
     networks: list[str] = field(default_factory=list)
 
     def apply(self, resources: list[Declared]) -> dict[str, str]:
-        """Networks, then configs, then services (each references the ones before)."""
+        """Networks, then configs and secrets, then services (each references the ones
+        before); `apply` can be called again with more services."""
         for resource in (r for r in resources if r.type == NETWORK):
             inputs = resource.inputs
             self.manager.networks.create(
@@ -191,12 +225,22 @@ class SwarmHarness:
                 labels=_labels(inputs.get("labels"), self.run_id),
             )
             self.configs[inputs["name"]] = config.id
+        for resource in (r for r in resources if r.type == SECRET):
+            inputs = resource.inputs
+            # The provider sends base64 (terraform-provider-docker resource_docker_secret.go);
+            # the SDK encodes the bytes itself.
+            secret = self.manager.secrets.create(
+                name=inputs["name"],
+                data=base64.b64decode(inputs["data"]),
+                labels=_labels(inputs.get("labels"), self.run_id),
+            )
+            self.secrets[inputs["name"]] = secret.id
         for resource in (r for r in resources if r.type == SERVICE):
             self.create_service(resource.inputs)
         return self.services
 
     def create_service(self, inputs: Mapping) -> str:
-        spec = service_spec(inputs, self.images, self.configs, self.run_id)
+        spec = service_spec(inputs, self.images, self.configs, self.run_id, self.secrets)
         created = self.manager.api.create_service(
             spec["TaskTemplate"],
             name=spec["Name"],
@@ -220,6 +264,9 @@ class SwarmHarness:
         for config in self.manager.configs.list(filters={"label": label}):
             _retry(config.remove)
             removed.append(f"config {config.name}")
+        for secret in self.manager.secrets.list(filters={"label": label}):
+            _retry(secret.remove)
+            removed.append(f"secret {secret.name}")
         for network in self.manager.networks.list(filters={"label": label}):
             _retry(network.remove)
             removed.append(f"network {network.name}")
@@ -235,6 +282,7 @@ class SwarmHarness:
         label = f"{HARNESS_LABEL}={self.run_id}"
         left = [f"service {s.name}" for s in self.manager.services.list(filters={"label": label})]
         left += [f"config {c.name}" for c in self.manager.configs.list(filters={"label": label})]
+        left += [f"secret {s.name}" for s in self.manager.secrets.list(filters={"label": label})]
         left += [f"network {n.name}" for n in self.manager.networks.list(filters={"label": label})]
         for client in node_clients:
             tasks = client.containers.list(all=True, filters={"label": SWARM_SERVICE})

@@ -1,15 +1,16 @@
 """The lab's Swarm target on the three-node cluster: what `lab:engine: swarm` declares (captured
 under mocks) applied to the manager, then traffic through Traefik while a worker is drained, a
 function is rolled to a new image and a worker is killed. Prints the numbers.
+
+The monitoring parts run on their stand-ins; Grafana and the Elastic stack cannot run here
+(tests/stack/test_swarm_parts.py checks them), so a GELF receiver stands in for Logstash's
+input, as the declared Logstash service (name, state node, host-mode port) with another image.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-import urllib.parse
-import urllib.request
+from dataclasses import replace
 
 import pytest
 
@@ -17,9 +18,19 @@ from app.contract import APP_PORT, APP_USER
 from tests.support.declared import capture
 from tests.support.live_lab import STANDIN_IMAGES
 from tests.support.swarm_cluster import wait_for
-from tests.support.swarm_harness import IMAGE, SWARM_SERVICE, SwarmHarness
+from tests.support.swarm_harness import IMAGE, SERVICE, SWARM_SERVICE, SwarmHarness
 from tests.support.swarm_nodes import copy_images
 from tests.swarm.conftest import FRONT_PORT, report
+from tests.swarm.lab_support import (
+    Traffic,
+    alive,
+    answers,
+    gelf_receiver,
+    instances_up,
+    prometheus_api,
+    received,
+    unhealthy,
+)
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
@@ -28,63 +39,24 @@ APP_IMAGE = "lab-standin/app:latest"
 ROLLOUT_IMAGE = "lab-standin/app:rollout"
 REPLICAS = 2
 FUNCTION = "fibonacci"
+GELF_PORT = 12201
+# Every part on; alerting, probes and node-exporter by default.
 CONFIG = {
     "lab:engine": "swarm",
-    "lab:logs": False,
-    "lab:grafana": False,
     "lab:replicas": REPLICAS,
     "lab:images": STANDIN_IMAGES,
-    "lab:ports": {"api": FRONT_PORT},
+    "lab:ports": {"api": FRONT_PORT, "gelf": GELF_PORT},
 }
+# What cannot run here: their services are left out (the Logstash one becomes the receiver).
+NOT_HERE = ("elasticsearch", "kibana", "grafana", "elasticsearch_exporter", "logstash_exporter")
 
 
 def service(part: str) -> str:
     return f"lab-{STACK}-{part}"
 
 
-class Traffic:
-    """Calls /fibonacci/10/ through Traefik from a few threads; notes when calls fail."""
-
-    def __init__(self, url: str, threads: int = 4, timeout: float = 10.0) -> None:
-        self.url, self.timeout = url, timeout
-        self.ok = 0
-        self.failures: list[tuple[float, str]] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with urllib.request.urlopen(self.url, timeout=self.timeout) as answer:
-                    assert json.load(answer)["result"] == "55"
-                self.ok += 1
-            except Exception as error:  # every kind of failure counts
-                self.failures.append((time.monotonic(), repr(error)[:120]))
-                time.sleep(0.05)
-
-    def __enter__(self) -> Traffic:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(self.timeout + 5)
-
-
 def prometheus_instances(swarm, job: str) -> set[str]:
-    """Instances of `up{job=...} == 1`, asked inside the Prometheus task on the state node."""
-    (container,) = swarm.manager.client.containers.list(
-        filters={"label": f"com.docker.swarm.service.name={service('prometheus')}"}
-    )
-    query = urllib.parse.quote(f'up{{job="{job}"}} == 1')
-    code, output = container.exec_run(
-        ["wget", "-qO-", f"http://localhost:9090/api/v1/query?query={query}"]
-    )
-    if code:
-        return set()
-    return {r["metric"]["instance"] for r in json.loads(output)["data"]["result"]}
+    return instances_up(swarm, service("prometheus"), job)
 
 
 def task_instances(swarm, part: str) -> set[str]:
@@ -99,28 +71,46 @@ def task_instances(swarm, part: str) -> set[str]:
 @pytest.fixture(scope="module")
 def lab(swarm):
     started = time.monotonic()
-    resources = capture("lab", STACK, CONFIG)
+    # The state node (the manager, labelled lab.state) as every node's daemon reaches it.
+    resources = capture("lab", STACK, {**CONFIG, "lab:swarmStateHost": swarm.manager.address})
     (app,) = [r.inputs["imageName"] for r in resources if r.type == IMAGE]
     loads = swarm.load_images([APP_IMAGE])
-    copy_images(swarm.host, [swarm.manager], [STANDIN_IMAGES["traefik"]])
-    copy_images(swarm.host, [swarm.manager], [STANDIN_IMAGES["prometheus"]])
+    # The state node runs the stateful parts; the others may land on any node.
+    state = ["traefik", "prometheus", "alertmanager"]
+    copy_images(swarm.host, [swarm.manager], [STANDIN_IMAGES[part] for part in state])
+    swarm.load_images([STANDIN_IMAGES["blackbox"], STANDIN_IMAGES["node_exporter"]])
     harness = SwarmHarness(swarm.manager.client, images={app: APP_IMAGE}, run_id=STACK)
+    skipped = {service(part) for part in NOT_HERE}
+    logstash = service("logstash")
+    declared = [r for r in resources if not (r.type == SERVICE and r.inputs["name"] in skipped)]
+    # The receiver first: the gelf driver dials it (TCP) when each task's container starts.
+    first = [
+        replace(r, inputs=gelf_receiver(r.inputs, GELF_PORT)) if r.type == SERVICE else r
+        for r in declared
+        if not (r.type == SERVICE and r.inputs["name"] != logstash)
+    ]
     try:
-        harness.apply(resources)
+        harness.apply(first)
+        swarm.wait_running(logstash, 1, timeout=60)
+        wait_for("GELF receiver healthy", lambda: not unhealthy(swarm, {logstash}), 30)
+        harness.apply([r for r in declared if r.type == SERVICE and r.inputs["name"] != logstash])
         for part in ("fibonacci", "factorial", "ackermann"):
             swarm.wait_running(service(part), REPLICAS, timeout=120)
-        swarm.wait_running(service("traefik"), 1, timeout=60)
-        swarm.wait_running(service("prometheus"), 1, timeout=60)
+        for part in ("traefik", "prometheus", "alertmanager", "blackbox"):
+            swarm.wait_running(service(part), 1, timeout=60)
+        swarm.wait_running(service("node_exporter"), len(swarm.nodes), timeout=60)
         url = f"http://127.0.0.1:{swarm.manager.host_ports[FRONT_PORT]}/{FUNCTION}/10/"
-        wait_for("Traefik answers", lambda: _answers(url), 60, interval=0.5)
+        wait_for("Traefik answers", lambda: answers(url), 60, interval=0.5)
+        wait_for("every task healthy", lambda: not unhealthy(swarm, harness.services), 90)
         report(
-            f"swarm lab: {len(harness.services)} services, {len(harness.configs)} configs up and "
-            f"answering through Traefik {time.monotonic() - started:.1f} s after capture "
+            f"swarm lab: {len(harness.services)} services, {len(harness.configs)} configs, "
+            f"{len(harness.secrets)} secrets up, healthy and answering through Traefik "
+            f"{time.monotonic() - started:.1f} s after capture "
             f"(app image loaded per node: {', '.join(f'{v:.1f} s' for v in loads.values())})"
         )
         yield harness, url
     finally:
-        clients = [node.client for node in swarm.nodes if _alive(node)]
+        clients = [node.client for node in swarm.nodes if alive(node)]
         removed = harness.teardown(clients, volume_label=f"lab.stack={STACK}")
         # Task containers go a moment after their service.
         left = wait_for(
@@ -134,21 +124,6 @@ def lab(swarm):
             f"{len(clients)} nodes"
         )
         assert left
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as answer:
-            return answer.status == 200
-    except Exception:
-        return False
-
-
-def _alive(node) -> bool:
-    try:
-        return bool(node.client.ping())
-    except Exception:
-        return False
 
 
 def test_function_tasks_spread_and_prometheus_finds_them(swarm, lab):
@@ -188,6 +163,72 @@ def test_each_node_runs_its_tasks_healthy_and_hardened(swarm, lab):
             seen.setdefault(node.name, []).append(name.removeprefix(f"lab-{STACK}-"))
     report("tasks per node: " + "; ".join(f"{n}: {sorted(t)}" for n, t in sorted(seen.items())))
     assert len(seen) == len(swarm.nodes), seen
+
+
+def test_monitoring_runs_healthy_and_prometheus_scrapes_every_node(swarm, lab):
+    """node-exporter: one task per node, each scraped (DNS SD on tasks.<service>) and naming
+    its node (the task's hostname is the node's); Prometheus found Alertmanager."""
+    tasks = swarm.tasks(service("node_exporter"))
+    names = {node.name for node in swarm.nodes}
+    assert sorted(t["node"] for t in tasks) == sorted(names), tasks
+    started = time.monotonic()
+    up = wait_for(
+        "Prometheus scrapes node-exporter on every node",
+        lambda: len(prometheus_instances(swarm, "node")) == len(names),
+        60,
+        interval=1,
+    )
+    scraped = time.monotonic() - started
+    assert up
+    prometheus = service("prometheus")
+    data = prometheus_api(swarm, prometheus, "/api/v1/query", query="node_uname_info")
+    assert {r["metric"]["nodename"] for r in data["result"]} == names, data
+    managers = prometheus_api(swarm, prometheus, "/api/v1/alertmanagers")["activeAlertmanagers"]
+    assert managers, "Prometheus has no Alertmanager"
+    blackbox = wait_for(
+        "the blackbox exporter scraped for the call probes",
+        lambda: prometheus_instances(swarm, "probe-calls"),
+        60,
+    )
+    report(
+        f"monitoring on swarm: node-exporter up on {sorted(names)} ({scraped:.1f} s more), "
+        f"Alertmanager {managers[0]['url']}, blackbox exporter up for {len(blackbox)} probes"
+    )
+
+
+def test_logs_from_every_node_reach_the_state_nodes_gelf_input(swarm, lab):
+    """Each node's daemon ships its function tasks' lines to the state node's address; the
+    GELF `host` field is the node that ran the task."""
+    _, url = lab
+    for _ in range(40):
+        assert answers(url)
+    task_node = {t["id"]: t["node"] for t in swarm.tasks(service(FUNCTION))}
+    (receiver,) = swarm.manager.client.containers.list(
+        filters={"label": f"{SWARM_SERVICE}={service('logstash')}"}
+    )
+
+    def hosts_seen() -> dict[str, str]:
+        seen = {}
+        for message in received(receiver):
+            name = message.get("_container_name") or ""
+            task = name.rsplit(".", 1)[-1]
+            if name.startswith(f"{service(FUNCTION)}.") and task in task_node:
+                seen[task] = message["host"]
+        return seen
+
+    started = time.monotonic()
+    seen = wait_for(
+        "lines from every function task", lambda: len(hosts_seen()) == len(task_node), 30
+    )
+    seen = hosts_seen()
+    assert seen, received(receiver)[-5:]
+    assert seen == {task: task_node[task] for task in seen}, (seen, task_node)
+    assert len(set(seen.values())) >= 2, seen
+    report(
+        f"logs on swarm: {len(received(receiver))} GELF lines at the state node, {FUNCTION}'s "
+        f"from {sorted(set(seen.values()))} with the node as host "
+        f"({time.monotonic() - started:.1f} s after the calls)"
+    )
 
 
 def test_drain_under_traffic_loses_no_call_and_prometheus_follows(swarm, lab):
