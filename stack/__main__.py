@@ -17,6 +17,7 @@ from pulumi.runtime.config import CONFIG, get_config_env
 from app.contract import FUNCTIONS
 from dashboards import grafana_overview, kibana_objects, prometheus_rules
 from stack import monitoring, swarm
+from stack.configs import elasticsearch_security as es_security
 from stack import settings as lab_settings
 from stack.app_image import AppImage, AppImageArgs
 from stack.containers import Placement
@@ -94,7 +95,10 @@ if settings.logs:
             settings,
             "elasticsearch",
             heap=settings.elasticsearch_heap,
-            elastic_password=secret("elasticPassword"),
+            log_retention=settings.log_retention,
+            elastic_password=secret(es_security.ELASTIC_SECRET),
+            kibana_system_password=secret(es_security.KIBANA_SYSTEM_SECRET),
+            user_passwords={user.name: secret(user.secret) for user in es_security.USERS},
         ),
     )
     logstash = Logstash(
@@ -107,7 +111,7 @@ if settings.logs:
             heap=settings.logstash_heap,
             gelf_port=settings.ports["gelf"],
             alerts=settings.metrics and settings.alerting,
-            depends_on=[elasticsearch.container],
+            depends_on=elasticsearch.ready,
         ),
     )
     Kibana(
@@ -119,7 +123,9 @@ if settings.logs:
             elasticsearch_url=elasticsearch.internal_url,
             saved_objects=kibana_objects.render(slow_call_ms=settings.slow_call_ms),
             public_url=urls["kibana_url"],
-            depends_on=[elasticsearch.container],
+            kibana_system_password=secret(es_security.KIBANA_SYSTEM_SECRET),
+            importer_password=secret(es_security.USERS_BY_NAME["lab_kibana_importer"].secret),
+            depends_on=elasticsearch.ready,
         ),
     )
 

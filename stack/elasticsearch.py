@@ -11,12 +11,15 @@ would add TLS (README, security).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_docker as docker
 
+from stack.configs import elasticsearch_security as es_security
 from stack.containers import PartComponent, PublishingArgs, secret_upload, slow_start_healthcheck
+from stack.elasticsearch_setup import ElasticsearchSecurity
 from stack.settings import ELASTICSEARCH_PORT, LabSettings
 
 DATA_DIR = "/usr/share/elasticsearch/data"
@@ -37,7 +40,11 @@ def curl_config(password: str) -> str:
 @dataclass(kw_only=True)
 class ElasticsearchArgs(PublishingArgs):
     heap: str = LabSettings.elasticsearch_heap
+    log_retention: str = LabSettings.log_retention
     elastic_password: pulumi.Input[str]
+    kibana_system_password: pulumi.Input[str]
+    # User name (es_security.USERS) -> its generated password.
+    user_passwords: Mapping[str, pulumi.Input[str]]
 
 
 class Elasticsearch(PartComponent):
@@ -86,9 +93,22 @@ class Elasticsearch(PartComponent):
         )
 
     def outputs(self, name: str, args: ElasticsearchArgs) -> dict:
-        # The read-only monitoring login the exporter uses (created by the security setup).
-        self.monitor_user = "lab_monitor"
-        self.monitor_password = pulumi.Config("lab").require_secret("monitorPassword")
         self.internal_url = f"http://elasticsearch:{ELASTICSEARCH_PORT}"
         self.url = args.placement.url(args.port)
+        # Every other login's user, role and password, and the retention policy, set as
+        # `elastic` once the node answers; what signs in to it waits for this, not the container.
+        self.security = ElasticsearchSecurity(
+            f"{name}-security",
+            elasticsearch_url=self.url,  # the step runs where Pulumi runs
+            elastic_password=args.elastic_password,
+            kibana_system_password=args.kibana_system_password,
+            passwords=dict(args.user_passwords),
+            trigger=self.container.id,
+            **es_security.setup_inputs(args.log_retention),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
+        )
+        self.ready = [self.container, self.security]
+        # The read-only monitoring login the exporter uses.
+        self.monitor_user = es_security.MONITOR_USER
+        self.monitor_password = args.user_passwords[es_security.MONITOR_USER]
         return {"url": self.url, "internal_url": self.internal_url}

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import pulumi
 
-from stack.containers import PartComponent, PublishingArgs, slow_start_healthcheck
+from stack.configs import elasticsearch_security as es_security
+from stack.configs import kibana_yml
+from stack.containers import PartComponent, PublishingArgs, secret_upload, slow_start_healthcheck
 from stack.kibana_import import KibanaSavedObjects
 from stack.settings import KIBANA_PORT, KIBANA_SUB_PATH
 
@@ -16,25 +18,28 @@ class KibanaArgs(PublishingArgs):
     elasticsearch_url: str
     saved_objects: str  # NDJSON from dashboards.kibana_objects.render
     public_url: str  # through Traefik, e.g. http://127.0.0.1:8000/kibana
+    kibana_system_password: pulumi.Input[str]  # Kibana's own login to Elasticsearch
+    importer_password: pulumi.Input[str]  # the saved-objects import's login
 
 
 class Kibana(PartComponent):
     PART = "kibana"
 
     def container_arguments(self, args: KibanaArgs) -> dict:
+        # The whole configuration is kibana.yml, 0400 for uid 1000: Kibana's image turns its
+        # environment into command-line arguments, where a password would show (kibana_yml.py).
+        config = pulumi.Output.from_input(args.kibana_system_password).apply(
+            lambda password: kibana_yml.render(
+                elasticsearch_url=args.elasticsearch_url,
+                password=password,
+                base_path=KIBANA_SUB_PATH,
+                public_url=args.public_url,
+            )
+        )
         return dict(
-            envs=[
-                f'ELASTICSEARCH_HOSTS=["{args.elasticsearch_url}"]',
-                "SERVER_HOST=0.0.0.0",
-                "SERVER_NAME=kibana",
-                f"SERVER_BASEPATH={KIBANA_SUB_PATH}",
-                "SERVER_REWRITEBASEPATH=true",
-                f"SERVER_PUBLICBASEURL={args.public_url}",
-                "TELEMETRY_OPTIN=false",
-                "TELEMETRY_ENABLED=false",
-                "NEWSFEED_ENABLED=false",
-            ],
+            uploads=[secret_upload(kibana_yml.CONFIG_FILE, config, owner=kibana_yml.KIBANA_UID)],
             ports=[args.placement.publish(KIBANA_PORT, args.port)],
+            # /api/status answers without a login (its redacted form), 503 when unavailable.
             health=slow_start_healthcheck(
                 ["curl", "-fsS", f"http://localhost:{KIBANA_PORT}{KIBANA_SUB_PATH}/api/status"],
                 retries=18,
@@ -51,6 +56,8 @@ class Kibana(PartComponent):
             kibana_url=direct_url,
             ndjson=args.saved_objects,
             trigger=self.container.id,
+            username=es_security.KIBANA_IMPORTER_USER,
+            password=args.importer_password,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
         )
         self.url = args.public_url

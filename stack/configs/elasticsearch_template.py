@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 
 from app.contract import LOG_FIELD_TYPES, LOGS_INDEX_PATTERN
+from stack.configs.elasticsearch_security import ILM_POLICY
 
 NAME = "lab-logs"
 
@@ -28,8 +29,13 @@ def template() -> dict:
         "index_patterns": [LOGS_INDEX_PATTERN],
         "priority": 200,
         "template": {
-            # One node: a replica could never be assigned and would keep the index yellow.
-            "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+            "settings": {
+                # One node: a replica could never be assigned and would keep the index yellow.
+                "number_of_shards": 1,
+                "number_of_replicas": 0,
+                # Retention (lab:logRetention): the security setup step puts this policy.
+                "index.lifecycle.name": ILM_POLICY,
+            },
             "mappings": {"properties": _nested_properties(LOG_FIELD_TYPES)},
         },
         "_meta": {"description": "Function service access logs (docs/contract.md)"},

@@ -24,4 +24,8 @@ def test_index_template_maps_every_contract_field():
 
 def test_single_node_settings_keep_the_index_green():
     settings = elasticsearch_template.template()["template"]["settings"]
-    assert settings == {"number_of_shards": 1, "number_of_replicas": 0}
+    assert settings == {
+        "number_of_shards": 1,
+        "number_of_replicas": 0,
+        "index.lifecycle.name": "lab-logs-retention",  # lab:logRetention (issue 14)
+    }

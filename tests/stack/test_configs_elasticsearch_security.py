@@ -101,11 +101,6 @@ def test_the_setup_covers_every_elasticsearch_login_make_credentials_lists():
     assert (kibana_login.file, kibana_login.uid) == (kibana_yml.CONFIG_FILE, kibana_yml.KIBANA_UID)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="waits for the lead: the template's index.lifecycle.name breaks the exact settings "
-    "assertion of tests/stack/test_configs_elasticsearch.py, which is not this helper's file",
-)
 def test_the_log_template_names_the_retention_policy():
     settings = elasticsearch_template.template()["template"]["settings"]
     assert settings["index.lifecycle.name"] == security.ILM_POLICY

@@ -9,7 +9,7 @@ import yaml
 
 from app.contract import FUNCTIONS
 from stack.configs import elasticsearch_template, logstash_conf
-from tests.stack.captured import containers, runs, upload
+from tests.stack.captured import DYNAMIC, by_type, containers, runs, upload
 
 
 def test_pipeline_template_and_settings_are_uploaded(declared):
@@ -34,7 +34,9 @@ def test_starts_after_elasticsearch_and_before_the_replicas(declared):
         return
     found = containers(declared)
     logstash, es = found["lab-dev-logstash"], found["lab-dev-elasticsearch"]
-    assert logstash["options"]["depends_on"] == [es["urn"]], logstash["urn"]
+    (security,) = [r for r in by_type(declared, DYNAMIC) if r["name"].endswith("-security")]
+    # Its writer user exists before it writes: after the security setup, not only the node.
+    assert logstash["options"]["depends_on"] == [es["urn"], security["urn"]], logstash["urn"]
     for function in FUNCTIONS:
         replica = found[f"lab-dev-{function}-1"]
         assert logstash["urn"] in replica["options"]["depends_on"], replica["urn"]
