@@ -51,17 +51,19 @@ def secret(key: str) -> pulumi.Output[str]:
 
 
 if settings.engine == "swarm":
-    # The same parts with the same Args, declared as Swarm services (stack/swarm*.py); Logstash
-    # and Kibana also get the state node's address (the gelf driver's, the import's target).
+    # The same parts with the same Args, declared as Swarm services (stack/swarm*.py).
     from functools import partial
 
     from stack import swarm_monitoring, swarm_state
 
     LabNetwork, FunctionService = swarm.SwarmNetwork, swarm.SwarmFunctionService
     Traefik, Prometheus = swarm.SwarmTraefik, swarm.SwarmPrometheus
-    Grafana, Elasticsearch = swarm_state.SwarmGrafana, swarm_state.SwarmElasticsearch
-    Logstash = partial(swarm_state.SwarmLogstash, state_host=settings.swarm_state_host)
-    Kibana = partial(swarm_state.SwarmKibana, state_host=settings.swarm_state_host)
+    Grafana = swarm_state.SwarmGrafana
+    # The state node's address: the gelf driver's target, the security step's and the import's.
+    at_state_node = partial(partial, state_host=settings.swarm_state_host)
+    Elasticsearch = at_state_node(swarm_state.SwarmElasticsearch)
+    Logstash = at_state_node(swarm_state.SwarmLogstash)
+    Kibana = at_state_node(swarm_state.SwarmKibana)
     monitoring = swarm_monitoring  # the same declare(), with the Swarm classes
 urls = settings.urls()
 project, stack_name = pulumi.get_project(), pulumi.get_stack()

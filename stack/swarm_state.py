@@ -17,13 +17,16 @@ import pulumi
 
 from stack import elasticsearch as es
 from stack import log_shipping
+from stack.configs import elasticsearch_security as es_security
 from stack.configs import (
     elasticsearch_template,
     grafana_provisioning,
+    kibana_yml,
     logstash_alerts,
     logstash_conf,
 )
 from stack.configs.logstash_health import command as logstash_health
+from stack.elasticsearch_setup import ElasticsearchSecurity
 from stack.grafana import ADMIN_PASSWORD_FILE, GRAFANA_UID, GrafanaArgs
 from stack.kibana import KibanaArgs
 from stack.kibana_import import KibanaSavedObjects
@@ -104,7 +107,9 @@ class SwarmElasticsearch(pulumi.ComponentResource):
     """One Elasticsearch node on the state node with its data volume there; the elastic
     password and the health check's curl config are secret files for uid 1000."""
 
-    def __init__(self, name: str, args: es.ElasticsearchArgs, opts=None) -> None:
+    def __init__(
+        self, name: str, args: es.ElasticsearchArgs, opts=None, *, state_host: str
+    ) -> None:
         super().__init__("lab:swarm:Elasticsearch", name, None, opts)
         password = pulumi.Output.from_input(args.elastic_password)
         secrets = {
@@ -145,10 +150,22 @@ class SwarmElasticsearch(pulumi.ComponentResource):
             constraints=[STATE_CONSTRAINT],
             endpoint=host_ports((ELASTICSEARCH_PORT, args.port)),
         )
-        self.monitor_user = "lab_monitor"
-        self.monitor_password = pulumi.Config("lab").require_secret("monitorPassword")
         self.internal_url = f"http://elasticsearch:{ELASTICSEARCH_PORT}"
-        self.url = args.placement.url(args.port)
+        # The published port on the state node, where Pulumi's security step signs in.
+        self.url = f"http://{state_host}:{args.port}"
+        self.security = ElasticsearchSecurity(
+            f"{name}-security",
+            elasticsearch_url=self.url,
+            elastic_password=args.elastic_password,
+            kibana_system_password=args.kibana_system_password,
+            passwords=dict(args.user_passwords),
+            trigger=self.container.id,
+            **es_security.setup_inputs(args.log_retention),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
+        )
+        self.ready = [self.container, self.security]
+        self.monitor_user = es_security.MONITOR_USER
+        self.monitor_password = args.user_passwords[es_security.MONITOR_USER]
         self.register_outputs({"url": self.url, "internal_url": self.internal_url})
 
 
@@ -193,22 +210,25 @@ class SwarmKibana(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KibanaArgs, opts=None, *, state_host: str) -> None:
         super().__init__("lab:swarm:Kibana", name, None, opts)
+        # The whole configuration is kibana.yml, a secret (it holds kibana_system's password;
+        # Kibana's image turns its environment into command-line arguments: kibana_yml.py).
+        config = pulumi.Output.from_input(args.kibana_system_password).apply(
+            lambda password: kibana_yml.render(
+                elasticsearch_url=args.elasticsearch_url,
+                password=password,
+                base_path=KIBANA_SUB_PATH,
+                public_url=args.public_url,
+            )
+        )
+        files = {kibana_yml.CONFIG_FILE: config}
         self.container = part_service(
             self,
             name,
             args,
             "kibana",
-            env={
-                "ELASTICSEARCH_HOSTS": f'["{args.elasticsearch_url}"]',
-                "SERVER_HOST": "0.0.0.0",
-                "SERVER_NAME": "kibana",
-                "SERVER_BASEPATH": KIBANA_SUB_PATH,
-                "SERVER_REWRITEBASEPATH": "true",
-                "SERVER_PUBLICBASEURL": args.public_url,
-                "TELEMETRY_OPTIN": "false",
-                "TELEMETRY_ENABLED": "false",
-                "NEWSFEED_ENABLED": "false",
-            },
+            secrets=secret_files(
+                self, name, args.placement, "kibana", files, owner=kibana_yml.KIBANA_UID
+            ),
             healthcheck=slow_start_healthcheck(
                 ["curl", "-fsS", f"http://localhost:{KIBANA_PORT}{KIBANA_SUB_PATH}/api/status"],
                 retries=18,
@@ -223,6 +243,8 @@ class SwarmKibana(pulumi.ComponentResource):
             kibana_url=direct_url,
             ndjson=args.saved_objects,
             trigger=self.container.id,
+            username=es_security.KIBANA_IMPORTER_USER,
+            password=args.importer_password,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
         )
         self.url = args.public_url
