@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from app.contract import FUNCTION_ARGUMENTS, FUNCTIONS, sample_path
-from lab import bench_results, support
+from lab import bench_log_loss, bench_results, support
 from lab.bench_results import TRAEFIK_PATH, TRAEFIK_TARGET, Measurement
 from lab.calls import call_path
 
@@ -308,6 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {args.results_md}")
     args.output.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     print(f"wrote {args.output}")
+    if args.traefik and not args.traefik_only:  # `make bench`: issue 14's log-loss figures too
+        bench_log_loss.print_figures()
     return 0
 
 
