@@ -7,7 +7,8 @@ driver, with stack/log_shipping.py's options, to a counting receiver (lab/gelf_r
   wait in the driver's ring buffer until it is back.
 - The receiver down when the replica starts: over TCP the engine refuses to start it (moby
   daemon/logger/gelf/gelf.go dials in newGELFTCPWriter), which is why the replicas start after
-  Logstash is healthy; over UDP it starts.
+  Logstash is healthy; over UDP it starts. While Logstash's container runs and publishes the
+  port, Docker's userland proxy accepts the dial, so a replica starts before Logstash listens.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import pytest
 
 from lab import bench_log_loss
+from stack.log_shipping import gelf_logging
+from tests.support.live_lab import STANDIN_IMAGES
 
 pytestmark = pytest.mark.live
 
@@ -51,3 +54,31 @@ def test_over_tcp_a_replica_does_not_start_without_its_receiver(docker_client, a
     assert tcp is not None
     assert "cannot connect to GELF endpoint" in tcp
     assert udp is None
+
+
+def test_a_published_port_lets_a_replica_start_before_logstash_listens(docker_client, app_image):
+    """Why depends_on Logstash is enough at `make up` and a Logstash restarting *inside* its
+    container stops no replica: while a container publishes the port, Docker's userland proxy
+    (on by default) accepts the driver's dial even though nothing listens behind it yet."""
+    holder = docker_client.containers.run(
+        STANDIN_IMAGES["python"],
+        ["sleep", "30"],
+        detach=True,
+        labels={"lab.stack": bench_log_loss.STACK},
+        ports={"12201/tcp": ("127.0.0.1", None)},
+    )
+    try:
+        holder.reload()
+        port = holder.ports["12201/tcp"][0]["HostPort"]
+        options = gelf_logging(f"tcp://127.0.0.1:{port}", "{{.Name}}/log-proxy")
+        replica = bench_log_loss.run_replica(
+            docker_client, app_image, options, f"{bench_log_loss.STACK}-log-proxy"
+        )
+        try:
+            replica.reload()
+            print(f"\nreplica with the port published and no listener: {replica.status}")
+            assert replica.status == "running"
+        finally:
+            replica.remove(force=True)
+    finally:
+        holder.remove(force=True)
