@@ -57,9 +57,10 @@ def test_over_tcp_a_replica_does_not_start_without_its_receiver(docker_client, a
 
 
 def test_a_published_port_lets_a_replica_start_before_logstash_listens(docker_client, app_image):
-    """Why depends_on Logstash is enough at `make up` and a Logstash restarting *inside* its
-    container stops no replica: while a container publishes the port, Docker's userland proxy
-    (on by default) accepts the driver's dial even though nothing listens behind it yet."""
+    """While Logstash's container runs (its JVM still starting, the input not listening yet),
+    Docker's userland proxy (on by default) holds the published port and accepts the driver's
+    dial, so a replica starts; only a stopped Logstash container refuses it. Lines sent before
+    the input listens are lost (the proxy closes each connection)."""
     holder = docker_client.containers.run(
         STANDIN_IMAGES["python"],
         ["sleep", "30"],
