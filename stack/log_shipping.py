@@ -15,6 +15,13 @@ failed write is retried on a new connection `gelf-tcp-max-reconnect` times, slee
 puts a ring buffer (daemon/logger/ring.go, `max-buffer-size` bytes of line text) between the
 container's stdout and that writer, so a stalled Logstash fills the buffer and then drops new
 lines instead of blocking the app's writes: the app keeps answering.
+
+So over TCP a replica needs Logstash's port open to start: at `make up` it starts after Logstash
+is healthy, and while Logstash's container runs Docker's userland proxy holds the published port
+and accepts the dial even before the input listens. A replica that crashes while Logstash's
+container is stopped is restarted once, fails to start and stays exited (moby
+daemon/monitor.go handleContainerExit: a failed restart is not retried); tests/live/
+test_log_delivery.py shows each case.
 """
 
 from __future__ import annotations
