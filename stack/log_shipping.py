@@ -20,8 +20,9 @@ So over TCP a replica needs Logstash's port open to start: at `make up` it start
 is healthy, and while Logstash's container runs Docker's userland proxy holds the published port
 and accepts the dial even before the input listens. A replica that crashes while Logstash's
 container is stopped is restarted once, fails to start and stays exited (moby
-daemon/monitor.go handleContainerExit: a failed restart is not retried); tests/live/
-test_log_delivery.py shows each case.
+daemon/monitor.go handleContainerExit: a failed restart is not retried; seen on the engine
+here with SIGKILL: "failed to initialize logging driver", exited). tests/live/
+test_log_delivery.py shows the start cases.
 """
 
 from __future__ import annotations
