@@ -12,7 +12,7 @@ from grafana_foundation_sdk.models import dashboard as dashboard_models
 
 from app.contract import FUNCTIONS, REQUESTS_TOTAL
 from dashboards import grafana_panels as panels
-from dashboards import promql
+from dashboards import grafana_rows, kibana_links, promql
 
 UID = "lab-overview"
 TITLE = "Lab overview"
@@ -89,6 +89,29 @@ def summary_panels() -> list:
             "(404) included.",
             "reqps",
             panels.queries([(promql.entrypoint_rate(WINDOW), "{{code}}")]),
+        ),
+        panels.timeseries_panel(
+            "5xx ratio at Traefik by function",
+            "Share of calls Traefik answered with a 5xx, including the 502/503/504 the "
+            "services never see (no replica answering); LabTraefikErrorRatio uses this.",
+            "percentunit",
+            panels.queries([(promql.traefik_status_ratio(scope, WINDOW, "5"), "{{function}}")]),
+            steps=ERROR_RATIO_STEPS,
+        ),
+        panels.timeseries_panel(
+            "Traefik entrypoint errors",
+            "Calls per second Traefik's `web` entrypoint answered 4xx (unknown paths, invalid "
+            "input) or 5xx (failed behind or inside Traefik), by code.",
+            "reqps",
+            panels.queries([(promql.entrypoint_errors(WINDOW), "{{code}}")]),
+        ),
+        panels.timeseries_panel(
+            "Rejected requests",
+            "Requests and connections the replicas refused before any handler ran: bodies or "
+            "headers too large or too slow, too many connections, unparsable requests "
+            "(LabRequestsRejected).",
+            "reqps",
+            panels.queries([(promql.rejected_rate(scope, WINDOW), "{{function}} {{reason}}")]),
         ),
     ]
 
@@ -225,8 +248,27 @@ def alerts_and_annotations() -> dashboard_builders.AnnotationQuery:
 PARTS_ROW = "Parts up"
 
 
-def build(functions: Sequence[str] = FUNCTIONS) -> dict:
-    """The dashboard JSON model; the same functions always give the same model."""
+def _link_function_panels(model: dict, functions: Sequence[str], kibana_url: str | None) -> None:
+    """Data links from every panel of a function's row to that function's Kibana searches."""
+    row_function = {f"Function: {function}": function for function in functions}
+    function = None
+    for panel in model["panels"]:
+        if panel["type"] == "row":
+            function = row_function.get(panel["title"])
+        elif function is not None:
+            links = kibana_links.function_links(kibana_url, function)
+            if links:
+                defaults = panel.setdefault("fieldConfig", {}).setdefault("defaults", {})
+                defaults["links"] = links
+
+
+def build(functions: Sequence[str] = FUNCTIONS, *, kibana_url: str | None = None) -> dict:
+    """The dashboard JSON model; the same arguments always give the same model.
+
+    With `kibana_url` (Kibana's public URL, e.g. http://127.0.0.1:8000/kibana) every panel of
+    a function's row links to Kibana's errors and all-calls searches of that function over
+    the panel's time range; None leaves the links out.
+    """
     builder = (
         dashboard_builders.Dashboard(TITLE)
         .uid(UID)
@@ -238,18 +280,22 @@ def build(functions: Sequence[str] = FUNCTIONS) -> dict:
         .tooltip(dashboard_models.DashboardCursorSync.CROSSHAIR)
         .with_variable(function_variable())
         .annotation(alerts_and_annotations())
-        .with_row(panels.row("All functions: $function"))
+        .with_row(panels.row(grafana_rows.ALERTS_ROW))
     )
-    for panel in summary_panels():
-        builder = builder.with_panel(panel)
-    for function in functions:
-        builder = builder.with_row(panels.row(f"Function: {function}"))
-        for panel in function_panels(function):
+    sections = [(None, grafana_rows.alert_panels())]
+    sections.append(("All functions: $function", summary_panels()))
+    sections += [(f"Function: {function}", function_panels(function)) for function in functions]
+    sections.append((PARTS_ROW, parts_panels()))
+    sections.append((grafana_rows.HOST_ROW, grafana_rows.host_panels()))
+    sections.append((grafana_rows.LOGS_ROW, grafana_rows.log_delivery_panels()))
+    for title, section in sections:
+        if title is not None:
+            builder = builder.with_row(panels.row(title))
+        for panel in section:
             builder = builder.with_panel(panel)
-    builder = builder.with_row(panels.row(PARTS_ROW))
-    for panel in parts_panels():
-        builder = builder.with_panel(panel)
     model = panels.to_dict(builder)
+    model["annotations"]["list"].append(grafana_rows.alert_annotation())
+    _link_function_panels(model, functions, kibana_url)
     # Panel ids must be unique within a dashboard; numbering them in order keeps them stable.
     for number, panel in enumerate(model["panels"], start=1):
         panel["id"] = number

@@ -18,6 +18,11 @@ from dashboards import promql
 GROUP = "lab"
 # Long enough to smooth a scrape or two, short enough to react within a coffee break.
 WINDOW = "5m"
+# Calls answered against lines indexed: long enough that seconds of Logstash batching and
+# Elasticsearch refresh are a small share of it (the panel uses the same window).
+LOG_WINDOW = promql.LOG_WINDOW
+REJECTION_RATE_LIMIT = promql.REJECTION_RATE_LIMIT
+LOG_MISSING_LIMIT = promql.LOG_MISSING_LIMIT
 # Prometheus' alert template for the alert's `function` label.
 FUNCTION = "{{ $labels.function }}"
 # The alert that inhibits every per-function alert in Alertmanager (alertmanager_yaml.py).
@@ -25,6 +30,7 @@ TRAEFIK_DOWN = "LabTraefikDown"
 # The blackbox exporter's probe series carry the probed part in this label
 # (stack/configs/blackbox_yaml.PART_LABEL; dashboards/ may not import stack/).
 PART = "{{ $labels.part }}"
+REASON = "{{ $labels.reason }}"
 _DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -155,6 +161,45 @@ def _alerts(functions: Sequence[str]) -> list[Alert]:
             "({{ $labels.instance }}) got no healthy answer: a function's sample call through "
             "Traefik without its exact result, or a part's health endpoint not healthy. "
             "Overview's parts-up row shows since when.",
+        ),
+        Alert(
+            name="LabTraefikErrorRatio",
+            query=promql.traefik_status_ratio(scope, WINDOW, "5"),
+            comparison=">",
+            threshold=promql.ERROR_RATIO_LIMIT,
+            duration="5m",
+            severity="page",
+            summary=f"Traefik fails more than {error_percent} of the calls to {FUNCTION} (5xx)",
+            description=f"Over the last 5 minutes Traefik answered more than {error_percent} of "
+            f"the calls to {FUNCTION} with a 5xx: 502/503/504 when no replica answers (a "
+            "killed or wedged replica), 500 from Traefik itself. The app's own counter does "
+            "not see these; Traefik's access lines in Kibana do.",
+        ),
+        Alert(
+            name="LabRequestsRejected",
+            query=promql.rejected_rate(scope, WINDOW),
+            comparison=">",
+            threshold=REJECTION_RATE_LIMIT,
+            duration="5m",
+            severity="ticket",
+            summary=f"{FUNCTION} refuses requests: {REASON}",
+            description=f"For 5 minutes the replicas of {FUNCTION} refused more than "
+            f"{REJECTION_RATE_LIMIT * 60:g} requests or connections a minute before any handler "
+            f"ran ({REASON}): a client sending bodies, headers or connections beyond the "
+            "limits, or too slowly. Each refusal is a log line with event.reason.",
+        ),
+        Alert(
+            name="LabLogLinesMissing",
+            query=promql.log_lines_missing_share(LOG_WINDOW),
+            comparison=">",
+            threshold=LOG_MISSING_LIMIT,
+            duration="5m",
+            severity="ticket",
+            summary=f"More than {LOG_MISSING_LIMIT * 100:g}% of the log lines are not indexed",
+            description=f"Over the last {LOG_WINDOW}, calls answered (app, Traefik, "
+            "rejections) outnumber the lines Elasticsearch indexed in the lab-logs indices by "
+            f"more than {LOG_MISSING_LIMIT * 100:g}%: Logstash is down or behind, documents "
+            "went to its dead-letter queue, or Elasticsearch refuses writes (disk watermark).",
         ),
     ]
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from app.contract import (
     COMPUTE_DURATION,
     FUNCTIONS,
+    LOGS_INDEX_PREFIX,
+    REJECTED_TOTAL,
     REQUEST_DURATION,
     REQUESTS_IN_FLIGHT,
     REQUESTS_TOTAL,
@@ -24,6 +26,11 @@ QUANTILES = (0.5, 0.95, 0.99)
 # Where "bad" starts: the alerts fire above these, and the panels draw their red line here.
 ERROR_RATIO_LIMIT = 0.05
 LATENCY_LIMIT_SECONDS = 0.25
+# Rejections per second, per function and reason, that make a ticket: a few a minute is a
+# client or an attacker hitting the limits, not a stray malformed request.
+REJECTION_RATE_LIMIT = 0.05
+# Share of the expected log lines that may be late at any moment without anyone being told.
+LOG_MISSING_LIMIT = 0.02
 
 
 @dataclass(frozen=True)
@@ -150,3 +157,133 @@ def entrypoint_rate(window: str, entrypoint: str = "web") -> str:
         "sum by (code) "
         f'(rate(traefik_entrypoint_requests_total{{entrypoint="{entrypoint}"}}[{window}]))'
     )
+
+
+def traefik_status_ratio(scope: Scope, window: str, status_class: str = "5") -> str:
+    """Share of calls Traefik answered with a `status_class`xx code, per function.
+
+    Traefik's own counter sees what the app's cannot: 502/503/504 when a replica is gone or
+    too slow, and 500s Traefik makes itself. `service` is renamed to `function`, the label
+    Alertmanager groups and inhibits on.
+    """
+    counter = "traefik_service_requests_total"
+    total = f"sum by (service) ({_rate(counter, scope.service, window)})"
+    failed_matchers = f'{scope.service}, code=~"{status_class}.."'
+    failed = f"sum by (service) ({_rate(counter, failed_matchers, window)})"
+    ratio = f"({failed} / {total}) or ({total} * 0)"
+    return f'label_replace({ratio}, "function", "$1", "service", "(.+)@file")'
+
+
+def entrypoint_errors(window: str, entrypoint: str = "web") -> str:
+    """Calls per second Traefik's entrypoint answered 4xx or 5xx, by code: unknown paths and
+    invalid input (4xx), and what failed behind or inside Traefik (5xx)."""
+    matchers = f'entrypoint="{entrypoint}", code=~"[45].."'
+    return f"sum by (code) ({_rate('traefik_entrypoint_requests_total', matchers, window)})"
+
+
+def rejected_rate(scope: Scope, window: str) -> str:
+    """Requests and connections a replica refused before any handler ran (parser and limits:
+    body or headers too large, too slow, too many connections), per function and reason."""
+    return f"sum by (function, reason) ({_rate(REJECTED_TOTAL, scope.function, window)})"
+
+
+# -- The host (node-exporter) ---------------------------------------------------------------
+
+# Docker's default data root; its disk is what fills when images, volumes and logs grow.
+DOCKER_DATA_DIR = "/var/lib/docker"
+
+
+def cpu_busy_by_mode(window: str) -> str:
+    """Share of all the host's CPUs busy per mode (user, system, iowait, steal, ...), 0..1."""
+    busy = f'rate(node_cpu_seconds_total{{mode!="idle"}}[{window}])'
+    cpus = 'count without (cpu, mode) (node_cpu_seconds_total{mode="idle"})'
+    return f"sum without (cpu) ({busy}) / on (instance, job) group_left {cpus}"
+
+
+def load_per_core() -> str:
+    """The 1-minute load average divided by the number of CPUs: above 1, work waits for a CPU."""
+    cpus = 'count without (cpu, mode) (node_cpu_seconds_total{mode="idle"})'
+    return f"node_load1 / on (instance, job) {cpus}"
+
+
+def memory_available() -> str:
+    """Bytes the kernel can hand out without swapping (MemAvailable)."""
+    return "node_memory_MemAvailable_bytes"
+
+
+def mountpoint_of(path: str) -> list[str]:
+    """`path` and each directory above it, deepest first: the candidates for its filesystem."""
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[:n]) for n in range(len(parts), 0, -1)] + ["/"]
+
+
+def disk_available(path: str = DOCKER_DATA_DIR) -> str:
+    """Free bytes on the filesystem holding `path`, as node-exporter sees the host's mounts.
+
+    The filesystem is the deepest mount point among `path` and its parents: each candidate is
+    tried deepest first and `or on (instance)` keeps the first that exists, so a separate
+    /var/lib/docker disk and a plain directory on / both work.
+    """
+    candidates = [
+        f'max by (instance, mountpoint) (node_filesystem_avail_bytes{{mountpoint="{m}"}})'
+        for m in mountpoint_of(path)
+    ]
+    return " or on (instance) ".join(candidates)
+
+
+def network_bytes(direction: str, window: str) -> str:
+    """Bytes per second received (`receive`) or sent (`transmit`) per interface, loopback
+    and Docker's virtual interfaces left out (their traffic is counted on the real one too)."""
+    metric = f"node_network_{direction}_bytes_total"
+    matchers = 'device!~"lo|veth.*|docker.*|br-.*"'
+    return f"sum by (instance, device) ({_rate(metric, matchers, window)})"
+
+
+# -- Alerts (Prometheus' ALERTS series) -------------------------------------------------------
+
+
+def firing_alerts() -> str:
+    """One series per firing alert while it fires: Grafana draws each as a region from start
+    to end (the annotations of "Lab overview")."""
+    return 'ALERTS{alertstate="firing"}'
+
+
+# -- Log delivery: calls answered minus lines indexed ----------------------------------------
+
+# The elasticsearch exporter's documents per index, primaries only (with --es.indices;
+# prometheus-community/elasticsearch_exporter collector/indices.go, the same name in 1.5.0,
+# Debian's stand-in, and 1.9.0, the pinned image).
+INDEXED_DOCS = "elasticsearch_indices_docs_primary"
+# The window of the comparison, in the panel and the alert alike (a gauge's delta and counters'
+# increase over a short window would show Logstash's batching delay as loss).
+LOG_WINDOW = "10m"
+TRAEFIK_ENTRYPOINT_REQUESTS = "traefik_entrypoint_requests_total"
+
+
+def log_lines_expected(window: str) -> str:
+    """Lines that must reach the log index over `window`: one access line per call the app
+    answered, one per request at Traefik's entrypoint (its access log), one per rejection."""
+    counters = (REQUESTS_TOTAL, TRAEFIK_ENTRYPOINT_REQUESTS, REJECTED_TOTAL)
+    return " + ".join(f"sum(increase({metric}[{window}]))" for metric in counters)
+
+
+def log_lines_indexed(window: str, index_prefix: str = LOGS_INDEX_PREFIX) -> str:
+    """Documents added to the lab's log indices over `window`.
+
+    A gauge per daily index: delta per index, then the sum, so a new day's index starts from
+    its own first sample and a deleted old index (retention) subtracts nothing.
+    """
+    selector = f'{INDEXED_DOCS}{{index=~"{index_prefix}.*"}}'
+    return f"sum(delta({selector}[{window}]))"
+
+
+def log_lines_missing(window: str) -> str:
+    """Lines expected minus lines indexed over `window`: above 0 means lines were lost or are
+    late (Logstash batching and Elasticsearch's refresh take seconds). Lines nobody counts
+    (start-up and shut-down) only push it down, so a positive number is a floor of the loss."""
+    return f"({log_lines_expected(window)}) - {log_lines_indexed(window)}"
+
+
+def log_lines_missing_share(window: str) -> str:
+    """The same as a share of the lines expected, 0..1 (NaN with no traffic at all)."""
+    return f"({log_lines_missing(window)}) / ({log_lines_expected(window)})"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from app.contract import FUNCTIONS, sample_path
 from dashboards import prometheus_rules
-from lab import local_probes, support
+from lab import local_host, local_probes, support
 from lab.support import Child, LabError
 from stack.configs import prometheus_yaml
 from stack.settings import PORTS, LabSettings
@@ -157,7 +157,7 @@ class LocalLab:
             # Series from an earlier run (other ports, other replicas) would muddle the graphs.
             shutil.rmtree(self.workdir / "prometheus-data", ignore_errors=True)
         (self.workdir / "logs").mkdir(exist_ok=True)
-        keys = ["api", "traefik", "prometheus", "blackbox"] + [
+        keys = ["api", "traefik", "prometheus", "blackbox", local_host.JOB] + [
             f"{f}-{i}" for f in self.functions for i in range(1, self.replicas + 1)
         ]
         taken: set[int] = set()
@@ -220,9 +220,10 @@ class LocalLab:
         self._spawn("prometheus", argv)
 
     def _start_probes(self) -> list[dict]:
-        """The black-box exporter and its scrape jobs, when the binary is installed."""
+        """The black-box exporter and node-exporter, with their scrape jobs, when installed."""
         parts = {"traefik": self.traefik_url, "prometheus": self.prometheus_url}
-        return local_probes.start(self, self.ports["blackbox"], parts)
+        jobs = local_probes.start(self, self.ports["blackbox"], parts)
+        return jobs + local_host.start(self, self.ports[local_host.JOB])
 
     def _readiness_probes(self) -> list[tuple[str, str]]:
         probes = [
@@ -259,10 +260,12 @@ class LocalLab:
         """
         if not self.prometheus_url:
             raise RuntimeError("this lab runs without Prometheus")
-        # Every replica, Traefik, Prometheus itself, and each probe when the exporter runs.
+        # Every replica, Traefik, Prometheus itself, each probe and node-exporter when installed.
         expected = len(self.functions) * self.replicas + 2
-        if "blackbox" in {child.name for child in self.children}:
+        names = {child.name for child in self.children}
+        if "blackbox" in names:
             expected += len(self.functions) + len(local_probes.LOCAL_PARTS)
+        expected += local_host.JOB in names
         health: dict[str, str] = {}
 
         def all_up() -> bool:

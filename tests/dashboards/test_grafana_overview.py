@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from app.contract import FUNCTIONS
-from dashboards import grafana_overview, grafana_panels
+from dashboards import grafana_overview, grafana_panels, grafana_rows, kibana_links, promql
 from lab.support import REPO_ROOT
 
 
@@ -18,7 +18,8 @@ def model() -> dict:
 
 
 def panels(model: dict) -> list[dict]:
-    return [p for p in model["panels"] if p["type"] != "row"]
+    """The Prometheus panels (the alert list reads rule states, it has no query)."""
+    return [p for p in model["panels"] if p["type"] not in ("row", "alertlist")]
 
 
 def rows(model: dict) -> list[tuple[dict, list[dict]]]:
@@ -72,9 +73,14 @@ def test_identity_and_tags(model):
     assert "generated" in model["tags"]
     assert isinstance(model["schemaVersion"], int)
     # Grafana reads `annotations.list`; an object without it breaks loading.
-    (built_in,) = model["annotations"]["list"]
+    built_in, alerts = model["annotations"]["list"]
     assert built_in["builtIn"] == 1
     assert built_in["type"] == "dashboard"
+    # Where alerts started and ended: one region per firing ALERTS series.
+    assert alerts["datasource"] == {"type": "prometheus", "uid": "prometheus"}
+    assert alerts["expr"] == 'ALERTS{alertstate="firing"}'
+    assert alerts["enable"] is True
+    assert "function" in alerts["tagKeys"].split(",")
 
 
 def test_every_panel_reads_the_provisioned_prometheus_with_unit_and_legend(model):
@@ -143,7 +149,7 @@ def test_one_row_per_function_with_the_same_panels(model):
 
 
 def test_latency_panels_show_three_quantiles_from_the_right_histograms(model):
-    first_function_row = rows(model)[1][1]
+    first_function_row = next(m for r, m in rows(model) if r["title"].startswith("Function:"))
     members = {p["title"]: p for p in first_function_row}
     expectations = {
         "Latency at Traefik": ("traefik_service_request_duration_seconds_bucket",),
@@ -168,10 +174,13 @@ def test_the_loop_follows_the_function_list():
     two = grafana_overview.build(["fibonacci", "ackermann"])
     titles = [p["title"] for p in two["panels"] if p["type"] == "row"]
     assert titles == [
+        grafana_rows.ALERTS_ROW,
         "All functions: $function",
         "Function: fibonacci",
         "Function: ackermann",
         grafana_overview.PARTS_ROW,
+        grafana_rows.HOST_ROW,
+        grafana_rows.LOGS_ROW,
     ]
     assert "factorial" not in json.dumps(two)
 
@@ -184,7 +193,7 @@ def test_function_variable_and_entrypoint_totals(model):
     assert variable["includeAll"] is True
     assert variable["datasource"]["uid"] == "prometheus"
     assert variable["query"] == "label_values(lab_requests_total, function)"
-    summary = rows(model)[0][1]
+    summary = next(m for r, m in rows(model) if r["title"].startswith("All functions"))
     assert all(
         "$function" in json.dumps(p["targets"]) or "traefik" in json.dumps(p["targets"])
         for p in summary
@@ -192,3 +201,75 @@ def test_function_variable_and_entrypoint_totals(model):
     entry = [p for p in summary if "entrypoint" in p["title"]]
     exprs = [t["expr"] for p in entry for t in p["targets"]]
     assert any('traefik_entrypoint_requests_total{entrypoint="web"}' in e for e in exprs), exprs
+
+
+def test_alert_list_reads_the_provisioned_prometheus_by_name(model):
+    """Grafana's alert list panel filters rule sources by datasource *name*."""
+    from stack.configs import grafana_provisioning
+
+    (alert_row,) = [m for r, m in rows(model) if r["title"] == grafana_rows.ALERTS_ROW]
+    (alert_list,) = alert_row
+    assert alert_list["type"] == "alertlist"
+    provisioned = yaml_names(grafana_provisioning.datasources())
+    assert alert_list["options"]["datasource"] in provisioned
+    assert alert_list["options"]["stateFilter"]["firing"] is True
+
+
+def yaml_names(text: str) -> set[str]:
+    import yaml
+
+    return {source["name"] for source in yaml.safe_load(text)["datasources"]}
+
+
+def test_host_row_reads_node_exporter(model):
+    (host,) = [m for r, m in rows(model) if r["title"] == grafana_rows.HOST_ROW]
+    exprs = " ".join(t["expr"] for p in host for t in p["targets"])
+    for metric in (
+        "node_cpu_seconds_total",
+        "node_load1",
+        "node_memory_MemAvailable_bytes",
+        "node_filesystem_avail_bytes",
+        "node_network_receive_bytes_total",
+        "node_network_transmit_bytes_total",
+    ):
+        assert metric in exprs, metric
+
+
+def test_docker_disk_is_the_deepest_mount_above_its_data_directory():
+    assert promql.mountpoint_of("/var/lib/docker") == [
+        "/var/lib/docker",
+        "/var/lib",
+        "/var",
+        "/",
+    ]
+    expr = promql.disk_available("/srv/docker")
+    # Deepest first: `or on (instance)` keeps the first candidate that exists per host.
+    assert expr.index('mountpoint="/srv/docker"') < expr.index('mountpoint="/srv"')
+    assert expr.index('mountpoint="/srv"') < expr.index('mountpoint="/"')
+    assert expr.count(" or on (instance) ") == 2
+
+
+def test_no_kibana_url_means_no_links(model):
+    assert "discover" not in json.dumps(model)
+
+
+def test_every_function_panel_links_to_its_kibana_searches():
+    kibana = "http://127.0.0.1:8000/kibana"
+    model = grafana_overview.build(FUNCTIONS, kibana_url=kibana)
+    for row, members in rows(model):
+        for panel in members:
+            links = panel.get("fieldConfig", {}).get("defaults", {}).get("links", [])
+            if not row["title"].startswith("Function:"):
+                assert not links, f"{row['title']} / {panel['title']} links to Kibana"
+                continue
+            function = row["title"].removeprefix("Function: ")
+            urls = [link["url"] for link in links]
+            assert [u.split("?")[0] for u in urls] == [
+                f"{kibana}/app/discover#/view/{kibana_links.ERRORS_SEARCH}",
+                f"{kibana}/app/discover#/view/{kibana_links.CALLS_SEARCH}",
+            ], panel["title"]
+            for url in urls:
+                assert f"match_phrase:(lab.function:{function})" in url
+                assert "from:'${__from:date:iso}',to:'${__to:date:iso}'" in url
+                # Balanced Rison: every opened group closes.
+                assert url.count("(") == url.count(")"), url

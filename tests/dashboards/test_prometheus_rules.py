@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from app.contract import FUNCTIONS
-from dashboards import grafana_overview, prometheus_rules
+from dashboards import grafana_overview, prometheus_rules, promql
 from tests.dashboards import promql_walk
 
 ALERT_NAMES = {
@@ -16,6 +16,9 @@ ALERT_NAMES = {
     "LabTargetDown",
     "LabTraefikDown",
     "LabProbeFailed",
+    "LabTraefikErrorRatio",
+    "LabRequestsRejected",
+    "LabLogLinesMissing",
 }
 
 
@@ -104,6 +107,7 @@ _CALL = (
     'job="probe-calls",instance="http://traefik:8000/fibonacci/10/",'
     'part="fibonacci",function="fibonacci"'
 )
+_REJECTED = "lab_rejected_requests_total"
 _HEALTH = 'job="probe-parts",instance="http://grafana:3000/grafana/api/health",part="grafana"'
 
 
@@ -160,6 +164,16 @@ SCENARIOS = {
                 [{"job": "fibonacci", "instance": "fibonacci-1:8080", "function": "fibonacci"}],
             ),
         ],
+        # The overview's alert annotation: one ALERTS series while it fires, none before.
+        "expr_checks": [
+            ("6m", promql.firing_alerts(), None),
+            (
+                "8m",
+                promql.firing_alerts(),
+                'ALERTS{alertname="LabTargetDown",alertstate="firing",function="fibonacci",'
+                'instance="fibonacci-1:8080",job="fibonacci",severity="page"}',
+            ),
+        ],
     },
     "LabProbeFailed": {
         # The sample call of fibonacci fails from minute 6; Grafana's health stays good.
@@ -183,6 +197,78 @@ SCENARIOS = {
             ),
         ],
     },
+    "LabTraefikErrorRatio": {
+        # Traefik answers 502 for 9% of fibonacci's calls from minute 11 (its replicas gone,
+        # which the app's counter never sees); factorial's 400s are clients' mistakes.
+        "input_series": [
+            {
+                "series": f'traefik_service_requests_total{{service="{s}@file",code="{c}"}}',
+                "values": values,
+            }
+            for s, c, values in (
+                ("fibonacci", "200", "0+60x40"),
+                ("fibonacci", "502", "0x10 6+6x30"),
+                ("factorial", "200", "0+60x40"),
+                ("factorial", "400", "0+30x40"),
+            )
+        ],
+        "checks": [
+            ("10m", []),
+            ("16m", []),
+            ("22m", [{"function": "fibonacci", "service": "fibonacci@file"}]),
+        ],
+    },
+    "LabRequestsRejected": {
+        # fibonacci refuses 6 oversized bodies a minute from minute 6 (0.1/s); factorial one
+        # slow header every 100 s, under the limit.
+        "input_series": [
+            {
+                "series": f'{_REJECTED}{{function="fibonacci",reason="body_too_large"}}',
+                "values": "0x5 6+6x20",
+            },
+            {
+                "series": f'{_REJECTED}{{function="factorial",reason="header_timeout"}}',
+                "values": "0+0.6x25",
+            },
+        ],
+        "checks": [
+            ("5m", []),
+            ("12m", []),
+            ("20m", [{"function": "fibonacci", "reason": "body_too_large"}]),
+        ],
+    },
+    "LabLogLinesMissing": {
+        # 600 calls a minute answered by the app and 600 through Traefik's entrypoint: 1,200
+        # lines a minute expected. lab-logs indexes all of them until minute 14, then half;
+        # Kibana's own index grows fast and must not count.
+        "input_series": [
+            {"series": 'lab_requests_total{function="fibonacci",code="200"}', "values": "0+600x40"},
+            {
+                "series": 'traefik_entrypoint_requests_total{entrypoint="web",code="200"}',
+                "values": "0+600x40",
+            },
+            {
+                "series": 'lab_rejected_requests_total{function="fibonacci",reason="bad_request"}',
+                "values": "0x40",
+            },
+            {
+                "series": 'elasticsearch_indices_docs_primary{index="lab-logs-2026.11.29"}',
+                "values": "0+1200x14 17400+600x25",
+            },
+            {
+                "series": 'elasticsearch_indices_docs_primary{index=".kibana_8.19.4_001"}',
+                "values": "0+5000x40",
+            },
+        ],
+        "checks": [("14m", []), ("18m", []), ("30m", [{}])],
+        # The panel's three lines over the last 10 minutes at minute 30.
+        "expr_checks": [
+            ("30m", promql.log_lines_expected(promql.LOG_WINDOW), 12000),
+            ("30m", promql.log_lines_indexed(promql.LOG_WINDOW), 6000),
+            ("30m", promql.log_lines_missing(promql.LOG_WINDOW), 6000),
+            ("14m", promql.log_lines_missing(promql.LOG_WINDOW), 0),
+        ],
+    },
     "LabTraefikDown": {
         "input_series": [
             {"series": 'up{job="traefik",instance="traefik:8080"}', "values": "1x3 0x10"},
@@ -195,6 +281,16 @@ SCENARIOS = {
         ],
     },
 }
+
+
+def _samples(expected: float | str | None) -> list[dict]:
+    """promql_expr_test's samples: a number is one label-less value, a series selector one
+    sample of value 1 with those labels, None no sample at all."""
+    if expected is None:
+        return []
+    if isinstance(expected, str):
+        return [{"labels": expected, "value": 1}]
+    return [{"labels": "{}", "value": expected}]
 
 
 @pytest.mark.parametrize("alert_name", sorted(SCENARIOS))
@@ -213,6 +309,12 @@ def test_alert_fires_when_it_should_and_not_before(promtool, rule_path, tmp_path
             }
         ],
     }
+    expr_checks = [
+        {"expr": expr, "eval_time": when, "exp_samples": _samples(expected)}
+        for when, expr, expected in scenario.get("expr_checks", [])
+    ]
+    if expr_checks:
+        unit_tests["tests"][0]["promql_expr_test"] = expr_checks
     test_path = tmp_path / f"{alert_name}.test.yml"
     test_path.write_text(yaml.safe_dump(unit_tests, sort_keys=False))
     result = run_promtool(promtool, "test", "rules", str(test_path))

@@ -1,0 +1,147 @@
+"""The operator's rows of "Lab overview": firing alerts, the host under the lab, log delivery.
+
+grafana_overview.py assembles them after the per-function rows; the PromQL comes from
+promql.py, shared with the alerts that mirror these panels.
+"""
+
+from grafana_foundation_sdk.builders import dashboard as dashboard_builders
+
+from dashboards import grafana_panels as panels
+from dashboards import promql
+
+WINDOW = "$__rate_interval"
+ALERTS_ROW = "Alerts"
+HOST_ROW = "Host"
+LOGS_ROW = "Log delivery"
+# Grafana's list of alerts reads the rules' state from the Prometheus datasource (by name).
+ALERT_LIST_DATASOURCE = "Prometheus"
+LOG_MISSING_STEPS: panels.Steps = ((None, "green"), (promql.LOG_MISSING_LIMIT, "red"))
+LOAD_STEPS: panels.Steps = ((None, "green"), (0.7, "orange"), (1, "red"))
+
+
+def alert_panels() -> list:
+    """What fires right now, from Prometheus' rules (the same alerts Alertmanager sends)."""
+    alert_list = (
+        dashboard_builders.Panel()
+        .type("alertlist")
+        .title("Firing alerts")
+        .description(
+            "Every lab alert firing or pending now, from Prometheus' rules; Alertmanager groups "
+            "and sends the same ones. Where they started and ended is drawn on every graph."
+        )
+        .span(24)
+        .height(panels.HEIGHT)
+        .options(
+            {
+                "viewMode": "list",
+                "groupMode": "default",
+                "groupBy": [],
+                "maxItems": 20,
+                "sortOrder": 1,
+                "dashboardAlerts": False,
+                "alertName": "",
+                "alertInstanceLabelFilter": "",
+                "datasource": ALERT_LIST_DATASOURCE,
+                "showInstances": True,
+                "stateFilter": {"firing": True, "pending": True, "normal": False},
+            }
+        )
+    )
+    return [alert_list]
+
+
+def alert_annotation() -> dict:
+    """A Prometheus annotation over the ALERTS series: Grafana draws each firing alert as a
+    region from its start to its end, titled with the alert and its function."""
+    return {
+        "name": "Firing alerts",
+        "datasource": {"type": "prometheus", "uid": panels.PROMETHEUS_UID},
+        "enable": True,
+        "hide": False,
+        "iconColor": "red",
+        "expr": promql.firing_alerts(),
+        "step": "30s",
+        "titleFormat": "{{alertname}}",
+        "textFormat": "{{function}} {{severity}}",
+        "tagKeys": "alertname,function,severity",
+        "useValueForTime": False,
+    }
+
+
+def host_panels() -> list:
+    """Is the machine itself the bottleneck? node-exporter's view of the Docker host."""
+    return [
+        panels.timeseries_panel(
+            "CPU busy by mode",
+            "Share of all the host's CPUs busy, per mode: user and system are work, iowait "
+            "is waiting for disk, steal is a neighbour on the same hypervisor.",
+            "percentunit",
+            panels.queries([(promql.cpu_busy_by_mode(WINDOW), "{{mode}}")]),
+        ),
+        panels.timeseries_panel(
+            "Load per core",
+            "The 1-minute load average divided by the CPUs: above 1, runnable work waits.",
+            "short",
+            panels.queries([(promql.load_per_core(), "{{instance}}")]),
+            steps=LOAD_STEPS,
+        ),
+        panels.timeseries_panel(
+            "Memory available",
+            "What the kernel can still hand out without swapping (MemAvailable).",
+            "bytes",
+            panels.queries([(promql.memory_available(), "{{instance}}")]),
+        ),
+        panels.timeseries_panel(
+            "Disk free under Docker's data directory",
+            f"Free bytes on the filesystem holding {promql.DOCKER_DATA_DIR} (images, "
+            "containers, the lab's volumes): when it fills, Elasticsearch stops writing.",
+            "bytes",
+            panels.queries([(promql.disk_available(), "{{mountpoint}}")]),
+        ),
+        panels.timeseries_panel(
+            "Network traffic",
+            "Bytes per second in and out of the host's interfaces (loopback and Docker's "
+            "virtual ones left out).",
+            "Bps",
+            panels.queries(
+                [
+                    (promql.network_bytes("receive", WINDOW), "{{device}} in"),
+                    (promql.network_bytes("transmit", WINDOW), "{{device}} out"),
+                ]
+            ),
+            width=panels.THIRD * 2,
+        ),
+    ]
+
+
+def log_delivery_panels() -> list:
+    """Are the calls answered the lines indexed? The LabLogLinesMissing alert's panels."""
+    window = promql.LOG_WINDOW
+    return [
+        panels.timeseries_panel(
+            f"Log lines expected and indexed ({window})",
+            f"Over the last {window}: lines the calls must have produced (app access lines, "
+            "Traefik access lines, rejections) and documents the lab-logs indices gained "
+            "(elasticsearch exporter). The gap is lines lost or not indexed yet.",
+            "short",
+            panels.queries(
+                [
+                    (promql.log_lines_expected(window), "expected"),
+                    (promql.log_lines_indexed(window), "indexed"),
+                    (promql.log_lines_missing(window), "missing"),
+                ]
+            ),
+            minimum=None,
+            width=panels.HALF,
+        ),
+        panels.timeseries_panel(
+            "Log lines missing",
+            "Share of the expected lines not indexed; LabLogLinesMissing fires above the line. "
+            "A few tenths of a percent is Logstash's batching delay.",
+            "percentunit",
+            panels.queries([(promql.log_lines_missing_share(window), "missing")]),
+            steps=LOG_MISSING_STEPS,
+            minimum=None,
+            width=panels.HALF,
+        ),
+    ]
