@@ -25,7 +25,7 @@ from lab.local import LocalLab
 from stack.configs import elasticsearch_template
 from tests.conftest import require_binary
 from tests.dashboards import kibana_walk, logstash_shape, promql_walk
-from tests.dashboards.test_prometheus_rules import SCENARIOS
+from tests.dashboards.proved_elsewhere import proved_elsewhere
 from tests.support.ecs_fields import flatten
 
 REPLICAS = 2
@@ -50,20 +50,6 @@ ALL_DASHBOARD_EXPRESSIONS = list(
     promql_walk.dashboard_expressions(grafana_overview.build(FUNCTIONS))
 )
 ALL_RULE_EXPRESSIONS = list(promql_walk.rule_expressions(prometheus_rules.render(FUNCTIONS)))
-
-# Series a healthy local lab cannot have, and where their expressions are proved instead:
-# promtool test rules on synthetic series (tests/dashboards/test_prometheus_rules.py SCENARIOS).
-PROVED_ELSEWHERE = {
-    # Firing alerts: none on a healthy lab, by design.
-    "ALERTS{": "no alert fires on a healthy lab",
-    # The elasticsearch exporter needs Elasticsearch, whose image cannot run here.
-    promql.INDEXED_DOCS: "Elasticsearch and its exporter cannot run here",
-}
-
-
-def proved_elsewhere(expr: str) -> str | None:
-    return next((why for marker, why in PROVED_ELSEWHERE.items() if marker in expr), None)
-
 
 DASHBOARD_EXPRESSIONS = [(w, e) for w, e in ALL_DASHBOARD_EXPRESSIONS if not proved_elsewhere(e)]
 RULE_EXPRESSIONS = [(n, e) for n, e in ALL_RULE_EXPRESSIONS if not proved_elsewhere(e)]
@@ -188,23 +174,6 @@ def test_alert_expression_returns_data_and_is_quiet(lab_with_prometheus, name, e
     result = assert_has_data(lab_with_prometheus, promql_walk.as_bool(expr), name)
     firing = [s["metric"] for s in result if float(s["value"][1]) == 1]
     assert not firing, f"{name} would fire on a healthy lab for {firing}"
-
-
-def test_what_cannot_have_data_here_is_proved_by_promtool():
-    """Each expression left out above is an alert with a promtool scenario, or a panel query
-    that a scenario evaluates on synthetic series (promql_expr_test)."""
-    left_out = [(w, e) for w, e in ALL_DASHBOARD_EXPRESSIONS if proved_elsewhere(e)]
-    left_out += [(n, e) for n, e in ALL_RULE_EXPRESSIONS if proved_elsewhere(e)]
-    assert left_out, "nothing is left out: drop PROVED_ELSEWHERE"
-    checked = {expr for s in SCENARIOS.values() for _, expr, _ in s.get("expr_checks", [])}
-    alerts = {a.name: a for a in prometheus_rules.alerts(FUNCTIONS)}
-    checked |= {alerts[name].query for name in SCENARIOS}
-    for where, expr in left_out:
-        if where in alerts:
-            assert where in SCENARIOS, f"{where}: no promtool scenario"
-            continue
-        query = promql_walk.grafana_interpolate(expr, FUNCTIONS, prometheus_rules.WINDOW)
-        assert query in checked or expr in checked, f"{where}: {expr} is proved nowhere"
 
 
 @pytest.mark.slow
