@@ -10,6 +10,7 @@ input, as the declared Logstash service (name, state node, host-mode port) with 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -74,11 +75,14 @@ def lab(swarm):
     # The state node (the manager, labelled lab.state) as every node's daemon reaches it.
     resources = capture("lab", STACK, {**CONFIG, "lab:swarmStateHost": swarm.manager.address})
     (app,) = [r.inputs["imageName"] for r in resources if r.type == IMAGE]
-    loads = swarm.load_images([APP_IMAGE])
-    # The state node runs the stateful parts; the others may land on any node.
-    state = ["traefik", "prometheus", "alertmanager"]
-    copy_images(swarm.host, [swarm.manager], [STANDIN_IMAGES[part] for part in state])
-    swarm.load_images([STANDIN_IMAGES["blackbox"], STANDIN_IMAGES["node_exporter"]])
+    # One archive per set (the stand-ins share their Debian layers), both sets at once: what
+    # may run on any node goes to every node, the manager's (it is the state node) to it only.
+    anywhere = [APP_IMAGE, STANDIN_IMAGES["blackbox"], STANDIN_IMAGES["node_exporter"]]
+    state = [STANDIN_IMAGES[part] for part in ("traefik", "prometheus", "alertmanager")]
+    with ThreadPoolExecutor(2) as pool:
+        on_manager = pool.submit(copy_images, swarm.host, [swarm.manager], state)
+        loads = swarm.load_images(anywhere)
+        on_manager.result()
     harness = SwarmHarness(swarm.manager.client, images={app: APP_IMAGE}, run_id=STACK)
     skipped = {service(part) for part in NOT_HERE}
     logstash = service("logstash")
@@ -106,7 +110,8 @@ def lab(swarm):
             f"swarm lab: {len(harness.services)} services, {len(harness.configs)} configs, "
             f"{len(harness.secrets)} secrets up, healthy and answering through Traefik "
             f"{time.monotonic() - started:.1f} s after capture "
-            f"(app image loaded per node: {', '.join(f'{v:.1f} s' for v in loads.values())})"
+            f"(app, blackbox, node-exporter images loaded per node: "
+            f"{', '.join(f'{v:.1f} s' for v in loads.values())})"
         )
         yield harness, url
     finally:
