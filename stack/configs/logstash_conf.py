@@ -127,10 +127,12 @@ def _credentials(writer: tuple[str, str] | None) -> str:
                 f"the Logstash writer's {name} is empty or has a quote, backslash or "
                 "control character"
             )
+    # The password is the file's last value: a syntax error prints the text before it
+    # (logstash-core compiler.rb raises treetop's failure_reason, "... after <input>").
     return f"""\
+    action => "create"
     user => "{user}"
     password => "{password}"
-    action => "create"
 """
 
 

@@ -130,3 +130,18 @@ def test_the_output_creates_as_the_writer_role_allows():
     (action,) = re.findall(r'action => "([a-z]+)"', pipeline)
     assert action in {"index", "delete", "create", "update"}
     assert action == "create"
+
+
+@pytest.mark.parametrize("alerts", [False, True])
+def test_nothing_but_braces_follows_the_password(alerts):
+    """logstash-core/lib/logstash/compiler.rb v8.19.4 l.32 raises `grammar.failure_reason`,
+    treetop's "Expected ... at line L, column C (byte B) after <the input up to the error>": a
+    syntax error placed after the password would print it in Logstash's log."""
+    password = "pw-not-in-logs"
+    pipeline = logstash_conf.pipeline(
+        elasticsearch_url="http://elasticsearch:9200",
+        alerts=alerts,
+        writer=("lab_logstash_writer", password),
+    )
+    after = pipeline[pipeline.index(password) + len(password) + 1 :]
+    assert set(after) <= set("} \n"), after
