@@ -145,3 +145,16 @@ def test_nothing_but_braces_follows_the_password(alerts):
     )
     after = pipeline[pipeline.index(password) + len(password) + 1 :]
     assert set(after) <= set("} \n"), after
+
+
+def test_the_secret_sits_only_in_the_masked_password_option():
+    """logstash-output-elasticsearch v11.22.13 plugin_mixins/elasticsearch/api_configs.rb l.16
+    (`password` validates as :password) and logstash-core v8.19.4
+    co/elastic/logstash/api/Password.java (toString "<password>"), which config/mixin.rb l.168
+    prints when it logs each option at debug: the value shows only as <password>."""
+    password = "pw-only-here"
+    pipeline = logstash_conf.pipeline(
+        elasticsearch_url="http://elasticsearch:9200", writer=("lab_logstash_writer", password)
+    )
+    (line,) = [line for line in pipeline.splitlines() if password in line]
+    assert line.strip() == f'password => "{password}"'
