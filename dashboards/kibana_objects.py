@@ -1,67 +1,35 @@
 """Kibana saved objects for the lab's logs, as the NDJSON that Kibana's import API takes.
 
-Targets Kibana 8.19 (the pinned image). Each object carries the migration versions that
-Kibana 8.19 itself writes on export, so the import API takes them as current and does not
-run old migrations over them: `coreMigrationVersion` 8.8.0 (the core version has stayed there
-since saved-object types moved to model versions) and a `typeMigrationVersion` per type.
-JSON-valued attributes (`searchSourceJSON`, `visState`, `panelsJSON`, ...) are JSON strings,
-as in an export, and every link to another object goes through `references`.
+Targets Kibana 8.19 (the pinned image); the envelope and its migration versions are in
+kibana_saved.py, the alert events' objects and the link back to Grafana in kibana_alerts.py.
 """
 
-import json
 from collections.abc import Sequence
 
 from app.contract import ACCESS_DATASET, LOGS_INDEX_PATTERN
+from dashboards import kibana_alerts
 from dashboards.kibana_charts import agg, terms, xy_params
+from dashboards.kibana_saved import (
+    CORE_MIGRATION_VERSION,
+    TIME_FIELD,
+    TYPE_MIGRATION_VERSIONS,
+    data_view_reference,
+    saved_object,
+    search_source,
+    to_json,
+)
+from dashboards.kibana_saved import data_view as _data_view
+from dashboards.kibana_saved import saved_search as _saved_search
 
-CORE_MIGRATION_VERSION = "8.8.0"
-TYPE_MIGRATION_VERSIONS = {
-    "index-pattern": "8.0.0",
-    "search": "10.5.0",
-    "visualization": "8.5.0",
-    "dashboard": "10.2.0",
-}
+__all__ = ["CORE_MIGRATION_VERSION", "TYPE_MIGRATION_VERSIONS", "objects", "render"]
 
 DATA_VIEW_ID = "lab-logs"
 DATA_VIEW_TITLE = LOGS_INDEX_PATTERN
-TIME_FIELD = "@timestamp"
-INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
 
 # Only the access log (not start-up/shut-down lines) counts as a call.
 CALLS = f'event.dataset : "{ACCESS_DATASET}"'
 CALL_COLUMNS = ("lab.function", "lab.arguments", "http.response.status_code", "event.duration")
 NANOSECONDS_PER_MILLISECOND = 1_000_000
-
-
-def _json(value: object) -> str:
-    """Compact, key-sorted JSON: the string form Kibana stores, stable across renders."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def _saved_object(kind: str, object_id: str, attributes: dict, references=()) -> dict:
-    return {
-        "attributes": attributes,
-        "coreMigrationVersion": CORE_MIGRATION_VERSION,
-        "id": object_id,
-        "managed": False,
-        "references": list(references),
-        "type": kind,
-        "typeMigrationVersion": TYPE_MIGRATION_VERSIONS[kind],
-    }
-
-
-def _data_view_reference() -> dict:
-    return {"id": DATA_VIEW_ID, "name": INDEX_REF, "type": "index-pattern"}
-
-
-def _search_source(kuery: str) -> dict:
-    """`kibanaSavedObjectMeta` pointing at the data view through its reference."""
-    source = {
-        "filter": [],
-        "indexRefName": INDEX_REF,
-        "query": {"language": "kuery", "query": kuery},
-    }
-    return {"searchSourceJSON": _json(source)}
 
 
 def data_view() -> dict:
@@ -70,49 +38,13 @@ def data_view() -> dict:
         "id": "duration",
         "params": {"inputFormat": "nanoseconds", "outputFormat": "asMilliseconds"},
     }
-    return _saved_object(
-        "index-pattern",
-        DATA_VIEW_ID,
-        {
-            "fieldAttrs": _json({}),
-            "fieldFormatMap": _json(
-                {"event.duration": duration_ms, "lab.compute.duration": duration_ms}
-            ),
-            "fields": "[]",
-            "name": "Lab logs",
-            "runtimeFieldMap": _json({}),
-            "sourceFilters": "[]",
-            "timeFieldName": TIME_FIELD,
-            "title": DATA_VIEW_TITLE,
-        },
-    )
+    formats = {"event.duration": duration_ms, "lab.compute.duration": duration_ms}
+    return _data_view(DATA_VIEW_ID, "Lab logs", DATA_VIEW_TITLE, formats)
 
 
-def saved_search(
-    object_id: str,
-    title: str,
-    description: str,
-    kuery: str,
-    columns: Sequence[str],
-    sort: Sequence[tuple[str, str]] = ((TIME_FIELD, "desc"),),
-) -> dict:
-    """A Discover session: a query, the columns a reader scans, and an order."""
-    return _saved_object(
-        "search",
-        object_id,
-        {
-            "columns": list(columns),
-            "description": description,
-            "grid": {},
-            "hideChart": False,
-            "isTextBasedQuery": False,
-            "kibanaSavedObjectMeta": _search_source(kuery),
-            "sort": [list(pair) for pair in sort],
-            "timeRestore": False,
-            "title": title,
-        },
-        [_data_view_reference()],
-    )
+def saved_search(*args, **kwargs) -> dict:
+    """A saved search over the logs' data view (kibana_saved.saved_search)."""
+    return _saved_search(*args, **kwargs, data_view_id=DATA_VIEW_ID)
 
 
 def saved_searches(*, slow_call_ms: int) -> list[dict]:
@@ -146,18 +78,18 @@ def saved_searches(*, slow_call_ms: int) -> list[dict]:
 
 def visualization(object_id: str, title: str, description: str, vis_state: dict) -> dict:
     """An aggregation-based visualization over the access log of the data view."""
-    return _saved_object(
+    return saved_object(
         "visualization",
         object_id,
         {
             "description": description,
-            "kibanaSavedObjectMeta": _search_source(CALLS),
+            "kibanaSavedObjectMeta": search_source(CALLS),
             "title": title,
-            "uiStateJSON": _json({}),
+            "uiStateJSON": to_json({}),
             "version": 1,
-            "visState": _json({"title": title, **vis_state}),
+            "visState": to_json({"title": title, **vis_state}),
         },
-        [_data_view_reference()],
+        [data_view_reference(DATA_VIEW_ID)],
     )
 
 
@@ -253,18 +185,18 @@ def dashboard(panel_objects: Sequence[dict]) -> dict:
         references.append(
             {"id": saved["id"], "name": f"{index}:panel_{index}", "type": saved["type"]}
         )
-    return _saved_object(
+    return saved_object(
         "dashboard",
         "lab-logs-overview",
         {
             "description": "Calls, compute time and status codes of the lab's function services, "
-            "with the error and slow-call lists underneath.",
+            "with the error and slow-call lists and the alerts underneath.",
             "kibanaSavedObjectMeta": {
-                "searchSourceJSON": _json(
+                "searchSourceJSON": to_json(
                     {"filter": [], "query": {"language": "kuery", "query": ""}}
                 )
             },
-            "optionsJSON": _json(
+            "optionsJSON": to_json(
                 {
                     "hidePanelTitles": False,
                     "syncColors": False,
@@ -272,7 +204,7 @@ def dashboard(panel_objects: Sequence[dict]) -> dict:
                     "useMargins": True,
                 }
             ),
-            "panelsJSON": _json(panels),
+            "panelsJSON": to_json(panels),
             "timeFrom": "now-1h",
             "timeRestore": True,
             "timeTo": "now",
@@ -283,15 +215,22 @@ def dashboard(panel_objects: Sequence[dict]) -> dict:
     )
 
 
-def objects(*, slow_call_ms: int) -> list[dict]:
-    """Every saved object, each before whatever refers to it (the order an export uses)."""
+def objects(*, slow_call_ms: int, grafana_url: str | None = None) -> list[dict]:
+    """Every saved object, each before whatever refers to it (the order an export uses).
+
+    With `grafana_url` (Grafana's public URL, e.g. http://127.0.0.1:8000/grafana) the "Lab
+    logs" dashboard opens with a link back to Grafana's "Lab overview"; None leaves it out.
+    """
     searches = saved_searches(slow_call_ms=slow_call_ms)
     charts = visualizations()
     by_id = {o["id"]: o for o in searches}
-    board = dashboard([*charts, by_id["lab-errors"], by_id["lab-slow-calls"]])
-    return [data_view(), *searches, *charts, board]
+    alerts_view, alerts = kibana_alerts.data_view(), kibana_alerts.saved_search()
+    links = [] if grafana_url is None else [kibana_alerts.grafana_link(grafana_url)]
+    board = dashboard([*links, *charts, by_id["lab-errors"], by_id["lab-slow-calls"], alerts])
+    return [data_view(), alerts_view, *searches, alerts, *links, *charts, board]
 
 
-def render(*, slow_call_ms: int) -> str:
+def render(*, slow_call_ms: int, grafana_url: str | None = None) -> str:
     """The NDJSON file for `POST /api/saved_objects/_import`: one object per line."""
-    return "".join(_json(o) + "\n" for o in objects(slow_call_ms=slow_call_ms))
+    saved = objects(slow_call_ms=slow_call_ms, grafana_url=grafana_url)
+    return "".join(to_json(o) + "\n" for o in saved)

@@ -83,3 +83,13 @@ def fields_used(objects: list[dict]) -> Iterator[tuple[str, str]]:
             for agg in json.loads(attributes["visState"])["aggs"]:
                 if "field" in agg["params"]:
                     yield agg["params"]["field"], f"{where} aggregation {agg['id']}"
+
+
+def on_data_view(objects: list[dict], data_view_id: str) -> list[dict]:
+    """The data view itself and every object that reads it through a reference."""
+    return [
+        saved
+        for saved in objects
+        if (saved["type"], saved["id"]) == ("index-pattern", data_view_id)
+        or any((r["type"], r["id"]) == ("index-pattern", data_view_id) for r in saved["references"])
+    ]

@@ -4,10 +4,13 @@ import json
 
 import pytest
 
-from dashboards import kibana_objects
-from tests.dashboards import kibana_walk
+from dashboards import grafana_overview, kibana_alerts, kibana_objects
+from dashboards.alert_events import ALERTS_INDEX_PATTERN, EVENT_FIELD_TYPES
+from stack.configs import logstash_alerts
+from tests.dashboards import kibana_walk, logstash_shape
 
 SLOW_CALL_MS = 7
+GRAFANA_URL = "http://127.0.0.1:8000/grafana"
 TOP_LEVEL_KEYS = {
     "attributes",
     "coreMigrationVersion",
@@ -34,7 +37,7 @@ REQUIRED_ATTRIBUTES = {
 
 @pytest.fixture(scope="module")
 def ndjson() -> str:
-    return kibana_objects.render(slow_call_ms=SLOW_CALL_MS)
+    return kibana_objects.render(slow_call_ms=SLOW_CALL_MS, grafana_url=GRAFANA_URL)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,7 @@ def test_one_object_per_line_and_stable(ndjson):
     assert ndjson.endswith("\n")
     lines = ndjson.splitlines()
     assert all(line.startswith("{") and line.endswith("}") for line in lines)
-    assert ndjson == kibana_objects.render(slow_call_ms=SLOW_CALL_MS)
+    assert ndjson == kibana_objects.render(slow_call_ms=SLOW_CALL_MS, grafana_url=GRAFANA_URL)
 
 
 def test_envelope_of_every_object(objects):
@@ -148,3 +151,45 @@ def test_field_walker_sees_every_kind_of_use(objects):
     """The field proof is only as good as the walker: it must see each kind of use."""
     wheres = {where.split(" ", 1)[1].split(" ")[0] for _, where in kibana_walk.fields_used(objects)}
     assert {"timeFieldName", "fieldFormatMap", "column", "sort", "query", "aggregation"} <= wheres
+
+
+def test_alerts_search_reads_the_alert_events_the_template_maps(objects):
+    """ "Lab: alerts" lists the fields Logstash gives each alert event (alert_events.py) and
+    the alerts index template maps, over a data view of the alerts index only."""
+    saved = by_id(objects)
+    view = saved[kibana_alerts.DATA_VIEW_ID]
+    assert view["type"] == "index-pattern"
+    assert view["attributes"]["title"] == ALERTS_INDEX_PATTERN
+    search = saved[kibana_alerts.SEARCH_ID]
+    assert search["attributes"]["title"] == "Lab: alerts"
+    assert [r["id"] for r in search["references"]] == [kibana_alerts.DATA_VIEW_ID]
+    mapped = logstash_shape.template_types(logstash_alerts.template())
+    alert_objects = [view, search]
+    used = list(kibana_walk.fields_used(alert_objects))
+    assert {f for f, _ in used} >= {"@timestamp", "alert.name", "alert.status", "lab.function"}
+    for field, where in used:
+        assert field in EVENT_FIELD_TYPES, f"{where}: {field} is no alert event field"
+        assert mapped.get(field) == EVENT_FIELD_TYPES[field], f"{where}: {field} unmapped"
+    board = saved["lab-logs-overview"]
+    assert kibana_alerts.SEARCH_ID in {r["id"] for r in board["references"]}
+
+
+def test_lab_logs_links_back_to_grafana(objects):
+    saved = by_id(objects)
+    link = saved[kibana_alerts.LINK_ID]
+    state = json.loads(link["attributes"]["visState"])
+    assert state["type"] == "markdown"
+    assert f"]({GRAFANA_URL}/d/{grafana_overview.UID})" in state["params"]["markdown"]
+    panels = json.loads(saved["lab-logs-overview"]["attributes"]["panelsJSON"])
+    first = next(
+        r
+        for r in saved["lab-logs-overview"]["references"]
+        if r["name"].startswith(panels[0]["panelIndex"] + ":")
+    )
+    assert first["id"] == kibana_alerts.LINK_ID, "the link opens the dashboard"
+
+
+def test_no_grafana_url_means_no_link():
+    plain = kibana_walk.parse_objects(kibana_objects.render(slow_call_ms=SLOW_CALL_MS))
+    assert kibana_alerts.LINK_ID not in by_id(plain)
+    assert "/d/" not in json.dumps(plain)

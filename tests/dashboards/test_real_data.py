@@ -235,7 +235,12 @@ def documents(lab) -> list[dict]:
     return documents
 
 
-KIBANA_OBJECTS = kibana_walk.parse_objects(kibana_objects.render(slow_call_ms=SLOW_CALL_MS))
+# The objects over the log lines (the alert events' are checked against their own template in
+# test_kibana_objects.py).
+KIBANA_OBJECTS = kibana_walk.on_data_view(
+    kibana_walk.parse_objects(kibana_objects.render(slow_call_ms=SLOW_CALL_MS)),
+    kibana_objects.DATA_VIEW_ID,
+)
 FIELDS = sorted({field for field, _ in kibana_walk.fields_used(KIBANA_OBJECTS)})
 TEMPLATE_TYPES = logstash_shape.template_types(elasticsearch_template.template())
 
