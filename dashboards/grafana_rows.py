@@ -43,7 +43,15 @@ def alert_panels() -> list:
                 "alertInstanceLabelFilter": "",
                 "datasource": ALERT_LIST_DATASOURCE,
                 "showInstances": True,
-                "stateFilter": {"firing": True, "pending": True, "normal": False},
+                "showInactiveAlerts": False,
+                "stateFilter": {
+                    "firing": True,
+                    "pending": True,
+                    "recovering": True,
+                    "error": True,
+                    "noData": False,
+                    "normal": False,
+                },
             }
         )
     )

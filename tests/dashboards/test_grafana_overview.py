@@ -213,6 +213,16 @@ def test_alert_list_reads_the_provisioned_prometheus_by_name(model):
     provisioned = yaml_names(grafana_provisioning.datasources())
     assert alert_list["options"]["datasource"] in provisioned
     assert alert_list["options"]["stateFilter"]["firing"] is True
+    # grafana/grafana public/app/plugins/panel/alertlist/types.ts (11.x): UnifiedAlertListOptions
+    # and StateFilter; an unknown key is ignored silently, a misspelt filter shows nothing.
+    known = {
+        "maxItems", "sortOrder", "dashboardAlerts", "groupMode", "groupBy", "alertName",
+        "showInstances", "folder", "stateFilter", "alertInstanceLabelFilter", "datasource",
+        "viewMode", "showInactiveAlerts",
+    }  # fmt: skip
+    assert set(alert_list["options"]) <= known
+    states = {"firing", "pending", "inactive", "recovering", "noData", "normal", "error"}
+    assert set(alert_list["options"]["stateFilter"]) <= states
 
 
 def yaml_names(text: str) -> set[str]:
