@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import yaml
 
 from app.contract import LOGS_INDEX_PREFIX
-from stack.configs import elasticsearch_template, logstash_alerts
+from stack.configs import elasticsearch_security, elasticsearch_template, logstash_alerts
 from stack.settings import LOGSTASH_GELF_PORT
 
 PIPELINE_DIR = "/usr/share/logstash/pipeline"
@@ -22,10 +21,7 @@ DEAD_LETTER_QUEUE_DIR = f"{DATA_DIR}/dead_letter_queue"
 # this size the oldest go first (and are counted: the exporter reads the DLQ's dropped events).
 DEAD_LETTER_QUEUE_MAX_BYTES = "256mb"
 QUEUE_MAX_BYTES = "256mb"
-# Characters a Logstash config string cannot hold as written (config.support_escapes is off, so
-# a quote or a trailing backslash would end or break the string and the parse error would print
-# the text around it, password included).
-_UNQUOTABLE = re.compile(r'["\\\x00-\x1f\x7f]')
+
 
 # GELF metadata the Docker driver adds, moved to ECS names or dropped (docs/contract.md).
 GELF_RENAMES: Mapping[str, str] = {
@@ -120,19 +116,16 @@ def _credentials(writer: tuple[str, str] | None) -> str:
     if writer is None:
         return ""
     user, password = writer
-    for name, value in (("user", user), ("password", password)):
-        if not value or _UNQUOTABLE.search(value):
-            # Never the value itself: this message can reach a terminal or a CI log.
-            raise ValueError(
-                f"the Logstash writer's {name} is empty or has a quote, backslash or "
-                "control character"
-            )
+    # Quoted so Logstash reads back exactly these strings, or refused without printing them
+    # (a backslash, both quotes or a `${...}` reference): elasticsearch_security.py's rule.
+    user_literal = elasticsearch_security.logstash_string(user, "the Logstash writer's user")
+    password_literal = elasticsearch_security.logstash_string(password)
     # The password is the file's last value: a syntax error prints the text before it
     # (logstash-core compiler.rb raises treetop's failure_reason, "... after <input>").
     return f"""\
     action => "create"
-    user => "{user}"
-    password => "{password}"
+    user => {user_literal}
+    password => {password_literal}
 """
 
 
