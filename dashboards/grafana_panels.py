@@ -17,6 +17,8 @@ from grafana_foundation_sdk.models import dashboard as dashboard_models
 # The uid under which stack/configs/grafana_provisioning.py provisions Prometheus; every
 # panel and variable names it, so it lives here and the provisioning imports it.
 PROMETHEUS_UID = "prometheus"
+# Its name: Grafana's alert list panel picks its rule source by datasource name, not uid.
+PROMETHEUS_NAME = "Prometheus"
 PROMETHEUS = dashboard_models.DataSourceRef(type_val="prometheus", uid=PROMETHEUS_UID)
 
 # Panel sizes on Grafana's 24-column grid.

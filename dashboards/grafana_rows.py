@@ -14,7 +14,7 @@ ALERTS_ROW = "Alerts"
 HOST_ROW = "Host"
 LOGS_ROW = "Log delivery"
 # Grafana's list of alerts reads the rules' state from the Prometheus datasource (by name).
-ALERT_LIST_DATASOURCE = "Prometheus"
+ALERT_LIST_DATASOURCE = panels.PROMETHEUS_NAME
 LOG_MISSING_STEPS: panels.Steps = ((None, "green"), (promql.LOG_MISSING_LIMIT, "red"))
 LOAD_STEPS: panels.Steps = ((None, "green"), (0.7, "orange"), (1, "red"))
 
