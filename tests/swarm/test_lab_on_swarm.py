@@ -16,6 +16,7 @@ from dataclasses import replace
 import pytest
 
 from app.contract import APP_PORT, APP_USER
+from stack.configs.traefik_yaml import USERS_FILE
 from tests.support.declared import capture
 from tests.support.live_lab import STANDIN_IMAGES
 from tests.support.swarm_cluster import wait_for
@@ -165,6 +166,9 @@ def test_each_node_runs_its_tasks_healthy_and_hardened(swarm, lab):
                 assert node.is_manager
                 ports = attrs["NetworkSettings"]["Ports"][f"{FRONT_PORT}/tcp"]
                 assert {int(p["HostPort"]) for p in ports} == {FRONT_PORT}
+                # Its basic-auth users: a Swarm secret at an absolute path, 0400 for nobody.
+                code, found = container.exec_run(["stat", "-c", "%a %u", USERS_FILE])
+                assert (code, found.decode().split()) == (0, ["400", "65534"]), found
             seen.setdefault(node.name, []).append(name.removeprefix(f"lab-{STACK}-"))
     report("tasks per node: " + "; ".join(f"{n}: {sorted(t)}" for n, t in sorted(seen.items())))
     assert len(seen) == len(swarm.nodes), seen
