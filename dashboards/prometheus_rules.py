@@ -46,6 +46,8 @@ class Alert:
     severity: str
     summary: str
     description: str
+    # Prometheus keeps the alert firing this long after its condition clears.
+    keep_firing_for: str | None = None
 
     @property
     def expr(self) -> str:
@@ -60,6 +62,7 @@ class Alert:
             "alert": self.name,
             "expr": self.expr,
             "for": self.duration,
+            **({"keep_firing_for": self.keep_firing_for} if self.keep_firing_for else {}),
             "labels": {"severity": self.severity},
             "annotations": {"summary": self.summary, "description": self.description},
         }
@@ -148,6 +151,9 @@ def _alerts(functions: Sequence[str]) -> list[Alert]:
             summary="Traefik is down: no function is reachable",
             description="Prometheus could not scrape Traefik ({{ $labels.instance }}) for a "
             "minute; every call to the lab goes through it.",
+            # Its inhibition of the per-function alerts ends when it resolves; a probe through
+            # Traefik recovers a scrape later, and would otherwise be sent as firing.
+            keep_firing_for="15s",
         ),
         Alert(
             name="LabProbeFailed",

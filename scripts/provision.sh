@@ -18,6 +18,8 @@ declare -A command_of=(
     # --config.check checks the probe modules and runs the probes of the config tests.
     [prometheus-alertmanager]=amtool
     [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
+    # make local's Host row (lab/local_host.py) and its real-data proof.
+    [prometheus-node-exporter]=prometheus-node-exporter
     [wrk]=wrk
     [debootstrap]=debootstrap
 )
@@ -52,5 +54,6 @@ promtool --version 2>&1 | head -n 1
 prometheus --version 2>&1 | head -n 1
 amtool --version 2>&1 | head -n 1
 prometheus-blackbox-exporter --version 2>&1 | head -n 1
+prometheus-node-exporter --version 2>&1 | head -n 1
 wrk --version 2>&1 | head -n 1 || true
 echo "debootstrap $(dpkg-query -W -f '${Version}' debootstrap)"

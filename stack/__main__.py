@@ -17,9 +17,10 @@ from pulumi.runtime.config import CONFIG, get_config_env
 from app.contract import FUNCTIONS
 from dashboards import grafana_overview, kibana_objects, prometheus_rules
 from stack import monitoring, swarm
-from stack.configs import elasticsearch_security as es_security
 from stack import settings as lab_settings
 from stack.app_image import AppImage, AppImageArgs
+from stack.configs import elasticsearch_security as es_security
+from stack.configs.alertmanager_yaml import PORT as ALERTMANAGER_PORT
 from stack.containers import Placement
 from stack.elasticsearch import Elasticsearch, ElasticsearchArgs
 from stack.function_service import FunctionService, FunctionServiceArgs
@@ -28,7 +29,6 @@ from stack.kibana import Kibana, KibanaArgs
 from stack.logstash import Logstash, LogstashArgs
 from stack.network import LabNetwork, LabNetworkArgs
 from stack.prometheus import Prometheus, PrometheusArgs
-from stack.configs.alertmanager_yaml import PORT as ALERTMANAGER_PORT
 from stack.settings import GRAFANA_PORT, KIBANA_PORT, PROMETHEUS_PORT
 from stack.traefik import Traefik, TraefikArgs
 
@@ -113,6 +113,7 @@ if settings.logs:
             heap=settings.logstash_heap,
             gelf_port=settings.ports["gelf"],
             alerts=settings.metrics and settings.alerting,
+            writer_password=secret(es_security.USERS_BY_NAME["lab_logstash_writer"].secret),
             depends_on=elasticsearch.ready,
         ),
     )
@@ -123,7 +124,9 @@ if settings.logs:
             settings,
             "kibana",
             elasticsearch_url=elasticsearch.internal_url,
-            saved_objects=kibana_objects.render(slow_call_ms=settings.slow_call_ms),
+            saved_objects=kibana_objects.render(
+                slow_call_ms=settings.slow_call_ms, grafana_url=urls["grafana_url"]
+            ),
             public_url=urls["kibana_url"],
             kibana_system_password=secret(es_security.KIBANA_SYSTEM_SECRET),
             importer_password=secret(es_security.USERS_BY_NAME["lab_kibana_importer"].secret),
@@ -209,7 +212,11 @@ if settings.metrics:
                 settings,
                 "grafana",
                 admin_password=secret("grafanaAdminPassword"),
-                dashboards={grafana_overview.UID: grafana_overview.build(FUNCTIONS)},
+                dashboards={
+                    grafana_overview.UID: grafana_overview.build(
+                        FUNCTIONS, kibana_url=urls["kibana_url"]
+                    )
+                },
                 public_url=urls["grafana_url"],
                 alertmanager_url=watch.alertmanager_url,
                 depends_on=[prometheus.container],

@@ -40,7 +40,7 @@ PUBLISHED = {
         "elasticsearch", "Elasticsearch's API", login="Elasticsearch security (users per job)"
     ),
     "kibana": Published("kibana", "Kibana", login="Kibana's login (user lab, via Elasticsearch)"),
-    "gelf": Published("logstash", "Logstash's GELF input (anyone can write log lines)", "udp"),
+    "gelf": Published("logstash", "Logstash's GELF input (anyone can write log lines)"),
     "alertmanager": Published("alertmanager", "Alertmanager's UI and API"),
 }
 

@@ -1,17 +1,23 @@
 """Logstash: GELF from Docker's log driver in, ECS documents out to Elasticsearch.
 
-The GELF input is published on the bind address (127.0.0.1:12201/udp) because the Docker
-daemon, on the host, is what sends the function containers' output there. A persisted queue on
-a named volume keeps accepted events across a restart.
+The GELF input (TCP, stack/log_shipping.py) is published on the bind address (127.0.0.1:12201)
+because the Docker daemon, on the host, is what sends the function containers' output there. A
+persisted queue and the dead-letter queue on a named volume keep accepted events across a
+restart. It writes as the Logstash writer user, whose password is in the pipeline file (Logstash
+has no file form for it), uploaded 0400 for uid 1000.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pulumi
+
+from stack.configs import elasticsearch_security as es_security
 from stack.configs import elasticsearch_template, logstash_alerts, logstash_conf
 from stack.configs.logstash_health import command as health_command
-from stack.containers import PartArgs, PartComponent, slow_start_healthcheck, upload
+from stack.containers import PartArgs, PartComponent, secret_upload, slow_start_healthcheck, upload
+from stack.log_shipping import gelf_address
 from stack.settings import LOGSTASH_GELF_PORT, PORTS, LabSettings
 
 
@@ -22,23 +28,29 @@ class LogstashArgs(PartArgs):
     gelf_port: int = PORTS["gelf"]
     # Alertmanager's webhook on an HTTP input, into the alerts index (logstash_alerts.py).
     alerts: bool = False
+    writer_password: pulumi.Input[str]  # es_security.LOGSTASH_WRITER_USER's
+
+
+LOGSTASH_UID = "1000"  # the image's user (Logstash's Dockerfile)
 
 
 class Logstash(PartComponent):
     PART = "logstash"
 
     def container_arguments(self, args: LogstashArgs) -> dict:
+        pipeline = pulumi.Output.from_input(args.writer_password).apply(
+            lambda password: logstash_conf.pipeline(
+                elasticsearch_url=args.elasticsearch_url,
+                alerts=args.alerts,
+                writer=(es_security.LOGSTASH_WRITER_USER, password),
+            )
+        )
         return dict(
             data_dir=logstash_conf.DATA_DIR,
             envs=[f"LS_JAVA_OPTS=-Xms{args.heap} -Xmx{args.heap}"],
             uploads=[
                 upload(logstash_conf.SETTINGS_FILE, logstash_conf.settings()),
-                upload(
-                    logstash_conf.PIPELINE_FILE,
-                    logstash_conf.pipeline(
-                        elasticsearch_url=args.elasticsearch_url, alerts=args.alerts
-                    ),
-                ),
+                secret_upload(logstash_conf.PIPELINE_FILE, pipeline, owner=LOGSTASH_UID),
                 upload(logstash_conf.TEMPLATE_FILE, elasticsearch_template.render()),
                 *(
                     [upload(logstash_alerts.TEMPLATE_FILE, logstash_alerts.render_template())]
@@ -46,7 +58,7 @@ class Logstash(PartComponent):
                     else []
                 ),
             ],
-            ports=[args.placement.publish(LOGSTASH_GELF_PORT, args.gelf_port, protocol="udp")],
+            ports=[args.placement.publish(LOGSTASH_GELF_PORT, args.gelf_port)],
             # Not `GET /`: that answers 200 before the pipeline runs (logstash_health.py).
             health=slow_start_healthcheck(health_command()),
             # The function replicas start after this, so their start-up lines are not lost.
@@ -55,7 +67,7 @@ class Logstash(PartComponent):
 
     def outputs(self, name: str, args: LogstashArgs) -> dict:
         # Seen from the Docker daemon on the host, not from the lab network.
-        self.gelf_address = f"udp://{args.placement.client_host}:{args.gelf_port}"
+        self.gelf_address = gelf_address(args.placement.client_host, args.gelf_port)
         # Where Alertmanager posts, on the lab network (None without the HTTP input).
         self.alerts_webhook_url = logstash_alerts.webhook_url() if args.alerts else None
         return {"gelf_address": self.gelf_address}

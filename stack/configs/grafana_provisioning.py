@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from dashboards.grafana_panels import PROMETHEUS_UID
+from dashboards.grafana_panels import PROMETHEUS_NAME, PROMETHEUS_UID
 from stack.settings import PROMETHEUS_PORT
 
 PROVISIONING_DIR = "/etc/grafana/provisioning"
@@ -39,7 +39,8 @@ def datasources(prometheus_url: str = PROMETHEUS_URL, alertmanager_url: str | No
             "apiVersion": 1,
             "datasources": [
                 {
-                    "name": "Prometheus",
+                    # The alert list panel finds its datasource by this name.
+                    "name": PROMETHEUS_NAME,
                     "uid": PROMETHEUS_UID,
                     "type": "prometheus",
                     "access": "proxy",

@@ -90,7 +90,10 @@ def filter_block() -> str:
 """
 
 
-def output_block(elasticsearch_url: str) -> str:
+def output_block(elasticsearch_url: str, credentials: str = "") -> str:
+    """The alerts' elasticsearch output; `credentials` are the writer's login lines as
+    logstash_conf renders them for its own output (the writer role covers both indices)."""
+    login = "".join(f"  {line}\n" for line in credentials.splitlines())
     return f"""\
   if "{TAG}" in [tags] {{
     elasticsearch {{
@@ -103,7 +106,7 @@ def output_block(elasticsearch_url: str) -> str:
       template_name => "{TEMPLATE_NAME}"
       template => "{TEMPLATE_FILE}"
       template_overwrite => true
-    }}
+{login}    }}
   }}
 """
 

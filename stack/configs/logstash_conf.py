@@ -120,8 +120,9 @@ def _credentials(writer: tuple[str, str] | None) -> str:
     # (a backslash, both quotes or a `${...}` reference): elasticsearch_security.py's rule.
     user_literal = elasticsearch_security.logstash_string(user, "the Logstash writer's user")
     password_literal = elasticsearch_security.logstash_string(password)
-    # The password is the file's last value: a syntax error prints the text before it
-    # (logstash-core compiler.rb raises treetop's failure_reason, "... after <input>").
+    # The password ends the file: a syntax error prints the text before it (logstash-core
+    # compiler.rb raises treetop's failure_reason, "... after <input>"). With alerts, the
+    # alert output's copy comes first, followed only by the rendered log output.
     return f"""\
     action => "create"
     user => {user_literal}
@@ -146,7 +147,9 @@ def pipeline(
     """
     alert_input = logstash_alerts.input_block() if alerts else ""
     alert_filter = logstash_alerts.filter_block() if alerts else ""
-    alert_output = logstash_alerts.output_block(elasticsearch_url) if alerts else ""
+    alert_output = (
+        logstash_alerts.output_block(elasticsearch_url, _credentials(writer)) if alerts else ""
+    )
     # Logstash has no `unless`: the log output sits in an `if` that skips the alert events.
     logs_only = f'  if "{logstash_alerts.TAG}" not in [tags] {{\n' if alerts else ""
     logs_only_end = "  }\n" if alerts else ""

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from lab import local_probes, traffic
+from lab import local_host, local_probes, traffic
 from lab.local import LabStartError, LocalLab
 from lab.support import REPO_ROOT, http_status
 
@@ -105,6 +105,8 @@ def test_prometheus_scrapes_every_part(prometheus_binary):
         parts = {"prometheus": "up", "traefik": "up", **dict.fromkeys(lab.functions, "up")}
         # The black-box exporter is installed here (scripts/provision.sh): its jobs too.
         parts |= {"probe-calls": "up", "probe-parts": "up"} if local_probes.exporter_path() else {}
+        # node-exporter too, where Debian's package is installed (scripts/provision.sh).
+        parts |= {local_host.JOB: "up"} if local_host.exporter_path() else {}
         assert health == parts
         with urllib.request.urlopen(f"{lab.prometheus_url}/api/v1/status/config") as response:
             assert b"job_name: fibonacci" in response.read()

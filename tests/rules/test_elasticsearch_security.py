@@ -97,16 +97,15 @@ def test_auto_configure_covers_the_bulk_auto_create_and_dynamic_mappings():
         assert _granted(AUTO_CONFIGURE_ACTIONS, action)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='stack/configs/logstash_conf.py and logstash_alerts.py must set action => "create" '
-    "(another engineer's files); until then every document is refused with 403 and retried",
-)
 def test_the_logstash_outputs_send_op_type_create():
     """logstash-output-elasticsearch v11.22.13 lib/logstash/outputs/elasticsearch.rb l.138,
     l.493: `action` defaults to `index` unless data_stream (the lab sets data_stream false), and
     a bulk `index` item needs `index`/`create`/`write`, which the writer role does not hold."""
-    pipeline = logstash_conf.pipeline(elasticsearch_url="http://elasticsearch:9200", alerts=True)
+    pipeline = logstash_conf.pipeline(
+        elasticsearch_url="http://elasticsearch:9200",
+        alerts=True,
+        writer=(security.LOGSTASH_WRITER_USER, "pw"),
+    )
     outputs = re.findall(r"elasticsearch \{(.*?)\n\s*\}", pipeline, re.S)
     assert len(outputs) == 2
     for block in outputs:

@@ -143,8 +143,12 @@ def test_nothing_but_braces_follows_the_password(alerts):
         alerts=alerts,
         writer=("lab_logstash_writer", password),
     )
-    after = pipeline[pipeline.index(password) + len(password) + 1 :]
+    after = pipeline[pipeline.rindex(password) + len(password) + 1 :]
     assert set(after) <= set("} \n"), after
+    # Any earlier copy (the alert output's) is only followed by the renderer's own text.
+    first = pipeline.index(password)
+    assert pipeline.count(password) == (2 if alerts else 1)
+    assert password not in pipeline[first + len(password) : pipeline.rindex(password)]
 
 
 def test_the_secret_sits_only_in_the_masked_password_option():

@@ -55,7 +55,7 @@ def test_the_refusal_names_the_ports_without_a_login_exactly():
     assert message == (
         "lab:bindAddress = '0.0.0.0' publishes ports that answer without a login to every"
         " machine that reaches it: prometheus 9090/tcp: Prometheus's UI and API;"
-        " gelf 12201/udp: Logstash's GELF input (anyone can write log lines);"
+        " gelf 12201/tcp: Logstash's GELF input (anyone can write log lines);"
         " alertmanager 9093/tcp: Alertmanager's UI and API."
         " Bind to 127.0.0.1 (the default) (/prometheus and /alertmanager on the api port 8000"
         " ask for Traefik's login), switch those parts off, or set lab:allowOpenPorts: true to"
@@ -67,7 +67,7 @@ def test_the_refusal_follows_the_parts_that_run():
     lab = LabSettings(bind_address="10.0.0.5", metrics=False)
     assert exposure.refusal(lab) == (
         "lab:bindAddress = '10.0.0.5' publishes ports that answer without a login to every"
-        " machine that reaches it: gelf 12201/udp: Logstash's GELF input (anyone can write log"
+        " machine that reaches it: gelf 12201/tcp: Logstash's GELF input (anyone can write log"
         " lines). Bind to 127.0.0.1 (the default), switch those parts off, or set"
         " lab:allowOpenPorts: true to accept it"
     )

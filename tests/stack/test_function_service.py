@@ -35,7 +35,7 @@ def test_gelf_only_with_logs_on(declared):
         # Traefik ships its JSON access log the same way (issue 14).
         if logs_on and (is_function or name == "lab-dev-traefik"):
             assert driver == "gelf", container["urn"]
-            assert container["inputs"]["logOpts"]["gelf-address"] == "udp://127.0.0.1:12201"
+            assert container["inputs"]["logOpts"]["gelf-address"] == "tcp://127.0.0.1:12201"
             assert container["inputs"]["logOpts"]["tag"], container["urn"]
         else:
             assert driver != "gelf", container["urn"]

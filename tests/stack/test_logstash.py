@@ -24,7 +24,7 @@ def test_pipeline_template_and_settings_are_uploaded(declared):
     assert settings["queue.type"] == "persisted"
     assert settings["path.queue"].startswith(logstash["inputs"]["volumes"][0]["containerPath"])
     assert logstash["inputs"]["ports"] == [
-        {"internal": 12201, "external": 12201, "ip": "127.0.0.1", "protocol": "udp"}
+        {"internal": 12201, "external": 12201, "ip": "127.0.0.1", "protocol": "tcp"}
     ]
 
 

@@ -41,6 +41,8 @@ STANDIN_IMAGES = {
     "alertmanager": "lab-standin/alertmanager:0.25",
     "blackbox": "lab-standin/blackbox-exporter:0.23",
     "node_exporter": "lab-standin/node-exporter:1.5",
+    # Debian's 1.5 package (the stack pins v1.9.0): only applied with lab:logs on.
+    "elasticsearch_exporter": "lab-standin/elasticsearch-exporter:1.5",
 }
 # Functions, Traefik and Prometheus are what can run here (DESIGN.md).
 HARNESS_PARTS = {"lab:metrics": True, "lab:grafana": False, "lab:logs": False}
@@ -158,10 +160,7 @@ def open_lab(target: str, client: docker.DockerClient) -> Iterator[LiveLab]:
         return
 
     remove_stale(client)
-    ports = {
-        key: free_port(socket.SOCK_DGRAM if key == "gelf" else socket.SOCK_STREAM)
-        for key in PORT_KEYS
-    }
+    ports = {key: free_port(socket.SOCK_STREAM) for key in PORT_KEYS}
     stack, config = target_stack(target, ports)
     resources = capture(project, stack, config)
     harness = Harness(client, CAPTURE_DIR)
