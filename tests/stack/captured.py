@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 
+import yaml
+
 from stack.settings import LabSettings
 from tests.support.capture import capture
 
@@ -70,3 +72,10 @@ def upload(container: dict, path: str) -> str:
     files = {u["file"]: u["content"] for u in container["inputs"].get("uploads", [])}
     assert path in files, f"{container['urn']}: no upload at {path} (has {sorted(files)})"
     return files[path]
+
+
+def scrape_targets(found: dict, job: str) -> list[str]:
+    """The targets of `job` in the Prometheus config the program uploads."""
+    config = yaml.safe_load(upload(found["lab-dev-prometheus"], "/etc/prometheus/prometheus.yml"))
+    jobs = {entry["job_name"]: entry for entry in config["scrape_configs"]}
+    return [t for static in jobs[job]["static_configs"] for t in static["targets"]]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import yaml
-
 from stack import elasticsearch_exporter as exporter
-from tests.stack.captured import containers, runs, upload
+from tests.stack.captured import containers, runs, scrape_targets
 from tests.support.capture import MOCK_SECRETS
 
 
@@ -16,10 +14,7 @@ def test_runs_with_metrics_and_logs_and_is_scraped(declared):
         return
     container = found["lab-dev-elasticsearch_exporter"]
     assert container["options"]["depends_on"] == [found["lab-dev-elasticsearch"]["urn"]]
-    config = yaml.safe_load(upload(found["lab-dev-prometheus"], "/etc/prometheus/prometheus.yml"))
-    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    targets = jobs[exporter.JOB]["static_configs"][0]["targets"]
-    assert targets == [f"elasticsearch_exporter:{exporter.PORT}"]
+    assert scrape_targets(found, exporter.JOB) == [f"elasticsearch_exporter:{exporter.PORT}"]
 
 
 def test_its_password_is_a_0400_file_and_nowhere_else(declared):

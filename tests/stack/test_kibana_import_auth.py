@@ -12,18 +12,10 @@ import pytest
 from dashboards import kibana_objects
 from stack import kibana_import
 from stack.configs import elasticsearch_security as security
-from tests.support.standins import serving, start_kibana
+from tests.support.standins import serving
 
 NDJSON = kibana_objects.render(slow_call_ms=5)
 PASSWORD = 'imp "orter" pw'
-
-
-@pytest.fixture
-def kibana():
-    server = start_kibana()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def test_the_import_signs_in_as_the_importer(kibana):

@@ -13,17 +13,9 @@ import pytest
 
 from dashboards import kibana_objects
 from stack import kibana_import
-from tests.support.standins import import_answer, start_kibana
+from tests.support.standins import import_answer
 
 NDJSON = kibana_objects.render(slow_call_ms=5)
-
-
-@pytest.fixture
-def kibana():
-    server = start_kibana()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def _without_the_data_view(ndjson: str) -> str:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import yaml
-
 from stack import logstash_exporter as exporter
-from tests.stack.captured import containers, runs, upload
+from tests.stack.captured import containers, runs, scrape_targets
 
 
 def test_runs_from_the_app_image_and_is_scraped(declared):
@@ -18,8 +16,4 @@ def test_runs_from_the_app_image_and_is_scraped(declared):
     assert container["inputs"]["image"] == replica["inputs"]["image"]
     assert container["inputs"]["entrypoints"] == ["python", "-m", "app.logstash_exporter"]
     assert container["options"]["depends_on"] == [found["lab-dev-logstash"]["urn"]]
-    config = yaml.safe_load(upload(found["lab-dev-prometheus"], "/etc/prometheus/prometheus.yml"))
-    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert jobs[exporter.JOB]["static_configs"][0]["targets"] == [
-        f"logstash_exporter:{exporter.PORT}"
-    ]
+    assert scrape_targets(found, exporter.JOB) == [f"logstash_exporter:{exporter.PORT}"]
