@@ -177,13 +177,19 @@ class SwarmLogstash(pulumi.ComponentResource):
         super().__init__("lab:swarm:Logstash", name, None, opts)
         files = {
             logstash_conf.SETTINGS_FILE: logstash_conf.settings(),
-            logstash_conf.PIPELINE_FILE: logstash_conf.pipeline(
-                elasticsearch_url=args.elasticsearch_url, alerts=args.alerts
-            ),
             logstash_conf.TEMPLATE_FILE: elasticsearch_template.render(),
         }
         if args.alerts:
             files[logstash_alerts.TEMPLATE_FILE] = logstash_alerts.render_template()
+        # The writer's password is in the pipeline file (Logstash has no file form for it), so
+        # the whole pipeline is a secret, as it is a 0400 upload on one host (stack/logstash.py).
+        pipeline = pulumi.Output.from_input(args.writer_password).apply(
+            lambda password: logstash_conf.pipeline(
+                elasticsearch_url=args.elasticsearch_url,
+                alerts=args.alerts,
+                writer=(es_security.LOGSTASH_WRITER_USER, password),
+            )
+        )
         self.container = part_service(
             self,
             name,
@@ -191,6 +197,14 @@ class SwarmLogstash(pulumi.ComponentResource):
             "logstash",
             env={"LS_JAVA_OPTS": f"-Xms{args.heap} -Xmx{args.heap}"},
             configs=file_configs(self, name, args.placement, "logstash", files, owner=ELASTIC_UID),
+            secrets=secret_files(
+                self,
+                name,
+                args.placement,
+                "logstash",
+                {logstash_conf.PIPELINE_FILE: pipeline},
+                owner=ELASTIC_UID,
+            ),
             data_dir=logstash_conf.DATA_DIR,
             healthcheck=slow_start_healthcheck(logstash_health()),
             constraints=[STATE_CONSTRAINT],
