@@ -153,7 +153,10 @@ class LabSettings:
         return self.bind_address
 
     def url(self, port_key: str, path: str = "") -> str:
-        return f"http://{self.client_host}:{self.ports[port_key]}{path}"
+        """On Swarm the state node publishes its parts' ports (host mode), not this machine."""
+        on_state_node = self.engine == "swarm" and port_key in tables.STATE_NODE_PORTS
+        host = self.swarm_state_host if on_state_node and self.swarm_state_host else None
+        return f"http://{host or self.client_host}:{self.ports[port_key]}{path}"
 
     @property
     def api_url(self) -> str:

@@ -71,6 +71,8 @@ SECRETS: Mapping[str, str] = MappingProxyType(
 )
 
 ENGINES = ("docker", "swarm")
+# Ports the Swarm state node publishes (stack/swarm_state.py, swarm_monitoring.py, swarm.py).
+STATE_NODE_PORTS = ("prometheus", "alertmanager", "grafana", "elasticsearch", "kibana", "gelf")
 
 # The swarm's state node as every node reaches it (stack/swarm_state.py: the gelf address).
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")

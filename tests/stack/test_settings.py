@@ -194,3 +194,11 @@ def test_allow_open_ports_is_the_explicit_override_and_typed():
     assert (lab.bind_address, lab.allow_open_ports) == ("0.0.0.0", True)
     with pytest.raises(SettingsError, match="lab:allowOpenPorts = 'yes' is invalid"):
         settings.parse({"allowOpenPorts": "yes"})
+
+
+def test_on_swarm_the_state_nodes_parts_are_reached_on_the_state_node():
+    lab = settings.parse({"engine": "swarm", "swarmStateHost": "10.0.0.2"})
+    assert lab.url("prometheus") == "http://10.0.0.2:9090"
+    assert lab.url("elasticsearch") == "http://10.0.0.2:9200"
+    assert lab.api_url == "http://127.0.0.1:8000"  # Traefik on the manager, as DOCKER_HOST
+    assert settings.parse({}).url("prometheus") == "http://127.0.0.1:9090"
