@@ -5,10 +5,12 @@ Every part needs `lab:metrics`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from dashboards.prometheus_rules import TRAEFIK_DOWN
+from stack import node_exporter
 from stack.alertmanager import Alertmanager, AlertmanagerArgs
 from stack.blackbox import Blackbox, BlackboxArgs
 from stack.configs import alertmanager_yaml, blackbox_yaml
@@ -29,7 +31,15 @@ from stack.settings import (
     LabSettings,
 )
 
-NODE_JOB = "node"
+NODE_JOB = node_exporter.JOB
+# Each monitoring part's component on one Docker host.
+CONTAINERS: Mapping[str, type] = {
+    "elasticsearch_exporter": ElasticsearchExporter,
+    "logstash_exporter": LogstashExporter,
+    "alertmanager": Alertmanager,
+    "blackbox": Blackbox,
+    "node_exporter": NodeExporter,
+}
 
 
 @dataclass
@@ -66,15 +76,19 @@ def declare(
     elasticsearch: Any = None,
     logstash: Any = None,
     app_image: Any = None,
+    classes: Mapping[str, type] | None = None,
 ) -> Monitoring:
     """The parts the switches turn on; nothing when `lab:metrics` is off. With `lab:logs`,
     `elasticsearch` and `logstash` (the components) are watched by their exporters, the
-    Logstash one running from `app_image` (the lab's own image name)."""
+    Logstash one running from `app_image` (the lab's own image name). `classes` maps each
+    part to the component declaring it (CONTAINERS here; stack/swarm_monitoring.py passes
+    its services), with the same Args either way."""
+    part = {**CONTAINERS, **(classes or {})}
     found = Monitoring()
     if not settings.metrics:
         return found
     if elasticsearch is not None:
-        exporter = ElasticsearchExporter(
+        exporter = part["elasticsearch_exporter"](
             f"{name}-elasticsearch-exporter",
             ElasticsearchExporterArgs.for_part(
                 placement,
@@ -88,7 +102,7 @@ def declare(
         )
         found.extra_jobs.append(exporter.scrape_job())
     if logstash is not None:
-        logstash_exporter = LogstashExporter(
+        logstash_exporter = part["logstash_exporter"](
             f"{name}-logstash-exporter",
             LogstashExporterArgs(
                 placement=placement,
@@ -99,7 +113,7 @@ def declare(
         )
         found.extra_jobs.append(logstash_exporter.scrape_job())
     if settings.alerting:
-        found.alertmanager = Alertmanager(
+        found.alertmanager = part["alertmanager"](
             f"{name}-alertmanager",
             AlertmanagerArgs.for_part(
                 placement,
@@ -116,7 +130,7 @@ def declare(
         found.alertmanager_url = found.alertmanager.internal_url
     if settings.probes:
         parts = part_urls(settings)
-        blackbox = Blackbox(
+        blackbox = part["blackbox"](
             f"{name}-blackbox",
             BlackboxArgs.for_part(
                 placement, settings, "blackbox", config=blackbox_yaml.render(parts=tuple(parts))
@@ -128,11 +142,9 @@ def declare(
             part_urls=parts,
         )
     if settings.host:
-        node = NodeExporter(
+        node = part["node_exporter"](
             f"{name}-node-exporter",
             NodeExporterArgs.for_part(placement, settings, "node_exporter"),
         )
-        found.extra_jobs.append(
-            {"job_name": NODE_JOB, "static_configs": [{"targets": [node.address]}]}
-        )
+        found.extra_jobs.append(node.scrape_job())
     return found

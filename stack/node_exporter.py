@@ -9,6 +9,7 @@ import pulumi_docker as docker
 from stack.containers import PartArgs, PartComponent, healthcheck
 
 PORT = 9100
+JOB = "node"  # the dashboards' node-exporter job
 # Host path -> where the container sees it; plain read-only binds (no rslave propagation,
 # which needs a shared mount on the host that the CI machine does not have).
 HOST_MOUNTS = {"/proc": "/host/proc", "/sys": "/host/sys", "/": "/host/root"}
@@ -39,3 +40,6 @@ class NodeExporter(PartComponent):
     def outputs(self, name: str, args: NodeExporterArgs) -> dict:
         self.address = f"node_exporter:{PORT}"  # host:port Prometheus scrapes
         return {"address": self.address}
+
+    def scrape_job(self) -> dict:
+        return {"job_name": JOB, "static_configs": [{"targets": [self.address]}]}

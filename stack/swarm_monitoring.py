@@ -11,8 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
-from dashboards.prometheus_rules import TRAEFIK_DOWN
-from stack import elasticsearch_exporter, logstash_exporter
+from stack import elasticsearch_exporter, logstash_exporter, monitoring
 from stack.alertmanager import DATA_DIR as ALERTMANAGER_DATA
 from stack.alertmanager import AlertmanagerArgs
 from stack.blackbox import BlackboxArgs
@@ -20,10 +19,10 @@ from stack.configs import alertmanager_yaml, blackbox_yaml, prometheus_yaml
 from stack.containers import Placement
 from stack.elasticsearch_exporter import ElasticsearchExporterArgs
 from stack.logstash_exporter import LogstashExporterArgs
-from stack.monitoring import NODE_JOB, Monitoring, part_urls
+from stack.monitoring import NODE_JOB, Monitoring
 from stack.node_exporter import HOST_MOUNTS, NodeExporterArgs
 from stack.node_exporter import PORT as NODE_PORT
-from stack.settings import LOGSTASH_API_PORT, TRAEFIK_WEB_PORT, LabSettings
+from stack.settings import LOGSTASH_API_PORT, LabSettings
 from stack.settings_tables import ALERTMANAGER_SUB_PATH
 from stack.swarm_objects import (
     NODE_HOSTNAME,
@@ -194,80 +193,16 @@ class SwarmLogstashExporter(pulumi.ComponentResource):
         return {"job_name": logstash_exporter.JOB, "static_configs": [{"targets": [self.address]}]}
 
 
-def declare(
-    name: str,
-    placement: Placement,
-    settings: LabSettings,
-    *,
-    webhook_url: str | None,
-    alertmanager_public_url: str | None = None,
-    elasticsearch: Any = None,
-    logstash: Any = None,
-    app_image: Any = None,
-) -> Monitoring:
-    """stack/monitoring.declare() with the Swarm classes: the same switches, jobs and URLs."""
-    found = Monitoring()
-    if not settings.metrics:
-        return found
-    if elasticsearch is not None:
-        exporter = SwarmElasticsearchExporter(
-            f"{name}-elasticsearch-exporter",
-            ElasticsearchExporterArgs.for_part(
-                placement,
-                settings,
-                "elasticsearch_exporter",
-                elasticsearch_url=elasticsearch.internal_url,
-                username=elasticsearch.monitor_user,
-                password=elasticsearch.monitor_password,
-                depends_on=[elasticsearch.container],
-            ),
-        )
-        found.extra_jobs.append(exporter.scrape_job())
-    if logstash is not None:
-        found.extra_jobs.append(
-            SwarmLogstashExporter(
-                f"{name}-logstash-exporter",
-                LogstashExporterArgs(
-                    placement=placement,
-                    image=app_image,
-                    memory_mb=settings.memory_mb["logstash_exporter"],
-                    depends_on=[logstash.container],
-                ),
-            ).scrape_job()
-        )
-    if settings.alerting:
-        found.alertmanager = SwarmAlertmanager(
-            f"{name}-alertmanager",
-            AlertmanagerArgs.for_part(
-                placement,
-                settings,
-                "alertmanager",
-                config=alertmanager_yaml.render(
-                    traefik_down_alert=TRAEFIK_DOWN,
-                    webhook_url=webhook_url,
-                    **settings.alert_timing,
-                ),
-                public_url=alertmanager_public_url,
-            ),
-        )
-        found.alertmanager_url = found.alertmanager.internal_url
-    if settings.probes:
-        parts = part_urls(settings)
-        blackbox = SwarmBlackbox(
-            f"{name}-blackbox",
-            BlackboxArgs.for_part(
-                placement, settings, "blackbox", config=blackbox_yaml.render(parts=tuple(parts))
-            ),
-        )
-        found.extra_jobs += blackbox_yaml.scrape_jobs(
-            exporter=blackbox.address,
-            api_url=f"http://traefik:{TRAEFIK_WEB_PORT}",
-            part_urls=parts,
-        )
-    if settings.host:
-        node = SwarmNodeExporter(
-            f"{name}-node-exporter",
-            NodeExporterArgs.for_part(placement, settings, "node_exporter"),
-        )
-        found.extra_jobs.append(node.scrape_job())
-    return found
+# Each monitoring part's Swarm service, for stack/monitoring.declare().
+SERVICES = {
+    "elasticsearch_exporter": SwarmElasticsearchExporter,
+    "logstash_exporter": SwarmLogstashExporter,
+    "alertmanager": SwarmAlertmanager,
+    "blackbox": SwarmBlackbox,
+    "node_exporter": SwarmNodeExporter,
+}
+
+
+def declare(name: str, placement: Placement, settings: LabSettings, **wiring: Any) -> Monitoring:
+    """stack/monitoring.declare() with the Swarm services: the same switches, jobs and URLs."""
+    return monitoring.declare(name, placement, settings, classes=SERVICES, **wiring)
