@@ -95,20 +95,25 @@ class Elasticsearch(PartComponent):
     def outputs(self, name: str, args: ElasticsearchArgs) -> dict:
         self.internal_url = f"http://elasticsearch:{ELASTICSEARCH_PORT}"
         self.url = args.placement.url(args.port)
-        # Every other login's user, role and password, and the retention policy, set as
-        # `elastic` once the node answers; what signs in to it waits for this, not the container.
-        self.security = ElasticsearchSecurity(
-            f"{name}-security",
-            elasticsearch_url=self.url,  # the step runs where Pulumi runs
-            elastic_password=args.elastic_password,
-            kibana_system_password=args.kibana_system_password,
-            passwords=dict(args.user_passwords),
-            trigger=self.container.id,
-            **es_security.setup_inputs(args.log_retention),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
-        )
-        self.ready = [self.container, self.security]
-        # The read-only monitoring login the exporter uses.
-        self.monitor_user = es_security.MONITOR_USER
-        self.monitor_password = args.user_passwords[es_security.MONITOR_USER]
+        secure(self, name, args)
         return {"url": self.url, "internal_url": self.internal_url}
+
+
+def secure(part: pulumi.ComponentResource, name: str, args: ElasticsearchArgs) -> None:
+    """Every other login's user, role and password, and the retention policy, set as
+    `elastic` once the node (`part.container`) answers at `part.url`, where Pulumi runs; what
+    signs in to it waits for `part.ready`, not the container alone. On one host or on Swarm."""
+    part.security = ElasticsearchSecurity(
+        f"{name}-security",
+        elasticsearch_url=part.url,
+        elastic_password=args.elastic_password,
+        kibana_system_password=args.kibana_system_password,
+        passwords=dict(args.user_passwords),
+        trigger=part.container.id,
+        **es_security.setup_inputs(args.log_retention),
+        opts=pulumi.ResourceOptions(parent=part, depends_on=[part.container]),
+    )
+    part.ready = [part.container, part.security]
+    # The read-only monitoring login the exporter uses.
+    part.monitor_user = es_security.MONITOR_USER
+    part.monitor_password = args.user_passwords[es_security.MONITOR_USER]

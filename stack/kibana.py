@@ -28,37 +28,50 @@ class Kibana(PartComponent):
     def container_arguments(self, args: KibanaArgs) -> dict:
         # The whole configuration is kibana.yml, 0400 for uid 1000: Kibana's image turns its
         # environment into command-line arguments, where a password would show (kibana_yml.py).
-        config = pulumi.Output.from_input(args.kibana_system_password).apply(
-            lambda password: kibana_yml.render(
-                elasticsearch_url=args.elasticsearch_url,
-                password=password,
-                base_path=KIBANA_SUB_PATH,
-                public_url=args.public_url,
-            )
-        )
         return dict(
-            uploads=[secret_upload(kibana_yml.CONFIG_FILE, config, owner=kibana_yml.KIBANA_UID)],
+            uploads=[
+                secret_upload(kibana_yml.CONFIG_FILE, config(args), owner=kibana_yml.KIBANA_UID)
+            ],
             ports=[args.placement.publish(KIBANA_PORT, args.port)],
-            # /api/status answers without a login (its redacted form), 503 when unavailable.
-            health=slow_start_healthcheck(
-                ["curl", "-fsS", f"http://localhost:{KIBANA_PORT}{KIBANA_SUB_PATH}/api/status"],
-                retries=18,
-                start_period="90s",
-            ),
+            health=slow_start_healthcheck(HEALTH_COMMAND, **HEALTH_TIMING),
             wait_timeout=400,
         )
 
     def outputs(self, name: str, args: KibanaArgs) -> dict:
         # The import runs from where Pulumi runs, so it uses the published port.
         direct_url = args.placement.url(args.port, KIBANA_SUB_PATH)
-        self.saved_objects = KibanaSavedObjects(
-            f"{name}-saved-objects",
-            kibana_url=direct_url,
-            ndjson=args.saved_objects,
-            trigger=self.container.id,
-            username=es_security.KIBANA_IMPORTER_USER,
-            password=args.importer_password,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
-        )
-        self.url = args.public_url
+        import_objects(self, name, args, direct_url)
         return {"url": self.url, "direct_url": direct_url}
+
+
+def config(args: KibanaArgs) -> pulumi.Output[str]:
+    """kibana.yml with kibana_system's login (a secret: the whole file is one)."""
+    return pulumi.Output.from_input(args.kibana_system_password).apply(
+        lambda password: kibana_yml.render(
+            elasticsearch_url=args.elasticsearch_url,
+            password=password,
+            base_path=KIBANA_SUB_PATH,
+            public_url=args.public_url,
+        )
+    )
+
+
+# /api/status answers without a login (its redacted form), 503 when unavailable; Kibana takes
+# its time to start. The same check for the container and for the Swarm service.
+HEALTH_COMMAND = ("curl", "-fsS", f"http://localhost:{KIBANA_PORT}{KIBANA_SUB_PATH}/api/status")
+HEALTH_TIMING = {"retries": 18, "start_period": "90s"}
+
+
+def import_objects(part: pulumi.ComponentResource, name: str, args: KibanaArgs, url: str) -> None:
+    """The saved objects, imported by the importer user at `url` (Kibana's published port, from
+    where Pulumi runs) once `part.container` runs, again whenever it is replaced."""
+    part.saved_objects = KibanaSavedObjects(
+        f"{name}-saved-objects",
+        kibana_url=url,
+        ndjson=args.saved_objects,
+        trigger=part.container.id,
+        username=es_security.KIBANA_IMPORTER_USER,
+        password=args.importer_password,
+        opts=pulumi.ResourceOptions(parent=part, depends_on=[part.container]),
+    )
+    part.url = args.public_url

@@ -16,7 +16,7 @@ import json
 import pulumi
 
 from stack import elasticsearch as es
-from stack import log_shipping
+from stack import kibana, log_shipping
 from stack.configs import elasticsearch_security as es_security
 from stack.configs import (
     elasticsearch_template,
@@ -26,10 +26,8 @@ from stack.configs import (
     logstash_conf,
 )
 from stack.configs.logstash_health import command as logstash_health
-from stack.elasticsearch_setup import ElasticsearchSecurity
 from stack.grafana import ADMIN_PASSWORD_FILE, GRAFANA_UID, GrafanaArgs
 from stack.kibana import KibanaArgs
-from stack.kibana_import import KibanaSavedObjects
 from stack.logstash import LogstashArgs
 from stack.settings import (
     ELASTICSEARCH_PORT,
@@ -153,19 +151,7 @@ class SwarmElasticsearch(pulumi.ComponentResource):
         self.internal_url = f"http://elasticsearch:{ELASTICSEARCH_PORT}"
         # The published port on the state node, where Pulumi's security step signs in.
         self.url = f"http://{state_host}:{args.port}"
-        self.security = ElasticsearchSecurity(
-            f"{name}-security",
-            elasticsearch_url=self.url,
-            elastic_password=args.elastic_password,
-            kibana_system_password=args.kibana_system_password,
-            passwords=dict(args.user_passwords),
-            trigger=self.container.id,
-            **es_security.setup_inputs(args.log_retention),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
-        )
-        self.ready = [self.container, self.security]
-        self.monitor_user = es_security.MONITOR_USER
-        self.monitor_password = args.user_passwords[es_security.MONITOR_USER]
+        es.secure(self, name, args)
         self.register_outputs({"url": self.url, "internal_url": self.internal_url})
 
 
@@ -226,15 +212,7 @@ class SwarmKibana(pulumi.ComponentResource):
         super().__init__("lab:swarm:Kibana", name, None, opts)
         # The whole configuration is kibana.yml, a secret (it holds kibana_system's password;
         # Kibana's image turns its environment into command-line arguments: kibana_yml.py).
-        config = pulumi.Output.from_input(args.kibana_system_password).apply(
-            lambda password: kibana_yml.render(
-                elasticsearch_url=args.elasticsearch_url,
-                password=password,
-                base_path=KIBANA_SUB_PATH,
-                public_url=args.public_url,
-            )
-        )
-        files = {kibana_yml.CONFIG_FILE: config}
+        files = {kibana_yml.CONFIG_FILE: kibana.config(args)}
         self.container = part_service(
             self,
             name,
@@ -243,23 +221,10 @@ class SwarmKibana(pulumi.ComponentResource):
             secrets=secret_files(
                 self, name, args.placement, "kibana", files, owner=kibana_yml.KIBANA_UID
             ),
-            healthcheck=slow_start_healthcheck(
-                ["curl", "-fsS", f"http://localhost:{KIBANA_PORT}{KIBANA_SUB_PATH}/api/status"],
-                retries=18,
-                start_period="90s",
-            ),
+            healthcheck=slow_start_healthcheck(kibana.HEALTH_COMMAND, **kibana.HEALTH_TIMING),
             constraints=[STATE_CONSTRAINT],
             endpoint=host_ports((KIBANA_PORT, args.port)),
         )
         direct_url = f"http://{state_host}:{args.port}{KIBANA_SUB_PATH}"
-        self.saved_objects = KibanaSavedObjects(
-            f"{name}-saved-objects",
-            kibana_url=direct_url,
-            ndjson=args.saved_objects,
-            trigger=self.container.id,
-            username=es_security.KIBANA_IMPORTER_USER,
-            password=args.importer_password,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
-        )
-        self.url = args.public_url
+        kibana.import_objects(self, name, args, direct_url)
         self.register_outputs({"url": self.url, "direct_url": direct_url})
