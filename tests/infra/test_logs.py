@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
-import time
 import zlib
 
 import pytest
 
+from lab.gelf_receiver import GelfReceiver
+from lab.support import wait_until
 from tests.support.declared import CAPTURE_DIR
 from tests.support.ecs_fields import flatten
 from tests.support.harness import CONTAINER, Harness
-from tests.support.live_lab import LiveLab, declared_with, free_port
+from tests.support.live_lab import LiveLab, declared_with
 
 pytestmark = pytest.mark.live
 CHUNK_MAGIC = b"\x1e\x0f"
@@ -58,20 +58,6 @@ def test_decode_gelf_reassembles_chunks_and_decompresses():
     assert decoded == [message, {"short_message": "y"}, {"short_message": "y"}]
 
 
-def receive(listener: socket.socket, until, timeout: float) -> list[dict]:
-    """Collect GELF messages until `until(messages)` holds or the time runs out."""
-    datagrams, messages = [], []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not until(messages):
-        listener.settimeout(max(0.1, deadline - time.monotonic()))
-        try:
-            datagrams.append(listener.recv(65535))
-        except TimeoutError:
-            break
-        messages = decode_gelf(datagrams)
-    return messages
-
-
 def ecs_lines(messages: list[dict]) -> list[dict]:
     return [flatten(json.loads(m["short_message"])) for m in messages]
 
@@ -81,35 +67,36 @@ def access_line(lines: list[dict], path: str) -> dict | None:
 
 
 def test_gelf_driver_ships_ecs_lines_intact(lab: LiveLab, docker_client):
-    gelf_port = free_port(socket.SOCK_DGRAM)
-    declared = declared_with(
-        lab, **{"lab:logs": True, "lab:ports": {**lab.ports, "gelf": gelf_port}}
-    )
-    fibonacci = [
-        r.inputs
-        for r in declared
-        if r.type == CONTAINER
-        and {"label": "lab.function", "value": "fibonacci"} in r.inputs["labels"]
-    ]
-    assert fibonacci, "the program declares no fibonacci replica with the logs part on"
-    inputs = fibonacci[0]
-    assert inputs["logDriver"] == "gelf"
-    assert inputs["logOpts"]["gelf-address"] == f"udp://127.0.0.1:{gelf_port}"
+    """The declared replica's log options, over TCP as declared, to a receiver in Logstash's
+    place (lab/gelf_receiver.py reads the driver's NUL-framed messages)."""
+    messages: list[dict] = []
+    with GelfReceiver("tcp", lambda message: messages.append(message) or True) as receiver:
+        declared = declared_with(
+            lab, **{"lab:logs": True, "lab:ports": {**lab.ports, "gelf": receiver.port}}
+        )
+        fibonacci = [
+            r.inputs
+            for r in declared
+            if r.type == CONTAINER
+            and {"label": "lab.function", "value": "fibonacci"} in r.inputs["labels"]
+        ]
+        assert fibonacci, "the program declares no fibonacci replica with the logs part on"
+        inputs = fibonacci[0]
+        assert inputs["logDriver"] == "gelf"
+        assert inputs["logOpts"]["gelf-address"] == f"tcp://127.0.0.1:{receiver.port}"
 
-    probe_name = f"{inputs['name']}-gelf-probe"
-    # Same settings; only the name changes and the aliases go, so Traefik never routes to it.
-    # The image is the running replica's: the app's tag is a hash of app/, which may have moved
-    # since the session's stack was applied.
-    probe = {
-        **inputs,
-        "name": probe_name,
-        "image": lab.containers[inputs["name"]]["image"],
-        "networksAdvanced": [{"name": n["name"]} for n in inputs["networksAdvanced"]],
-    }
-    harness = lab.harness or Harness(docker_client, CAPTURE_DIR)
-    path = "/fibonacci/10/"
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
-        listener.bind(("127.0.0.1", gelf_port))
+        probe_name = f"{inputs['name']}-gelf-probe"
+        # Same settings; only the name changes and the aliases go, so Traefik never routes to
+        # it. The image is the running replica's: the app's tag is a hash of app/, which may
+        # have moved since the session's stack was applied.
+        probe = {
+            **inputs,
+            "name": probe_name,
+            "image": lab.containers[inputs["name"]]["image"],
+            "networksAdvanced": [{"name": n["name"]} for n in inputs["networksAdvanced"]],
+        }
+        harness = lab.harness or Harness(docker_client, CAPTURE_DIR)
+        path = "/fibonacci/10/"
         container_id = harness.create_container(probe, {"lab.probe": "gelf"})
         try:
             docker_client.api.start(container_id)
@@ -119,14 +106,16 @@ def test_gelf_driver_ships_ecs_lines_intact(lab: LiveLab, docker_client):
                 f"'http://127.0.0.1:8080{path}').read()"
             )
             docker_client.containers.get(container_id).exec_run(["python", "-c", request])
-            messages = receive(
-                listener, lambda ms: access_line(ecs_lines(ms), path) is not None, timeout=20
+            wait_until(
+                lambda: access_line(ecs_lines(list(messages)), path) is not None,
+                timeout=20,
+                what=f"the access line of {path} at the receiver",
             )
             logged = docker_client.api.logs(container_id).decode().splitlines()
         finally:
             docker_client.api.remove_container(container_id, force=True, v=True)
 
-    lines = ecs_lines(messages)
+    lines = ecs_lines(list(messages))
     line = access_line(lines, path)
     assert line is not None, f"no access line for {path} among {lines}"
     assert messages[0]["version"] == "1.1"
