@@ -43,21 +43,7 @@ class Prometheus(PartComponent):
         return dict(
             data_dir=DATA_DIR,
             # The image's entrypoint is the prometheus binary; these replace its default flags.
-            command=[
-                f"--config.file={prometheus_yaml.CONFIG_FILE}",
-                f"--storage.tsdb.path={DATA_DIR}",
-                f"--storage.tsdb.retention.time={args.retention}",
-                f"--storage.tsdb.retention.size={args.retention_size}",
-                # Links for browsers under Traefik's /prometheus/, routes still at / here.
-                *(
-                    [f"--web.external-url={args.public_url}", "--web.route-prefix=/"]
-                    if args.public_url
-                    else []
-                ),
-                # Off unless lab:lifecycle asks: it lets anyone reaching the port POST /-/quit
-                # (issue 11); a config change replaces the container through its upload anyway.
-                *(["--web.enable-lifecycle"] if args.lifecycle else []),
-            ],
+            command=flags(args),
             uploads=[
                 upload(prometheus_yaml.CONFIG_FILE, config),
                 upload(prometheus_yaml.RULES_FILE, args.rules),
@@ -71,3 +57,23 @@ class Prometheus(PartComponent):
     def outputs(self, name: str, args: PrometheusArgs) -> dict:
         self.url = args.placement.url(args.port)
         return {"url": self.url, "config": self.config}
+
+
+def flags(args: PrometheusArgs) -> list[str]:
+    """Prometheus's command line (its image's entrypoint is the binary; these replace the
+    default flags), for the container and the Swarm service alike."""
+    return [
+        f"--config.file={prometheus_yaml.CONFIG_FILE}",
+        f"--storage.tsdb.path={DATA_DIR}",
+        f"--storage.tsdb.retention.time={args.retention}",
+        f"--storage.tsdb.retention.size={args.retention_size}",
+        # Links for browsers under Traefik's /prometheus/, routes still at / here.
+        *(
+            [f"--web.external-url={args.public_url}", "--web.route-prefix=/"]
+            if args.public_url
+            else []
+        ),
+        # Off unless lab:lifecycle asks: it lets anyone reaching the port POST /-/quit
+        # (issue 11); a config change replaces the container through its upload anyway.
+        *(["--web.enable-lifecycle"] if args.lifecycle else []),
+    ]

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_docker as docker
 
 from app.contract import APP_PORT, APP_USER
+from stack import prometheus, traefik
 from stack.configs import prometheus_yaml, traefik_yaml
 from stack.function_service import HEALTH_PROBE, FunctionServiceArgs
 from stack.network import LabNetworkArgs
@@ -129,28 +130,13 @@ class SwarmTraefik(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TraefikArgs, opts=None) -> None:
         super().__init__("lab:swarm:Traefik", name, None, opts)
-        guarded = args.admin_password is not None
         # Traefik's own health check stays off: each backend is one dnsrr name for every task,
         # which Swarm's task health check keeps to healthy, running tasks; retries remain.
-        dynamic = traefik_yaml.dynamic(
-            args.backends,
-            grafana_url=args.grafana_url,
-            kibana_url=args.kibana_url,
-            prometheus_url=args.prometheus_url if guarded else None,
-            alertmanager_url=args.alertmanager_url if guarded else None,
-            users_file=traefik_yaml.USERS_FILE if guarded else None,
-            hosts=args.hosts,
-            health_check=False,
-        )
         files = {
             traefik_yaml.STATIC_FILE: traefik_yaml.static(),
-            traefik_yaml.DYNAMIC_FILE: dynamic,
+            traefik_yaml.DYNAMIC_FILE: traefik.dynamic_config(args, health_check=False),
         }
-        users = {}
-        if guarded:
-            users[traefik_yaml.USERS_FILE] = pulumi.Output.from_input(args.admin_password).apply(
-                traefik_yaml.basic_auth_users
-            )
+        users = {path: text for path, text in [traefik.users_file(args)] if text is not None}
         self.service = part_service(
             self,
             name,
@@ -168,7 +154,7 @@ class SwarmTraefik(pulumi.ComponentResource):
             ),
             log_driver=gelf_driver(args.gelf_address, "{{.Name}}/traefik"),
         )
-        self.register_outputs({"dynamic": dynamic})
+        self.register_outputs({"dynamic": files[traefik_yaml.DYNAMIC_FILE]})
 
 
 class SwarmPrometheus(pulumi.ComponentResource):
@@ -191,20 +177,7 @@ class SwarmPrometheus(pulumi.ComponentResource):
             name,
             args,
             "prometheus",
-            args=[
-                f"--config.file={prometheus_yaml.CONFIG_FILE}",
-                f"--storage.tsdb.path={DATA_DIR}",
-                f"--storage.tsdb.retention.time={args.retention}",
-                f"--storage.tsdb.retention.size={args.retention_size}",
-                # Links for browsers under Traefik's /prometheus/, routes still at / here.
-                *(
-                    [f"--web.external-url={args.public_url}", "--web.route-prefix=/"]
-                    if args.public_url
-                    else []
-                ),
-                # Off unless lab:lifecycle asks: any page could POST /-/quit (issue 14).
-                *(["--web.enable-lifecycle"] if args.lifecycle else []),
-            ],
+            args=prometheus.flags(args),
             configs=file_configs(self, name, args.placement, "prometheus", files),
             data_dir=DATA_DIR,
             healthcheck=healthcheck(

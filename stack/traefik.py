@@ -67,22 +67,9 @@ class Traefik(PartComponent):
 
     def container_arguments(self, args: TraefikArgs) -> dict:
         static = traefik_yaml.static()
-        guarded = args.admin_password is not None
-        self.dynamic = dynamic = traefik_yaml.dynamic(
-            args.backends,
-            grafana_url=args.grafana_url,
-            kibana_url=args.kibana_url,
-            prometheus_url=args.prometheus_url if guarded else None,
-            alertmanager_url=args.alertmanager_url if guarded else None,
-            users_file=traefik_yaml.USERS_FILE if guarded else None,
-            hosts=args.hosts,
-        )
-        users = []
-        if guarded:
-            users_text = pulumi.Output.from_input(args.admin_password).apply(
-                traefik_yaml.basic_auth_users
-            )
-            users = [secret_upload(traefik_yaml.USERS_FILE, users_text, owner=TRAEFIK_UID)]
+        self.dynamic = dynamic = dynamic_config(args)
+        path, users_text = users_file(args)
+        users = [] if users_text is None else [secret_upload(path, users_text, owner=TRAEFIK_UID)]
         logging = gelf_logging(args.gelf_address, "{{.Name}}/traefik") if args.gelf_address else {}
         return dict(
             command=[f"--configFile={traefik_yaml.STATIC_FILE}"],
@@ -108,3 +95,27 @@ class Traefik(PartComponent):
             "dashboard_url": self.dashboard_url,
             "dynamic": self.dynamic,
         }
+
+
+def dynamic_config(args: TraefikArgs, *, health_check: bool = True) -> str:
+    """The routers, services and middlewares; the monitoring routes and the dashboard's basic
+    auth only with the admin password (their parts have no login of their own)."""
+    guarded = args.admin_password is not None
+    return traefik_yaml.dynamic(
+        args.backends,
+        grafana_url=args.grafana_url,
+        kibana_url=args.kibana_url,
+        prometheus_url=args.prometheus_url if guarded else None,
+        alertmanager_url=args.alertmanager_url if guarded else None,
+        users_file=traefik_yaml.USERS_FILE if guarded else None,
+        hosts=args.hosts,
+        health_check=health_check,
+    )
+
+
+def users_file(args: TraefikArgs) -> tuple[str, pulumi.Output[str] | None]:
+    """Where the basic-auth users file goes and its text (None without an admin password)."""
+    if args.admin_password is None:
+        return traefik_yaml.USERS_FILE, None
+    text = pulumi.Output.from_input(args.admin_password).apply(traefik_yaml.basic_auth_users)
+    return traefik_yaml.USERS_FILE, text
