@@ -187,6 +187,11 @@ class PartComponent(pulumi.ComponentResource):
         return {}
 
 
+def static_job(job: str, address: str) -> dict:
+    """A Prometheus scrape job of one target (`host:port` on the lab network)."""
+    return {"job_name": job, "static_configs": [{"targets": [address]}]}
+
+
 def child_options(
     parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = (), **extra
 ) -> pulumi.ResourceOptions:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from stack.containers import PartArgs, PartComponent, healthcheck, secret_upload
+from stack.containers import PartArgs, PartComponent, healthcheck, secret_upload, static_job
 
 PORT = 9114
 JOB = "elasticsearch"
@@ -60,4 +60,4 @@ class ElasticsearchExporter(PartComponent):
         return {"address": self.address}
 
     def scrape_job(self) -> dict:
-        return {"job_name": JOB, "static_configs": [{"targets": [self.address]}]}
+        return static_job(JOB, self.address)

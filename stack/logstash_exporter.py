@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stack.containers import PartArgs, PartComponent, healthcheck
+from stack.containers import PartArgs, PartComponent, healthcheck, static_job
 from stack.settings import LOGSTASH_API_PORT
 
 PORT = 9198
@@ -44,4 +44,4 @@ class LogstashExporter(PartComponent):
         return {"address": self.address}
 
     def scrape_job(self) -> dict:
-        return {"job_name": JOB, "static_configs": [{"targets": [self.address]}]}
+        return static_job(JOB, self.address)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pulumi_docker as docker
 
-from stack.containers import PartArgs, PartComponent, healthcheck
+from stack.containers import PartArgs, PartComponent, healthcheck, static_job
 
 PORT = 9100
 JOB = "node"  # the dashboards' node-exporter job
@@ -42,4 +42,4 @@ class NodeExporter(PartComponent):
         return {"address": self.address}
 
     def scrape_job(self) -> dict:
-        return {"job_name": JOB, "static_configs": [{"targets": [self.address]}]}
+        return static_job(JOB, self.address)

@@ -16,7 +16,7 @@ from stack.alertmanager import DATA_DIR as ALERTMANAGER_DATA
 from stack.alertmanager import AlertmanagerArgs
 from stack.blackbox import BlackboxArgs
 from stack.configs import alertmanager_yaml, blackbox_yaml, prometheus_yaml
-from stack.containers import Placement
+from stack.containers import Placement, static_job
 from stack.elasticsearch_exporter import ElasticsearchExporterArgs
 from stack.logstash_exporter import LogstashExporterArgs
 from stack.monitoring import NODE_JOB, Monitoring
@@ -158,10 +158,7 @@ class SwarmElasticsearchExporter(pulumi.ComponentResource):
         self.register_outputs({"address": self.address})
 
     def scrape_job(self) -> dict:
-        return {
-            "job_name": elasticsearch_exporter.JOB,
-            "static_configs": [{"targets": [self.address]}],
-        }
+        return static_job(elasticsearch_exporter.JOB, self.address)
 
 
 class SwarmLogstashExporter(pulumi.ComponentResource):
@@ -190,7 +187,7 @@ class SwarmLogstashExporter(pulumi.ComponentResource):
         self.register_outputs({"address": self.address})
 
     def scrape_job(self) -> dict:
-        return {"job_name": logstash_exporter.JOB, "static_configs": [{"targets": [self.address]}]}
+        return static_job(logstash_exporter.JOB, self.address)
 
 
 # Each monitoring part's Swarm service, for stack/monitoring.declare().
