@@ -26,7 +26,7 @@ MIB = 1024 * 1024
 STATE_CONSTRAINT = "node.labels.lab.state==true"
 MANAGER_CONSTRAINT = "node.role==manager"
 SPREAD_OVER_NODES = "spread=node.id"
-NOBODY = "65534"
+NOBODY = HARDENING["traefik"].user.split(":")[0]  # the uid the exporters and Traefik run as
 # A task's hostname as its node's: Swarm expands the template per task, so node-exporter's
 # node_uname_info{nodename} names the node (Docker's service templates: hostname, env, mounts).
 NODE_HOSTNAME = "{{.Node.Hostname}}"

@@ -56,16 +56,8 @@ def settings(
     }
 
 
-def render(*, elasticsearch_url: str, password: str, base_path: str, public_url: str) -> str:
-    """The file's text; YAML quoting keeps quotes, spaces and `#` in a password literal."""
-    return yaml.safe_dump(
-        settings(
-            elasticsearch_url=elasticsearch_url,
-            password=password,
-            base_path=base_path,
-            public_url=public_url,
-        ),
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-    )
+def render(**fields: str) -> str:
+    """The file's text for settings(**fields); YAML quoting keeps quotes, spaces and `#` in a
+    password literal."""
+    document = settings(**fields)
+    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=True)
