@@ -18,6 +18,7 @@ from app.contract import FUNCTIONS, HEALTH_PATH, HISTOGRAM_BUCKETS
 from app.server import Limits
 from lab.support import free_port
 from stack.configs import traefik_yaml
+from tests.support.processes import stop_process
 
 CONTAINER_BACKENDS = {
     function: [f"http://{function}-{i}:8080" for i in (1, 2, 3)] for function in FUNCTIONS
@@ -235,11 +236,4 @@ def test_real_traefik_routes_retries_and_health_checks(tmp_path, backend):
         assert "traefik_service_request_duration_seconds_bucket" in metrics
         assert 'le="0.00025"' in metrics  # our buckets, not Traefik's defaults
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stdout:
-            process.stdout.close()
+        stop_process(process)

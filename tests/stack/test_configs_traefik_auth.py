@@ -17,6 +17,7 @@ import yaml
 from lab.support import free_port
 from stack.configs import htpasswd, traefik_yaml
 from tests.stack.test_configs_traefik import CONTAINER_BACKENDS, backend  # noqa: F401 (fixture)
+from tests.support.processes import stop_process
 
 # Quotes, spaces, a colon, a backslash and non-ASCII: what a hand-set password may hold.
 AWKWARD_PASSWORD = 'it\'s a "pass" word: \\ ü'
@@ -152,11 +153,4 @@ def test_real_traefik_asks_for_the_password(tmp_path, backend):  # noqa: F811
         assert requests.get(f"{api}/metrics", timeout=5).status_code == 200
         assert requests.get(f"{web}/fibonacci/10/", timeout=5).status_code == 200
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stdout:
-            process.stdout.close()
+        stop_process(process)

@@ -15,6 +15,7 @@ import requests
 from lab.support import free_port
 from stack.configs import traefik_yaml
 from tests.stack.test_configs_traefik import backend  # noqa: F401 (fixture)
+from tests.support.processes import stop_process
 
 PASSWORD = "a generated password"
 
@@ -24,13 +25,7 @@ def start(argv: list[str], log: Path) -> subprocess.Popen:
         return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+stop = stop_process
 
 
 def wait_for(url: str, *, auth=None, what: str, timeout: float = 30) -> None:
