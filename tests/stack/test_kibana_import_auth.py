@@ -12,7 +12,7 @@ import pytest
 from dashboards import kibana_objects
 from stack import kibana_import
 from stack.configs import elasticsearch_security as security
-from tests.support.standins import serving
+from tests.support.standins import json_answer, serving
 
 NDJSON = kibana_objects.render(slow_call_ms=5)
 PASSWORD = 'imp "orter" pw'
@@ -37,14 +37,8 @@ class Refusing(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.server.count += 1
-        payload = json.dumps(
-            {"statusCode": 401, "error": "Unauthorized", "message": "[security_exception]"}
-        ).encode()
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        refusal = {"statusCode": 401, "error": "Unauthorized", "message": "[security_exception]"}
+        json_answer(self, 401, refusal)
 
     def log_message(self, *args):
         pass

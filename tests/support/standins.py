@@ -46,8 +46,11 @@ class FakeApi:
         return [r for r in self.requests if (r.method, r.path) == (method, path)]
 
 
-def _json_answer(handler: BaseHTTPRequestHandler, status: int, document: object) -> None:
-    payload = json.dumps(document).encode()
+def json_answer(
+    handler: BaseHTTPRequestHandler, status: int, document: object, separators=None
+) -> None:
+    """Answer `document` as JSON with `status` (compact with `separators=(",", ":")`)."""
+    payload = json.dumps(document, separators=separators).encode()
     handler.send_response(status)
     handler.send_header("Content-Type", "application/json")
     handler.send_header("Content-Length", str(len(payload)))
@@ -87,7 +90,7 @@ def running_api() -> Iterator[FakeApi]:
             fake.requests.append(request)
             route = fake.routes.get((self.command, parts.path))
             status, body = route(request) if route else (404, {"message": "Not found"})
-            _json_answer(self, status, body)
+            json_answer(self, status, body)
 
         do_GET = do_POST = _serve
 
@@ -111,11 +114,11 @@ class FakeKibana(BaseHTTPRequestHandler):
         server.requests.append((self.path, dict(self.headers), body))
         if server.unready > 0:
             server.unready -= 1
-            return _json_answer(self, 503, {"statusCode": 503, "error": "Service Unavailable"})
+            return json_answer(self, 503, {"statusCode": 503, "error": "Service Unavailable"})
         problem = self._problem(body)
         if problem:
-            return _json_answer(self, 400, {"statusCode": 400, "message": problem})
-        return _json_answer(self, 200, import_answer(server.received, server.existing))
+            return json_answer(self, 400, {"statusCode": 400, "message": problem})
+        return json_answer(self, 200, import_answer(server.received, server.existing))
 
     def _problem(self, body: bytes) -> str | None:
         url = urlsplit(self.path)
@@ -233,12 +236,7 @@ class FakeLogstash(BaseHTTPRequestHandler):
 
     def _compact(self, status: int, document: object) -> None:
         """Logstash's API writes compact JSON (`"state":"RUNNING"`), which a check may grep."""
-        payload = json.dumps(document, separators=(",", ":")).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        json_answer(self, status, document, separators=(",", ":"))
 
     def log_message(self, *args):
         pass
@@ -270,11 +268,11 @@ class FakeStatus(BaseHTTPRequestHandler):
         if path.endswith("/api/status"):
             code = 503 if level in ("unavailable", "critical") else 200
             body = {"status": {"overall": {"level": level, "summary": f"Kibana is {level}"}}}
-            return _json_answer(self, code, body)
+            return json_answer(self, code, body)
         if path.endswith("/api/health"):
             healthy = level == "available"
             body = {"database": "ok" if healthy else "failing", "version": "11.6.5"}
-            return _json_answer(self, 200 if healthy else 503, body)
+            return json_answer(self, 200 if healthy else 503, body)
         if path == "/_cluster/health":
             login = getattr(self.server, "login", None)
             if login and self.headers.get("Authorization") != _basic(login):
@@ -290,8 +288,8 @@ class FakeStatus(BaseHTTPRequestHandler):
                 wanted
             )
             body = {"status": colour, "timed_out": not reached, "number_of_nodes": 1}
-            return _json_answer(self, 200 if reached else 408, body)
-        return _json_answer(self, 404, {"statusCode": 404})
+            return json_answer(self, 200 if reached else 408, body)
+        return json_answer(self, 404, {"statusCode": 404})
 
     def log_message(self, *args):
         pass
