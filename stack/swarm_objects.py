@@ -73,6 +73,24 @@ def options(parent: pulumi.Resource, depends_on=()) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
 
 
+def _mounted(files, *, kind: str, declare, mount, owner: str, mode: int) -> list:
+    """`declare(path, content)` each file as a Swarm `kind` (config or secret) and mount it at
+    its path for uid/gid `owner` with `mode`."""
+    mounts = []
+    for path, content in files.items():
+        item = declare(path, content)
+        mounts.append(
+            mount(
+                **{f"{kind}_id": item.id, f"{kind}_name": item.name},
+                file_name=path,
+                file_uid=owner,
+                file_gid=owner,
+                file_mode=mode,
+            )
+        )
+    return mounts
+
+
 def file_configs(
     parent: pulumi.Resource,
     name: str,
@@ -83,29 +101,19 @@ def file_configs(
     owner: str = NOBODY,
 ) -> list[docker.ServiceTaskSpecContainerSpecConfigArgs]:
     """One Swarm config per file, mounted read-only (0444) at its path, owned by `owner`."""
-    mounts = []
-    for path, content in files.items():
-        config = docker.ServiceConfig(
+    labels = placement.label_pairs(part).items()
+
+    def declare(path: str, content: str) -> docker.ServiceConfig:
+        return docker.ServiceConfig(
             resource_name(name, path),
             name=config_name(placement, part, path, content),
             data_raw=content,
-            labels=[
-                docker.ServiceConfigLabelArgs(label=k, value=v)
-                for k, v in placement.label_pairs(part).items()
-            ],
+            labels=[docker.ServiceConfigLabelArgs(label=k, value=v) for k, v in labels],
             opts=options(parent),
         )
-        mounts.append(
-            docker.ServiceTaskSpecContainerSpecConfigArgs(
-                config_id=config.id,
-                config_name=config.name,
-                file_name=path,
-                file_uid=owner,
-                file_gid=owner,
-                file_mode=0o444,
-            )
-        )
-    return mounts
+
+    mount = docker.ServiceTaskSpecContainerSpecConfigArgs
+    return _mounted(files, kind="config", declare=declare, mount=mount, owner=owner, mode=0o444)
 
 
 def secret_files(
@@ -122,30 +130,20 @@ def secret_files(
     base64-encoded (terraform-provider-docker v4.5.0 resource_docker_secret.go decodes it with
     StdEncoding); the name carries a hash of the content, as configs do, so a new password is a
     new secret and the service rolls (a secret in use cannot be replaced under the same name)."""
-    mounts = []
-    for path, value in files.items():
+    labels = placement.label_pairs(part).items()
+
+    def declare(path: str, value: pulumi.Input[str]) -> docker.Secret:
         content = pulumi.Output.secret(value)
-        secret = docker.Secret(
+        return docker.Secret(
             resource_name(name, path),
-            name=content.apply(lambda text, p=path: _versioned(placement, part, p, text)),
+            name=content.apply(lambda text: _versioned(placement, part, path, text)),
             data=content.apply(lambda text: base64.b64encode(text.encode()).decode()),
-            labels=[
-                docker.SecretLabelArgs(label=k, value=v)
-                for k, v in placement.label_pairs(part).items()
-            ],
+            labels=[docker.SecretLabelArgs(label=k, value=v) for k, v in labels],
             opts=options(parent),
         )
-        mounts.append(
-            docker.ServiceTaskSpecContainerSpecSecretArgs(
-                secret_id=secret.id,
-                secret_name=secret.name,
-                file_name=path,
-                file_uid=owner,
-                file_gid=owner,
-                file_mode=0o400,
-            )
-        )
-    return mounts
+
+    mount = docker.ServiceTaskSpecContainerSpecSecretArgs
+    return _mounted(files, kind="secret", declare=declare, mount=mount, owner=owner, mode=0o400)
 
 
 def healthcheck(command, *, interval="5s", timeout="3s", retries=5, start_period="10s"):
