@@ -9,7 +9,6 @@ runpy.run_path puts stack/ on sys.path[0]); providers start with cmd.Dir = that 
 dill by reference unless `__module__` is `__main__`, and the provider host cannot import stack/.
 """
 
-import ast
 import importlib.util
 import os
 import sys
@@ -19,6 +18,7 @@ import yaml
 
 from lab.support import REPO_ROOT
 from stack import app_image, kibana_import
+from tests.support.dynamic_providers import foreign_imports
 
 PROJECT = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
 
@@ -91,18 +91,7 @@ def test_the_dynamic_provider_is_pickled_by_value_and_imports_only_what_the_host
     assert provider.__module__ == "__main__"
     for member in (kibana_import.import_saved_objects, kibana_import.content_hash):
         assert member.__module__ == "__main__", member
-    tree = ast.parse(Path(kibana_import.__file__).read_text())
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    } | {
-        node.module.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
-    foreign = {n for n in imported if n not in sys.stdlib_module_names} - {"pulumi"}
+    foreign = foreign_imports(kibana_import.__file__)
     assert not foreign, f"imports the provider host may lack: {sorted(foreign)}"
 
 

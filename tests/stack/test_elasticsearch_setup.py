@@ -6,7 +6,6 @@ refusal names the step and Elasticsearch's answer.
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from stack import elasticsearch_setup as setup
 from stack.configs import elasticsearch_security as security
+from tests.support.dynamic_providers import foreign_imports, run_pickled
 from tests.support.elasticsearch_standin import ElasticsearchStandIn
 
 ELASTIC = "elastic-pw-1"
@@ -204,15 +204,7 @@ def test_the_pickled_provider_runs_where_stack_cannot_be_imported(elasticsearch,
     """Pulumi runs dynamic providers in a host process that cannot import stack/."""
     server = elasticsearch(unready=1)
     blob = serialize_provider(setup.ElasticsearchSecurityProvider(10, 0.05))
-    result = subprocess.run(
-        [sys.executable, "-c", PICKLED_CREATE, blob, json.dumps(props(server.url))],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_pickled(PICKLED_CREATE, blob, json.dumps(props(server.url)), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     created = json.loads(result.stdout)
     assert created["outs"]["state_hash"] == setup.inputs_hash(props(server.url))
@@ -224,18 +216,7 @@ def test_the_provider_is_pickled_by_value_and_uses_the_standard_library_only():
     the provider host (sdk/python/dist/pulumi-resource-pulumi-python) cannot import stack/."""
     assert setup.ElasticsearchSecurityProvider.__module__ == "__main__"
     assert setup.apply_security.__module__ == "__main__"
-    tree = ast.parse(Path(setup.__file__).read_text())
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    } | {
-        node.module.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
-    assert not {n for n in imported if n not in sys.stdlib_module_names} - {"pulumi"}
+    assert not foreign_imports(setup.__file__)
 
 
 def test_the_stand_in_challenges_a_request_without_credentials(elasticsearch):

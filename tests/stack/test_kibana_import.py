@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 import threading
 import time
 
@@ -16,6 +14,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from dashboards import kibana_objects
 from stack import kibana_import
+from tests.support.dynamic_providers import run_pickled
 from tests.support.standins import start_kibana
 
 NDJSON = kibana_objects.render(slow_call_ms=5)
@@ -118,15 +117,7 @@ def test_the_pickled_provider_runs_where_stack_cannot_be_imported(kibana, tmp_pa
     """Pulumi runs dynamic providers in a host process that cannot import stack/."""
     server = kibana(unready=1)
     blob = serialize_provider(kibana_import.KibanaSavedObjectsProvider(deadline_seconds=10))
-    result = subprocess.run(
-        [sys.executable, "-c", PICKLED_CREATE, blob, base_url(server), NDJSON],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_pickled(PICKLED_CREATE, blob, base_url(server), NDJSON, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     created = json.loads(result.stdout)
     assert created["id"] == kibana_import.RESOURCE_ID
