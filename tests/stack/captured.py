@@ -79,3 +79,14 @@ def scrape_targets(found: dict, job: str) -> list[str]:
     config = yaml.safe_load(upload(found["lab-dev-prometheus"], "/etc/prometheus/prometheus.yml"))
     jobs = {entry["job_name"]: entry for entry in config["scrape_configs"]}
     return [t for static in jobs[job]["static_configs"] for t in static["targets"]]
+
+
+def part_container(declared: dict, part: str) -> tuple[dict, dict | None]:
+    """Every declared container by name, and `part`'s own, or None (after checking it is not
+    declared) when this config does not run it."""
+    found = containers(declared)
+    name = f"lab-dev-{part}"
+    if not runs(declared, part):
+        assert name not in found, f"{name} declared though the config does not run it"
+        return found, None
+    return found, found[name]

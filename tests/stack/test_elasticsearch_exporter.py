@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from stack import elasticsearch_exporter as exporter
-from tests.stack.captured import containers, runs, scrape_targets
+from tests.stack.captured import containers, part_container, runs, scrape_targets
 from tests.support.capture import MOCK_SECRETS
 
 
 def test_runs_with_metrics_and_logs_and_is_scraped(declared):
-    found = containers(declared)
-    if not runs(declared, "elasticsearch_exporter"):
-        assert "lab-dev-elasticsearch_exporter" not in found
+    found, container = part_container(declared, "elasticsearch_exporter")
+    if container is None:
         return
-    container = found["lab-dev-elasticsearch_exporter"]
     assert container["options"]["depends_on"] == [found["lab-dev-elasticsearch"]["urn"]]
     assert scrape_targets(found, exporter.JOB) == [f"elasticsearch_exporter:{exporter.PORT}"]
 

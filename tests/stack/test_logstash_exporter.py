@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from stack import logstash_exporter as exporter
-from tests.stack.captured import containers, runs, scrape_targets
+from tests.stack.captured import part_container, scrape_targets
 
 
 def test_runs_from_the_app_image_and_is_scraped(declared):
-    found = containers(declared)
-    if not runs(declared, "logstash_exporter"):
-        assert "lab-dev-logstash_exporter" not in found
+    found, container = part_container(declared, "logstash_exporter")
+    if container is None:
         return
-    container = found["lab-dev-logstash_exporter"]
     replica = next(c for name, c in found.items() if name.startswith("lab-dev-fibonacci-"))
     assert container["inputs"]["image"] == replica["inputs"]["image"]
     assert container["inputs"]["entrypoints"] == ["python", "-m", "app.logstash_exporter"]
