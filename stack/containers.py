@@ -187,6 +187,20 @@ class PartComponent(pulumi.ComponentResource):
         return {}
 
 
+class ScrapedPart(PartComponent):
+    """A part Prometheus scrapes on the lab network at `{PART}:{PORT}` under job JOB."""
+
+    PORT: ClassVar[int]
+    JOB: ClassVar[str]
+
+    def outputs(self, name: str, args: Any) -> dict[str, Any]:
+        self.address = f"{self.PART}:{self.PORT}"  # host:port Prometheus scrapes
+        return {"address": self.address}
+
+    def scrape_job(self) -> dict:
+        return static_job(self.JOB, self.address)
+
+
 def static_job(job: str, address: str) -> dict:
     """A Prometheus scrape job of one target (`host:port` on the lab network)."""
     return {"job_name": job, "static_configs": [{"targets": [address]}]}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from stack.containers import PartArgs, PartComponent, healthcheck, secret_upload, static_job
+from stack.containers import PartArgs, ScrapedPart, healthcheck, secret_upload
 
 PORT = 9114
 JOB = "elasticsearch"
@@ -44,8 +44,10 @@ def start_command(args: ElasticsearchExporterArgs) -> list[str]:
     ]
 
 
-class ElasticsearchExporter(PartComponent):
+class ElasticsearchExporter(ScrapedPart):
     PART = "elasticsearch_exporter"
+    PORT = PORT
+    JOB = JOB
 
     def container_arguments(self, args: ElasticsearchExporterArgs) -> dict:
         return dict(
@@ -54,10 +56,3 @@ class ElasticsearchExporter(PartComponent):
             # No published port: Prometheus scrapes it on the lab network.
             health=healthcheck(["wget", "-qO-", f"http://localhost:{PORT}/metrics"]),
         )
-
-    def outputs(self, name: str, args: ElasticsearchExporterArgs) -> dict:
-        self.address = f"elasticsearch_exporter:{PORT}"  # host:port Prometheus scrapes
-        return {"address": self.address}
-
-    def scrape_job(self) -> dict:
-        return static_job(JOB, self.address)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stack.containers import PartArgs, PartComponent, healthcheck, static_job
+from stack.containers import PartArgs, ScrapedPart, healthcheck
 from stack.settings import LOGSTASH_API_PORT
 
 PORT = 9198
@@ -17,8 +17,10 @@ class LogstashExporterArgs(PartArgs):
     image: str  # the app image (stack/app_image.py), not a pulled one
 
 
-class LogstashExporter(PartComponent):
+class LogstashExporter(ScrapedPart):
     PART = "logstash_exporter"
+    PORT = PORT
+    JOB = JOB
 
     def container_arguments(self, args: LogstashExporterArgs) -> dict:
         return dict(
@@ -38,10 +40,3 @@ class LogstashExporter(PartComponent):
                 ]
             ),
         )
-
-    def outputs(self, name: str, args: LogstashExporterArgs) -> dict:
-        self.address = f"logstash_exporter:{PORT}"  # host:port Prometheus scrapes
-        return {"address": self.address}
-
-    def scrape_job(self) -> dict:
-        return static_job(JOB, self.address)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pulumi_docker as docker
 
-from stack.containers import PartArgs, PartComponent, healthcheck, static_job
+from stack.containers import PartArgs, ScrapedPart, healthcheck
 
 PORT = 9100
 JOB = "node"  # the dashboards' node-exporter job
@@ -20,8 +20,10 @@ class NodeExporterArgs(PartArgs):
     """node-exporter needs nothing beyond what every part has."""
 
 
-class NodeExporter(PartComponent):
+class NodeExporter(ScrapedPart):
     PART = "node_exporter"
+    PORT = PORT
+    JOB = JOB
 
     def container_arguments(self, args: NodeExporterArgs) -> dict:
         return dict(
@@ -36,10 +38,3 @@ class NodeExporter(PartComponent):
             ],
             health=healthcheck(["wget", "-qO-", f"http://localhost:{PORT}/metrics"]),
         )
-
-    def outputs(self, name: str, args: NodeExporterArgs) -> dict:
-        self.address = f"node_exporter:{PORT}"  # host:port Prometheus scrapes
-        return {"address": self.address}
-
-    def scrape_job(self) -> dict:
-        return static_job(JOB, self.address)
