@@ -18,6 +18,7 @@ JOB = "elasticsearch"
 PASSWORD_FILE = "/run/secrets/elasticsearch-monitor-password"
 EXPORTER_UID = "65534"
 BINARY = "/bin/elasticsearch_exporter"
+HEALTH_COMMAND = ("wget", "-qO-", f"http://localhost:{PORT}/metrics")  # busybox's wget
 
 
 @dataclass(kw_only=True)
@@ -54,5 +55,5 @@ class ElasticsearchExporter(ScrapedPart):
             entrypoints=start_command(args),
             uploads=[secret_upload(PASSWORD_FILE, args.password, owner=EXPORTER_UID)],
             # No published port: Prometheus scrapes it on the lab network.
-            health=healthcheck(["wget", "-qO-", f"http://localhost:{PORT}/metrics"]),
+            health=healthcheck(HEALTH_COMMAND),
         )

@@ -10,6 +10,14 @@ from stack.settings import LOGSTASH_API_PORT
 
 PORT = 9198
 JOB = "logstash"
+# The process, its flags and its health check: the container's and the Swarm service's.
+ENTRYPOINT = ("python", "-m", "app.logstash_exporter")
+ARGUMENTS = (f"--port={PORT}", f"--logstash-url=http://logstash:{LOGSTASH_API_PORT}")
+HEALTH_COMMAND = (
+    "python",
+    "-c",
+    f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{PORT}/metrics', timeout=2)",
+)
 
 
 @dataclass(kw_only=True)
@@ -25,18 +33,8 @@ class LogstashExporter(ScrapedPart):
     def container_arguments(self, args: LogstashExporterArgs) -> dict:
         return dict(
             image=args.image,
-            entrypoints=["python", "-m", "app.logstash_exporter"],
-            command=[
-                f"--port={PORT}",
-                f"--logstash-url=http://logstash:{LOGSTASH_API_PORT}",
-            ],
+            entrypoints=list(ENTRYPOINT),
+            command=list(ARGUMENTS),
             # No published port: Prometheus scrapes it on the lab network.
-            health=healthcheck(
-                [
-                    "python",
-                    "-c",
-                    "import urllib.request; "
-                    f"urllib.request.urlopen('http://127.0.0.1:{PORT}/metrics', timeout=2)",
-                ]
-            ),
+            health=healthcheck(HEALTH_COMMAND),
         )

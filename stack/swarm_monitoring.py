@@ -22,7 +22,7 @@ from stack.logstash_exporter import LogstashExporterArgs
 from stack.monitoring import NODE_JOB, Monitoring
 from stack.node_exporter import HOST_MOUNTS, NodeExporterArgs
 from stack.node_exporter import PORT as NODE_PORT
-from stack.settings import LOGSTASH_API_PORT, LabSettings
+from stack.settings import LabSettings
 from stack.settings_tables import ALERTMANAGER_SUB_PATH
 from stack.swarm_objects import (
     NODE_HOSTNAME,
@@ -150,9 +150,7 @@ class SwarmElasticsearchExporter(pulumi.ComponentResource):
                 password,
                 owner=elasticsearch_exporter.EXPORTER_UID,
             ),
-            healthcheck=healthcheck(
-                ["wget", "-qO-", f"http://localhost:{elasticsearch_exporter.PORT}/metrics"]
-            ),
+            healthcheck=healthcheck(elasticsearch_exporter.HEALTH_COMMAND),
         )
         self.address = f"elasticsearch_exporter:{elasticsearch_exporter.PORT}"
         self.register_outputs({"address": self.address})
@@ -169,19 +167,9 @@ class SwarmLogstashExporter(pulumi.ComponentResource):
             name,
             args,
             "logstash_exporter",
-            commands=["python", "-m", "app.logstash_exporter"],
-            args=[
-                f"--port={logstash_exporter.PORT}",
-                f"--logstash-url=http://logstash:{LOGSTASH_API_PORT}",
-            ],
-            healthcheck=healthcheck(
-                [
-                    "python",
-                    "-c",
-                    "import urllib.request; urllib.request.urlopen("
-                    f"'http://127.0.0.1:{logstash_exporter.PORT}/metrics', timeout=2)",
-                ]
-            ),
+            commands=list(logstash_exporter.ENTRYPOINT),
+            args=list(logstash_exporter.ARGUMENTS),
+            healthcheck=healthcheck(logstash_exporter.HEALTH_COMMAND),
         )
         self.address = f"logstash_exporter:{logstash_exporter.PORT}"
         self.register_outputs({"address": self.address})
