@@ -95,15 +95,18 @@ def app_violations(root: Path) -> list[str]:
     return imports_where(root, ("app",), lambda name: name.split(".")[0] not in allowed)
 
 
+def own_imports_where(root: Path, folder: str, forbidden) -> list[str]:
+    """As imports_where, for one folder's imports of the lab's own modules only."""
+    own = lab_modules(root)
+    return imports_where(root, (folder,), lambda name: name in own and forbidden(name))
+
+
 def dashboards_violations(root: Path) -> list[str]:
     """dashboards/ takes only app.contract from the rest of the lab (never stack/)."""
-    own = lab_modules(root)
-    return imports_where(
+    return own_imports_where(
         root,
-        ("dashboards",),
-        lambda name: (
-            name in own and not _within(name, ("dashboards", "app.contract")) and name != "app"
-        ),
+        "dashboards",
+        lambda name: not _within(name, ("dashboards", "app.contract")) and name != "app",
     )
 
 
@@ -113,13 +116,11 @@ def product_imports_tests(root: Path) -> list[str]:
 
 def lab_imports_components(root: Path) -> list[str]:
     """lab/ reads settings and renders configs; components are for the Pulumi program only."""
-    own = lab_modules(root)
-    return imports_where(
+    return own_imports_where(
         root,
-        ("lab",),
+        "lab",
         lambda name: (
-            name in own
-            and _within(name, ("stack",))
+            _within(name, ("stack",))
             and name != "stack"
             and not _within(name, LAB_MAY_IMPORT_FROM_STACK)
         ),
