@@ -76,33 +76,25 @@ def container_spec(
             "StartPeriod": nanoseconds(check["startPeriod"]),
         }
     result["Mounts"] = [_mount(m) for m in spec.get("mounts", [])]
-    result["Configs"] = [
-        {
-            "File": {
-                "Name": c["fileName"],
-                "UID": c["fileUid"],
-                "GID": c["fileGid"],
-                "Mode": int(c["fileMode"]),
-            },
-            "ConfigID": config_ids[c["configName"]],
-            "ConfigName": c["configName"],
-        }
-        for c in spec.get("configs", [])
-    ]
-    result["Secrets"] = [
-        {
-            "File": {
-                "Name": s["fileName"],
-                "UID": s["fileUid"],
-                "GID": s["fileGid"],
-                "Mode": int(s["fileMode"]),
-            },
-            "SecretID": (secret_ids or {})[s["secretName"]],
-            "SecretName": s["secretName"],
-        }
-        for s in spec.get("secrets", [])
-    ]
+    result["Configs"] = [_file(c, "Config", config_ids) for c in spec.get("configs", [])]
+    result["Secrets"] = [_file(s, "Secret", secret_ids or {}) for s in spec.get("secrets", [])]
     return result
+
+
+def _file(reference: Mapping, kind: str, ids: Mapping[str, str]) -> dict:
+    """A config or secret (`kind`) the task reads as a file: the Engine API's ConfigReference
+    or SecretReference."""
+    name = reference[f"{kind.lower()}Name"]
+    return {
+        "File": {
+            "Name": reference["fileName"],
+            "UID": reference["fileUid"],
+            "GID": reference["fileGid"],
+            "Mode": int(reference["fileMode"]),
+        },
+        f"{kind}ID": ids[name],
+        f"{kind}Name": name,
+    }
 
 
 def _mount(mount: Mapping) -> dict:
