@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime
 
 from stack.configs import logstash_conf
+from tests.support import index_templates
 
 PIPELINE = logstash_conf.pipeline(elasticsearch_url="http://elasticsearch:9200")
 
@@ -113,19 +114,8 @@ def lookup(document: dict, field: str) -> tuple[bool, object]:
     return False, None
 
 
-def template_types(template: dict) -> dict[str, str]:
-    """Dotted field name -> mapped type, from an index template's nested properties."""
-    types: dict[str, str] = {}
-
-    def walk(properties: dict, prefix: str) -> None:
-        for name, mapping in properties.items():
-            if "properties" in mapping:
-                walk(mapping["properties"], f"{prefix}{name}.")
-            else:
-                types[f"{prefix}{name}"] = mapping["type"]
-
-    walk(template["template"]["mappings"]["properties"], "")
-    return types
+# Dotted field -> mapped type; the dashboards tests read it here, next to the shape it checks.
+template_types = index_templates.template_types
 
 
 def value_fits(value: object, mapped_type: str) -> bool:

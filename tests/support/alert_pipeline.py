@@ -22,6 +22,7 @@ from typing import Any
 
 from stack.configs import logstash_alerts
 from stack.configs.alertmanager_yaml import FUNCTION_LABEL
+from tests.support import index_templates
 
 _REF = r"(?:\[[^\]\"]+\])+"
 # elastic/elasticsearch DateFieldMapper.DEFAULT_DATE_TIME_FORMATTER is
@@ -98,17 +99,7 @@ class AlertFilter:
 
 def template_types() -> dict[str, str]:
     """Dotted field -> mapped type, from the alerts index template the pipeline installs."""
-    found: dict[str, str] = {}
-
-    def walk(properties: Mapping, prefix: str) -> None:
-        for name, mapping in properties.items():
-            if "properties" in mapping:
-                walk(mapping["properties"], f"{prefix}{name}.")
-            else:
-                found[prefix + name] = mapping["type"]
-
-    walk(logstash_alerts.template()["template"]["mappings"]["properties"], "")
-    return found
+    return index_templates.template_types(logstash_alerts.template())
 
 
 def type_problems(event: Mapping[str, Any], types: Mapping[str, str]) -> list[str]:
