@@ -4,7 +4,6 @@ down, and delivers firing and resolved notifications to the webhook."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,20 +13,15 @@ import requests
 
 from lab.support import NotReady, free_port, start, stop, wait_for_http
 from stack.configs.alertmanager_yaml import WEBHOOK_RECEIVER
-from tests.conftest import missing
 from tests.stack.test_configs_alertmanager import TRAEFIK_DOWN, write_config
 from tests.support.alert_pipeline import check_payloads
+from tests.support.binaries import packaged_binary
 from tests.support.webhook_receiver import Webhook
 
 
 @pytest.fixture(scope="session")
 def alertmanager_binary() -> str:
-    # Debian names the binary after its package; upstream's tarball calls it alertmanager.
-    for name in ("prometheus-alertmanager", "alertmanager"):
-        path = shutil.which(name)
-        if path:
-            return path
-    missing("Alertmanager is not installed (Debian: see scripts/provision.sh)")
+    return packaged_binary("Alertmanager", "prometheus-alertmanager", "alertmanager")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -21,19 +20,16 @@ import yaml
 from app.contract import FUNCTIONS, SAMPLE_CALLS, sample_path
 from lab.support import NotReady, free_port, start, stop, wait_for_http, wait_until
 from stack.configs import blackbox_yaml
-from tests.conftest import missing
+from tests.support.binaries import packaged_binary
 
 PROBE_USER, PROBE_PASSWORD = "lab_probe", "s3cret-from-a-file"
 
 
 @pytest.fixture(scope="session")
 def blackbox_exporter() -> str:
-    # Debian names the binary after its package; upstream's tarball calls it blackbox_exporter.
-    for name in ("prometheus-blackbox-exporter", "blackbox_exporter"):
-        path = shutil.which(name)
-        if path:
-            return path
-    missing("the blackbox exporter is not installed (Debian: see scripts/provision.sh)")
+    return packaged_binary(
+        "the blackbox exporter", "prometheus-blackbox-exporter", "blackbox_exporter"
+    )
 
 
 def function_body(function: str, result: str | None = None) -> str:
