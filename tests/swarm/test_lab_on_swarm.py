@@ -22,6 +22,7 @@ from tests.support.live_lab import STANDIN_IMAGES
 from tests.support.swarm_cluster import wait_for
 from tests.support.swarm_harness import IMAGE, SERVICE, SWARM_SERVICE, SwarmHarness
 from tests.support.swarm_nodes import copy_images
+from tests.support.swarm_workers import busiest_worker, node_state
 from tests.swarm.conftest import FRONT_PORT, report
 from tests.swarm.lab_support import (
     Traffic,
@@ -242,10 +243,7 @@ def test_logs_from_every_node_reach_the_state_nodes_gelf_input(swarm, lab):
 
 def test_drain_under_traffic_loses_no_call_and_prometheus_follows(swarm, lab):
     _, url = lab
-    counts: dict[str, int] = {}
-    for task in swarm.tasks(service(FUNCTION)):
-        counts[task["node"]] = counts.get(task["node"], 0) + 1
-    worker = max(swarm.workers, key=lambda node: counts.get(node.name, 0))
+    worker, counts = busiest_worker(swarm, service(FUNCTION))
     assert counts.get(worker.name), counts
     with Traffic(url) as traffic:
         time.sleep(2)
@@ -315,20 +313,16 @@ def test_rolling_update_under_traffic_loses_no_call(swarm, lab):
 
 def test_a_killed_worker_fails_calls_only_until_the_swarm_notices(swarm, lab):
     _, url = lab
-    counts: dict[str, int] = {}
-    for task in swarm.tasks(service(FUNCTION)):
-        counts[task["node"]] = counts.get(task["node"], 0) + 1
-    worker = max(swarm.workers, key=lambda node: counts.get(node.name, 0))
+    worker, counts = busiest_worker(swarm, service(FUNCTION))
     assert counts.get(worker.name), counts
-
-    def state() -> str:
-        return swarm.manager.client.nodes.get(worker.swarm_id).attrs["Status"]["State"]
 
     with Traffic(url, timeout=5) as traffic:
         time.sleep(2)
         started = time.monotonic()
         swarm.kill_node(worker)
-        wait_for(f"{worker.name} down", lambda: state() == "down", 60, interval=0.2)
+        wait_for(
+            f"{worker.name} down", lambda: node_state(swarm, worker) == "down", 60, interval=0.2
+        )
         noticed = time.monotonic() - started
         swarm.wait_running(service(FUNCTION), REPLICAS, avoid=[worker.name], timeout=90)
         rescheduled = time.monotonic() - started

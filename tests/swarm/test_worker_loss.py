@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.support.swarm_cluster import wait_for
+from tests.support.swarm_workers import busiest_worker, node_state
 from tests.swarm.conftest import report
 from tests.swarm.services import OVERLAY, REPLICAS, WEB, probe
 
@@ -16,10 +17,7 @@ pytestmark = [pytest.mark.live, pytest.mark.slow]
 
 
 def test_draining_a_worker_moves_its_tasks_to_the_other_nodes(swarm, web):
-    counts = {}
-    for task in swarm.tasks(WEB):
-        counts[task["node"]] = counts.get(task["node"], 0) + 1
-    worker = max(swarm.workers, key=lambda node: counts.get(node.name, 0))
+    worker, counts = busiest_worker(swarm, WEB)
     assert counts.get(worker.name), counts
     started = time.monotonic()
     swarm.update_node(worker, availability="drain")
@@ -40,18 +38,11 @@ def test_draining_a_worker_moves_its_tasks_to_the_other_nodes(swarm, web):
 
 
 def test_a_killed_worker_is_noticed_and_its_tasks_run_elsewhere(swarm, web):
-    counts = {}
-    for task in swarm.tasks(WEB):
-        counts[task["node"]] = counts.get(task["node"], 0) + 1
-    worker = max(swarm.workers, key=lambda node: counts.get(node.name, 0))
+    worker, counts = busiest_worker(swarm, WEB)
     assert counts.get(worker.name), counts
-
-    def state() -> str:
-        return swarm.manager.client.nodes.get(worker.swarm_id).attrs["Status"]["State"]
-
     started = time.monotonic()
     swarm.kill_node(worker)
-    wait_for(f"{worker.name} down", lambda: state() == "down", 60, interval=0.2)
+    wait_for(f"{worker.name} down", lambda: node_state(swarm, worker) == "down", 60, interval=0.2)
     noticed = time.monotonic() - started
     swarm.wait_running(WEB, REPLICAS, avoid=[worker.name], timeout=60)
     rescheduled = time.monotonic() - started
