@@ -27,6 +27,8 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
+from stack.dynamic_provider import ApplyingProvider, by_value
+
 RESOURCE_ID = "lab-elasticsearch-security"
 DEFAULT_DEADLINE_SECONDS = 300.0
 DEFAULT_RETRY_DELAY_SECONDS = 3.0
@@ -181,7 +183,9 @@ def _outputs(props: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class ElasticsearchSecurityProvider(pulumi.dynamic.ResourceProvider):
+class ElasticsearchSecurityProvider(ApplyingProvider):
+    resource_id = RESOURCE_ID
+
     def __init__(
         self,
         deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
@@ -194,7 +198,7 @@ class ElasticsearchSecurityProvider(pulumi.dynamic.ResourceProvider):
         changed = olds.get("state_hash") != inputs_hash(news)
         return pulumi.dynamic.DiffResult(changes=changed, replaces=[])
 
-    def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
+    def apply(self, props: dict[str, Any]) -> dict[str, Any]:
         apply_security(
             props,
             deadline_seconds=self.deadline_seconds,
@@ -202,20 +206,8 @@ class ElasticsearchSecurityProvider(pulumi.dynamic.ResourceProvider):
         )
         return _outputs(props)
 
-    def create(self, props: dict[str, Any]):
-        return pulumi.dynamic.CreateResult(id_=RESOURCE_ID, outs=self._apply(props))
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]):
-        return pulumi.dynamic.UpdateResult(outs=self._apply(news))
-
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        # The users live in Elasticsearch's security index, on the lab's data volume; they go
-        # with it (and Elasticsearch is usually gone when this runs).
-        return None
-
-
-# Pickle by value: the dynamic provider host process cannot import `stack.elasticsearch_setup`.
-for _member in (
+by_value(
     SetupError,
     inputs_hash,
     basic_auth,
@@ -227,11 +219,7 @@ for _member in (
     apply_security,
     _outputs,
     ElasticsearchSecurityProvider,
-):
-    _member.__module__ = "__main__"
-    for _method in vars(_member).values() if isinstance(_member, type) else ():
-        if callable(_method):
-            _method.__module__ = "__main__"
+)
 
 
 class ElasticsearchSecurity(pulumi.dynamic.Resource):

@@ -30,6 +30,8 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
+from stack.dynamic_provider import ApplyingProvider, by_value
+
 IMPORT_PATH = "/api/saved_objects/_import"
 FILENAME = "lab-saved-objects.ndjson"
 RESOURCE_ID = "lab-saved-objects"
@@ -131,7 +133,9 @@ def _outputs(props: dict[str, Any], answer: dict) -> dict[str, Any]:
     }
 
 
-class KibanaSavedObjectsProvider(pulumi.dynamic.ResourceProvider):
+class KibanaSavedObjectsProvider(ApplyingProvider):
+    resource_id = RESOURCE_ID
+
     def __init__(self, deadline_seconds: float = DEFAULT_DEADLINE_SECONDS) -> None:
         self.deadline_seconds = deadline_seconds
 
@@ -144,41 +148,24 @@ class KibanaSavedObjectsProvider(pulumi.dynamic.ResourceProvider):
                 changed.append(key)
         return pulumi.dynamic.DiffResult(changes=bool(changed), replaces=[])
 
-    def _import(self, props: dict[str, Any]) -> dict:
-        return import_saved_objects(
+    def apply(self, props: dict[str, Any]) -> dict[str, Any]:
+        answer = import_saved_objects(
             props["kibana_url"],
             props["ndjson"],
             deadline_seconds=self.deadline_seconds,
             username=props.get("username"),
             password=props.get("password"),
         )
-
-    def create(self, props: dict[str, Any]):
-        answer = self._import(props)
-        return pulumi.dynamic.CreateResult(id_=RESOURCE_ID, outs=_outputs(props, answer))
-
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]):
-        answer = self._import(news)
-        return pulumi.dynamic.UpdateResult(outs=_outputs(news, answer))
-
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        # The objects live in Elasticsearch's Kibana index, which goes with the lab's volume;
-        # Kibana is usually already gone when this runs.
-        return None
+        return _outputs(props, answer)
 
 
-# Pickle by value: the dynamic provider host process cannot import `stack.kibana_import`.
-for _member in (
+by_value(
     content_hash,
     multipart_body,
     import_saved_objects,
     _outputs,
     KibanaSavedObjectsProvider,
-):
-    _member.__module__ = "__main__"
-    for _method in vars(_member).values() if isinstance(_member, type) else ():
-        if callable(_method):
-            _method.__module__ = "__main__"
+)
 
 
 class KibanaSavedObjects(pulumi.dynamic.Resource):
