@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from stack.configs import blackbox_yaml
 from stack.containers import PartArgs, PartComponent, healthcheck, upload
 
+HEALTH_COMMAND = ("wget", "-qO-", f"http://localhost:{blackbox_yaml.PORT}/-/healthy")
+
 
 @dataclass(kw_only=True)
 class BlackboxArgs(PartArgs):
@@ -21,9 +23,7 @@ class Blackbox(PartComponent):
             command=[f"--config.file={blackbox_yaml.CONFIG_FILE}"],
             uploads=[upload(blackbox_yaml.CONFIG_FILE, args.config)],
             # No published port: only Prometheus, on the lab network, asks it to probe.
-            health=healthcheck(
-                ["wget", "-qO-", f"http://localhost:{blackbox_yaml.PORT}/-/healthy"]
-            ),
+            health=healthcheck(HEALTH_COMMAND),
         )
 
     def outputs(self, name: str, args: BlackboxArgs) -> dict:

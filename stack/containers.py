@@ -8,7 +8,7 @@ says only what is its own and the tests state the security invariants once.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -188,10 +188,15 @@ class PartComponent(pulumi.ComponentResource):
 
 
 class ScrapedPart(PartComponent):
-    """A part Prometheus scrapes on the lab network at `{PART}:{PORT}` under job JOB."""
+    """A part Prometheus scrapes on the lab network at `{PART}:{PORT}` under job JOB, both
+    given in the class statement: `class NodeExporter(ScrapedPart, port=PORT, job=JOB)`."""
 
     PORT: ClassVar[int]
     JOB: ClassVar[str]
+
+    def __init_subclass__(cls, *, port: int, job: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.PORT, cls.JOB = port, job
 
     def outputs(self, name: str, args: Any) -> dict[str, Any]:
         self.address = f"{self.PART}:{self.PORT}"  # host:port Prometheus scrapes
@@ -237,6 +242,12 @@ def data_volume(
         labels=placement.volume_labels(part),
         opts=child_options(parent, retain_on_delete=True, ignore_changes=["labels"]),
     )
+
+
+def env_list(environment: Mapping[str, str]) -> list[str]:
+    """A container's environment as Docker takes it, `KEY=value` in the mapping's order (a
+    Swarm service takes the mapping itself)."""
+    return [f"{key}={value}" for key, value in environment.items()]
 
 
 def upload(path: str, content: pulumi.Input[str]) -> docker.ContainerUploadArgs:

@@ -18,7 +18,13 @@ import pulumi
 import pulumi_docker as docker
 
 from stack.configs import elasticsearch_security as es_security
-from stack.containers import PartComponent, PublishingArgs, secret_upload, slow_start_healthcheck
+from stack.containers import (
+    PartComponent,
+    PublishingArgs,
+    env_list,
+    secret_upload,
+    slow_start_healthcheck,
+)
 from stack.elasticsearch_setup import ElasticsearchSecurity
 from stack.settings import ELASTICSEARCH_PORT, LabSettings
 
@@ -47,47 +53,54 @@ class ElasticsearchArgs(PublishingArgs):
     user_passwords: Mapping[str, pulumi.Input[str]]
 
 
+HEALTH_COMMAND = (
+    "curl",
+    "-fsS",
+    "-K",
+    CURL_CONFIG_FILE,
+    f"http://localhost:{ELASTICSEARCH_PORT}/_cluster/health?wait_for_status=yellow&timeout=2s",
+)
+
+
+def environment(args: ElasticsearchArgs) -> dict[str, str]:
+    """The node's settings, on one host or on Swarm."""
+    return {
+        "cluster.name": "lab",
+        "node.name": "elasticsearch",
+        "discovery.type": "single-node",
+        "xpack.security.enabled": "true",
+        # HTTP stays plain on the bind address; one node has no transport peer.
+        "xpack.security.http.ssl.enabled": "false",
+        "xpack.security.transport.ssl.enabled": "false",
+        "ELASTIC_PASSWORD_FILE": PASSWORD_FILE,
+        "xpack.ml.enabled": "false",
+        "ingest.geoip.downloader.enabled": "false",
+        # Disk watermarks stay on at their defaults (85/90/95%): past the flood stage
+        # Elasticsearch makes the lab's indices read-only instead of filling the disk.
+        "ES_JAVA_OPTS": f"-Xms{args.heap} -Xmx{args.heap}",
+    }
+
+
+def password_files(args: ElasticsearchArgs) -> dict[str, pulumi.Output[str]]:
+    """elastic's password, for the image's entrypoint, and the health check's curl config."""
+    password = pulumi.Output.from_input(args.elastic_password)
+    return {PASSWORD_FILE: password, CURL_CONFIG_FILE: password.apply(curl_config)}
+
+
 class Elasticsearch(PartComponent):
     PART = "elasticsearch"
 
     def container_arguments(self, args: ElasticsearchArgs) -> dict:
         return dict(
             data_dir=DATA_DIR,
-            envs=[
-                "cluster.name=lab",
-                "node.name=elasticsearch",
-                "discovery.type=single-node",
-                "xpack.security.enabled=true",
-                # HTTP stays plain on the bind address; one node has no transport peer.
-                "xpack.security.http.ssl.enabled=false",
-                "xpack.security.transport.ssl.enabled=false",
-                f"ELASTIC_PASSWORD_FILE={PASSWORD_FILE}",
-                "xpack.ml.enabled=false",
-                "ingest.geoip.downloader.enabled=false",
-                # Disk watermarks stay on at their defaults (85/90/95%): past the flood stage
-                # Elasticsearch makes the lab's indices read-only instead of filling the disk.
-                f"ES_JAVA_OPTS=-Xms{args.heap} -Xmx{args.heap}",
-            ],
+            envs=env_list(environment(args)),
             uploads=[
-                secret_upload(PASSWORD_FILE, args.elastic_password, owner=ES_UID),
-                secret_upload(
-                    CURL_CONFIG_FILE,
-                    pulumi.Output.from_input(args.elastic_password).apply(curl_config),
-                    owner=ES_UID,
-                ),
+                secret_upload(path, text, owner=ES_UID)
+                for path, text in password_files(args).items()
             ],
             ulimits=[docker.ContainerUlimitArgs(name="nofile", soft=65535, hard=65535)],
             ports=[args.placement.publish(ELASTICSEARCH_PORT, args.port)],
-            health=slow_start_healthcheck(
-                [
-                    "curl",
-                    "-fsS",
-                    "-K",
-                    CURL_CONFIG_FILE,
-                    f"http://localhost:{ELASTICSEARCH_PORT}"
-                    "/_cluster/health?wait_for_status=yellow&timeout=2s",
-                ]
-            ),
+            health=slow_start_healthcheck(HEALTH_COMMAND),
             # Logstash and Kibana depend on this container: they start once it is healthy.
             wait_timeout=300,
         )

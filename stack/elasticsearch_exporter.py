@@ -45,10 +45,8 @@ def start_command(args: ElasticsearchExporterArgs) -> list[str]:
     ]
 
 
-class ElasticsearchExporter(ScrapedPart):
+class ElasticsearchExporter(ScrapedPart, port=PORT, job=JOB):
     PART = "elasticsearch_exporter"
-    PORT = PORT
-    JOB = JOB
 
     def container_arguments(self, args: ElasticsearchExporterArgs) -> dict:
         return dict(

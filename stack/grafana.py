@@ -17,7 +17,14 @@ from dataclasses import dataclass
 import pulumi
 
 from stack.configs import grafana_provisioning
-from stack.containers import PartComponent, PublishingArgs, healthcheck, secret_upload, upload
+from stack.containers import (
+    PartComponent,
+    PublishingArgs,
+    env_list,
+    healthcheck,
+    secret_upload,
+    upload,
+)
 from stack.settings import GRAFANA_PORT, GRAFANA_SUB_PATH
 
 # The image's user (Grafana's Dockerfile: GF_UID 472, GF_GID 0).
@@ -35,48 +42,54 @@ class GrafanaArgs(PublishingArgs):
     prometheus_url: str = grafana_provisioning.PROMETHEUS_URL
 
 
+HEALTH_COMMAND = ("wget", "-qO-", f"http://localhost:{GRAFANA_PORT}{GRAFANA_SUB_PATH}/api/health")
+HEALTH_TIMING = {"start_period": "30s"}
+
+
+def provisioning_files(args: GrafanaArgs) -> dict[str, str]:
+    """The provisioned datasources, dashboard provider and dashboards, by path."""
+    return {
+        grafana_provisioning.DATASOURCES_FILE: grafana_provisioning.datasources(
+            args.prometheus_url, args.alertmanager_url
+        ),
+        grafana_provisioning.PROVIDERS_FILE: grafana_provisioning.dashboard_providers(),
+        **{
+            f"{grafana_provisioning.DASHBOARD_DIR}/{stem}.json": json.dumps(
+                model, indent=2, sort_keys=True
+            )
+            for stem, model in sorted(args.dashboards.items())
+        },
+    }
+
+
+def environment(args: GrafanaArgs) -> dict[str, str]:
+    """Grafana's settings: the admin login from the password file, no anonymous access, no
+    sign-up, served under its sub-path, nothing phoned home."""
+    return {
+        "GF_SECURITY_ADMIN_USER": "admin",
+        "GF_SECURITY_ADMIN_PASSWORD__FILE": ADMIN_PASSWORD_FILE,
+        "GF_AUTH_ANONYMOUS_ENABLED": "false",
+        "GF_USERS_ALLOW_SIGN_UP": "false",
+        "GF_AUTH_DISABLE_LOGIN_FORM": "false",
+        "GF_SERVER_ROOT_URL": args.public_url,
+        "GF_SERVER_SERVE_FROM_SUB_PATH": "true",
+        "GF_ANALYTICS_REPORTING_ENABLED": "false",
+        "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
+        "GF_NEWS_NEWS_FEED_ENABLED": "false",
+    }
+
+
 class Grafana(PartComponent):
     PART = "grafana"
 
     def container_arguments(self, args: GrafanaArgs) -> dict:
-        uploads = [
-            upload(
-                grafana_provisioning.DATASOURCES_FILE,
-                grafana_provisioning.datasources(args.prometheus_url, args.alertmanager_url),
-            ),
-            upload(grafana_provisioning.PROVIDERS_FILE, grafana_provisioning.dashboard_providers()),
-        ]
-        uploads += [
-            upload(
-                f"{grafana_provisioning.DASHBOARD_DIR}/{stem}.json",
-                json.dumps(model, indent=2, sort_keys=True),
-            )
-            for stem, model in sorted(args.dashboards.items())
-        ]
+        uploads = [upload(path, text) for path, text in provisioning_files(args).items()]
         uploads.append(secret_upload(ADMIN_PASSWORD_FILE, args.admin_password, owner=GRAFANA_UID))
         return dict(
-            envs=[
-                "GF_SECURITY_ADMIN_USER=admin",
-                f"GF_SECURITY_ADMIN_PASSWORD__FILE={ADMIN_PASSWORD_FILE}",
-                "GF_AUTH_ANONYMOUS_ENABLED=false",
-                "GF_USERS_ALLOW_SIGN_UP=false",
-                "GF_AUTH_DISABLE_LOGIN_FORM=false",
-                f"GF_SERVER_ROOT_URL={args.public_url}",
-                "GF_SERVER_SERVE_FROM_SUB_PATH=true",
-                "GF_ANALYTICS_REPORTING_ENABLED=false",
-                "GF_ANALYTICS_CHECK_FOR_UPDATES=false",
-                "GF_NEWS_NEWS_FEED_ENABLED=false",
-            ],
+            envs=env_list(environment(args)),
             uploads=uploads,
             ports=[args.placement.publish(GRAFANA_PORT, args.port)],
-            health=healthcheck(
-                [
-                    "wget",
-                    "-qO-",
-                    f"http://localhost:{GRAFANA_PORT}{GRAFANA_SUB_PATH}/api/health",
-                ],
-                start_period="30s",
-            ),
+            health=healthcheck(HEALTH_COMMAND, **HEALTH_TIMING),
             # A new password must reach a fresh database (see the module docstring).
             replace_on=["uploads"],
         )

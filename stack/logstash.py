@@ -34,29 +34,39 @@ class LogstashArgs(PartArgs):
 LOGSTASH_UID = "1000"  # the image's user (Logstash's Dockerfile)
 
 
+def config_files(args: LogstashArgs) -> dict[str, str]:
+    """Logstash's files but the pipeline: its settings and the index templates it installs."""
+    files = {
+        logstash_conf.SETTINGS_FILE: logstash_conf.settings(),
+        logstash_conf.TEMPLATE_FILE: elasticsearch_template.render(),
+    }
+    if args.alerts:
+        files[logstash_alerts.TEMPLATE_FILE] = logstash_alerts.render_template()
+    return files
+
+
+def pipeline(args: LogstashArgs) -> pulumi.Output[str]:
+    """The pipeline file, a secret: it holds the writer's password (Logstash has no file form
+    for an output's password)."""
+    return pulumi.Output.from_input(args.writer_password).apply(
+        lambda password: logstash_conf.pipeline(
+            elasticsearch_url=args.elasticsearch_url,
+            alerts=args.alerts,
+            writer=(es_security.LOGSTASH_WRITER_USER, password),
+        )
+    )
+
+
 class Logstash(PartComponent):
     PART = "logstash"
 
     def container_arguments(self, args: LogstashArgs) -> dict:
-        pipeline = pulumi.Output.from_input(args.writer_password).apply(
-            lambda password: logstash_conf.pipeline(
-                elasticsearch_url=args.elasticsearch_url,
-                alerts=args.alerts,
-                writer=(es_security.LOGSTASH_WRITER_USER, password),
-            )
-        )
         return dict(
             data_dir=logstash_conf.DATA_DIR,
             envs=[f"LS_JAVA_OPTS=-Xms{args.heap} -Xmx{args.heap}"],
             uploads=[
-                upload(logstash_conf.SETTINGS_FILE, logstash_conf.settings()),
-                secret_upload(logstash_conf.PIPELINE_FILE, pipeline, owner=LOGSTASH_UID),
-                upload(logstash_conf.TEMPLATE_FILE, elasticsearch_template.render()),
-                *(
-                    [upload(logstash_alerts.TEMPLATE_FILE, logstash_alerts.render_template())]
-                    if args.alerts
-                    else []
-                ),
+                secret_upload(logstash_conf.PIPELINE_FILE, pipeline(args), owner=LOGSTASH_UID),
+                *(upload(path, text) for path, text in config_files(args).items()),
             ],
             ports=[args.placement.publish(LOGSTASH_GELF_PORT, args.gelf_port)],
             # Not `GET /`: that answers 200 before the pipeline runs (logstash_health.py).

@@ -25,10 +25,8 @@ class LogstashExporterArgs(PartArgs):
     image: str  # the app image (stack/app_image.py), not a pulled one
 
 
-class LogstashExporter(ScrapedPart):
+class LogstashExporter(ScrapedPart, port=PORT, job=JOB):
     PART = "logstash_exporter"
-    PORT = PORT
-    JOB = JOB
 
     def container_arguments(self, args: LogstashExporterArgs) -> dict:
         return dict(

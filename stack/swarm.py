@@ -25,16 +25,14 @@ from stack.swarm_objects import (
     MIB,
     SPREAD_OVER_NODES,
     STATE_CONSTRAINT,
-    file_configs,
+    PartService,
     gelf_driver,
     healthcheck,
     host_ports,
     networks,
     options,
-    part_service,
     resources,
     restart_policy,
-    secret_files,
     service_labels,
     service_name,
     start_first,
@@ -125,28 +123,24 @@ class SwarmFunctionService(pulumi.ComponentResource):
         return [f"tasks.{self.docker_name}:{APP_PORT}"]
 
 
-class SwarmTraefik(pulumi.ComponentResource):
+class SwarmTraefik(PartService):
     """Traefik on a manager, its entrypoints published in host mode there."""
 
-    def __init__(self, name: str, args: TraefikArgs, opts=None) -> None:
-        super().__init__("lab:swarm:Traefik", name, None, opts)
+    PART = "traefik"
+
+    def service_arguments(self, args: TraefikArgs) -> dict:
         # Traefik's own health check stays off: each backend is one dnsrr name for every task,
         # which Swarm's task health check keeps to healthy, running tasks; retries remain.
-        files = {
+        self.files = {
             traefik_yaml.STATIC_FILE: traefik_yaml.static(),
             traefik_yaml.DYNAMIC_FILE: traefik.dynamic_config(args, health_check=False),
         }
         users = {path: text for path, text in [traefik.users_file(args)] if text is not None}
-        self.service = part_service(
-            self,
-            name,
-            args,
-            "traefik",
+        return dict(
             args=[f"--configFile={traefik_yaml.STATIC_FILE}"],
             env={"GOMEMLIMIT": go_memory_limit(args.memory_mb)},
-            configs=file_configs(self, name, args.placement, "traefik", files),
-            secrets=secret_files(self, name, args.placement, "traefik", users, owner=TRAEFIK_UID)
-            or None,
+            configs=self.configs(self.files),
+            secrets=self.secrets(users, owner=TRAEFIK_UID) or None,
             healthcheck=healthcheck(["traefik", "healthcheck", "--ping"]),
             constraints=[MANAGER_CONSTRAINT],
             endpoint=host_ports(
@@ -154,15 +148,18 @@ class SwarmTraefik(pulumi.ComponentResource):
             ),
             log_driver=gelf_driver(args.gelf_address, "{{.Name}}/traefik"),
         )
-        self.register_outputs({"dynamic": files[traefik_yaml.DYNAMIC_FILE]})
+
+    def outputs(self, args: TraefikArgs) -> dict:
+        return {"dynamic": self.files[traefik_yaml.DYNAMIC_FILE]}
 
 
-class SwarmPrometheus(pulumi.ComponentResource):
+class SwarmPrometheus(PartService):
     """Prometheus on the state node with its named volume; functions found by DNS SD."""
 
-    def __init__(self, name: str, args: PrometheusArgs, opts=None) -> None:
-        super().__init__("lab:swarm:Prometheus", name, None, opts)
-        self.config = config = prometheus_yaml.render(
+    PART = "prometheus"
+
+    def service_arguments(self, args: PrometheusArgs) -> dict:
+        self.config = prometheus_yaml.render(
             function_targets=args.function_targets,
             traefik_target=f"traefik:{TRAEFIK_API_PORT}",
             self_target=f"localhost:{PROMETHEUS_PORT}",
@@ -171,14 +168,10 @@ class SwarmPrometheus(pulumi.ComponentResource):
             alertmanager_url=args.alertmanager_url,
             extra_jobs=args.extra_jobs,
         )
-        files = {prometheus_yaml.CONFIG_FILE: config, prometheus_yaml.RULES_FILE: args.rules}
-        self.container = self.service = part_service(
-            self,
-            name,
-            args,
-            "prometheus",
+        files = {prometheus_yaml.CONFIG_FILE: self.config, prometheus_yaml.RULES_FILE: args.rules}
+        return dict(
             args=prometheus.flags(args),
-            configs=file_configs(self, name, args.placement, "prometheus", files),
+            configs=self.configs(files),
             data_dir=DATA_DIR,
             healthcheck=healthcheck(
                 ["wget", "-qO-", f"http://localhost:{PROMETHEUS_PORT}/-/healthy"]
@@ -186,5 +179,7 @@ class SwarmPrometheus(pulumi.ComponentResource):
             constraints=[STATE_CONSTRAINT],
             endpoint=host_ports((PROMETHEUS_PORT, args.port)),
         )
+
+    def outputs(self, args: PrometheusArgs) -> dict:
         self.url = args.placement.url(args.port)
-        self.register_outputs({"config": config})
+        return {"config": self.config}

@@ -6,48 +6,40 @@ as a global service (one task per node, discovered with DNS SD on `tasks.<servic
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-import pulumi
 import pulumi_docker as docker
 
-from stack import elasticsearch_exporter, logstash_exporter, monitoring
+from stack import blackbox, elasticsearch_exporter, logstash_exporter, monitoring, node_exporter
 from stack.alertmanager import DATA_DIR as ALERTMANAGER_DATA
 from stack.alertmanager import AlertmanagerArgs
 from stack.blackbox import BlackboxArgs
 from stack.configs import alertmanager_yaml, blackbox_yaml, prometheus_yaml
-from stack.containers import Placement, static_job
+from stack.containers import Placement, ScrapedPart, static_job
 from stack.elasticsearch_exporter import ElasticsearchExporterArgs
 from stack.logstash_exporter import LogstashExporterArgs
 from stack.monitoring import NODE_JOB, Monitoring
-from stack.node_exporter import HOST_MOUNTS, NodeExporterArgs
-from stack.node_exporter import PORT as NODE_PORT
+from stack.node_exporter import NodeExporterArgs
 from stack.settings import LabSettings
 from stack.settings_tables import ALERTMANAGER_SUB_PATH
 from stack.swarm_objects import (
     NODE_HOSTNAME,
     STATE_CONSTRAINT,
-    file_configs,
+    PartService,
     healthcheck,
     host_ports,
-    part_service,
-    secret_files,
     service_name,
 )
 
 
-class SwarmAlertmanager(pulumi.ComponentResource):
+class SwarmAlertmanager(PartService):
     """Alertmanager on the state node, its silences and notification log on its volume there."""
 
-    def __init__(self, name: str, args: AlertmanagerArgs, opts=None) -> None:
-        super().__init__("lab:swarm:Alertmanager", name, None, opts)
+    PART = "alertmanager"
+
+    def service_arguments(self, args: AlertmanagerArgs) -> dict:
         internal = f"http://localhost:{alertmanager_yaml.PORT}{ALERTMANAGER_SUB_PATH}"
-        files = {alertmanager_yaml.CONFIG_FILE: args.config}
-        self.container = part_service(
-            self,
-            name,
-            args,
-            "alertmanager",
+        return dict(
             args=[
                 f"--config.file={alertmanager_yaml.CONFIG_FILE}",
                 f"--storage.path={ALERTMANAGER_DATA}",
@@ -56,66 +48,72 @@ class SwarmAlertmanager(pulumi.ComponentResource):
                 # One instance: no gossip port, no peers to look for.
                 "--cluster.listen-address=",
             ],
-            configs=file_configs(self, name, args.placement, "alertmanager", files),
+            configs=self.configs({alertmanager_yaml.CONFIG_FILE: args.config}),
             data_dir=ALERTMANAGER_DATA,
             healthcheck=healthcheck(["wget", "-qO-", f"{internal}/-/healthy"]),
             constraints=[STATE_CONSTRAINT],
             endpoint=host_ports((alertmanager_yaml.PORT, args.port)),
         )
+
+    def outputs(self, args: AlertmanagerArgs) -> dict:
         self.url = args.placement.url(args.port, f"{ALERTMANAGER_SUB_PATH}/")
         self.internal_url = f"http://alertmanager:{alertmanager_yaml.PORT}{ALERTMANAGER_SUB_PATH}"
-        self.register_outputs({"url": self.url})
+        return {"url": self.url}
 
 
-class SwarmBlackbox(pulumi.ComponentResource):
+class SwarmScrapedPart(PartService):
+    """A part Prometheus scrapes at `{PART}:{port}` under one job, as on one host (ScrapedPart)."""
+
+    SCRAPED: ClassVar[type[ScrapedPart]]  # the single-host component: its port and job
+
+    def outputs(self, args: Any) -> dict:
+        self.address = f"{self.PART}:{self.SCRAPED.PORT}"
+        return {"address": self.address}
+
+    def scrape_job(self) -> dict:
+        return static_job(self.SCRAPED.JOB, self.address)
+
+
+class SwarmBlackbox(PartService):
     """The blackbox exporter, anywhere: it probes through Traefik and the parts' names."""
 
-    def __init__(self, name: str, args: BlackboxArgs, opts=None) -> None:
-        super().__init__("lab:swarm:Blackbox", name, None, opts)
-        files = {blackbox_yaml.CONFIG_FILE: args.config}
-        self.container = part_service(
-            self,
-            name,
-            args,
-            "blackbox",
+    PART = "blackbox"
+
+    def service_arguments(self, args: BlackboxArgs) -> dict:
+        return dict(
             args=[f"--config.file={blackbox_yaml.CONFIG_FILE}"],
-            configs=file_configs(self, name, args.placement, "blackbox", files),
-            healthcheck=healthcheck(
-                ["wget", "-qO-", f"http://localhost:{blackbox_yaml.PORT}/-/healthy"]
-            ),
+            configs=self.configs({blackbox_yaml.CONFIG_FILE: args.config}),
+            healthcheck=healthcheck(blackbox.HEALTH_COMMAND),
         )
+
+    def outputs(self, args: BlackboxArgs) -> dict:
         self.address = f"blackbox:{blackbox_yaml.PORT}"
-        self.register_outputs({"address": self.address})
+        return {"address": self.address}
 
 
-class SwarmNodeExporter(pulumi.ComponentResource):
+class SwarmNodeExporter(PartService):
     """node-exporter as a global service: one task per node, reading that node's /proc, /sys
     and / through read-only binds; the task's hostname is its node's (node_uname_info)."""
 
-    def __init__(self, name: str, args: NodeExporterArgs, opts=None) -> None:
-        super().__init__("lab:swarm:NodeExporter", name, None, opts)
-        self.container = part_service(
-            self,
-            name,
-            args,
-            "node_exporter",
+    PART = "node_exporter"
+
+    def service_arguments(self, args: NodeExporterArgs) -> dict:
+        return dict(
             global_mode=True,
             hostname=NODE_HOSTNAME,
-            args=[
-                f"--path.procfs={HOST_MOUNTS['/proc']}",
-                f"--path.sysfs={HOST_MOUNTS['/sys']}",
-                f"--path.rootfs={HOST_MOUNTS['/']}",
-            ],
+            args=list(node_exporter.ARGUMENTS),
             mounts=[
                 docker.ServiceTaskSpecContainerSpecMountArgs(
                     source=host, target=inside, type="bind", read_only=True
                 )
-                for host, inside in HOST_MOUNTS.items()
+                for host, inside in node_exporter.HOST_MOUNTS.items()
             ],
-            healthcheck=healthcheck(["wget", "-qO-", f"http://localhost:{NODE_PORT}/metrics"]),
+            healthcheck=healthcheck(node_exporter.HEALTH_COMMAND),
         )
-        self.docker_name = service_name(args.placement, "node_exporter")
-        self.register_outputs({"service": self.docker_name})
+
+    def outputs(self, args: NodeExporterArgs) -> dict:
+        self.docker_name = service_name(args.placement, self.PART)
+        return {"service": self.docker_name}
 
     def scrape_job(self) -> dict:
         """Every node's task by DNS SD, under the single-host job name."""
@@ -125,57 +123,36 @@ class SwarmNodeExporter(pulumi.ComponentResource):
                 {
                     "names": [f"tasks.{self.docker_name}"],
                     "type": "A",
-                    "port": NODE_PORT,
+                    "port": node_exporter.PORT,
                     "refresh_interval": prometheus_yaml.DNS_REFRESH,
                 }
             ],
         }
 
 
-class SwarmElasticsearchExporter(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ElasticsearchExporterArgs, opts=None) -> None:
-        super().__init__("lab:swarm:ElasticsearchExporter", name, None, opts)
+class SwarmElasticsearchExporter(SwarmScrapedPart):
+    PART = "elasticsearch_exporter"
+    SCRAPED = elasticsearch_exporter.ElasticsearchExporter
+
+    def service_arguments(self, args: ElasticsearchExporterArgs) -> dict:
         password = {elasticsearch_exporter.PASSWORD_FILE: args.password}
-        self.container = part_service(
-            self,
-            name,
-            args,
-            "elasticsearch_exporter",
+        return dict(
             commands=elasticsearch_exporter.start_command(args),
-            secrets=secret_files(
-                self,
-                name,
-                args.placement,
-                "elasticsearch_exporter",
-                password,
-                owner=elasticsearch_exporter.EXPORTER_UID,
-            ),
+            secrets=self.secrets(password, owner=elasticsearch_exporter.EXPORTER_UID),
             healthcheck=healthcheck(elasticsearch_exporter.HEALTH_COMMAND),
         )
-        self.address = f"elasticsearch_exporter:{elasticsearch_exporter.PORT}"
-        self.register_outputs({"address": self.address})
-
-    def scrape_job(self) -> dict:
-        return static_job(elasticsearch_exporter.JOB, self.address)
 
 
-class SwarmLogstashExporter(pulumi.ComponentResource):
-    def __init__(self, name: str, args: LogstashExporterArgs, opts=None) -> None:
-        super().__init__("lab:swarm:LogstashExporter", name, None, opts)
-        self.container = part_service(
-            self,
-            name,
-            args,
-            "logstash_exporter",
+class SwarmLogstashExporter(SwarmScrapedPart):
+    PART = "logstash_exporter"
+    SCRAPED = logstash_exporter.LogstashExporter
+
+    def service_arguments(self, args: LogstashExporterArgs) -> dict:
+        return dict(
             commands=list(logstash_exporter.ENTRYPOINT),
             args=list(logstash_exporter.ARGUMENTS),
             healthcheck=healthcheck(logstash_exporter.HEALTH_COMMAND),
         )
-        self.address = f"logstash_exporter:{logstash_exporter.PORT}"
-        self.register_outputs({"address": self.address})
-
-    def scrape_job(self) -> dict:
-        return static_job(logstash_exporter.JOB, self.address)
 
 
 # Each monitoring part's Swarm service, for stack/monitoring.declare().

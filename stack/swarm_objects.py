@@ -13,6 +13,7 @@ import base64
 import hashlib
 import posixpath
 from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi_docker as docker
@@ -294,3 +295,34 @@ def part_service(
         endpoint_spec=endpoint or docker.ServiceEndpointSpecArgs(mode="dnsrr"),
         opts=options(parent, part_args.depends_on),
     )
+
+
+class PartService(pulumi.ComponentResource):
+    """One lab part on Swarm: a component (`lab:swarm:<class name without Swarm>`) around the
+    service `part_service()` declares for its PART, as stack/containers.PartComponent is on one
+    host. A subclass returns the service's own arguments from `service_arguments()` (its files
+    through `configs()` and `secrets()`) and, from `outputs()`, what it registers once the
+    service exists (setting its attributes there too)."""
+
+    PART: ClassVar[str]
+    container: docker.Service
+
+    def __init__(self, name: str, args: PartArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(f"lab:swarm:{type(self).__name__.removeprefix('Swarm')}", name, None, opts)
+        self.name, self.placement = name, args.placement
+        self.container = part_service(self, name, args, self.PART, **self.service_arguments(args))
+        self.register_outputs(self.outputs(args))
+
+    def service_arguments(self, args: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def outputs(self, args: Any) -> dict[str, Any]:
+        return {}
+
+    def configs(self, files: Mapping[str, str], owner: str = NOBODY) -> list:
+        """The part's files as Swarm configs (file_configs())."""
+        return file_configs(self, self.name, self.placement, self.PART, files, owner=owner)
+
+    def secrets(self, files: Mapping[str, pulumi.Input[str]], owner: str) -> list:
+        """The part's password files as Swarm secrets (secret_files())."""
+        return secret_files(self, self.name, self.placement, self.PART, files, owner=owner)
