@@ -56,7 +56,7 @@ if settings.engine == "swarm":
 
     from stack import swarm_monitoring, swarm_state
 
-    LabNetwork, FunctionService = swarm.SwarmNetwork, swarm.SwarmFunctionService
+    LabNetwork, FunctionService = swarm.SwarmLabNetwork, swarm.SwarmFunctionService
     Traefik, Prometheus = swarm.SwarmTraefik, swarm.SwarmPrometheus
     Grafana = swarm_state.SwarmGrafana
     # The state node's address: the gelf driver's target, the security step's and the import's.

@@ -17,6 +17,8 @@ from pathlib import Path
 import pulumi
 import pulumi_docker as docker
 
+from stack.component import LabComponent
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = REPO_ROOT / "app"
 
@@ -114,13 +116,10 @@ class AppImageArgs:
     base_image: str  # `lab:images.python`
 
 
-class AppImage(pulumi.ComponentResource):
+class AppImage(LabComponent):
     image_name: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lab:stack:AppImage", name, None, opts)
+    def declare(self, name: str, args: AppImageArgs) -> dict:
         context = build_context()
         image = docker.Image(
             f"{name}-image",
@@ -134,4 +133,4 @@ class AppImage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.image_name = image.image_name
-        self.register_outputs({"image_name": self.image_name})
+        return {"image_name": self.image_name}

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import pulumi
 import pulumi_docker as docker
 
+from stack.component import LabComponent
 from stack.hardening import HARDENING
 
 NO_NEW_PRIVILEGES = "no-new-privileges:true"
@@ -163,7 +164,7 @@ def part_container(
     )
 
 
-class PartComponent(pulumi.ComponentResource):
+class PartComponent(LabComponent):
     """One lab part: a component (`lab:stack:<class name>`) around the container
     `part_container()` declares for its PART. A subclass returns that container's own arguments
     from `container_arguments()` and, from `outputs()`, what it registers once the container
@@ -172,13 +173,10 @@ class PartComponent(pulumi.ComponentResource):
     PART: ClassVar[str]
     container: docker.Container
 
-    def __init__(
-        self, name: str, args: PartArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__(f"lab:stack:{type(self).__name__}", name, None, opts)
+    def declare(self, name: str, args: PartArgs) -> dict[str, Any]:
         arguments = self.container_arguments(args)
         self.container = part_container(self, name, args, self.PART, **arguments)
-        self.register_outputs(self.outputs(name, args))
+        return self.outputs(name, args)
 
     def container_arguments(self, args: Any) -> dict[str, Any]:
         raise NotImplementedError

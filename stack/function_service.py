@@ -8,7 +8,8 @@ import pulumi
 import pulumi_docker as docker
 
 from app.contract import APP_PORT, HEALTH_PATH
-from stack.containers import PartArgs, healthcheck, part_container
+from stack.component import LabComponent
+from stack.containers import PartArgs, env_list, healthcheck, part_container
 from stack.log_shipping import gelf_logging
 from stack.settings import LabSettings
 
@@ -31,18 +32,20 @@ class FunctionServiceArgs(PartArgs):
     gelf_address: str | None = None
 
 
+def environment(function: str) -> dict[str, str]:
+    """What a replica serves and where it listens (app/server.py reads these)."""
+    return {"LAB_FUNCTION": function, "LAB_HOST": "0.0.0.0", "LAB_PORT": str(APP_PORT)}
+
+
 def replica_alias(function: str, index: int) -> str:
     return f"{function}-{index}"
 
 
-class FunctionService(pulumi.ComponentResource):
+class FunctionService(LabComponent):
     aliases: list[str]
     containers: list[docker.Container]
 
-    def __init__(
-        self, name: str, args: FunctionServiceArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("lab:stack:FunctionService", name, None, opts)
+    def declare(self, name: str, args: FunctionServiceArgs) -> dict:
         if args.replicas < 1:
             raise ValueError(f"{args.function}: replicas must be at least 1, not {args.replicas}")
         self.aliases = [replica_alias(args.function, i) for i in range(1, args.replicas + 1)]
@@ -62,22 +65,16 @@ class FunctionService(pulumi.ComponentResource):
                 resource_name=f"{name}-{alias}",
                 image=args.image,
                 labels=labels,
-                envs=[
-                    f"LAB_FUNCTION={args.function}",
-                    "LAB_HOST=0.0.0.0",
-                    f"LAB_PORT={APP_PORT}",
-                ],
+                envs=env_list(environment(args.function)),
                 health=healthcheck(HEALTH_PROBE),
                 **logging,
             )
             self.containers.append(container)
-        self.register_outputs(
-            {
-                "function": args.function,
-                "aliases": self.aliases,
-                "container_names": [c.name for c in self.containers],
-            }
-        )
+        return {
+            "function": args.function,
+            "aliases": self.aliases,
+            "container_names": [c.name for c in self.containers],
+        }
 
     def backend_urls(self) -> list[str]:
         return [f"http://{alias}:{APP_PORT}" for alias in self.aliases]

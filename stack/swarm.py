@@ -10,14 +10,14 @@ parts are in stack/swarm_monitoring.py, Grafana and the Elastic stack in stack/s
 
 from __future__ import annotations
 
-import pulumi
 import pulumi_docker as docker
 
 from app.contract import APP_PORT, APP_USER
-from stack import prometheus, traefik
+from stack import function_service, prometheus, traefik
+from stack.component import SwarmComponent
 from stack.configs import prometheus_yaml, traefik_yaml
 from stack.function_service import HEALTH_PROBE, FunctionServiceArgs
-from stack.network import LabNetworkArgs
+from stack.network import LabNetwork
 from stack.prometheus import DATA_DIR, PrometheusArgs
 from stack.settings import PROMETHEUS_PORT, TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
 from stack.swarm_objects import (
@@ -40,31 +40,18 @@ from stack.swarm_objects import (
 from stack.traefik import TRAEFIK_UID, TraefikArgs, go_memory_limit
 
 
-class SwarmNetwork(pulumi.ComponentResource):
+class SwarmLabNetwork(LabNetwork):
     """The lab's network as an attachable overlay spanning every node."""
 
-    name: pulumi.Output[str]
-
-    def __init__(self, name: str, args: LabNetworkArgs, opts=None) -> None:
-        super().__init__("lab:swarm:LabNetwork", name, None, opts)
-        network = docker.Network(
-            f"{name}-overlay",
-            name=args.docker_name,
-            driver="overlay",
-            attachable=True,
-            labels=[docker.NetworkLabelArgs(label=k, value=v) for k, v in args.labels.items()],
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
-        )
-        self.name = network.name
-        self.register_outputs({"name": self.name})
+    ENGINE = "swarm"
+    DRIVER = "overlay"
 
 
-class SwarmFunctionService(pulumi.ComponentResource):
+class SwarmFunctionService(SwarmComponent):
     """`lab:replicas` tasks of one function, spread over the nodes, health-checked; with
     Logstash, each task's output goes by the gelf driver to the state node's address."""
 
-    def __init__(self, name: str, args: FunctionServiceArgs, opts=None) -> None:
-        super().__init__("lab:swarm:FunctionService", name, None, opts)
+    def declare(self, name: str, args: FunctionServiceArgs) -> dict:
         self.function = args.function
         self.docker_name = service_name(args.placement, args.function)
         self.service = docker.Service(
@@ -77,11 +64,7 @@ class SwarmFunctionService(pulumi.ComponentResource):
             task_spec=docker.ServiceTaskSpecArgs(
                 container_spec=docker.ServiceTaskSpecContainerSpecArgs(
                     image=args.image,
-                    env={
-                        "LAB_FUNCTION": args.function,
-                        "LAB_HOST": "0.0.0.0",
-                        "LAB_PORT": str(APP_PORT),
-                    },
+                    env=function_service.environment(args.function),
                     user=APP_USER,
                     read_only=True,
                     cap_drops=["ALL"],
@@ -113,7 +96,7 @@ class SwarmFunctionService(pulumi.ComponentResource):
             endpoint_spec=docker.ServiceEndpointSpecArgs(mode="dnsrr"),
             opts=options(self, args.depends_on),
         )
-        self.register_outputs({"function": args.function, "service": self.docker_name})
+        return {"function": args.function, "service": self.docker_name}
 
     def backend_urls(self) -> list[str]:
         # One server: dnsrr answers every healthy task, and Traefik resolves per connection.

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import pulumi
 import pulumi_docker as docker
 
+from stack.component import SwarmComponent
 from stack.containers import PartArgs, Placement
 from stack.hardening import HARDENING
 from stack.log_shipping import gelf_logging
@@ -297,7 +298,7 @@ def part_service(
     )
 
 
-class PartService(pulumi.ComponentResource):
+class PartService(SwarmComponent):
     """One lab part on Swarm: a component (`lab:swarm:<class name without Swarm>`) around the
     service `part_service()` declares for its PART, as stack/containers.PartComponent is on one
     host. A subclass returns the service's own arguments from `service_arguments()` (its files
@@ -307,11 +308,10 @@ class PartService(pulumi.ComponentResource):
     PART: ClassVar[str]
     container: docker.Service
 
-    def __init__(self, name: str, args: PartArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(f"lab:swarm:{type(self).__name__.removeprefix('Swarm')}", name, None, opts)
+    def declare(self, name: str, args: PartArgs) -> dict[str, Any]:
         self.name, self.placement = name, args.placement
         self.container = part_service(self, name, args, self.PART, **self.service_arguments(args))
-        self.register_outputs(self.outputs(args))
+        return self.outputs(args)
 
     def service_arguments(self, args: Any) -> dict[str, Any]:
         raise NotImplementedError
