@@ -42,17 +42,23 @@ STACK = os.environ.get("LAB_HARNESS_STACK", "bench")
 
 
 @dataclass(frozen=True)
-class LossResult:
-    transport: str
+class Delivery:
+    """Of `calls` made, `answered` wrote a log line each; `received` lines reached the receiver."""
+
     calls: int
     answered: int
     received: int
-    burst_seconds: float
-    held_seconds: float
 
     @property
     def lost(self) -> int:
         return self.answered - self.received
+
+
+@dataclass(frozen=True)
+class LossResult(Delivery):
+    transport: str
+    burst_seconds: float
+    held_seconds: float
 
     def line(self) -> str:
         return (
@@ -135,21 +141,14 @@ def measure(
             received = receiver.wait_quiet(expected=answered, quiet=2.0, timeout=40)
         finally:
             container.remove(force=True)
-    return LossResult(transport, calls, answered, received, seconds, held)
+    return LossResult(calls, answered, received, transport, seconds, held)
 
 
 @dataclass(frozen=True)
-class OutageResult:
+class OutageResult(Delivery):
     """Lines written while the receiver was gone, and how many reached it once it was back."""
 
     seconds: float
-    calls: int
-    answered: int
-    received: int
-
-    @property
-    def lost(self) -> int:
-        return self.answered - self.received
 
     def line(self) -> str:
         return (
@@ -181,7 +180,7 @@ def measure_outage(client, *, seconds: int = 5, rate: int = 50, image=APP_IMAGE)
         first.close()
         if second is not None:
             second.close()
-    return OutageResult(seconds, seconds * rate, answered, received)
+    return OutageResult(seconds * rate, answered, received, seconds)
 
 
 def start_error_without_receiver(client, transport: str, image: str = APP_IMAGE) -> str | None:
