@@ -6,6 +6,7 @@ same datasource uid, carries a unit and a legend, and renders to the same stable
 
 import json
 from collections.abc import Sequence
+from typing import TypeVar
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
@@ -28,6 +29,7 @@ HEIGHT = 8
 
 Steps = Sequence[tuple[float | None, str]]
 NEUTRAL: Steps = ((None, "green"),)
+PanelT = TypeVar("PanelT", timeseries.Panel, stat.Panel)
 
 
 def query(expr: str, legend: str, ref_id: str = "A") -> prometheus.Dataquery:
@@ -57,6 +59,29 @@ def thresholds(steps: Steps) -> dashboard_builders.ThresholdsConfig:
     )
 
 
+def _framed(
+    panel: PanelT,
+    title: str,
+    description: str,
+    unit: str,
+    targets: Sequence[prometheus.Dataquery],
+    steps: Steps,
+    width: int,
+) -> PanelT:
+    """What every panel has: its title and description, Prometheus queries, unit, thresholds
+    and place in the grid."""
+    return (
+        panel.title(title)
+        .description(description)
+        .datasource(PROMETHEUS)
+        .targets(list(targets))
+        .unit(unit)
+        .thresholds(thresholds(steps))
+        .span(width)
+        .height(HEIGHT)
+    )
+
+
 def timeseries_panel(
     title: str,
     description: str,
@@ -73,17 +98,9 @@ def timeseries_panel(
     so a reader sees how close a line is to trouble without opening the panel editor.
     """
     panel = (
-        timeseries.Panel()
-        .title(title)
-        .description(description)
-        .datasource(PROMETHEUS)
-        .targets(list(targets))
-        .unit(unit)
-        .thresholds(thresholds(steps))
+        _framed(timeseries.Panel(), title, description, unit, targets, steps, width)
         .line_width(1)
         .fill_opacity(10)
-        .span(width)
-        .height(HEIGHT)
         .legend(
             common_builders.VizLegendOptions()
             .display_mode(common_models.LegendDisplayMode.TABLE)
@@ -119,18 +136,10 @@ def stat_panel(
 ) -> stat.Panel:
     """A single big number per series (its last value), coloured by its thresholds."""
     return (
-        stat.Panel()
-        .title(title)
-        .description(description)
-        .datasource(PROMETHEUS)
-        .targets(list(targets))
-        .unit(unit)
-        .thresholds(thresholds(steps))
+        _framed(stat.Panel(), title, description, unit, targets, steps, width)
         .color_mode(common_models.BigValueColorMode.BACKGROUND)
         .graph_mode(common_models.BigValueGraphMode.AREA)
         .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
-        .span(width)
-        .height(HEIGHT)
     )
 
 
