@@ -12,7 +12,6 @@ import re
 from datetime import UTC, datetime
 
 from stack.configs import logstash_conf
-from tests.support import index_templates
 
 PIPELINE = logstash_conf.pipeline(elasticsearch_url="http://elasticsearch:9200")
 
@@ -112,10 +111,6 @@ def lookup(document: dict, field: str) -> tuple[bool, object]:
             if found:
                 return True, value
     return False, None
-
-
-# Dotted field -> mapped type; the dashboards tests read it here, next to the shape it checks.
-template_types = index_templates.template_types
 
 
 def value_fits(value: object, mapped_type: str) -> bool:

@@ -7,7 +7,8 @@ import pytest
 from dashboards import grafana_overview, kibana_alerts, kibana_objects
 from dashboards.alert_events import ALERTS_INDEX_PATTERN, EVENT_FIELD_TYPES
 from stack.configs import logstash_alerts
-from tests.dashboards import kibana_walk, logstash_shape
+from tests.dashboards import kibana_walk
+from tests.support import index_templates
 
 SLOW_CALL_MS = 7
 GRAFANA_URL = "http://127.0.0.1:8000/grafana"
@@ -163,7 +164,7 @@ def test_alerts_search_reads_the_alert_events_the_template_maps(objects):
     search = saved[kibana_alerts.SEARCH_ID]
     assert search["attributes"]["title"] == "Lab: alerts"
     assert [r["id"] for r in search["references"]] == [kibana_alerts.DATA_VIEW_ID]
-    mapped = logstash_shape.template_types(logstash_alerts.template())
+    mapped = index_templates.template_types(logstash_alerts.template())
     alert_objects = [view, search]
     used = list(kibana_walk.fields_used(alert_objects))
     assert {f for f, _ in used} >= {"@timestamp", "alert.name", "alert.status", "lab.function"}

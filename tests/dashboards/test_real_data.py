@@ -26,6 +26,7 @@ from stack.configs import elasticsearch_template
 from tests.conftest import require_binary
 from tests.dashboards import kibana_walk, logstash_shape, promql_walk
 from tests.dashboards.proved_elsewhere import proved_elsewhere
+from tests.support import index_templates
 from tests.support.ecs_fields import flatten
 
 REPLICAS = 2
@@ -242,7 +243,7 @@ KIBANA_OBJECTS = kibana_walk.on_data_view(
     kibana_objects.DATA_VIEW_ID,
 )
 FIELDS = sorted({field for field, _ in kibana_walk.fields_used(KIBANA_OBJECTS)})
-TEMPLATE_TYPES = logstash_shape.template_types(elasticsearch_template.template())
+TEMPLATE_TYPES = index_templates.template_types(elasticsearch_template.template())
 
 
 @pytest.mark.slow
