@@ -59,13 +59,17 @@ up_to_date() { # $1 tag, $2 hash
 build_base() {
     local mirror hash rootfs
     mirror=$(debian_mirror)
-    hash=$(inputs_hash "debootstrap minbase $SUITE $mirror v1")
+    hash=$(inputs_hash "debootstrap minbase $SUITE $mirror policy-rc.d v2")
     up_to_date "$BASE_TAG" "$hash" && return 0
     rootfs="$WORK_DIR/rootfs"
     rm -rf "$rootfs"
     mkdir -p "$rootfs"
     debootstrap --variant=minbase "$SUITE" "$rootfs" "$mirror" >"$WORK_DIR/debootstrap.log" 2>&1 \
         || { tail -n 30 "$WORK_DIR/debootstrap.log" >&2; exit 1; }
+    # No init system runs in a container: policy-rc.d (exit 101) tells every package's
+    # maintainer scripts not to start its daemon, in every image built on this one.
+    printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
+    chmod +x "$rootfs/usr/sbin/policy-rc.d"
     # Package caches only make the image bigger; apt lists are fetched again by `apt-get update`.
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
     tar -C "$rootfs" -c . | docker import \
