@@ -17,10 +17,11 @@ from pathlib import Path
 import pulumi
 import pulumi_docker as docker
 
+from app import contract
 from stack.component import LabComponent
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-APP_DIR = REPO_ROOT / "app"
+# The app image's build context: app/, where the contract ships.
+APP_DIR = Path(contract.__file__).resolve().parent
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from lab.support import REPO_ROOT
+
 PRODUCT = ("app", "stack", "dashboards", "lab")
 CHECKED = (*PRODUCT, "tests", "scripts")
 MAX_LINES = 350

@@ -11,11 +11,11 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
+from lab.support import REPO_ROOT
 from stack import elasticsearch_setup as setup
 from stack.configs import elasticsearch_security as security
 from tests.support.dynamic_providers import foreign_imports, run_pickled
@@ -274,10 +274,9 @@ declare()
 def test_every_password_input_is_a_pulumi_secret(tmp_path):
     """pulumi/runtime/rpc.py serialises a secret as an object under the secret signature; the
     engine keeps such inputs encrypted in the state."""
-    root = Path(setup.__file__).resolve().parents[1]
     result = subprocess.run(
         [sys.executable, "-c", UNDER_MOCKS],
-        cwd=root,
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=120,

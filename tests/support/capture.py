@@ -25,12 +25,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
+from lab.support import REPO_ROOT
 from stack import settings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = REPO_ROOT / "stack" / "__main__.py"
 TEST_GRAFANA_PASSWORD = "mock-grafana-password"  # only ever used under mocks
 SECRET_KEYS = tuple(f"lab:{key}" for key in settings.SECRET_KEYS)
