@@ -36,7 +36,8 @@ def local_host():
 def target_stack_parts(config: pytest.Config) -> tuple[str, set[str]]:
     """The target stack and the parts it declares, from the program run under mocks: the
     same capture the `lab` fixture applies (harness) or checks (a user's stack)."""
-    from tests.support.declared import capture, project_name
+    from lab.automation import project_name
+    from tests.support.declared import capture
     from tests.support.live_lab import target_stack
 
     project = project_name()

@@ -13,7 +13,8 @@ import tarfile
 import docker
 import pytest
 
-from tests.support.declared import CAPTURE_DIR, Declared, capture, project_name
+from lab.automation import project_name
+from tests.support.declared import CAPTURE_DIR, Declared, capture
 from tests.support.harness import HARNESS_LABEL, Harness
 from tests.support.harness_inputs import (
     CONTAINER,

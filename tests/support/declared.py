@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from stack import settings
 from tests.support import capture as program_capture
 
@@ -39,10 +37,6 @@ class Declared:
         """One resource of `type_token` with these inputs, no parent and no dependency."""
         urn = f"urn:pulumi:test::lab::{type_token}::{name}"
         return cls(urn, type_token, name, custom, "", (), inputs)
-
-
-def project_name(root: Path = REPO_ROOT) -> str:
-    return yaml.safe_load((root / "Pulumi.yaml").read_text())["name"]
 
 
 def stack_config(stack: str, root: Path = REPO_ROOT) -> dict[str, object]:

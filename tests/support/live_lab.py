@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import docker
 
+from lab.automation import project_name
 from lab.support import free_port
 from stack.settings import LabSettings, parse, strip_namespace
 from tests.support.declared import (
@@ -25,7 +26,6 @@ from tests.support.declared import (
     REPO_ROOT,
     Declared,
     capture,
-    project_name,
     stack_config,
 )
 from tests.support.harness import CONTAINER, Harness, remove_stale
