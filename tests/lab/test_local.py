@@ -14,7 +14,7 @@ import pytest
 
 from lab import local_host, local_probes, traffic
 from lab.local import LabStartError, LocalLab
-from lab.support import REPO_ROOT, http_status
+from lab.support import REPO_ROOT, http_status, wait_until
 
 
 def alive(pid: int) -> bool:
@@ -131,14 +131,15 @@ def test_make_local_stops_every_process_on_signal(tmp_path, signum):
     )
     try:
         printed = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+
+        def printed_its_urls() -> bool:
+            # `logs:` is the last URL it prints; a closed stdout (it exited) ends the wait too,
+            # so the assertion below shows what it did print.
             line = process.stdout.readline()
-            if not line:
-                break
             printed.append(line)
-            if line.startswith("logs:"):
-                break
+            return not line or line.startswith("logs:")
+
+        wait_until(printed_its_urls, timeout=60, interval=0, what="make local printing its URLs")
         output = "".join(printed)
         api = re.search(r"^api\s+(http://127\.0\.0\.1:\d+)$", output, re.MULTILINE)
         assert api, (

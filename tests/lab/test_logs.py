@@ -4,13 +4,12 @@ import io
 import signal
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
 
 from lab import logs
-from lab.support import REPO_ROOT
+from lab.support import REPO_ROOT, wait_until
 from tests.conftest import missing
 
 STANDIN_IMAGE = "lab-standin/debian:bookworm"  # built by scripts/build_images.sh
@@ -62,12 +61,16 @@ def test_logs_follow_labelled_containers_and_ctrl_c_exits_cleanly(labelled_conta
     )
     try:
         seen = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any("second-2" in line for line in seen):
+
+        def followed_to_second_2() -> bool:
+            # A closed stdout (it exited) ends the wait too: the assertions below say what
+            # it printed and what it missed.
             line = process.stdout.readline()
-            if not line:
-                break
-            seen.append(line.rstrip("\n"))
+            if line:
+                seen.append(line.rstrip("\n"))
+            return not line or "second-2" in line
+
+        wait_until(followed_to_second_2, timeout=30, interval=0, what="make logs following part-2")
         assert f"{project}-part-1 | first-1" in seen
         assert f"{project}-part-1 | second-1" in seen
         assert f"{project}-part-2 | second-2" in seen
