@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from lab.support import free_port
+from lab.support import free_port, wait_for_http, wait_until
 from stack.configs import traefik_yaml
 from tests.stack.test_configs_traefik import backend  # noqa: F401 (fixture)
 from tests.support.processes import stop_process
@@ -26,18 +25,6 @@ def start(argv: list[str], log: Path) -> subprocess.Popen:
 
 
 stop = stop_process
-
-
-def wait_for(url: str, *, auth=None, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if requests.get(url, auth=auth, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline, f"{what} did not answer at {url}"
-        time.sleep(0.2)
 
 
 @pytest.mark.slow
@@ -82,8 +69,14 @@ def test_prometheus_answers_under_its_route_and_at_its_own_root(
     )
     login = ("admin", PASSWORD)
     try:
-        wait_for(f"{prometheus_url}/-/ready", what="prometheus")
-        wait_for(f"{public}-/ready", auth=login, what="traefik's /prometheus route")
+        wait_for_http(f"{prometheus_url}/-/ready", timeout=30, process=prometheus)
+        # requests' errors are OSErrors: nothing listening yet counts as not ready.
+        wait_until(
+            lambda: requests.get(f"{public}-/ready", auth=login, timeout=1).status_code == 200,
+            timeout=30,
+            interval=0.2,
+            what=f"traefik's /prometheus route answering 200 with the login at {public}-/ready",
+        )
         query = "api/v1/query?query=vector(1)"
         anonymous = requests.get(f"{public}{query}", timeout=5)
         through = requests.get(f"{public}{query}", auth=login, timeout=5)
