@@ -10,7 +10,6 @@ log lines, shaped as Logstash will shape them, must carry every field the Kibana
 import json
 import math
 import os
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,6 +21,7 @@ from app.contract import FUNCTIONS
 from dashboards import grafana_overview, kibana_objects, prometheus_rules, promql
 from lab import local_host
 from lab.local import LocalLab
+from lab.support import wait_until
 from stack.configs import elasticsearch_template
 from tests.conftest import require_binary
 from tests.dashboards import kibana_walk, logstash_shape, promql_walk
@@ -94,18 +94,22 @@ TRAEFIK_TRAFFIC_METRICS = (
 def wait_for_scrapes(lab: LocalLab, routed: int, samples: int) -> None:
     """Until the app's and Traefik's counters hold `routed` calls and each Traefik series
     born with the traffic has `samples` samples in the rate window."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def scraped() -> bool:
         app = query_value(lab, "sum(lab_requests_total)") or 0
         traefik = query_value(lab, 'sum(traefik_service_requests_total{service=~".+@file"})') or 0
         counts = [
             query_value(lab, f"min(count_over_time({name}[{RATE_INTERVAL}]))") or 0
             for name in TRAEFIK_TRAFFIC_METRICS
         ]
-        if app >= routed and traefik >= routed and min(counts) >= samples:
-            return
-        time.sleep(0.25)
-    pytest.fail(f"Prometheus did not scrape the {routed} calls {samples} times within 20 s")
+        return app >= routed and traefik >= routed and min(counts) >= samples
+
+    wait_until(
+        scraped,
+        timeout=20,
+        interval=0.25,
+        what=f"Prometheus scraping the {routed} calls {samples} times",
+    )
 
 
 def call_round(api_url: str) -> list[str]:

@@ -7,14 +7,13 @@ never see the refusal.
 """
 
 import http.client
-import time
 import urllib.parse
 
 import pytest
 
 from dashboards import promql
 from lab.local import LocalLab
-from lab.support import get_json
+from lab.support import get_json, wait_until
 from tests.dashboards import promql_walk
 
 FUNCTION = "fibonacci"
@@ -46,17 +45,22 @@ def test_a_refused_body_shows_on_the_rejected_requests_panel(lab):
     panel = promql_walk.grafana_interpolate(
         promql.rejected_rate(promql.PICKED, "$__rate_interval"), (FUNCTION,), "30s"
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    seen = {}
+
+    def body_too_large_shows() -> bool:
+        nonlocal seen  # the panel's last answer, for the other reasons below
         seen = {
             (s["metric"]["function"], s["metric"]["reason"]): float(s["value"][1])
             for s in query(lab, panel)
         }
-        if seen.get((FUNCTION, "body_too_large"), 0) > 0:
-            break
-        time.sleep(0.5)
-    else:
-        pytest.fail(f"no body_too_large rate for {FUNCTION} within 20 s: {seen}")
+        return seen.get((FUNCTION, "body_too_large"), 0) > 0
+
+    wait_until(
+        body_too_large_shows,
+        timeout=20,
+        interval=0.5,
+        what=f"a body_too_large rate for {FUNCTION} on the rejected-requests panel",
+    )
     # Every other reason is there too, at 0: the counters are pre-created.
     assert all(value == 0 for (_, reason), value in seen.items() if reason != "body_too_large")
     print(f"rejected-requests panel: {seen}")
