@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from lab.support import wait_until
 from stack import traefik as traefik_component
 from tests.stack.captured import containers, declared_under
 from tests.support.harness import HARNESS_LABEL, HARNESS_PID_LABEL
@@ -25,16 +26,6 @@ BOUND_SECONDS = 60
 
 def _state(api, container_id: str) -> dict:
     return api.inspect_container(container_id)
-
-
-def _wait(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"not within {timeout:.0f} s: {what}")
 
 
 def test_a_wedged_traefik_is_restarted(docker_client, standin_image):
@@ -55,10 +46,11 @@ def test_a_wedged_traefik_is_restarted(docker_client, standin_image):
     try:
         api.put_archive(container_id, "/", upload_archive(inputs["uploads"]))
         api.start(container_id)
-        _wait(
+        wait_until(
             lambda: _state(api, container_id)["State"].get("Health", {}).get("Status") == "healthy",
-            60,
-            "traefik healthy after start",
+            timeout=60,
+            interval=0.5,
+            what="traefik healthy after start",
         )
         assert _state(api, container_id)["Config"]["Healthcheck"]["Test"][1:] == list(
             traefik_component.SELF_HEALING_HEALTHCHECK
@@ -70,16 +62,18 @@ def test_a_wedged_traefik_is_restarted(docker_client, standin_image):
         # From the host, not `docker kill`: Docker counts a signal it sends as a manual stop,
         # after which `unless-stopped` never restarts the container.
         os.kill(wedged_pid, signal.SIGSTOP)
-        _wait(
+        wait_until(
             lambda: _state(api, container_id)["State"]["Pid"] not in (0, wedged_pid),
-            BOUND_SECONDS,
-            "a new Traefik process after SIGSTOP",
+            timeout=BOUND_SECONDS,
+            interval=0.5,
+            what="a new Traefik process after SIGSTOP",
         )
         replaced = time.monotonic() - started
-        _wait(
+        wait_until(
             lambda: _state(api, container_id)["State"].get("Health", {}).get("Status") == "healthy",
-            BOUND_SECONDS,
-            "traefik healthy again",
+            timeout=BOUND_SECONDS,
+            interval=0.5,
+            what="traefik healthy again",
         )
         healthy = time.monotonic() - started
         state = _state(api, container_id)
