@@ -256,7 +256,7 @@ class Mocks(pulumi.runtime.Mocks):
 pulumi.runtime.set_mocks(Mocks(), preview=False)
 from stack.elasticsearch_setup import ElasticsearchSecurity
 from stack.configs import elasticsearch_security as s
-SIG = "4dabf18193072939515e22adb298388d"  # pulumi.runtime.rpc's secret signature
+SIG = "4dabf18193072939515e22adb298388d"  # the key under which a secret travels (sig.go Key)
 @pulumi.runtime.test
 def declare():
     resource = ElasticsearchSecurity("sec", elasticsearch_url="http://e:9200",

@@ -15,6 +15,10 @@ transformation registered before the program runs records them as each resource 
 The mocks answer like the real provider would for what the program reads back: a RemoteImage's
 `imageId` is its `name` (so a container's `image` is the plain image reference), a built
 Image's `imageName` is its input, a network's `name` is its input.
+
+Only the SDK's public testing API is used: `set_mocks` (with a recording `MockMonitor`, the
+parameter it offers for that), `runtime.test`, `register_stack_transformation` and
+`get_root_resource`.
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ from stack import settings
 PROGRAM = REPO_ROOT / "stack" / "__main__.py"
 TEST_GRAFANA_PASSWORD = "mock-grafana-password"  # only ever used under mocks
 SECRET_KEYS = tuple(f"lab:{key}" for key in settings.SECRET_KEYS)
+# How a secret value travels to the engine: {SIGNATURE_KEY: SECRET_SIGNATURE, "value": ...}
+# (Pulumi's wire format, sdk/go/common/resource/sig/sig.go: Key and Secret).
+SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
 # Every password the program requires, as a made-up value (only ever used under mocks).
 MOCK_SECRETS = {key: f"mock-{key[len('lab:') :]}-pw" for key in SECRET_KEYS} | {
     "lab:grafanaAdminPassword": TEST_GRAFANA_PASSWORD
@@ -88,12 +96,14 @@ def capture(
     return captured
 
 
+def _is_secret(value: dict) -> bool:
+    return value.get(SIGNATURE_KEY) == SECRET_SIGNATURE
+
+
 def _plain(value: Any) -> Any:
     """Mock inputs as JSON: secrets unwrapped (tests must see them), unknowns as None."""
-    from pulumi.runtime import rpc
-
     if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        if _is_secret(value):
             return _plain(value.get("value"))
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -105,10 +115,8 @@ def _plain(value: Any) -> Any:
 
 def _secret_paths(value: Any, path: str = "") -> list[str]:
     """The paths of the values that reached the engine as Pulumi secrets."""
-    from pulumi.runtime import rpc
-
     if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        if _is_secret(value):
             return [path]
         return [p for k, v in value.items() for p in _secret_paths(v, f"{path}.{k}".lstrip("."))]
     if isinstance(value, list | tuple):
@@ -169,9 +177,7 @@ def _run_in_this_process(project: str, stack: str, config: dict[str, str]) -> di
     import runpy
 
     import pulumi
-    from pulumi.runtime import mocks, settings
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
+    from pulumi.runtime import mocks
 
     records: list[dict] = []
 
@@ -224,16 +230,16 @@ def _run_in_this_process(project: str, stack: str, config: dict[str, str]) -> di
     recorder = OptionRecorder()
     outputs: dict = {}
 
+    @pulumi.runtime.test
     def program():
         pulumi.runtime.register_stack_transformation(recorder)
         runpy.run_path(str(PROGRAM), run_name="__main__")
-        stack_resource = settings.get_root_resource()
-        exported = pulumi.Output.from_input(dict(stack_resource.outputs))
-        exported.apply(outputs.update)
+        stack_resource = pulumi.runtime.get_root_resource()
+        return pulumi.Output.from_input(dict(stack_resource.outputs)).apply(outputs.update)
 
     error = None
     try:
-        _sync_await(run_pulumi_func(program))
+        program()
     except Exception as exc:  # the program's own failure is a result, not a crash
         error = f"{type(exc).__name__}: {exc}"
     urns = {(record["type"], record["name"]): record["urn"] for record in records}
