@@ -10,9 +10,7 @@ parts are in stack/swarm_monitoring.py, Grafana and the Elastic stack in stack/s
 
 from __future__ import annotations
 
-import pulumi_docker as docker
-
-from app.contract import APP_PORT, APP_USER
+from app.contract import APP_PORT
 from stack import function_service, prometheus, traefik
 from stack.component import SwarmComponent
 from stack.configs import prometheus_yaml, traefik_yaml
@@ -22,18 +20,12 @@ from stack.prometheus import DATA_DIR, PrometheusArgs
 from stack.settings import PROMETHEUS_PORT, TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
 from stack.swarm_objects import (
     MANAGER_CONSTRAINT,
-    MIB,
-    SPREAD_OVER_NODES,
     STATE_CONSTRAINT,
     PartService,
     gelf_driver,
     healthcheck,
     host_ports,
-    networks,
-    options,
-    resources,
-    restart_policy,
-    service_labels,
+    part_service,
     service_name,
     start_first,
 )
@@ -54,47 +46,19 @@ class SwarmFunctionService(SwarmComponent):
     def declare(self, name: str, args: FunctionServiceArgs) -> dict:
         self.function = args.function
         self.docker_name = service_name(args.placement, args.function)
-        self.service = docker.Service(
-            f"{name}-service",
-            name=self.docker_name,
-            labels=service_labels(args.placement, args.function),
-            mode=docker.ServiceModeArgs(
-                replicated=docker.ServiceModeReplicatedArgs(replicas=args.replicas)
-            ),
-            task_spec=docker.ServiceTaskSpecArgs(
-                container_spec=docker.ServiceTaskSpecContainerSpecArgs(
-                    image=args.image,
-                    env=function_service.environment(args.function),
-                    user=APP_USER,
-                    read_only=True,
-                    cap_drops=["ALL"],
-                    mounts=[
-                        docker.ServiceTaskSpecContainerSpecMountArgs(
-                            target="/tmp",
-                            type="tmpfs",
-                            tmpfs_options=docker.ServiceTaskSpecContainerSpecMountTmpfsOptionsArgs(
-                                size_bytes=16 * MIB
-                            ),
-                        )
-                    ],
-                    healthcheck=healthcheck(HEALTH_PROBE),
-                    labels=[
-                        docker.ServiceTaskSpecContainerSpecLabelArgs(label=k, value=v)
-                        for k, v in {
-                            **args.placement.label_pairs(args.function),
-                            "lab.function": args.function,
-                        }.items()
-                    ],
-                ),
-                placement=docker.ServiceTaskSpecPlacementArgs(prefs=[SPREAD_OVER_NODES]),
-                resources=resources(args.memory_mb),
-                restart_policy=restart_policy(),
-                networks_advanceds=networks(args.placement, args.function),
-                log_driver=gelf_driver(args.gelf_address, f"{{{{.Name}}}}/{args.function}"),
-            ),
+        self.service = part_service(
+            self,
+            name,
+            args,
+            args.function,
+            row="function",
+            spread=True,
+            replicas=args.replicas,
             update_config=start_first(),
-            endpoint_spec=docker.ServiceEndpointSpecArgs(mode="dnsrr"),
-            opts=options(self, args.depends_on),
+            task_labels={"lab.function": args.function},
+            env=function_service.environment(args.function),
+            healthcheck=healthcheck(HEALTH_PROBE),
+            log_driver=gelf_driver(args.gelf_address, f"{{{{.Name}}}}/{args.function}"),
         )
         return {"function": args.function, "service": self.docker_name}
 

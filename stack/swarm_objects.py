@@ -242,19 +242,26 @@ def part_service(
     part: str,
     /,
     *,
+    row: str | None = None,
     constraints: Sequence[str] = (),
+    spread: bool = False,
+    replicas: int | None = None,
+    global_mode: bool = False,
+    update_config: docker.ServiceUpdateConfigArgs | None = None,
+    task_labels: Mapping[str, str] | None = None,
     endpoint: docker.ServiceEndpointSpecArgs | None = None,
     data_dir: str | None = None,
     mounts: Sequence = (),
-    global_mode: bool = False,
     log_driver=None,
     **container,
 ) -> docker.Service:
-    """The part's service `{project}-{stack}-{part}` under `parent`: its hardening row (user,
-    read-only root, tmpfs, every capability dropped), labels, memory, restart policy, the lab
-    network with `part` as alias, its data volume at `data_dir`; `container` holds the part's
-    own container-spec arguments (`args`, env, configs, secrets, healthcheck, hostname)."""
-    hardening = HARDENING[part]
+    """The part's service `{project}-{stack}-{part}` under `parent`: its hardening row (`row`,
+    else the part's: user, read-only root, tmpfs, every capability dropped), labels, memory,
+    restart policy, the lab network with `part` as alias, its data volume at `data_dir`, its
+    placement (`constraints`, `spread` over the nodes) and mode (`replicas` tasks or one per
+    node); `container` holds the part's own container-spec arguments (`args`, env, configs,
+    secrets, healthcheck, hostname)."""
+    hardening = HARDENING[row or part]
     tmpfs = [
         docker.ServiceTaskSpecContainerSpecMountArgs(
             target=path,
@@ -266,7 +273,18 @@ def part_service(
         for path in hardening.tmpfs
     ]
     volume = [data_mount(part_args.placement, part, data_dir)] if data_dir else []
-    mode = docker.ServiceModeArgs(global_=True) if global_mode else None
+    mode = None
+    if global_mode:
+        mode = docker.ServiceModeArgs(global_=True)
+    elif replicas is not None:
+        mode = docker.ServiceModeArgs(
+            replicated=docker.ServiceModeReplicatedArgs(replicas=replicas)
+        )
+    placement = None
+    if constraints or spread:
+        placement = docker.ServiceTaskSpecPlacementArgs(
+            constraints=list(constraints) or None, prefs=[SPREAD_OVER_NODES] if spread else None
+        )
     return docker.Service(
         f"{name}-service",
         name=service_name(part_args.placement, part),
@@ -281,18 +299,20 @@ def part_service(
                 mounts=[*volume, *tmpfs, *mounts] or None,
                 labels=[
                     docker.ServiceTaskSpecContainerSpecLabelArgs(label=k, value=v)
-                    for k, v in part_args.placement.label_pairs(part).items()
+                    for k, v in {
+                        **part_args.placement.label_pairs(part),
+                        **(task_labels or {}),
+                    }.items()
                 ],
                 **container,
             ),
-            placement=docker.ServiceTaskSpecPlacementArgs(constraints=list(constraints))
-            if constraints
-            else None,
+            placement=placement,
             resources=resources(part_args.memory_mb),
             restart_policy=restart_policy(),
             networks_advanceds=networks(part_args.placement, part),
             log_driver=log_driver,
         ),
+        update_config=update_config,
         endpoint_spec=endpoint or docker.ServiceEndpointSpecArgs(mode="dnsrr"),
         opts=options(parent, part_args.depends_on),
     )
