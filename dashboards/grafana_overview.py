@@ -262,12 +262,21 @@ def _link_function_panels(model: dict, functions: Sequence[str], kibana_url: str
                 defaults["links"] = links
 
 
-def build(functions: Sequence[str] = FUNCTIONS, *, kibana_url: str | None = None) -> dict:
+def build(
+    functions: Sequence[str] = FUNCTIONS,
+    *,
+    kibana_url: str | None = None,
+    probes: bool = True,
+    host: bool = True,
+    log_delivery: bool = True,
+) -> dict:
     """The dashboard JSON model; the same arguments always give the same model.
 
     With `kibana_url` (Kibana's public URL, e.g. http://127.0.0.1:8000/kibana) every panel of
     a function's row links to Kibana's errors and all-calls searches of that function over
-    the panel's time range; None leaves the links out.
+    the panel's time range; None leaves the links out. `probes`, `host` and `log_delivery`
+    say whether the blackbox exporter, node-exporter and the Elasticsearch exporter run: the
+    Parts up, Host and Log delivery rows show only what is there.
     """
     builder = (
         dashboard_builders.Dashboard(TITLE)
@@ -285,9 +294,12 @@ def build(functions: Sequence[str] = FUNCTIONS, *, kibana_url: str | None = None
     sections = [(None, grafana_rows.alert_panels())]
     sections.append(("All functions: $function", summary_panels()))
     sections += [(f"Function: {function}", function_panels(function)) for function in functions]
-    sections.append((PARTS_ROW, parts_panels()))
-    sections.append((grafana_rows.HOST_ROW, grafana_rows.host_panels()))
-    sections.append((grafana_rows.LOGS_ROW, grafana_rows.log_delivery_panels()))
+    if probes:
+        sections.append((PARTS_ROW, parts_panels()))
+    if host:
+        sections.append((grafana_rows.HOST_ROW, grafana_rows.host_panels()))
+    if log_delivery:
+        sections.append((grafana_rows.LOGS_ROW, grafana_rows.log_delivery_panels()))
     for title, section in sections:
         if title is not None:
             builder = builder.with_row(panels.row(title))

@@ -210,10 +210,23 @@ def _alerts(functions: Sequence[str]) -> list[Alert]:
     ]
 
 
+# Alerts on metrics only an optional part produces: left out of the rule file without it.
+PROBE_ALERTS = frozenset({"LabProbeFailed"})  # the blackbox exporter's probe_success
+LOG_DELIVERY_ALERTS = frozenset({"LabLogLinesMissing"})  # the Elasticsearch exporter's counts
+
+
 def render(
-    functions: Sequence[str] = FUNCTIONS, durations: Mapping[str, str] = MappingProxyType({})
+    functions: Sequence[str] = FUNCTIONS,
+    durations: Mapping[str, str] = MappingProxyType({}),
+    *,
+    probes: bool = True,
+    log_delivery: bool = True,
 ) -> str:
-    """The rule file, as Prometheus' `rule_files` reads it (YAML)."""
-    rules = [a.to_rule() for a in alerts(functions, durations)]
+    """The rule file, as Prometheus' `rule_files` reads it (YAML), without the alerts of the
+    probes or of log delivery when their exporter is not deployed."""
+    left_out = (set() if probes else PROBE_ALERTS) | (
+        set() if log_delivery else LOG_DELIVERY_ALERTS
+    )
+    rules = [a.to_rule() for a in alerts(functions, durations) if a.name not in left_out]
     document = {"groups": [{"name": GROUP, "rules": rules}]}
     return yaml.safe_dump(document, sort_keys=False, width=1_000_000, allow_unicode=True)

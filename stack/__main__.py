@@ -66,6 +66,7 @@ if settings.engine == "swarm":
     Kibana = at_state_node(swarm_state.SwarmKibana)
     monitoring = swarm_monitoring  # the same declare(), with the Swarm classes
 urls = settings.urls()
+parts = settings.parts()  # the parts this config declares; rules and rows follow them
 project, stack_name = pulumi.get_project(), pulumi.get_stack()
 name = f"{project}-{stack_name}"
 
@@ -195,7 +196,12 @@ if settings.metrics:
             settings,
             "prometheus",
             function_targets={f: service.scrape_targets() for f, service in services.items()},
-            rules=prometheus_rules.render(FUNCTIONS, durations=settings.alert_for),
+            rules=prometheus_rules.render(
+                FUNCTIONS,
+                durations=settings.alert_for,
+                probes="blackbox" in parts,
+                log_delivery="elasticsearch_exporter" in parts,
+            ),
             retention=settings.prometheus_retention,
             retention_size=settings.prometheus_retention_size,
             lifecycle=settings.lifecycle,
@@ -214,7 +220,11 @@ if settings.metrics:
                 admin_password=secret("grafanaAdminPassword"),
                 dashboards={
                     grafana_overview.UID: grafana_overview.build(
-                        FUNCTIONS, kibana_url=urls["kibana_url"]
+                        FUNCTIONS,
+                        kibana_url=urls["kibana_url"],
+                        probes="blackbox" in parts,
+                        host="node_exporter" in parts,
+                        log_delivery="elasticsearch_exporter" in parts,
                     )
                 },
                 public_url=urls["grafana_url"],
