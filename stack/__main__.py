@@ -66,7 +66,9 @@ if settings.engine == "swarm":
     Kibana = at_state_node(swarm_state.SwarmKibana)
     monitoring = swarm_monitoring  # the same declare(), with the Swarm classes
 urls = settings.urls()
-parts = settings.parts()  # the parts this config declares; rules and rows follow them
+parts = settings.parts()
+# The rules and dashboard rows that read an optional exporter's metrics follow its part.
+measured = {"probes": "blackbox" in parts, "log_delivery": "elasticsearch_exporter" in parts}
 project, stack_name = pulumi.get_project(), pulumi.get_stack()
 name = f"{project}-{stack_name}"
 
@@ -199,8 +201,7 @@ if settings.metrics:
             rules=prometheus_rules.render(
                 FUNCTIONS,
                 durations=settings.alert_for,
-                probes="blackbox" in parts,
-                log_delivery="elasticsearch_exporter" in parts,
+                **measured,
             ),
             retention=settings.prometheus_retention,
             retention_size=settings.prometheus_retention_size,
@@ -222,9 +223,8 @@ if settings.metrics:
                     grafana_overview.UID: grafana_overview.build(
                         FUNCTIONS,
                         kibana_url=urls["kibana_url"],
-                        probes="blackbox" in parts,
                         host="node_exporter" in parts,
-                        log_delivery="elasticsearch_exporter" in parts,
+                        **measured,
                     )
                 },
                 public_url=urls["grafana_url"],

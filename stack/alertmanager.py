@@ -17,30 +17,39 @@ class AlertmanagerArgs(PublishingArgs):
     public_url: str | None = None  # the UI as browsers reach it, e.g. through Traefik
 
 
+# Where Alertmanager answers: inside its container (the health check, the default external
+# URL) and on the lab network (what Prometheus is told, with the path prefix).
+LOCAL_URL = f"http://localhost:{alertmanager_yaml.PORT}{SUB_PATH}"
+INTERNAL_URL = f"http://alertmanager:{alertmanager_yaml.PORT}{SUB_PATH}"
+HEALTH_COMMAND = ("wget", "-qO-", f"{LOCAL_URL}/-/healthy")
+
+
+def flags(args: AlertmanagerArgs) -> list[str]:
+    """The command line; the image's entrypoint is the binary, so these replace its defaults."""
+    return [
+        f"--config.file={alertmanager_yaml.CONFIG_FILE}",
+        f"--storage.path={DATA_DIR}",
+        f"--web.external-url={args.public_url or LOCAL_URL}",
+        f"--web.route-prefix={SUB_PATH}",
+        # One instance: no gossip port, no peers to look for.
+        "--cluster.listen-address=",
+    ]
+
+
 class Alertmanager(PartComponent):
     PART = "alertmanager"
 
     def container_arguments(self, args: AlertmanagerArgs) -> dict:
-        internal = f"http://localhost:{alertmanager_yaml.PORT}{SUB_PATH}"
         return dict(
             data_dir=DATA_DIR,
-            # The entrypoint is the alertmanager binary; these replace its default flags.
-            command=[
-                f"--config.file={alertmanager_yaml.CONFIG_FILE}",
-                f"--storage.path={DATA_DIR}",
-                f"--web.external-url={args.public_url or internal}",
-                f"--web.route-prefix={SUB_PATH}",
-                # One instance: no gossip port, no peers to look for.
-                "--cluster.listen-address=",
-            ],
+            command=flags(args),
             uploads=[upload(alertmanager_yaml.CONFIG_FILE, args.config)],
             ports=[args.placement.publish(alertmanager_yaml.PORT, args.port)],
-            health=healthcheck(["wget", "-qO-", f"{internal}/-/healthy"]),
+            health=healthcheck(HEALTH_COMMAND),
             wait_timeout=60,
         )
 
     def outputs(self, name: str, args: AlertmanagerArgs) -> dict:
         self.url = args.placement.url(args.port, f"{SUB_PATH}/")
-        # What Prometheus is told: host:port and the path prefix (prometheus_yaml.render).
-        self.internal_url = f"http://alertmanager:{alertmanager_yaml.PORT}{SUB_PATH}"
+        self.internal_url = INTERNAL_URL
         return {"url": self.url}

@@ -11,6 +11,7 @@ from stack.containers import PartComponent, PublishingArgs, healthcheck, upload
 from stack.settings import PROMETHEUS_PORT, TRAEFIK_API_PORT, LabSettings
 
 DATA_DIR = "/prometheus"
+HEALTH_COMMAND = ("wget", "-qO-", f"http://localhost:{PROMETHEUS_PORT}/-/healthy")
 
 
 @dataclass(kw_only=True)
@@ -49,7 +50,7 @@ class Prometheus(PartComponent):
                 upload(prometheus_yaml.RULES_FILE, args.rules),
             ],
             ports=[args.placement.publish(PROMETHEUS_PORT, args.port)],
-            health=healthcheck(["wget", "-qO-", f"http://localhost:{PROMETHEUS_PORT}/-/healthy"]),
+            health=healthcheck(HEALTH_COMMAND),
             # Grafana starts after Prometheus answers, not merely after it was created.
             wait_timeout=120,
         )

@@ -120,9 +120,7 @@ class SwarmPrometheus(PartService):
             args=prometheus.flags(args),
             configs=self.configs(files),
             data_dir=DATA_DIR,
-            healthcheck=healthcheck(
-                ["wget", "-qO-", f"http://localhost:{PROMETHEUS_PORT}/-/healthy"]
-            ),
+            healthcheck=healthcheck(prometheus.HEALTH_COMMAND),
             constraints=[STATE_CONSTRAINT],
             endpoint=host_ports((PROMETHEUS_PORT, args.port)),
         )

@@ -10,8 +10,14 @@ from typing import Any, ClassVar
 
 import pulumi_docker as docker
 
-from stack import blackbox, elasticsearch_exporter, logstash_exporter, monitoring, node_exporter
-from stack.alertmanager import DATA_DIR as ALERTMANAGER_DATA
+from stack import (
+    alertmanager,
+    blackbox,
+    elasticsearch_exporter,
+    logstash_exporter,
+    monitoring,
+    node_exporter,
+)
 from stack.alertmanager import AlertmanagerArgs
 from stack.blackbox import BlackboxArgs
 from stack.configs import alertmanager_yaml, blackbox_yaml, prometheus_yaml
@@ -38,26 +44,18 @@ class SwarmAlertmanager(PartService):
     PART = "alertmanager"
 
     def service_arguments(self, args: AlertmanagerArgs) -> dict:
-        internal = f"http://localhost:{alertmanager_yaml.PORT}{ALERTMANAGER_SUB_PATH}"
         return dict(
-            args=[
-                f"--config.file={alertmanager_yaml.CONFIG_FILE}",
-                f"--storage.path={ALERTMANAGER_DATA}",
-                f"--web.external-url={args.public_url or internal}",
-                f"--web.route-prefix={ALERTMANAGER_SUB_PATH}",
-                # One instance: no gossip port, no peers to look for.
-                "--cluster.listen-address=",
-            ],
+            args=alertmanager.flags(args),
             configs=self.configs({alertmanager_yaml.CONFIG_FILE: args.config}),
-            data_dir=ALERTMANAGER_DATA,
-            healthcheck=healthcheck(["wget", "-qO-", f"{internal}/-/healthy"]),
+            data_dir=alertmanager.DATA_DIR,
+            healthcheck=healthcheck(alertmanager.HEALTH_COMMAND),
             constraints=[STATE_CONSTRAINT],
             endpoint=host_ports((alertmanager_yaml.PORT, args.port)),
         )
 
     def outputs(self, args: AlertmanagerArgs) -> dict:
         self.url = args.placement.url(args.port, f"{ALERTMANAGER_SUB_PATH}/")
-        self.internal_url = f"http://alertmanager:{alertmanager_yaml.PORT}{ALERTMANAGER_SUB_PATH}"
+        self.internal_url = alertmanager.INTERNAL_URL
         return {"url": self.url}
 
 
