@@ -22,6 +22,9 @@ import yaml
 
 from app.contract import FUNCTIONS
 from lab.support import REPO_ROOT
+from stack.configs import prometheus_yaml, traefik_yaml
+from tests.stack.captured import upload
+from tests.support.capture import capture
 from tests.support.declared import stack_config
 
 SOURCES = ("app", "stack", "dashboards", "lab", "tests", "Pulumi.yaml", "Pulumi.dev.yaml")
@@ -60,10 +63,7 @@ def run(root: Path, *argv: str) -> str:
 
 def declared(root: Path, config: dict | None = None) -> dict:
     """The copy's program under mocks, every resource by name."""
-    argv = ["-m", "tests.support.capture", "--config", json.dumps(config or {})]
-    captured = json.loads(run(root, *argv))
-    assert not captured["error"], captured["error"]
-    return {record["name"]: record for record in captured["resources"]}
+    return {record["name"]: record for record in capture(config, root=root)["resources"]}
 
 
 @functools.cache
@@ -77,23 +77,14 @@ def everything(resources: dict) -> str:
     return json.dumps([record["inputs"] for record in resources.values()])
 
 
-def upload(resources: dict, container: str, path: str) -> str:
-    (content,) = [
-        entry["content"]
-        for entry in resources[container]["inputs"].get("uploads", [])
-        if entry["file"] == path
-    ]
-    return content
+def uploaded_yaml(resources: dict, container: str, path: str) -> dict:
+    return yaml.safe_load(upload(resources[container], path))
 
 
 def test_a_bucket_edited_in_the_contract_reaches_the_app_and_traefik(tmp_path):
     root = edited_copy(tmp_path, "app/contract.py", "    0.00025,\n", "    0.0003,\n")
     resources = declared(root)
-    from stack.configs import traefik_yaml
-
-    static = yaml.safe_load(
-        upload(resources, "lab-dev-traefik-container", traefik_yaml.STATIC_FILE)
-    )
+    static = uploaded_yaml(resources, "lab-dev-traefik-container", traefik_yaml.STATIC_FILE)
     buckets = static["metrics"]["prometheus"]["buckets"]
     assert 0.0003 in buckets, buckets
     assert 0.00025 not in buckets, buckets
@@ -125,14 +116,10 @@ def test_a_function_dropped_from_the_contract_leaves_every_part(tmp_path):
 def test_the_app_port_edited_in_the_contract_reaches_replicas_traefik_and_prometheus(tmp_path):
     root = edited_copy(tmp_path, "app/contract.py", "APP_PORT = 8080\n", "APP_PORT = 8181\n")
     resources = declared(root)
-    from stack.configs import prometheus_yaml, traefik_yaml
-
     replica = resources["lab-dev-fibonacci-fibonacci-1"]["inputs"]
     assert "LAB_PORT=8181" in replica["envs"]
     assert any("8181" in word for word in replica["healthcheck"]["tests"]), replica["healthcheck"]
-    dynamic = yaml.safe_load(
-        upload(resources, "lab-dev-traefik-container", traefik_yaml.DYNAMIC_FILE)
-    )
+    dynamic = uploaded_yaml(resources, "lab-dev-traefik-container", traefik_yaml.DYNAMIC_FILE)
     servers = [
         server["url"]
         for name, service in dynamic["http"]["services"].items()
@@ -141,9 +128,7 @@ def test_the_app_port_edited_in_the_contract_reaches_replicas_traefik_and_promet
     ]
     assert len(servers) == 2 * len(FUNCTIONS), dynamic["http"]["services"]
     assert all(url.endswith(":8181") for url in servers), servers
-    config = yaml.safe_load(
-        upload(resources, "lab-dev-prometheus-container", prometheus_yaml.CONFIG_FILE)
-    )
+    config = uploaded_yaml(resources, "lab-dev-prometheus-container", prometheus_yaml.CONFIG_FILE)
     targets = [
         target
         for job in config["scrape_configs"]

@@ -29,6 +29,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from lab.support import REPO_ROOT
@@ -75,17 +76,19 @@ def capture(
     project: str = "lab",
     stack: str = "dev",
     timeout: float = 120,
+    root: Path = REPO_ROOT,
 ) -> dict:
     """`{"resources": [...], "outputs": {...}}` for the program under this config; raises
-    ProgramFailed when the program raises."""
+    ProgramFailed when the program raises. `root` is the source tree whose program runs (a
+    test's edited copy, or this checkout)."""
     result = subprocess.run(
         [sys.executable, "-m", "tests.support.capture", "--project", project, "--stack", stack],
         input=json.dumps(stack_config(overrides)),
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
         check=False,
     )
     if result.returncode != 0:
