@@ -148,10 +148,10 @@ def test_every_function_has_a_call_module_that_wants_its_exact_result():
 
 
 def test_every_http_module_asks_for_the_address_family_the_lab_network_has():
-    """prometheus/blackbox_exporter CONFIGURATION.md and prober/utils.go (chooseProtocol): an
-    HTTP probe's preferred_ip_protocol defaults to "ip6"; Docker's bridge networks are IPv4-only unless
-    created with enable_ipv6 (the lab's network declares no ipv6), so a module left at the
-    default asks DNS for an IPv6 address first on every probe."""
+    """prometheus/blackbox_exporter CONFIGURATION.md and prober/utils.go (chooseProtocol):
+    an HTTP probe's preferred_ip_protocol defaults to "ip6"; Docker's bridge networks are
+    IPv4-only unless created with enable_ipv6 (the lab's network declares no ipv6), so a
+    module left at the default asks DNS for an IPv6 address first on every probe."""
     (network,) = [
         r
         for r in declared_under("default")["resources"]
