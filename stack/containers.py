@@ -76,6 +76,10 @@ def container_defaults(placement: Placement, part: str, *, memory_mb: int) -> di
         "name": placement.docker_name(part),
         "labels": placement.container_labels(part),
         "memory": memory_mb,
+        # Swap limit equal to the memory limit: no swap. Left out, Docker stores twice the
+        # memory, the provider reads that back and plans an update on every `up`, and a later
+        # memory raise past it is refused (docs/verification.md, second plan).
+        "memory_swap": memory_mb,
         "restart": "unless-stopped",
         "privileged": False,
         "security_opts": [NO_NEW_PRIVILEGES],
