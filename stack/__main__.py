@@ -83,6 +83,7 @@ placement = Placement(
     project=project,
     stack=stack_name,
     network_name=network.name,
+    network_id=network.network_id,
     bind_address=settings.bind_address,
     client_host=settings.client_host,
 )

@@ -31,6 +31,8 @@ class Placement:
     network_name: pulumi.Input[str]
     bind_address: str = "127.0.0.1"
     client_host: str = "127.0.0.1"
+    # The network's Docker id, which Swarm services join by (stack/swarm_objects.networks()).
+    network_id: pulumi.Input[str] | None = None
 
     @property
     def prefix(self) -> str:
@@ -151,9 +153,13 @@ def part_container(
         arguments["user"] = hardening.user
     if hardening.tmpfs:
         arguments["tmpfs"] = dict(hardening.tmpfs)
-    # The provider neither replaces nor updates a container for a changed health check
-    # (docs/product-rules.md D1): only a replacement applies it.
-    replace = [*replace_on, *(["healthcheck"] if health is not None else [])]
+    # The provider neither replaces nor updates a container for a changed health check or
+    # tmpfs (docs/product-rules.md D1): only a replacement applies it.
+    replace = [
+        *replace_on,
+        *(["healthcheck"] if health is not None else []),
+        *(["tmpfs"] if "tmpfs" in arguments else []),
+    ]
     return docker.Container(
         resource_name or f"{name}-container",
         image=image,

@@ -21,6 +21,7 @@ class LabNetworkArgs:
 class LabNetwork(LabComponent):
     DRIVER: ClassVar[str] = "bridge"
     name: pulumi.Output[str]
+    network_id: pulumi.Output[str]
 
     def declare(self, name: str, args: LabNetworkArgs) -> dict:
         # Plain containers (a probe, `docker run --network`) join an overlay only when it is
@@ -38,4 +39,5 @@ class LabNetwork(LabComponent):
             **attachable,
         )
         self.name = network.name
+        self.network_id = network.id
         return {"name": self.name}

@@ -213,12 +213,14 @@ def _with_defaults(block: Mapping, schema: Mapping) -> dict:
     return full
 
 
+_EMPTY = (None, "", 0, False, [], {})
+
+
 def _canonical(value: Any) -> Any:
-    """A hashable form, sets as sorted tuples (schema.Set compares elements by hash)."""
+    """A hashable form, sets as sorted tuples (schema.Set compares elements by hash; the SDK
+    reads an unset field of a block as its zero value, so unset and zero hash alike)."""
     if isinstance(value, dict):
-        return tuple(
-            sorted((k, _canonical(v)) for k, v in value.items() if v not in (None, [], {}))
-        )
+        return tuple(sorted((k, _canonical(v)) for k, v in value.items() if v not in _EMPTY))
     if isinstance(value, list):
         return tuple(sorted((_canonical(v) for v in value), key=repr))
     if value is None:
@@ -756,3 +758,26 @@ def _flatten_service_mount(mount: Mapping) -> dict:
             {"size_bytes": options.get("SizeBytes", 0), "mode": options.get("Mode", 0) & 0o777}
         ]
     return out
+
+
+def read_config(inspect: Mapping, prior: Mapping) -> dict:
+    """resourceDockerConfigRead (resource_docker_config.go): data_raw when the state has it,
+    else data as base64."""
+    import base64
+
+    data = base64.b64decode(inspect["Spec"].get("Data") or "")
+    state = dict(prior) | {
+        "name": inspect["Spec"]["Name"],
+        "labels": _own_labels(inspect["Spec"].get("Labels")),
+    }
+    if prior.get("data_raw"):
+        state["data_raw"] = data.decode()
+    else:
+        state["data"] = base64.b64encode(data).decode()
+    return state
+
+
+def read_secret(inspect: Mapping, prior: Mapping) -> dict:
+    """resourceDockerSecretRead (resource_docker_secret.go): only the name (the data is never
+    returned by Swarm, and the labels are not read)."""
+    return dict(prior) | {"name": inspect["Spec"]["Name"]}

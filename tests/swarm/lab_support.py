@@ -11,6 +11,8 @@ import time
 import urllib.parse
 import urllib.request
 
+from tests.support import provider_model as model
+from tests.support.swarm_harness import CONFIG, NETWORK, SECRET, SERVICE
 from tests.swarm.services import HEALTHCHECK, PYTHON_IMAGE
 
 # A GELF input on TCP (NUL-terminated JSON, as Docker's driver frames it: go-gelf
@@ -162,3 +164,39 @@ def alive(node) -> bool:
         return bool(node.client.ping())
     except Exception:
         return False
+
+
+def _as_applied(inputs: dict, harness) -> dict:
+    """A service's declared inputs as the harness applied them: the mocks' ids of networks,
+    configs and secrets as their real ids, the app image as the stand-in loaded on the nodes."""
+    inputs = harness.with_real_ids(inputs)
+    spec = inputs["taskSpec"]["containerSpec"]
+    spec["image"] = harness.images.get(spec["image"], spec["image"])
+    for key, id_key in (("configs", "configId"), ("secrets", "secretId")):
+        for reference in spec.get(key) or []:
+            reference[id_key] = harness.ids.get(reference[id_key], reference[id_key])
+    return inputs
+
+
+def second_plan(api, harness) -> list[tuple[str, model.Plan]]:
+    """The provider's plan for every network, config, secret and service the harness
+    applied, from what the manager answers (tests/support/provider_model.py)."""
+    plans = []
+    for resource in harness.applied:
+        inputs = resource.inputs
+        prior = model.created_state(resource.type, inputs)
+        name = inputs["name"]
+        if resource.type == NETWORK:
+            state = model.read_network(api.inspect_network(name), prior)
+        elif resource.type == CONFIG:
+            state = model.read_config(api.inspect_config(name), prior)
+        elif resource.type == SECRET:
+            state = model.read_secret(api.inspect_secret(name), prior)
+        else:
+            inputs = _as_applied(inputs, harness)
+            prior = model.created_state(resource.type, inputs)
+            state = model.read_service(api.inspect_service(name), prior)
+        plan = model.plan(resource.type, resource.urn, state, inputs, resource.options)
+        plans.append((resource.type, plan))
+    assert {t for t, _ in plans} >= {NETWORK, CONFIG, SERVICE}
+    return plans

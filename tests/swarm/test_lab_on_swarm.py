@@ -10,6 +10,7 @@ input, as the declared Logstash service (name, state node, host-mode port) with 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -17,6 +18,7 @@ import pytest
 
 from app.contract import APP_PORT, APP_USER
 from stack.configs.traefik_yaml import USERS_FILE
+from tests.support import provider_model as model
 from tests.support.declared import capture
 from tests.support.live_lab import STANDIN_IMAGES
 from tests.support.swarm_cluster import wait_for
@@ -32,6 +34,7 @@ from tests.swarm.lab_support import (
     instances_up,
     prometheus_api,
     received,
+    second_plan,
     unhealthy,
 )
 
@@ -131,6 +134,27 @@ def lab(swarm):
             f"{len(clients)} nodes"
         )
         assert left
+
+
+def test_the_second_plan_of_the_applied_swarm_lab_is_empty(swarm, lab):
+    """Every network, config, secret and service the harness applied, read back from the
+    manager with the docker provider's Read rules and diffed with its schema
+    (tests/support/provider_model.py: terraform-provider-docker v4.5.0
+    resource_docker_service_funcs.go resourceDockerServiceReadRefreshFunc and the flatten*
+    functions and shortDur of resource_docker_service_structures.go): nothing to update or
+    replace. Runs first, before the tests below drain, roll and kill."""
+    harness, _ = lab
+    plans = second_plan(swarm.manager.client.api, harness)
+    changed = [plan for _, plan in plans if plan.action != model.NONE]
+    kinds = Counter(type_token.split(":")[-1] for type_token, _ in plans)
+    actions = Counter(plan.action for _, plan in plans)
+    report(
+        f"second plan, swarm: {len(plans)} resources read back from the manager and diffed "
+        f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}): "
+        f"{actions[model.UPDATE]} updates, {actions[model.REPLACE]} replacements"
+    )
+    assert kinds["Service"] >= 8
+    assert not changed, "\n".join(plan.describe() for plan in changed)
 
 
 def test_function_tasks_spread_and_prometheus_finds_them(swarm, lab):
