@@ -250,7 +250,7 @@ def diff(schema: Mapping, state: Mapping, config: Mapping, prefix: str = "") -> 
         old, new = state.get(name), config.get(name)
         kind, elem = attribute.get("type"), attribute.get("elem")
         force = bool(attribute.get("forcenew"))
-        computed = attribute.get("computed") and not attribute.get("optional_only")
+        computed = attribute.get("computed")
         if new is None and attribute.get("default") is not None and not isinstance(elem, dict):
             new = attribute["default"]
         if kind in ("list", "set") and isinstance(elem, dict):
@@ -270,18 +270,24 @@ def diff(schema: Mapping, state: Mapping, config: Mapping, prefix: str = "") -> 
                 added = [b for b in news if _canonical(b) not in set(map(_canonical, olds))]
                 if _suppress(name, attribute, old, new, old_blocks, new_blocks):
                     continue
-                replace = force or _has_force_new(elem, gone + added)
+                # diffSet: the parent's ForceNew counts for a changed count only; each changed
+                # element's fields carry their own.
+                counted = force and len(olds) != len(news)
+                replace = counted or _has_force_new(elem, gone + added)
                 changes.append(Change(path, gone, added, replace))
                 continue
             if _suppress(name, attribute, old, new, old_blocks, new_blocks):
                 continue
+            # diffList: the parent's ForceNew is the count's (countSchema); the blocks' fields
+            # are diffed with their own schema, so their own ForceNew decides.
+            shared = min(len(old_blocks), len(new_blocks))
+            for index in range(shared):
+                o, n = old_blocks[index] or {}, new_blocks[index] or {}
+                changes += diff(elem, o, n, f"{path}.{index}.")
             if len(old_blocks) != len(new_blocks):
-                replace = force or _has_force_new(elem, old_blocks + new_blocks)
+                extra = old_blocks[shared:] + new_blocks[shared:]
+                replace = force or _has_force_new(elem, extra)
                 changes.append(Change(f"{path}.#", len(old_blocks), len(new_blocks), replace))
-                continue
-            for index, (o, n) in enumerate(zip(old_blocks, new_blocks, strict=True)):
-                inner = diff(elem, o or {}, n or {}, f"{path}.{index}.")
-                changes += [Change(c.path, c.old, c.new, c.force_new or force) for c in inner]
             continue
         if kind in ("list", "set", "map"):
             if new is None:
