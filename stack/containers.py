@@ -322,3 +322,16 @@ def go_duration(text: str) -> str:
     if hours:
         return f"{hours}h{minutes}m{seconds}s"
     return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
+
+
+def service_duration(text: str) -> str:
+    """A service duration as the provider reads it back: Go's Duration.String() with a
+    trailing `m0s`, then `h0m`, cut off (terraform-provider-docker v4.5.0
+    resource_docker_service_structures.go shortDur: `60s` -> `1m`, `90s` -> `1m30s`,
+    `10h` -> `10h`). Any other spelling differs from the state on every plan."""
+    text = go_duration(text)
+    if text.endswith("m0s"):
+        text = text[:-2]
+    if text.endswith("h0m"):
+        text = text[:-2]
+    return text

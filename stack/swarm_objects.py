@@ -19,7 +19,7 @@ import pulumi
 import pulumi_docker as docker
 
 from stack.component import SwarmComponent
-from stack.containers import PartArgs, Placement, go_duration
+from stack.containers import PartArgs, Placement, service_duration
 from stack.hardening import HARDENING
 from stack.log_shipping import gelf_logging
 
@@ -73,19 +73,6 @@ def service_labels(placement: Placement, part: str) -> list[docker.ServiceLabelA
 
 def options(parent: pulumi.Resource, depends_on=(), **extra) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on), **extra)
-
-
-def service_duration(text: str) -> str:
-    """A service duration as the provider reads it back: Go's Duration.String() with a
-    trailing `m0s`, then `h0m`, cut off (terraform-provider-docker v4.5.0
-    resource_docker_service_structures.go shortDur: `60s` -> `1m`, `90s` -> `1m30s`,
-    `10h` -> `10h`). Any other spelling differs from the state on every plan."""
-    text = go_duration(text)
-    if text.endswith("m0s"):
-        text = text[:-2]
-    if text.endswith("h0m"):
-        text = text[:-2]
-    return text
 
 
 def _mounted(files, *, kind: str, declare, mount, owner: str, mode: int) -> list:
@@ -187,26 +174,21 @@ def resources(memory_mb: int) -> docker.ServiceTaskSpecResourcesArgs:
 
 
 def restart_policy() -> docker.ServiceTaskSpecRestartPolicyArgs:
-    return docker.ServiceTaskSpecRestartPolicyArgs(
-        condition="any", delay=service_duration("2s"), window=service_duration("10s")
-    )
+    delay, window = service_duration("2s"), service_duration("10s")
+    return docker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay=delay, window=window)
 
 
 def start_first() -> docker.ServiceUpdateConfigArgs:
     """A new task starts (and turns healthy) before the old one is stopped."""
+    delay, monitor = service_duration("2s"), service_duration("5s")
     return docker.ServiceUpdateConfigArgs(
-        order="start-first",
-        parallelism=1,
-        delay=service_duration("2s"),
-        monitor=service_duration("5s"),
-        failure_action="rollback",
+        order="start-first", parallelism=1, delay=delay, monitor=monitor, failure_action="rollback"
     )
 
 
 def networks(placement: Placement, *aliases: str) -> list:
-    """The lab network by its id: the provider reads `networks_advanced` back as `id` (the
-    task's network Target, flattenTaskNetworksAdvanced); a `name` differs from it on every
-    plan and, being ForceNew, replaces the service each time."""
+    """The lab network by id: the provider reads it back as `id` (flattenTaskNetworksAdvanced);
+    a `name` (ForceNew) would differ on every plan and replace the service each time."""
     return [
         docker.ServiceTaskSpecNetworksAdvancedArgs(id=placement.network_id, aliases=list(aliases))
     ]
@@ -334,7 +316,6 @@ def part_service(
         ),
         update_config=update_config,
         endpoint_spec=endpoint or docker.ServiceEndpointSpecArgs(mode="dnsrr"),
-        # A fixed name: the old service must go before its replacement can take the name.
         opts=options(parent, part_args.depends_on, delete_before_replace=True),
     )
 

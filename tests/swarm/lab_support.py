@@ -10,6 +10,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from collections import Counter
 
 from tests.support import provider_model as model
 from tests.support.swarm_harness import CONFIG, NETWORK, SECRET, SERVICE
@@ -178,14 +179,17 @@ def _as_applied(inputs: dict, harness) -> dict:
     return inputs
 
 
-def second_plan(api, harness) -> list[tuple[str, model.Plan]]:
+def second_plan(api, harness) -> tuple[list[model.Plan], str]:
     """The provider's plan for every network, config, secret and service the harness
-    applied, from what the manager answers (tests/support/provider_model.py)."""
+    applied, from what the manager answers (tests/support/provider_model.py): the plans that
+    change something, and a line with the numbers."""
     plans = []
     for resource in harness.applied:
         inputs = resource.inputs
-        prior = model.created_state(resource.type, inputs)
         name = inputs["name"]
+        if resource.type == SERVICE:
+            inputs = _as_applied(inputs, harness)
+        prior = model.created_state(resource.type, inputs)
         if resource.type == NETWORK:
             state = model.read_network(api.inspect_network(name), prior)
         elif resource.type == CONFIG:
@@ -193,10 +197,20 @@ def second_plan(api, harness) -> list[tuple[str, model.Plan]]:
         elif resource.type == SECRET:
             state = model.read_secret(api.inspect_secret(name), prior)
         else:
-            inputs = _as_applied(inputs, harness)
-            prior = model.created_state(resource.type, inputs)
             state = model.read_service(api.inspect_service(name), prior)
-        plan = model.plan(resource.type, resource.urn, state, inputs, resource.options)
-        plans.append((resource.type, plan))
-    assert {t for t, _ in plans} >= {NETWORK, CONFIG, SERVICE}
-    return plans
+        plans.append(
+            (
+                resource.type,
+                model.plan(resource.type, resource.urn, state, inputs, resource.options),
+            )
+        )
+    kinds = Counter(type_token.split(":")[-1] for type_token, _ in plans)
+    actions = Counter(plan.action for _, plan in plans)
+    assert kinds["Service"] >= 8
+    assert kinds["Network"] == 1
+    summary = (
+        f"{len(plans)} resources read back from the manager and diffed "
+        f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}): "
+        f"{actions[model.UPDATE]} updates, {actions[model.REPLACE]} replacements"
+    )
+    return [plan for _, plan in plans if plan.action != model.NONE], summary
