@@ -286,3 +286,20 @@ def test_go_duration_strings(nanoseconds_, text):
 def test_service_duration_formats_as_short_dur(declared, read_back):
     assert model.short_dur(nanoseconds(declared)) == read_back
     assert service_duration(declared) == read_back
+
+
+@pytest.mark.parametrize("config_name", ["default", "three-replicas", "logs-off"])
+def test_every_container_s_swap_limit_reads_back_as_declared(config_name):
+    """The daemon stores a swap limit of twice the memory when none is given (moby
+    daemon/daemon_unix.go adaptContainerSettings; seen on the real daemon by
+    tests/live/test_second_plan.py), and Read stores it in `memory_swap` (Optional, not
+    Computed): every container, Elastic and Grafana ones too, must plan nothing on it."""
+    for name, record in by_name(declared_under(config_name), CONTAINER).items():
+        inputs = record["inputs"]
+        state = model.created_state(CONTAINER, inputs)
+        state["memory_swap"] = inputs.get("memorySwap") or 2 * inputs["memory"]
+        assert plan_after_state(record, state).action == model.NONE, name
+
+
+def plan_after_state(record: dict, state: dict) -> model.Plan:
+    return model.plan(record["type"], record["urn"], state, record["inputs"], record["options"])
