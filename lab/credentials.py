@@ -149,9 +149,15 @@ def print_credentials(
     off = sorted({login.part for login in LOGINS} - set(parts))
     if off:
         lines.append(f"Switched off, so no login: {', '.join(off)}.")
-    lines.append(f"Every port is published on {settings.bind_address} only (lab:bindAddress).")
+    if settings.engine == "swarm":
+        lines.append("On Swarm every port is published on every interface of its node.")
+    else:
+        lines.append(f"Every port is published on {settings.bind_address} only (lab:bindAddress).")
     if settings.allow_open_ports:
-        lines.append("lab:allowOpenPorts is true: the ports without a login answer anyone there.")
+        lines.append(
+            f"lab:allowOpenPorts names {', '.join(settings.allow_open_ports)}:"
+            " these answer anyone there without a login."
+        )
     print("\n".join(lines), file=out)
     return 0 if not show or values else 1
 

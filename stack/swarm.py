@@ -22,6 +22,7 @@ from stack.swarm_objects import (
     MANAGER_CONSTRAINT,
     STATE_CONSTRAINT,
     PartService,
+    edge_networks,
     gelf_driver,
     healthcheck,
     host_ports,
@@ -33,10 +34,15 @@ from stack.traefik import TRAEFIK_UID, TraefikArgs, go_memory_limit
 
 
 class SwarmLabNetwork(LabNetwork):
-    """The lab's network as an attachable overlay spanning every node."""
+    """The lab's two networks as attachable overlays spanning every node."""
 
     ENGINE = "swarm"
     DRIVER = "overlay"
+
+    def driver_arguments(self) -> dict:
+        # Plain containers (a probe, `docker run --network`) join an overlay only when it is
+        # attachable; services join it either way.
+        return {"attachable": True}
 
 
 class SwarmFunctionService(SwarmComponent):
@@ -59,6 +65,7 @@ class SwarmFunctionService(SwarmComponent):
             env=function_service.environment(args.function),
             healthcheck=healthcheck(HEALTH_PROBE),
             log_driver=gelf_driver(args.gelf_address, f"{{{{.Name}}}}/{args.function}"),
+            networks_advanceds=edge_networks(args.placement, args.function),
         )
         return {"function": args.function, "service": self.docker_name}
 

@@ -17,7 +17,7 @@ from stack.configs import prometheus_yaml, traefik_yaml
 from stack.containers import Placement
 from stack.node_exporter import HOST_MOUNTS
 from stack.swarm_objects import NODE_HOSTNAME, STATE_CONSTRAINT, config_name
-from tests.support.capture import capture
+from tests.support.capture import OPEN_ON_SWARM, capture
 
 SERVICE = "docker:index/service:Service"
 CONFIG = "docker:index/serviceConfig:ServiceConfig"
@@ -33,7 +33,11 @@ STATEFUL = ("prometheus", "alertmanager", "grafana", "elasticsearch", "logstash"
 
 @functools.cache
 def swarm() -> tuple[dict, ...]:
-    config = {"lab:engine": "swarm", "lab:swarmStateHost": STATE_HOST}
+    config = {
+        "lab:engine": "swarm",
+        "lab:swarmStateHost": STATE_HOST,
+        "lab:allowOpenPorts": OPEN_ON_SWARM,
+    }
     return tuple(capture(config, stack="swarm")["resources"])
 
 
