@@ -78,6 +78,7 @@ network = LabNetwork(
     LabNetworkArgs(
         docker_name=f"{name}-network",
         labels={"lab.project": project, "lab.stack": stack_name, "lab.part": "network"},
+        encrypted=settings.swarm_encryption,
     ),
 )
 placement = Placement(

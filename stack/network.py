@@ -36,6 +36,7 @@ def networks_of(part: str) -> tuple[str, ...]:
 class LabNetworkArgs:
     docker_name: str  # the backend network's Docker name; the edge one is `{docker_name}-edge`
     labels: dict[str, str]
+    encrypted: bool = False  # IPsec between nodes (overlays only: lab:swarmEncryption)
 
 
 def edge_docker_name(docker_name: str) -> str:
@@ -48,6 +49,7 @@ class LabNetwork(LabComponent):
     edge_name: pulumi.Output[str]
 
     def declare(self, name: str, args: LabNetworkArgs) -> dict:
+        self.args = args
         # The backend keeps the resource and Docker names the single network had, so an
         # existing lab's plan adds the edge network instead of replacing every container's.
         backend = self.network(f"{name}-{self.DRIVER}", args.docker_name, args.labels)
@@ -68,8 +70,8 @@ class LabNetwork(LabComponent):
                 docker.NetworkLabelArgs(label=key, value=value) for key, value in labels.items()
             ],
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
-            **self.driver_arguments(),
+            **self.driver_arguments(self.args),
         )
 
-    def driver_arguments(self) -> dict:
+    def driver_arguments(self, args: LabNetworkArgs) -> dict:
         return {}

@@ -97,6 +97,7 @@ SCALARS = {
     "slowCallMs": ("slow_call_ms", lambda v: grammar.integer(v, 1, 60_000)),
     "engine": ("engine", lambda v: grammar.choice(v, ENGINES)),
     "swarmStateHost": ("swarm_state_host", lambda v: grammar.text(v, _HOST, _HOST_ALLOWED)),
+    "swarmEncryption": ("swarm_encryption", grammar.boolean),
     **{key: (key, grammar.boolean) for key in MONITORING_SWITCHES},
 }
 

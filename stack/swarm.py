@@ -15,7 +15,7 @@ from stack import function_service, prometheus, traefik
 from stack.component import SwarmComponent
 from stack.configs import prometheus_yaml, traefik_yaml
 from stack.function_service import HEALTH_PROBE, FunctionServiceArgs
-from stack.network import LabNetwork
+from stack.network import LabNetwork, LabNetworkArgs
 from stack.prometheus import DATA_DIR, PrometheusArgs
 from stack.settings import PROMETHEUS_PORT, TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
 from stack.swarm_objects import (
@@ -39,10 +39,12 @@ class SwarmLabNetwork(LabNetwork):
     ENGINE = "swarm"
     DRIVER = "overlay"
 
-    def driver_arguments(self) -> dict:
+    def driver_arguments(self, args: LabNetworkArgs) -> dict:
         # Plain containers (a probe, `docker run --network`) join an overlay only when it is
-        # attachable; services join it either way.
-        return {"attachable": True}
+        # attachable; services join it either way. `encrypted` (any value, moby's overlay
+        # driver reads the key's presence) turns on IPsec ESP between the nodes.
+        encrypted = {"options": {"encrypted": ""}} if args.encrypted else {}
+        return {"attachable": True, **encrypted}
 
 
 class SwarmFunctionService(SwarmComponent):

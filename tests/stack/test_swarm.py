@@ -79,6 +79,15 @@ def test_every_part_is_a_service_and_no_container_is_declared():
     for network in networks:
         assert network["inputs"]["driver"] == "overlay"
         assert network["inputs"]["attachable"]
+        # moby's overlay driver turns IPsec on for the key's presence (`--opt encrypted`).
+        assert network["inputs"]["options"] == {"encrypted": ""}, network["urn"]
+
+
+def test_the_overlays_are_plain_only_when_asked():
+    resources = capture({**SWARM, "lab:swarmEncryption": False}, stack="swarm")["resources"]
+    networks = [r for r in resources if r["type"] == "docker:index/network:Network"]
+    assert len(networks) == 2
+    assert all(not n["inputs"].get("options") for n in networks), networks
 
 
 def test_services_join_the_overlays_by_need():
