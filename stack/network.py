@@ -8,6 +8,7 @@ store, no control API and no exporter. A user-defined bridge each on one host; o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -30,6 +31,21 @@ def networks_of(part: str) -> tuple[str, ...]:
     """The networks a part joins: both for ON_BOTH, else the backend (a function replica and a
     user's service join the edge only, through Placement.edge_attachment and its Swarm twin)."""
     return (EDGE, BACKEND) if part in ON_BOTH else (BACKEND,)
+
+
+def service_networks(placement, *aliases: str, joins: Sequence[str] = (BACKEND,)) -> list:
+    """A Swarm service's overlays: those `joins` lists of the Placement's, each with these
+    aliases (stack/containers.Placement.network_attachment for a container)."""
+    return [
+        docker.ServiceTaskSpecNetworksAdvancedArgs(name=network, aliases=list(aliases))
+        for network in placement.network_names(joins)
+    ]
+
+
+def edge_networks(placement, *aliases: str) -> list:
+    """The edge overlay only: how a function's service, and a user's own, joins the lab on
+    Swarm (Placement.edge_attachment on one host)."""
+    return service_networks(placement, *aliases, joins=EDGE_ONLY)
 
 
 @dataclass

@@ -15,14 +15,13 @@ from stack import function_service, prometheus, traefik
 from stack.component import SwarmComponent
 from stack.configs import prometheus_yaml, traefik_yaml
 from stack.function_service import HEALTH_PROBE, FunctionServiceArgs
-from stack.network import LabNetwork, LabNetworkArgs
+from stack.network import LabNetwork, LabNetworkArgs, edge_networks
 from stack.prometheus import DATA_DIR, PrometheusArgs
 from stack.settings import PROMETHEUS_PORT, TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
 from stack.swarm_objects import (
     MANAGER_CONSTRAINT,
     STATE_CONSTRAINT,
     PartService,
-    edge_networks,
     gelf_driver,
     healthcheck,
     host_ports,

@@ -22,7 +22,7 @@ from stack.component import SwarmComponent
 from stack.containers import PartArgs, Placement
 from stack.hardening import HARDENING
 from stack.log_shipping import gelf_logging
-from stack.network import BACKEND, EDGE_ONLY, networks_of
+from stack.network import networks_of, service_networks
 
 MIB = 1024 * 1024
 # Stateful parts run where their named volumes are: the node labelled lab.state=true.
@@ -185,20 +185,6 @@ def start_first() -> docker.ServiceUpdateConfigArgs:
     )
 
 
-def networks(placement: Placement, *aliases: str, joins: Sequence[str] = (BACKEND,)) -> list:
-    """The overlays `joins` lists (stack/network.py), each with these aliases."""
-    return [
-        docker.ServiceTaskSpecNetworksAdvancedArgs(name=network, aliases=list(aliases))
-        for network in placement.network_names(joins)
-    ]
-
-
-def edge_networks(placement: Placement, *aliases: str) -> list:
-    """The edge overlay only: how a function's service, and a user's own, joins the lab on
-    Swarm (Placement.edge_attachment on one host)."""
-    return networks(placement, *aliases, joins=EDGE_ONLY)
-
-
 def host_ports(*pairs: tuple[int, int], protocol: str = "tcp") -> docker.ServiceEndpointSpecArgs:
     """dnsrr, with ports published in host mode on the node the task runs on (the ingress
     mesh needs IPVS too)."""
@@ -266,7 +252,7 @@ def part_service(
     """The part's service `{project}-{stack}-{part}` under `parent`: its hardening row (`row`,
     else the part's: user, read-only root, tmpfs, every capability dropped), labels, memory,
     restart policy, the networks stack/network.networks_of() gives it (or `networks_advanceds`,
-    e.g. edge_networks()) with `part` as alias, its data volume at `data_dir`, its
+    e.g. stack/network.edge_networks()) with `part` as alias, its data volume at `data_dir`, its
     placement (`constraints`, `spread` over the nodes) and mode (`replicas` tasks or one per
     node); `container` holds the part's own container-spec arguments (`args`, env, configs,
     secrets, healthcheck, hostname)."""
@@ -319,7 +305,7 @@ def part_service(
             resources=resources(part_args.memory_mb),
             restart_policy=restart_policy(),
             networks_advanceds=networks_advanceds
-            or networks(part_args.placement, part, joins=networks_of(row or part)),
+            or service_networks(part_args.placement, part, joins=networks_of(row or part)),
             log_driver=log_driver,
         ),
         update_config=update_config,

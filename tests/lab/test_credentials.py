@@ -170,6 +170,17 @@ def test_credentials_say_when_open_ports_were_allowed():
     )
 
 
+def test_credentials_on_swarm_say_every_port_is_on_every_interface():
+    """Issue 22: a host-mode port has no host address, so lab:bindAddress does not hold there."""
+    out = io.StringIO()
+    lab = parse(
+        {"engine": "swarm", "logs": False, "allowOpenPorts": ["prometheus", "alertmanager"]}
+    )
+    credentials.print_credentials(lab, out)
+    assert "On Swarm every port is published on every interface of its node." in out.getvalue()
+    assert "published on 127.0.0.1 only" not in out.getvalue()
+
+
 # Rows whose container file the program does not declare yet (the Elasticsearch security work
 # adds kibana.yml and the writer's password in the pipeline); strict: drop the mark when it does.
 NOT_DECLARED_YET: set[str] = set()
