@@ -98,7 +98,7 @@ def declare(
                 username=elasticsearch.monitor_user,
                 password=elasticsearch.monitor_password,
                 # The security step creates its login: before it, the first cluster-info call
-                # fails and is not retried (series carry cluster="unknown_cluster").
+                # fails and the next comes 5 minutes later (cluster="unknown_cluster" until then).
                 depends_on=list(elasticsearch.ready),
             ),
         )

@@ -37,9 +37,10 @@ def security_urn(declared: dict) -> str:
 
 
 def test_the_exporter_starts_after_the_security_step_that_creates_its_login(declared):
-    """prometheus-community/elasticsearch_exporter reads the cluster name once at start
-    (collector/cluster_info.go) and does not retry: started before `lab_monitor` exists, its
-    series carry cluster="unknown_cluster". So it waits for the step, not for the container."""
+    """prometheus-community/elasticsearch_exporter pkg/clusterinfo/clusterinfo.go Retriever.Run:
+    one cluster-info call at start, the next only after --es.clusterinfo.interval (5m by
+    default); a failed call (401 before `lab_monitor` exists) leaves the series labelled
+    cluster="unknown_cluster" until then. So it waits for the step, not for the container."""
     _found, container = part_container(declared, "elasticsearch_exporter")
     if container is None:
         return
