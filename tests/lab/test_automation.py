@@ -122,3 +122,29 @@ def test_the_cli_environment_drops_a_users_passphrase_and_keeps_the_rest():
     assert "PULUMI_CONFIG_PASSPHRASE" not in env
     assert env["HOME"] == "/home/u"
     assert env["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(automation.PASSPHRASE_FILE)
+
+
+def test_the_by_hand_command_make_credentials_prints_reads_the_passphrase_file(
+    tmp_path, monkeypatch
+):
+    """The line `make credentials` prints for running pulumi by hand, run by a real shell with
+    a user's PULUMI_CONFIG_PASSPHRASE set: the CLI still reads the passphrase file."""
+    import io
+    import subprocess
+
+    from lab import credentials
+
+    (tmp_path / "pulumi").write_text(FAKE_CLI)
+    (tmp_path / "pulumi").chmod(0o755)
+    out = io.StringIO()
+    credentials.print_credentials(automation.stack_settings(), out)
+    (line,) = [x for x in out.getvalue().splitlines() if "pulumi config get" in x]
+    log = tmp_path / "cli.log"
+    env = {
+        "PATH": f"{tmp_path}:/usr/bin:/bin",
+        "PULUMI_CONFIG_PASSPHRASE": "",
+        "LAB_FAKE_CLI_LOG": str(log),
+    }
+    command = line.strip().replace("<key>", "grafanaAdminPassword")
+    subprocess.run(["/bin/sh", "-c", command], env=env, check=True, timeout=30)
+    assert log.read_text().splitlines() == [f"file:{automation.PASSPHRASE_FILE}"]
