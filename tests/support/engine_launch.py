@@ -20,6 +20,7 @@ so a test can start the lab's dynamic providers as `pulumi up` does and drive th
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from concurrent import futures
 from pathlib import Path
@@ -124,20 +125,20 @@ class LaunchedProvider:
     """A plugin process started as newPlugin starts it; `port` is the first stdout line."""
 
     def __init__(self, argv: list[str], env: Mapping[str, str], pwd: Path) -> None:
+        # A file, so a chatty plugin never blocks on a full pipe; stop() closes it.
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115
         self.process = subprocess.Popen(
             argv,
             cwd=pwd,
             env=dict(env),
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self.stderr,
         )
         line = self._first_line()
         if not line.strip().isdigit():
+            problem = f"could not read plugin {argv}: stdout {line!r}, stderr {self.errors()}"
             self.stop()
-            raise RuntimeError(
-                f"could not read plugin {argv}: stdout {line!r}, stderr "
-                f"{self.process.stderr.read().decode(errors='replace')[-2000:]}"
-            )
+            raise RuntimeError(problem)
         self.port = int(line)
 
     def _first_line(self) -> str:
@@ -152,12 +153,16 @@ class LaunchedProvider:
         finally:
             timer.shutdown(wait=False)
 
+    def errors(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read().decode(errors="replace")[-2000:]
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(timeout=10)
-        for stream in (self.process.stdout, self.process.stderr):
-            stream.close()
+        self.process.stdout.close()
+        self.stderr.close()
 
 
 def launch(project: Mapping[str, Any], cli_env: Mapping[str, str], pwd: Path, engine: str):
