@@ -208,3 +208,15 @@ def test_the_hardening_of_each_part_is_the_single_host_ones():
         assert swarm_spec["capDrops"] == ["ALL"], name
         assert swarm_spec.get("user") == container.get("user"), name
         assert bool(swarm_spec.get("readOnly")) == bool(container.get("readOnly")), name
+
+
+def test_the_elasticsearch_exporter_service_starts_after_the_security_step():
+    """As on one host (tests/stack/test_elasticsearch_exporter.py): the exporter's login
+    exists only once the security step ran."""
+    (step,) = [r for r in swarm() if r["name"].endswith("-elasticsearch-security")]
+    (exporter,) = [
+        r
+        for r in swarm()
+        if r["type"] == SERVICE and r["inputs"]["name"] == f"{PREFIX}elasticsearch_exporter"
+    ]
+    assert step["urn"] in exporter["options"]["depends_on"]
