@@ -70,13 +70,15 @@ def listening_ports(container) -> set[int]:
     return ports
 
 
-def run_in(client, image: str, namespace_of: str, script: str, argument: object) -> dict:
-    output = client.containers.run(
+def run_in(lab: LiveLab, image: str, namespace_of: str, script: str, argument: object) -> dict:
+    """Run `script` in a throw-away container in `namespace_of`'s network namespace, labelled
+    with the lab's stack so the harness's stale sweep finds it if it is ever left behind."""
+    output = lab.client.containers.run(
         image,
         ["python", "-c", script, json.dumps(argument)],
         network_mode=f"container:{namespace_of}",
         remove=True,
-        labels={"lab.stack": "lt-probe"},
+        labels={"lab.stack": lab.stack},
     )
     return json.loads(output)
 
@@ -122,7 +124,7 @@ def test_a_replica_reaches_no_port_of_a_backend_part(lab, networks, standin_imag
         for port in sorted(listening_ports(lab.client.containers.get(name)))
     ]
     assert controls, f"nothing but replicas on {edge}"
-    found = run_in(lab.client, image, replica, CONNECT, targets + controls)
+    found = run_in(lab, image, replica, CONNECT, targets + controls)
     print(
         f"\nfrom {replica}: {len(targets)} backend (host, port) pairs refused; reached {controls}"
     )
@@ -148,7 +150,7 @@ def test_traefik_reaches_every_backend_its_routes_name(lab, standin_image):
         for server in service.get("loadBalancer", {}).get("servers", [])
     )
     assert urls, services
-    found = run_in(lab.client, image, traefik, FETCH, urls)
+    found = run_in(lab, image, traefik, FETCH, urls)
     print(f"\nfrom {traefik}: {found}")
     hosts = {urlsplit(url).hostname for url in urls}
     assert {f"{f}-1" for f in FUNCTIONS} <= hosts, hosts
