@@ -7,7 +7,6 @@ says only what is its own and the tests state the security invariants once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
@@ -16,7 +15,9 @@ import pulumi
 import pulumi_docker as docker
 
 from stack.component import LabComponent
+from stack.durations import go_duration
 from stack.hardening import HARDENING
+from stack.network import BACKEND, EDGE, EDGE_ONLY, networks_of
 
 NO_NEW_PRIVILEGES = "no-new-privileges:true"
 
@@ -28,11 +29,14 @@ class Placement:
 
     project: str
     stack: str
-    network_name: pulumi.Input[str]
+    network_name: pulumi.Input[str]  # the backend network (stack/network.py)
     bind_address: str = "127.0.0.1"
     client_host: str = "127.0.0.1"
-    # The network's Docker id, which Swarm services join by (stack/swarm_objects.networks()).
+    # The edge network; None puts the edge on network_name (one network, as in unit tests).
+    edge_network_name: pulumi.Input[str] | None = None
+    # The networks' Docker ids, which Swarm services join by (stack/network.service_networks).
     network_id: pulumi.Input[str] | None = None
+    edge_network_id: pulumi.Input[str] | None = None
 
     @property
     def prefix(self) -> str:
@@ -57,8 +61,30 @@ class Placement:
             for key, value in self.label_pairs(part).items()
         ]
 
-    def network_attachment(self, *aliases: str) -> list[docker.ContainerNetworksAdvancedArgs]:
-        return [docker.ContainerNetworksAdvancedArgs(name=self.network_name, aliases=list(aliases))]
+    def network_names(self, joins: Sequence[str] = (BACKEND,)) -> list[pulumi.Input[str]]:
+        """The Docker names of the networks `joins` lists (stack/network.py EDGE, BACKEND)."""
+        edge = self.network_name if self.edge_network_name is None else self.edge_network_name
+        names = {EDGE: edge, BACKEND: self.network_name}
+        return list(dict.fromkeys(names[which] for which in joins))
+
+    def network_ids(self, joins: Sequence[str] = (BACKEND,)) -> list[pulumi.Input[str]]:
+        """The Docker ids of the networks `joins` lists, as network_names() picks them."""
+        edge = self.network_id if self.edge_network_id is None else self.edge_network_id
+        ids = {EDGE: edge, BACKEND: self.network_id}
+        return list(dict.fromkeys(ids[which] for which in joins))
+
+    def network_attachment(
+        self, *aliases: str, joins: Sequence[str] = (BACKEND,)
+    ) -> list[docker.ContainerNetworksAdvancedArgs]:
+        return [
+            docker.ContainerNetworksAdvancedArgs(name=network, aliases=list(aliases))
+            for network in self.network_names(joins)
+        ]
+
+    def edge_attachment(self, *aliases: str) -> list[docker.ContainerNetworksAdvancedArgs]:
+        """The edge network only: how a function replica, and a user's own service, joins the
+        lab (Traefik and Prometheus reach it there; it reaches no store, UI or exporter)."""
+        return self.network_attachment(*aliases, joins=EDGE_ONLY)
 
     def publish(
         self, internal: int, external: int, protocol: str = "tcp"
@@ -136,11 +162,13 @@ def part_container(
 ) -> docker.Container:
     """The part's container, `{name}-container` under `parent` (or `resource_name`), named and
     labelled for `part`, hardened by its row of stack/hardening.py (`row`, default the part), on
-    the lab network with `part` as its alias. `image` defaults to pulling `args.image`;
+    the networks stack/network.networks_of() gives it (or `networks_advanced`, e.g.
+    Placement.edge_attachment()) with `part` as its alias. `image` defaults to pulling `args.image`;
     `data_dir` mounts the part's named data volume there; `wait_timeout` makes `up` wait until
     the health check passes (dependants then start after a healthy part, not a created one).
     Every other keyword is the part's own docker.Container argument."""
     hardening = HARDENING[row or part]
+    networks = networks_of(row or part)
     if image is None:
         image = remote_image(parent, name, args.image).image_id
     if data_dir is not None:
@@ -168,9 +196,12 @@ def part_container(
             drops=["ALL"], adds=list(hardening.cap_add) or None
         ),
         healthcheck=health,
-        networks_advanced=args.placement.network_attachment(part),
         opts=child_options(parent, args.depends_on, replace_on_changes=replace or None),
-        **(container_defaults(args.placement, part, memory_mb=args.memory_mb) | arguments),
+        **(
+            container_defaults(args.placement, part, memory_mb=args.memory_mb)
+            | {"networks_advanced": args.placement.network_attachment(part, joins=networks)}
+            | arguments
+        ),
     )
 
 
@@ -301,37 +332,3 @@ def slow_start_healthcheck(
     """The check of a JVM or Node part (Elasticsearch, Logstash, Kibana): every 10 s, failures
     counted only after `start_period`, then `retries` more before it is unhealthy."""
     return healthcheck(command, interval="10s", retries=retries, start_period=start_period)
-
-
-_UNIT_MS = {"h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
-
-
-def go_duration(text: str) -> str:
-    """A duration as Go's time.Duration.String() writes it (`90s` -> `1m30s`): the provider
-    reads health checks back in that form, so any other spelling diffs on every `up`
-    (docs/product-rules.md D3)."""
-    parts = re.findall(r"([0-9]+)(ms|h|m|s)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"not a duration: {text!r}")
-    ms = sum(int(n) * _UNIT_MS[u] for n, u in parts)
-    if ms < 1000:
-        return f"{ms}ms"
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds = f"{rest // 1000}" + (f".{rest % 1000:03d}".rstrip("0") if rest % 1000 else "")
-    if hours:
-        return f"{hours}h{minutes}m{seconds}s"
-    return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
-
-
-def service_duration(text: str) -> str:
-    """A service duration as the provider reads it back: Go's Duration.String() with a
-    trailing `m0s`, then `h0m`, cut off (terraform-provider-docker v4.5.0
-    resource_docker_service_structures.go shortDur: `60s` -> `1m`, `90s` -> `1m30s`,
-    `10h` -> `10h`). Any other spelling differs from the state on every plan."""
-    text = go_duration(text)
-    if text.endswith("m0s"):
-        text = text[:-2]
-    if text.endswith("h0m"):
-        text = text[:-2]
-    return text

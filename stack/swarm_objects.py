@@ -19,9 +19,11 @@ import pulumi
 import pulumi_docker as docker
 
 from stack.component import SwarmComponent
-from stack.containers import PartArgs, Placement, service_duration
+from stack.containers import PartArgs, Placement
+from stack.durations import service_duration
 from stack.hardening import HARDENING
 from stack.log_shipping import gelf_logging
+from stack.network import networks_of, service_networks
 
 MIB = 1024 * 1024
 # Stateful parts run where their named volumes are: the node labelled lab.state=true.
@@ -186,14 +188,6 @@ def start_first() -> docker.ServiceUpdateConfigArgs:
     )
 
 
-def networks(placement: Placement, *aliases: str) -> list:
-    """The lab network by id: the provider reads it back as `id` (flattenTaskNetworksAdvanced);
-    a `name` (ForceNew) would differ on every plan and replace the service each time."""
-    return [
-        docker.ServiceTaskSpecNetworksAdvancedArgs(id=placement.network_id, aliases=list(aliases))
-    ]
-
-
 def host_ports(*pairs: tuple[int, int], protocol: str = "tcp") -> docker.ServiceEndpointSpecArgs:
     """dnsrr, with ports published in host mode on the node the task runs on (the ingress
     mesh needs IPVS too)."""
@@ -255,11 +249,13 @@ def part_service(
     data_dir: str | None = None,
     mounts: Sequence = (),
     log_driver=None,
+    networks_advanceds: Sequence | None = None,
     **container,
 ) -> docker.Service:
     """The part's service `{project}-{stack}-{part}` under `parent`: its hardening row (`row`,
     else the part's: user, read-only root, tmpfs, every capability dropped), labels, memory,
-    restart policy, the lab network with `part` as alias, its data volume at `data_dir`, its
+    restart policy, the networks stack/network.networks_of() gives it (or `networks_advanceds`,
+    e.g. stack/network.edge_networks()) with `part` as alias, its data volume at `data_dir`, its
     placement (`constraints`, `spread` over the nodes) and mode (`replicas` tasks or one per
     node); `container` holds the part's own container-spec arguments (`args`, env, configs,
     secrets, healthcheck, hostname)."""
@@ -311,7 +307,8 @@ def part_service(
             placement=placement,
             resources=resources(part_args.memory_mb),
             restart_policy=restart_policy(),
-            networks_advanceds=networks(part_args.placement, part),
+            networks_advanceds=networks_advanceds
+            or service_networks(part_args.placement, part, joins=networks_of(row or part)),
             log_driver=log_driver,
         ),
         update_config=update_config,

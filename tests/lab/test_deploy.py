@@ -254,7 +254,9 @@ def test_engines_before_28_get_a_warning_with_what_to_do(version, warned, tmp_pa
 
 
 def test_no_loopback_warning_where_nothing_is_published_on_loopback():
-    reachable = dataclasses.replace(DEFAULTS, bind_address="0.0.0.0", allow_open_ports=True)
+    reachable = dataclasses.replace(
+        DEFAULTS, bind_address="0.0.0.0", allow_open_ports=("prometheus",)
+    )
     assert deploy.engine_warning(reachable, "20.10.24") is None
     swarm = dataclasses.replace(DEFAULTS, engine="swarm", logs=False, grafana=False)
     assert deploy.engine_warning(swarm, "20.10.24") is None

@@ -47,5 +47,5 @@ def test_the_second_plan_of_the_applied_lab_is_empty(lab):
         f"{sum(p.action == model.REPLACE for p in plans)} replacements"
     )
     assert counted["Container"] >= 3
-    assert counted["Network"] == 1
+    assert counted["Network"] >= 1
     assert not changed, "\n".join(p.describe() for p in changed)

@@ -21,10 +21,15 @@ import pytest
 from stack.swarm_objects import service_duration
 from tests.stack.captured import CONTAINER, NETWORK, VOLUME, declared_under
 from tests.support import provider_model as model
-from tests.support.capture import capture
+from tests.support.capture import OPEN_ON_SWARM, capture
 from tests.support.swarm_harness import CONFIG, SECRET, SERVICE, nanoseconds
 
-SWARM = {"lab:engine": "swarm", "lab:swarmStateHost": "10.0.0.2"}
+# Every part on, the ports Swarm publishes on every interface accepted (as tests/stack does).
+SWARM = {
+    "lab:engine": "swarm",
+    "lab:swarmStateHost": "10.0.0.2",
+    "lab:allowOpenPorts": OPEN_ON_SWARM,
+}
 # Fixed Docker names: a replacement must delete the old one first (Docker refuses a duplicate
 # name). Configs and secrets are named after a hash of their content (stack/swarm_objects.py).
 FIXED_NAME_TYPES = (CONTAINER, NETWORK, VOLUME, SERVICE)

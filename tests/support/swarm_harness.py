@@ -213,6 +213,7 @@ class SwarmHarness:
                 inputs["name"],
                 driver=inputs["driver"],
                 attachable=bool(inputs.get("attachable")),
+                options=inputs.get("options"),
                 labels=_labels(inputs.get("labels"), self.run_id),
             )
             self.networks.append(inputs["name"])

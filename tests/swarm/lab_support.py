@@ -14,6 +14,7 @@ from collections import Counter
 
 from tests.support import provider_model as model
 from tests.support.swarm_harness import CONFIG, NETWORK, SECRET, SERVICE
+from tests.swarm.conftest import report
 from tests.swarm.services import HEALTHCHECK, PYTHON_IMAGE
 
 # A GELF input on TCP (NUL-terminated JSON, as Docker's driver frames it: go-gelf
@@ -179,10 +180,13 @@ def _as_applied(inputs: dict, harness) -> dict:
     return inputs
 
 
-def second_plan(api, harness) -> tuple[list[model.Plan], str]:
-    """The provider's plan for every network, config, secret and service the harness
-    applied, from what the manager answers (tests/support/provider_model.py): the plans that
-    change something, and a line with the numbers."""
+def second_plan(api, harness) -> str:
+    """The docker provider's plan for every network, config, secret and service the harness
+    applied, from what the manager answers (tests/support/provider_model.py: Read rules of
+    terraform-provider-docker v4.5.0 resource_docker_service_funcs.go
+    resourceDockerServiceReadRefreshFunc with resource_docker_service_structures.go's flatten*
+    and shortDur; the schema's diff). Reports the numbers; returns what would change ("" when
+    the second plan is empty), so test_lab_on_swarm.py runs it before it drains and rolls."""
     plans = []
     for resource in harness.applied:
         inputs = resource.inputs
@@ -198,19 +202,15 @@ def second_plan(api, harness) -> tuple[list[model.Plan], str]:
             state = model.read_secret(api.inspect_secret(name), prior)
         else:
             state = model.read_service(api.inspect_service(name), prior)
-        plans.append(
-            (
-                resource.type,
-                model.plan(resource.type, resource.urn, state, inputs, resource.options),
-            )
-        )
+        plan = model.plan(resource.type, resource.urn, state, inputs, resource.options)
+        plans.append((resource.type, plan))
     kinds = Counter(type_token.split(":")[-1] for type_token, _ in plans)
     actions = Counter(plan.action for _, plan in plans)
     assert kinds["Service"] >= 8
-    assert kinds["Network"] == 1
-    summary = (
-        f"{len(plans)} resources read back from the manager and diffed "
+    assert kinds["Network"] >= 1
+    report(
+        f"second plan, swarm: {len(plans)} resources read back from the manager and diffed "
         f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}): "
         f"{actions[model.UPDATE]} updates, {actions[model.REPLACE]} replacements"
     )
-    return [plan for _, plan in plans if plan.action != model.NONE], summary
+    return "\n".join(plan.describe() for _, plan in plans if plan.action != model.NONE)
