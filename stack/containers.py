@@ -17,6 +17,7 @@ import pulumi_docker as docker
 
 from stack.component import LabComponent
 from stack.hardening import HARDENING
+from stack.stopping import STOP_GRACE
 
 NO_NEW_PRIVILEGES = "no-new-privileges:true"
 
@@ -129,7 +130,8 @@ def part_container(
     **arguments,
 ) -> docker.Container:
     """The part's container, `{name}-container` under `parent` (or `resource_name`), named and
-    labelled for `part`, hardened by its row of stack/hardening.py (`row`, default the part), on
+    labelled for `part`, hardened by its row of stack/hardening.py (`row`, default the part) and
+    stopped with the grace period of its row of stack/stopping.py, on
     the lab network with `part` as its alias. `image` defaults to pulling `args.image`;
     `data_dir` mounts the part's named data volume there; `wait_timeout` makes `up` wait until
     the health check passes (dependants then start after a healthy part, not a created one).
@@ -158,6 +160,9 @@ def part_container(
             drops=["ALL"], adds=list(hardening.cap_add) or None
         ),
         healthcheck=health,
+        # The provider stops a container with this timeout before it removes it (on `down`
+        # and on a replacement); without it, at once with SIGKILL (stack/stopping.py).
+        destroy_grace_seconds=STOP_GRACE[row or part].seconds,
         networks_advanced=args.placement.network_attachment(part),
         opts=child_options(parent, args.depends_on, replace_on_changes=replace or None),
         **(container_defaults(args.placement, part, memory_mb=args.memory_mb) | arguments),
