@@ -24,6 +24,8 @@ import urllib.request
 
 import pytest
 
+from app.contract import REQUESTS_IN_FLIGHT
+from lab.support import wait_until
 from tests.stack.captured import containers, declared_under
 from tests.support.capture import REPO_ROOT, capture
 
@@ -132,7 +134,8 @@ def test_the_function_grace_covers_the_apps_longest_stop_run_here():
         )
         slow.daemon = True
         slow.start()
-        time.sleep(0.3)  # the call is in the server's hands before the stop
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _in_flight(base) >= 1, timeout=10, what="the call in flight")
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
@@ -144,6 +147,16 @@ def test_the_function_grace_covers_the_apps_longest_stop_run_here():
     print(f"\napp stop with drain 5 s and a call in flight: {took:.1f} s; grace {grace} s")
     assert took > 5, "the app did not drain at all: the measurement is not its longest stop"
     assert grace > took, f"the app needs {took:.1f} s to stop, the grace is {grace} s"
+
+
+def _in_flight(base: str) -> float:
+    with urllib.request.urlopen(base + "/metrics", timeout=2) as response:
+        text = response.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith((REQUESTS_IN_FLIGHT + "{", REQUESTS_IN_FLIGHT + " "))
+    )
 
 
 def _ignore(call, *args):
