@@ -22,7 +22,8 @@ from stack.component import SwarmComponent
 from stack.containers import PartArgs, Placement
 from stack.hardening import HARDENING
 from stack.log_shipping import gelf_logging
-from stack.stopping import STOP_GRACE, duration_seconds, swarm_duration
+from stack.stopping import STOP_GRACE, swarm_duration
+from stack.swarm_converge import converge_config
 
 MIB = 1024 * 1024
 # Stateful parts run where their named volumes are: the node labelled lab.state=true.
@@ -236,30 +237,6 @@ def data_mount(placement: Placement, part: str, target: str):
     )
 
 
-# A first `up` pulls every image on the node a task lands on; the Elastic images are the
-# largest (about 1 GB of compressed layers each for Elasticsearch, Logstash and Kibana 8.x).
-# 10 minutes is about 1 GB at 15 Mbit/s; a faster line simply converges sooner.
-FIRST_PULL_SECONDS = 600
-# How often the provider looks at the tasks while it waits (its default is 7 s).
-CONVERGE_DELAY = "5s"
-
-
-def converge_config(health) -> docker.ServiceConvergeConfigArgs:
-    """Wait, on create and update, until every task runs: without it `depends_on` waits for
-    the service spec only (terraform-provider-docker v4.5.0 resource_docker_service_funcs.go:
-    create and update poll the tasks only `if converge_config` is set). A task with a health
-    check reaches `running` only once healthy (moby daemon/cluster/executor/container/
-    controller.go Start), so the timeout covers a first pull plus the check's slowest way to
-    healthy (start period + retries x interval); the provider's default, 3m, does not."""
-    window = 0
-    if health is not None:
-        window = duration_seconds(pulumi.get(health, "start_period")) + int(
-            pulumi.get(health, "retries")
-        ) * duration_seconds(pulumi.get(health, "interval"))
-    timeout = FIRST_PULL_SECONDS + max(window, 60)
-    return docker.ServiceConvergeConfigArgs(delay=CONVERGE_DELAY, timeout=swarm_duration(timeout))
-
-
 def part_service(
     parent: pulumi.Resource,
     name: str,
@@ -298,17 +275,9 @@ def part_service(
         for path in hardening.tmpfs
     ]
     volume = [data_mount(part_args.placement, part, data_dir)] if data_dir else []
-    mode = None
-    if global_mode:
-        mode = docker.ServiceModeArgs(global_=True)
-    else:
-        # The provider's converge wait counts running tasks against Spec.Mode.Replicated.
-        # Replicas ("no replica count" otherwise), so the count is always declared.
-        mode = docker.ServiceModeArgs(
-            replicated=docker.ServiceModeReplicatedArgs(
-                replicas=1 if replicas is None else replicas
-            )
-        )
+    # A replicated service always names its count: the converge wait reads it.
+    count = docker.ServiceModeReplicatedArgs(replicas=1 if replicas is None else replicas)
+    mode = docker.ServiceModeArgs(**({"global_": True} if global_mode else {"replicated": count}))
     placement = None
     if constraints or spread:
         placement = docker.ServiceTaskSpecPlacementArgs(
@@ -343,8 +312,6 @@ def part_service(
             log_driver=log_driver,
         ),
         update_config=update_config,
-        # What depends on this service starts once its tasks run (a global service cannot
-        # converge: the provider refuses converge_config with mode.global).
         converge_config=None if global_mode else converge_config(container.get("healthcheck")),
         endpoint_spec=endpoint or docker.ServiceEndpointSpecArgs(mode="dnsrr"),
         opts=options(parent, part_args.depends_on),
