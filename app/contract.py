@@ -79,6 +79,11 @@ REJECTION_REASONS: tuple[str, ...] = (
 ACCESS_DATASET = "lab.access"
 LIFECYCLE_DATASET = "lab.lifecycle"
 SERVICE_NAME_PREFIX = "lab-"
+# How a replica stops on SIGTERM (app/server.py serve()): /health answers 503 for the drain
+# window (LAB_DRAIN_SECONDS, at most this), then the calls in flight get this long. The
+# program's stop grace period (stack/stopping.py) is derived from both.
+MAX_DRAIN_SECONDS = 5.0
+IN_FLIGHT_TIMEOUT_SECONDS = 4.5
 
 # Every field a shipped log line may carry and the Elasticsearch type it is mapped to
 # (docs/contract.md "Log lines"); the index template and the Kibana objects read this.

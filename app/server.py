@@ -17,7 +17,13 @@ from dataclasses import dataclass
 
 from app.access_log import configure_logging, lifecycle_logger
 from app.compute import FUNCTIONS
-from app.contract import APP_PORT, LIFECYCLE_DATASET, service_name
+from app.contract import (
+    APP_PORT,
+    IN_FLIGHT_TIMEOUT_SECONDS,
+    LIFECYCLE_DATASET,
+    MAX_DRAIN_SECONDS,
+    service_name,
+)
 from app.handlers import ServiceState, make_app
 from app.limits import BoundedHTTPServer
 
@@ -27,9 +33,6 @@ EVENT_LOOPS = ("uvloop", "asyncio")
 # stop listening. Without this window a request Traefik had already routed here meets a
 # closed socket and the client sees a 502.
 DEFAULT_DRAIN_SECONDS = 3.5
-MAX_DRAIN_SECONDS = 5.0
-# Docker waits 10 s between SIGTERM and SIGKILL: drain window + in-flight wait stay below it.
-IN_FLIGHT_TIMEOUT_SECONDS = 4.5
 
 
 @dataclass(frozen=True)
