@@ -27,11 +27,15 @@ import pytest
 from app.contract import REQUESTS_IN_FLIGHT
 from lab.support import wait_until
 from tests.stack.captured import containers, declared_under
-from tests.support.capture import REPO_ROOT, capture
+from tests.support.capture import OPEN_ON_SWARM, REPO_ROOT, capture
 
 SERVICE = "docker:index/service:Service"
 DYNAMIC = "pulumi-python:dynamic:Resource"
-SWARM_CONFIG = {"lab:engine": "swarm", "lab:swarmStateHost": "10.20.0.2"}
+SWARM_CONFIG = {
+    "lab:engine": "swarm",
+    "lab:swarmStateHost": "10.20.0.2",
+    "lab:allowOpenPorts": OPEN_ON_SWARM,
+}
 
 # The product's own longest shutdown, in seconds, with where it is written.
 PRODUCT_SHUTDOWN = {
