@@ -18,11 +18,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from app.contract import FUNCTIONS, sample_path
+from app.faults import MEMORY_LIMIT_VARIABLE
 from dashboards import prometheus_rules
 from lab import local_host, local_probes, support
 from lab.support import Child, LabError
 from stack.configs import prometheus_yaml
-from stack.settings import PORTS, LabSettings
+from stack.settings import MEMORY_MB, PORTS, LabSettings
 
 # The stack's published ports, so `make traffic` and `make status` find `make local`.
 DEFAULT_PORTS = {key: PORTS[key] for key in ("api", "traefik", "prometheus")}
@@ -181,8 +182,10 @@ class LocalLab:
                 port = self.ports[f"{function}-{i}"]
                 argv = [sys.executable, "-m", "app", "--function", function]
                 argv += ["--host", "127.0.0.1", "--port", str(port)]
-                # Traefik stops first here, so no drain window is needed on SIGTERM.
-                self._spawn(f"{function}-{i}", argv, {"LAB_DRAIN_SECONDS": "0"})
+                # Traefik stops first here, so no drain window is needed on SIGTERM; no cgroup
+                # either, so the replica is told the memory limit a container would get.
+                limit = {MEMORY_LIMIT_VARIABLE: str(MEMORY_MB["function"])}
+                self._spawn(f"{function}-{i}", argv, {"LAB_DRAIN_SECONDS": "0", **limit})
 
     def _start_traefik(self) -> None:
         assert self.workdir is not None
