@@ -9,7 +9,7 @@ VENV := .venv/.installed
 PIP := .venv/bin/pip install --disable-pip-version-check -q
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test bench provision images preview up down kill demo traffic local status logs credentials dashboards verify clean
+.PHONY: help install lint format test bench provision images preview up down kill demo traffic local status logs credentials dashboards incident incident-status incident-stop verify clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -71,6 +71,15 @@ credentials: $(VENV) ## Every login: user, where it is used, its file and key (S
 
 dashboards: $(VENV) ## Render the Grafana dashboards, rules and Kibana objects into $(OUT)/dashboards
 	$(PY) -m lab.export $(OUT)/dashboards
+
+incident: $(VENV) ## List the incident drills, or start one: make incident NAME=slow-replica
+	$(PY) -m lab.incident $(if $(NAME),start $(NAME),list)
+
+incident-status: $(VENV) ## The drill that is on, since when, and which of its alerts fired after how long
+	$(PY) -m lab.incident status
+
+incident-stop: $(VENV) ## Switch the drill off: every fault off, stopped parts started, traffic stopped
+	$(PY) -m lab.incident stop
 
 verify: $(VENV) ## Run the testinfra suite against the stack that `make up` brought up
 	$(PY) -m pytest tests/infra --lab-target=stack
