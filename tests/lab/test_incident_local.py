@@ -17,6 +17,7 @@ from lab.incident_catalogue import DRILLS
 from lab.incident_targets import LocalTargets
 from lab.local import MANIFEST, LocalLab
 from lab.support import wait_until
+from tests.support import incident_bounds
 
 pytestmark = [pytest.mark.slow]
 LOCAL_DRILLS = [drill for drill in DRILLS if drill.local]
@@ -24,15 +25,17 @@ SCRAPE_INTERVAL = "5s"  # make local's default
 
 
 def detection_bound(drill) -> float:
-    """The worst case of a drill's time to detect, from Prometheus' own rules of evaluation:
-    the next scrape (one interval, plus its timeout of one interval when the target is frozen),
-    the next evaluation (one interval), the rule's `for`, and for a rate over a window the
-    share of the window the bad calls need (half of it at most for these thresholds)."""
+    # make local's Prometheus evaluates at the scrape interval, and a scrape times out after
+    # the interval when it is under Prometheus' default timeout of 10 s.
     interval = seconds(SCRAPE_INTERVAL)
     durations = {alert.name: seconds(alert.duration) for alert in alerts()}
-    window = 10 if drill.fault in ("slow", "errors") else 0
-    growth = 10 if drill.fault == "memory" else 0  # 4 MB every 0.25 s up to 90 % of 256 MB
-    return 3 * interval + max(durations[a] for a in drill.alerts) + window + growth
+    return incident_bounds.detection_bound(
+        drill,
+        scrape_interval=interval,
+        scrape_timeout=interval,
+        evaluation_interval=interval,
+        durations=durations,
+    )
 
 
 @pytest.fixture(scope="module")
