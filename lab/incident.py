@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -80,11 +81,15 @@ def targets_of(drill: Drill, lab) -> list[str]:
 
 
 def apply(drill: Drill, lab, targets: Sequence[str]) -> None:
+    if drill.action == HALT:
+        # All at once, as a function's replicas fail in a real outage: a stopped container
+        # drains its calls first, and one after another would spread the fault over seconds.
+        with ThreadPoolExecutor(max(1, len(targets))) as pool:
+            list(pool.map(lab.halt, targets))
+        return
     for target in targets:
         if drill.action == FAULT:
             lab.send(target, faults.FAULT_SIGNALS[drill.fault])
-        elif drill.action == HALT:
-            lab.halt(target)
         else:
             lab.pause(target)
 

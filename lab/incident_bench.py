@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import argparse
 import math
+import random
 import sys
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from dashboards.prometheus_rules import seconds
 from lab import incident
 from lab.incident_catalogue import DRILLS, Drill
-from lab.support import LabError
+from lab.support import LabError, get_json
 
 RUNS = 5
 POLL_SECONDS = 0.25
@@ -113,10 +116,23 @@ def firing_of(drill: Drill, lab) -> set[str]:
     }
 
 
-def run_once(drill: Drill, lab, *, state=incident.STATE_FILE) -> Run:
-    """Start the drill, watch its alerts and notification, stop it, watch them clear."""
+def evaluation_interval(prometheus_url: str) -> float:
+    """The running Prometheus' rule evaluation interval, from its loaded config."""
+    answer = get_json(prometheus_url + "/api/v1/status/config") or {}
+    config = yaml.safe_load(answer.get("data", {}).get("yaml") or "{}") or {}
+    return seconds(config.get("global", {}).get("evaluation_interval", "1m"))
+
+
+def run_once(drill: Drill, lab, *, state=incident.STATE_FILE, dephase: float = 0.0) -> Run:
+    """Start the drill, watch its alerts and notification, stop it, watch them clear.
+
+    A run starts `dephase` seconds after the previous one's alerts cleared, which an evaluation
+    showed: without it every run would start at the same point of the evaluation cycle."""
     _poll(lambda: not firing_of(drill, lab), CLEAR_TIMEOUT_SECONDS)
-    sent_before = webhook_notifications(lab.alertmanager_url)
+    time.sleep(dephase)
+    # Alertmanager's webhook is Logstash's HTTP input: without Logstash nothing is sent.
+    notifies = lab.alertmanager_url is not None and "logstash" in lab.parts()
+    sent_before = webhook_notifications(lab.alertmanager_url) if notifies else None
     fired: dict[str, float | None] = dict.fromkeys(drill.alerts)
     notified: list[float] = []
     began = time.monotonic()
@@ -128,7 +144,7 @@ def run_once(drill: Drill, lab, *, state=incident.STATE_FILE) -> Run:
             for name in firing_of(drill, lab):
                 if fired.get(name, 0.0) is None:
                     fired[name] = now
-            sent = webhook_notifications(lab.alertmanager_url)
+            sent = webhook_notifications(lab.alertmanager_url) if notifies else None
             if not notified and sent is not None and sent > (sent_before or 0.0):
                 notified.append(time.monotonic() - began)
             return None not in fired.values() and (sent_before is None or bool(notified))
@@ -213,10 +229,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" {', '.join(d.name for d in drills)}",
             file=sys.stderr,
         )
+        interval = evaluation_interval(lab.prometheus_url)
         runs = []
         for drill in drills:
             for number in range(1, args.runs + 1):
-                run = run_once(drill, lab)
+                run = run_once(drill, lab, dephase=random.uniform(0, interval))
                 runs.append(run)
                 print(f"  {drill.name} run {number}: {run}", file=sys.stderr)
     except LabError as error:

@@ -91,8 +91,9 @@ class DockerTargets:
         found = client.containers.list(all=True, filters=self.filters)
         if not found:
             raise LabError(f"no Docker lab is deployed (no container labelled {self.filters})")
-        self.containers = {c.labels["lab.part"]: c.name for c in found if "lab.part" in c.labels}
-        self.functions = {c.labels["lab.part"]: c.labels.get("lab.function") for c in found}
+        parts = [c for c in found if "lab.part" in c.labels]
+        self.containers = {c.labels["lab.part"]: c.name for c in parts}
+        self.functions = {c.labels["lab.part"]: c.labels.get("lab.function") for c in parts}
         self.urls = urls
 
     @property
