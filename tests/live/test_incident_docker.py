@@ -15,7 +15,7 @@ flushed at the group's next group_interval tick (prometheus/alertmanager v0.25.0
 dispatch/dispatch.go, aggrGroup.insert and run), 5 minutes after the first with the defaults.
 
 A drill the running lab cannot do (log-stall: this lab has no Logstash) is refused in one line
-and changes nothing.
+and changes nothing, and make incident-bench leaves it out.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import yaml
 
 from app.contract import FUNCTIONS, SAMPLE_CALLS, sample_path
 from dashboards.prometheus_rules import seconds
-from lab import incident
+from lab import incident, incident_bench
 from lab.incident_catalogue import BY_NAME, FUNCTION
 from lab.incident_targets import DockerTargets
 from lab.support import LabError, wait_until
@@ -94,6 +94,10 @@ def test_a_drill_the_lab_cannot_do_is_refused_in_one_line_and_changes_nothing(
     assert "\n" not in str(refused.value)
     assert not state.exists()
     assert states(harness_lab) == before
+    # make incident-bench runs what the lab supports: the Docker drills, but not this one.
+    runnable = {drill.name for drill in incident_bench.supported(targets)}
+    assert set(DRILLS) <= runnable
+    assert "log-stall" not in runnable
 
 
 def prometheus_timing(url: str) -> dict[str, float]:
