@@ -15,6 +15,7 @@ import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from app import faults
 from app.access_log import configure_logging, lifecycle_logger
 from app.compute import FUNCTIONS
 from app.contract import (
@@ -158,7 +159,11 @@ async def serve(settings: Settings) -> None:
     """Listen until SIGTERM or SIGINT; then answer /health with 503 for the drain window
     (SIGTERM only: Ctrl-C wants the process gone), stop listening, let the requests in
     flight finish and return."""
-    app = make_app(settings.function, call_delay_seconds=settings.call_delay_seconds)
+    app = make_app(
+        settings.function,
+        call_delay_seconds=settings.call_delay_seconds,
+        memory_limit_bytes=faults.memory_limit_bytes(),
+    )
     state: ServiceState = app.settings["lab_state"]
     server = BoundedHTTPServer(app, settings.limits)
     # A backlog as deep as the connection cap, so a burst of new connections (Traefik opening
@@ -183,6 +188,7 @@ async def serve(settings: Settings) -> None:
         "server.address": settings.host,
         "server.port": settings.port,
     }
+    faults.install(state.faults, loop, lifecycle_logger, lifecycle)
     lifecycle_logger.info(
         f"{name} listening on {settings.host}:{settings.port} ({event_loop})",
         extra={**lifecycle, "event.action": "service-start", "lab.event_loop": event_loop},
