@@ -18,6 +18,7 @@ from stack.component import LabComponent
 from stack.durations import go_duration
 from stack.hardening import HARDENING
 from stack.network import BACKEND, EDGE, EDGE_ONLY, networks_of
+from stack.stopping import STOP_GRACE
 
 NO_NEW_PRIVILEGES = "no-new-privileges:true"
 
@@ -161,8 +162,9 @@ def part_container(
     **arguments,
 ) -> docker.Container:
     """The part's container, `{name}-container` under `parent` (or `resource_name`), named and
-    labelled for `part`, hardened by its row of stack/hardening.py (`row`, default the part), on
-    the networks stack/network.networks_of() gives it (or `networks_advanced`, e.g.
+    labelled for `part`, hardened by its row of stack/hardening.py (`row`, default the part) and
+    stopped with the grace period of its row of stack/stopping.py, on the networks
+    stack/network.networks_of() gives it (or `networks_advanced`, e.g.
     Placement.edge_attachment()) with `part` as its alias. `image` defaults to pulling `args.image`;
     `data_dir` mounts the part's named data volume there; `wait_timeout` makes `up` wait until
     the health check passes (dependants then start after a healthy part, not a created one).
@@ -196,6 +198,9 @@ def part_container(
             drops=["ALL"], adds=list(hardening.cap_add) or None
         ),
         healthcheck=health,
+        # The provider stops a container with this timeout before it removes it (on `down`
+        # and on a replacement); without it, at once with SIGKILL (stack/stopping.py).
+        destroy_grace_seconds=STOP_GRACE[row or part].seconds,
         opts=child_options(parent, args.depends_on, replace_on_changes=replace or None),
         **(
             container_defaults(args.placement, part, memory_mb=args.memory_mb)

@@ -24,6 +24,8 @@ from stack.durations import service_duration
 from stack.hardening import HARDENING
 from stack.log_shipping import gelf_logging
 from stack.network import networks_of, service_networks
+from stack.stopping import STOP_GRACE, swarm_duration
+from stack.swarm_converge import converge_config
 
 MIB = 1024 * 1024
 # Stateful parts run where their named volumes are: the node labelled lab.state=true.
@@ -271,13 +273,9 @@ def part_service(
         for path in hardening.tmpfs
     ]
     volume = [data_mount(part_args.placement, part, data_dir)] if data_dir else []
-    mode = None
-    if global_mode:
-        mode = docker.ServiceModeArgs(global_=True)
-    elif replicas is not None:
-        mode = docker.ServiceModeArgs(
-            replicated=docker.ServiceModeReplicatedArgs(replicas=replicas)
-        )
+    # A replicated service always names its count: the converge wait reads it.
+    count = docker.ServiceModeReplicatedArgs(replicas=1 if replicas is None else replicas)
+    mode = docker.ServiceModeArgs(**({"global_": True} if global_mode else {"replicated": count}))
     placement = None
     if constraints or spread:
         placement = docker.ServiceTaskSpecPlacementArgs(
@@ -294,6 +292,7 @@ def part_service(
                 user=hardening.user,
                 read_only=hardening.read_only or None,
                 cap_drops=["ALL"],
+                stop_grace_period=swarm_duration(STOP_GRACE[row or part].seconds),
                 mounts=[*volume, *tmpfs, *mounts] or None,
                 labels=[
                     docker.ServiceTaskSpecContainerSpecLabelArgs(label=k, value=v)
@@ -312,6 +311,7 @@ def part_service(
             log_driver=log_driver,
         ),
         update_config=update_config,
+        converge_config=None if global_mode else converge_config(container.get("healthcheck")),
         endpoint_spec=endpoint or docker.ServiceEndpointSpecArgs(mode="dnsrr"),
         opts=options(parent, part_args.depends_on, delete_before_replace=True),
     )

@@ -58,9 +58,10 @@ INVALID = {
         + ")",
     ),
     "alert-for-outruns-inhibition": (
-        {"alertFor": {"LabTargetDown": "10s"}},
+        {"alertFor": {"LabTargetDown": "10s", "LabTraefikDown": "1m"}},
         "lab:alertFor is invalid: LabTraefikDown's for: 1m is longer than that of"
-        " ['LabTargetDown'] (its inhibition would come too late)",
+        " ['LabReplicaErrors', 'LabReplicaMemoryHigh', 'LabReplicaSlow', 'LabTargetDown']"
+        " (its inhibition would come too late)",
     ),
     "unknown-key": (
         {"replica": 3},

@@ -67,6 +67,9 @@ def container_spec(
         result["ReadOnly"] = True
     if spec.get("capDrops"):
         result["CapabilityDrop"] = spec["capDrops"]
+    if spec.get("stopGracePeriod"):
+        # SIGTERM -> SIGKILL when Swarm stops the task (an update, a drain, a removal).
+        result["StopGracePeriod"] = nanoseconds(spec["stopGracePeriod"])
     if spec.get("healthcheck"):
         check = spec["healthcheck"]
         result["Healthcheck"] = {
