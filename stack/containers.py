@@ -7,7 +7,6 @@ says only what is its own and the tests state the security invariants once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
@@ -16,7 +15,10 @@ import pulumi
 import pulumi_docker as docker
 
 from stack.component import LabComponent
+from stack.durations import go_duration
 from stack.hardening import HARDENING
+from stack.network import BACKEND, EDGE, EDGE_ONLY, networks_of
+from stack.stopping import STOP_GRACE
 
 NO_NEW_PRIVILEGES = "no-new-privileges:true"
 
@@ -28,9 +30,14 @@ class Placement:
 
     project: str
     stack: str
-    network_name: pulumi.Input[str]
+    network_name: pulumi.Input[str]  # the backend network (stack/network.py)
     bind_address: str = "127.0.0.1"
     client_host: str = "127.0.0.1"
+    # The edge network; None puts the edge on network_name (one network, as in unit tests).
+    edge_network_name: pulumi.Input[str] | None = None
+    # The networks' Docker ids, which Swarm services join by (stack/network.service_networks).
+    network_id: pulumi.Input[str] | None = None
+    edge_network_id: pulumi.Input[str] | None = None
 
     @property
     def prefix(self) -> str:
@@ -55,8 +62,30 @@ class Placement:
             for key, value in self.label_pairs(part).items()
         ]
 
-    def network_attachment(self, *aliases: str) -> list[docker.ContainerNetworksAdvancedArgs]:
-        return [docker.ContainerNetworksAdvancedArgs(name=self.network_name, aliases=list(aliases))]
+    def network_names(self, joins: Sequence[str] = (BACKEND,)) -> list[pulumi.Input[str]]:
+        """The Docker names of the networks `joins` lists (stack/network.py EDGE, BACKEND)."""
+        edge = self.network_name if self.edge_network_name is None else self.edge_network_name
+        names = {EDGE: edge, BACKEND: self.network_name}
+        return list(dict.fromkeys(names[which] for which in joins))
+
+    def network_ids(self, joins: Sequence[str] = (BACKEND,)) -> list[pulumi.Input[str]]:
+        """The Docker ids of the networks `joins` lists, as network_names() picks them."""
+        edge = self.network_id if self.edge_network_id is None else self.edge_network_id
+        ids = {EDGE: edge, BACKEND: self.network_id}
+        return list(dict.fromkeys(ids[which] for which in joins))
+
+    def network_attachment(
+        self, *aliases: str, joins: Sequence[str] = (BACKEND,)
+    ) -> list[docker.ContainerNetworksAdvancedArgs]:
+        return [
+            docker.ContainerNetworksAdvancedArgs(name=network, aliases=list(aliases))
+            for network in self.network_names(joins)
+        ]
+
+    def edge_attachment(self, *aliases: str) -> list[docker.ContainerNetworksAdvancedArgs]:
+        """The edge network only: how a function replica, and a user's own service, joins the
+        lab (Traefik and Prometheus reach it there; it reaches no store, UI or exporter)."""
+        return self.network_attachment(*aliases, joins=EDGE_ONLY)
 
     def publish(
         self, internal: int, external: int, protocol: str = "tcp"
@@ -76,6 +105,10 @@ def container_defaults(placement: Placement, part: str, *, memory_mb: int) -> di
         "name": placement.docker_name(part),
         "labels": placement.container_labels(part),
         "memory": memory_mb,
+        # Swap limit equal to the memory limit: no swap. Left out, Docker stores twice the
+        # memory, the provider reads that back and plans an update on every `up`, and a later
+        # memory raise past it is refused (docs/verification.md, second plan).
+        "memory_swap": memory_mb,
         "restart": "unless-stopped",
         "privileged": False,
         "security_opts": [NO_NEW_PRIVILEGES],
@@ -129,12 +162,15 @@ def part_container(
     **arguments,
 ) -> docker.Container:
     """The part's container, `{name}-container` under `parent` (or `resource_name`), named and
-    labelled for `part`, hardened by its row of stack/hardening.py (`row`, default the part), on
-    the lab network with `part` as its alias. `image` defaults to pulling `args.image`;
+    labelled for `part`, hardened by its row of stack/hardening.py (`row`, default the part) and
+    stopped with the grace period of its row of stack/stopping.py, on the networks
+    stack/network.networks_of() gives it (or `networks_advanced`, e.g.
+    Placement.edge_attachment()) with `part` as its alias. `image` defaults to pulling `args.image`;
     `data_dir` mounts the part's named data volume there; `wait_timeout` makes `up` wait until
     the health check passes (dependants then start after a healthy part, not a created one).
     Every other keyword is the part's own docker.Container argument."""
     hardening = HARDENING[row or part]
+    networks = networks_of(row or part)
     if image is None:
         image = remote_image(parent, name, args.image).image_id
     if data_dir is not None:
@@ -147,9 +183,13 @@ def part_container(
         arguments["user"] = hardening.user
     if hardening.tmpfs:
         arguments["tmpfs"] = dict(hardening.tmpfs)
-    # The provider neither replaces nor updates a container for a changed health check
-    # (docs/product-rules.md D1): only a replacement applies it.
-    replace = [*replace_on, *(["healthcheck"] if health is not None else [])]
+    # The provider neither replaces nor updates a container for a changed health check or
+    # tmpfs (docs/product-rules.md D1): only a replacement applies it.
+    replace = [
+        *replace_on,
+        *(["healthcheck"] if health is not None else []),
+        *(["tmpfs"] if "tmpfs" in arguments else []),
+    ]
     return docker.Container(
         resource_name or f"{name}-container",
         image=image,
@@ -158,9 +198,15 @@ def part_container(
             drops=["ALL"], adds=list(hardening.cap_add) or None
         ),
         healthcheck=health,
-        networks_advanced=args.placement.network_attachment(part),
+        # The provider stops a container with this timeout before it removes it (on `down`
+        # and on a replacement); without it, at once with SIGKILL (stack/stopping.py).
+        destroy_grace_seconds=STOP_GRACE[row or part].seconds,
         opts=child_options(parent, args.depends_on, replace_on_changes=replace or None),
-        **(container_defaults(args.placement, part, memory_mb=args.memory_mb) | arguments),
+        **(
+            container_defaults(args.placement, part, memory_mb=args.memory_mb)
+            | {"networks_advanced": args.placement.network_attachment(part, joins=networks)}
+            | arguments
+        ),
     )
 
 
@@ -291,24 +337,3 @@ def slow_start_healthcheck(
     """The check of a JVM or Node part (Elasticsearch, Logstash, Kibana): every 10 s, failures
     counted only after `start_period`, then `retries` more before it is unhealthy."""
     return healthcheck(command, interval="10s", retries=retries, start_period=start_period)
-
-
-_UNIT_MS = {"h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
-
-
-def go_duration(text: str) -> str:
-    """A duration as Go's time.Duration.String() writes it (`90s` -> `1m30s`): the provider
-    reads health checks back in that form, so any other spelling diffs on every `up`
-    (docs/product-rules.md D3)."""
-    parts = re.findall(r"([0-9]+)(ms|h|m|s)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"not a duration: {text!r}")
-    ms = sum(int(n) * _UNIT_MS[u] for n, u in parts)
-    if ms < 1000:
-        return f"{ms}ms"
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds = f"{rest // 1000}" + (f".{rest % 1000:03d}".rstrip("0") if rest % 1000 else "")
-    if hours:
-        return f"{hours}h{minutes}m{seconds}s"
-    return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"

@@ -152,12 +152,14 @@ def test_every_http_module_asks_for_the_address_family_the_lab_network_has():
     an HTTP probe's preferred_ip_protocol defaults to "ip6"; Docker's bridge networks are
     IPv4-only unless created with enable_ipv6 (the lab's network declares no ipv6), so a
     module left at the default asks DNS for an IPv6 address first on every probe."""
-    (network,) = [
+    networks = [
         r
         for r in declared_under("default")["resources"]
         if r["type"] == "docker:index/network:Network"
     ]
-    assert not network["inputs"].get("ipv6"), network["inputs"]
+    assert networks
+    for network in networks:
+        assert not network["inputs"].get("ipv6"), network["inputs"]
     modules = blackbox_yaml.modules()
     for name, module in modules.items():
         if module["prober"] == "http":

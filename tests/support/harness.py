@@ -29,6 +29,7 @@ from tests.support.harness_inputs import (
     REMOTE_IMAGE,
     VOLUME,
     UnsupportedDeclaration,
+    attach_networks,
     check_supported,
     container_settings,
     labels_of,
@@ -197,10 +198,7 @@ class Harness:
             **settings, ports=[(int(p), proto) for p, proto in ports] if ports else None
         )
         container_id = created["Id"]
-        for network in (inputs.get("networksAdvanced") or [])[1:]:
-            api.connect_container_to_network(
-                container_id, network["name"], aliases=network.get("aliases")
-            )
+        attach_networks(api, container_id, inputs)
         if inputs.get("uploads"):
             # Uploads land before the first start, as the provider does, so the process reads
             # its config at start-up.
@@ -247,6 +245,21 @@ class Harness:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"not healthy after {timeout:.0f} s: {sorted(pending)}")
             time.sleep(0.5)
+
+    def stop_as_provider(self, inputs: Mapping) -> dict:
+        """Stop a declared container as the provider does before it removes it (`make down`, a
+        replacement): ContainerStop with destroyGraceSeconds as the timeout, 0 s when unset
+        (terraform-provider-docker v4.5.0 resource_docker_container_funcs.go,
+        resourceDockerContainerDelete). Returns the container's state once stopped."""
+        grace = int(inputs.get("destroyGraceSeconds") or 0)
+        self.client.api.stop(inputs["name"], timeout=grace)
+        return self.client.api.inspect_container(inputs["name"])["State"]
+
+    def remove_as_provider(self, inputs: Mapping) -> None:
+        """The removal that follows: forced, volumes as removeVolumes says (same function)."""
+        self.client.api.remove_container(
+            inputs["name"], force=True, v=bool(inputs.get("removeVolumes"))
+        )
 
     # -- teardown ----------------------------------------------------------------------------
 
