@@ -20,7 +20,6 @@ import yaml
 from app.contract import FUNCTIONS, SAMPLE_CALLS, sample_path
 from lab.support import NotReady, free_port, start, stop, wait_for_http, wait_until
 from stack.configs import blackbox_yaml
-from tests.stack.captured import declared_under
 from tests.support.binaries import packaged_binary
 
 PROBE_USER, PROBE_PASSWORD = "lab_probe", "s3cret-from-a-file"
@@ -134,46 +133,6 @@ def probe(exporter: str, module: str, target: str) -> float:
         if line.startswith("probe_success "):
             return float(line.split()[1])
     raise AssertionError(f"no probe_success in:\n{response.text}")
-
-
-def test_every_function_has_a_call_module_that_wants_its_exact_result():
-    modules = blackbox_yaml.modules(parts=())
-    assert set(modules) == {blackbox_yaml.call_module(f) for f in FUNCTIONS}
-    for function in FUNCTIONS:
-        http = modules[blackbox_yaml.call_module(function)]["http"]
-        assert http["valid_status_codes"] == [200]
-        regexps = " ".join(http["fail_if_body_not_matches_regexp"])
-        assert function in regexps
-        assert f'"{SAMPLE_CALLS[function][1]}"' in regexps
-
-
-def test_every_http_module_asks_for_the_address_family_the_lab_network_has():
-    """prometheus/blackbox_exporter CONFIGURATION.md and prober/utils.go (chooseProtocol):
-    an HTTP probe's preferred_ip_protocol defaults to "ip6"; Docker's bridge networks are
-    IPv4-only unless created with enable_ipv6 (the lab's network declares no ipv6), so a
-    module left at the default asks DNS for an IPv6 address first on every probe."""
-    networks = [
-        r
-        for r in declared_under("default")["resources"]
-        if r["type"] == "docker:index/network:Network"
-    ]
-    assert networks
-    for network in networks:
-        assert not network["inputs"].get("ipv6"), network["inputs"]
-    modules = blackbox_yaml.modules()
-    for name, module in modules.items():
-        if module["prober"] == "http":
-            assert module["http"].get("preferred_ip_protocol") == "ip4", name
-
-
-def test_modules_are_rendered_only_for_the_parts_the_lab_runs():
-    modules = blackbox_yaml.modules(parts=["traefik", "prometheus"])
-    assert {name for name in modules if name.startswith("health_")} == {
-        "health_traefik",
-        "health_prometheus",
-    }
-    with pytest.raises(ValueError, match="cassandra"):
-        blackbox_yaml.modules(parts=["cassandra"])
 
 
 # The broken variant (a regexp that does not compile) proves the check can fail.
