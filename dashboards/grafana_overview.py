@@ -116,6 +116,40 @@ def summary_panels() -> list:
     ]
 
 
+def service_panels(name: str) -> list:
+    """A user's own service (lab:services), as Traefik counts it (`service="<name>@file"`)."""
+    scope = promql.Scope(f'service="{name}"', f'service="{name}@file"', f'job="{name}"')
+    return [
+        panels.timeseries_panel(
+            f"{name}: calls through Traefik",
+            "Calls per second Traefik sent to the service, by status code.",
+            "reqps",
+            panels.queries([(promql.traefik_request_rate(scope, WINDOW), "{{code}}")]),
+        ),
+        panels.timeseries_panel(
+            f"{name}: 5xx ratio at Traefik",
+            "Share of the service's calls answered with a 5xx (by it or by Traefik).",
+            "percentunit",
+            panels.queries([(promql.traefik_status_ratio(scope, WINDOW, "5"), name)]),
+            steps=ERROR_RATIO_STEPS,
+        ),
+        panels.timeseries_panel(
+            f"{name}: latency seen by clients",
+            "As Traefik measures it: proxy plus the service.",
+            "s",
+            _quantile_targets(lambda q: promql.traefik_quantile(q, scope, WINDOW)),
+            steps=LATENCY_STEPS,
+        ),
+        panels.stat_panel(
+            f"{name}: replicas in Traefik",
+            "Replicas Traefik's health check keeps in the load balancer.",
+            "none",
+            panels.queries([(promql.replicas_healthy_in_traefik(scope), name)]),
+            steps=REPLICA_STEPS,
+        ),
+    ]
+
+
 def function_panels(function: str) -> list:
     """The panels of one function's row."""
     scope = promql.one(function)
@@ -269,6 +303,7 @@ def build(
     probes: bool = True,
     host: bool = True,
     log_delivery: bool = True,
+    services: Sequence[str] = (),
 ) -> dict:
     """The dashboard JSON model; the same arguments always give the same model.
 
@@ -276,7 +311,7 @@ def build(
     a function's row links to Kibana's errors and all-calls searches of that function over
     the panel's time range; None leaves the links out. `probes`, `host` and `log_delivery`
     say whether the blackbox exporter, node-exporter and the Elasticsearch exporter run: the
-    Parts up, Host and Log delivery rows show only what is there.
+    Parts up, Host and Log delivery rows show only what is there; `services`, a row each.
     """
     builder = (
         dashboard_builders.Dashboard(TITLE)
@@ -294,6 +329,7 @@ def build(
     sections = [(None, grafana_rows.alert_panels())]
     sections.append(("All functions: $function", summary_panels()))
     sections += [(f"Function: {function}", function_panels(function)) for function in functions]
+    sections += [(f"Your service: {name}", service_panels(name)) for name in services]
     if probes:
         sections.append((PARTS_ROW, parts_panels()))
     if host:

@@ -133,13 +133,19 @@ def declare(
         blackbox = part["blackbox"](
             f"{name}-blackbox",
             BlackboxArgs.for_part(
-                placement, settings, "blackbox", config=blackbox_yaml.render(parts=tuple(parts))
+                placement,
+                settings,
+                "blackbox",
+                config=blackbox_yaml.render(
+                    parts=tuple(parts), own_services=bool(settings.services)
+                ),
             ),
         )
         found.extra_jobs += blackbox_yaml.scrape_jobs(
             exporter=blackbox.address,
             api_url=f"http://traefik:{TRAEFIK_WEB_PORT}",
             part_urls=parts,
+            service_paths={entry.name: entry.probe_path for entry in settings.services},
         )
     if settings.host:
         node = part["node_exporter"](

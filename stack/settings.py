@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from dashboards import prometheus_rules
-from stack import exposure
+from stack import exposure, user_services
 from stack import settings_grammar as grammar
 from stack import settings_tables as tables
 from stack.configs import alertmanager_yaml
@@ -137,6 +137,7 @@ class LabSettings:
     alerting: bool = True
     probes: bool = True
     host: bool = True
+    services: tuple[user_services.UserService, ...] = ()  # lab:services
 
     @property
     def grafana_on(self) -> bool:
@@ -196,7 +197,7 @@ class LabSettings:
         for part in self.parts():
             count = functions * self.replicas if part == "function" else 1
             total += count * self.memory_mb[part]
-        return total
+        return total + sum(s.replicas * s.memory_mb for s in self.services)
 
 
 # Object-valued keys: key -> (attribute, the pinned defaults its entries override).
@@ -207,7 +208,14 @@ _MAPPINGS = {
     "alertFor": ("alert_for", ALERT_FOR),
     "alertTiming": ("alert_timing", alertmanager_yaml.TIMING),
 }
-KEYS = (*tables.SCALARS, *_MAPPINGS, *SECRET_KEYS)
+KEYS = (*tables.SCALARS, *_MAPPINGS, user_services.KEY, *SECRET_KEYS)
+
+
+def _services(value: Any) -> tuple[user_services.UserService, ...]:
+    try:
+        return user_services.parse(value, (*PORTS, *MEMORY_MB), (GRAFANA_SUB_PATH, KIBANA_SUB_PATH))
+    except user_services.Refused as refused:
+        raise SettingsError(str(refused)) from None
 
 
 def _unknown_key(key: str, known: tuple[str, ...]) -> SettingsError:
@@ -232,6 +240,8 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
                 values[attribute] = convert(value)
             except grammar.Invalid as invalid:
                 raise _bad(key, value, invalid.allowed) from None
+        elif key == user_services.KEY:
+            values["services"] = _services(value)
         elif key in _MAPPINGS:
             attribute, defaults = _MAPPINGS[key]
             values[attribute] = _parse_mapping(key, value, defaults)

@@ -19,7 +19,8 @@ KNOWN = (
     "prometheusRetention, "
     "prometheusRetentionSize, logRetention, elasticsearchHeap, "
     "logstashHeap, slowCallMs, engine, swarmStateHost, alerting, probes, host, images, ports, "
-    "memoryMb, alertFor, alertTiming, grafanaAdminPassword, elasticPassword, kibanaSystemPassword, "
+    "memoryMb, alertFor, alertTiming, services, grafanaAdminPassword, elasticPassword, "
+    "kibanaSystemPassword, "
     "logstashWriterPassword, kibanaImporterPassword, labUserPassword, monitorPassword, "
     "traefikAdminPassword"
 )
