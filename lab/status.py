@@ -42,6 +42,14 @@ def configured_urls(settings: LabSettings) -> dict[str, str]:
     return {part: urls[part] for part, _output, _path in PARTS if urls[part]}
 
 
+def own_service_urls(settings: LabSettings, api_url: str | None) -> dict[str, str]:
+    """Each `lab:services` entry (its own line in `make status`): the path its probe calls
+    through Traefik, as the blackbox exporter does."""
+    if not api_url:
+        return {}
+    return {entry.name: api_url.rstrip("/") + entry.probe_path for entry in settings.services}
+
+
 def stack_outputs(settings: LabSettings) -> tuple[dict[str, str], str | None]:
     """Part -> URL from the deployed stack; else from its settings, with a note saying why."""
     if not automation.cli_present():
@@ -70,7 +78,8 @@ class PartStatus:
 
 
 def probe(part: str, url: str, timeout: float = 3.0) -> PartStatus:
-    health_path = next(path for name, _output, path in PARTS if name == part)
+    # A user's own service (own_service_urls) has its health path in its URL already.
+    health_path = next((path for name, _output, path in PARTS if name == part), "")
     # Traefik's exported URL is its dashboard; /ping lives at the entrypoint's root.
     target = url.removesuffix("/").removesuffix("/dashboard") + health_path
     try:
@@ -156,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = automation.stack_settings()
         if settings.engine == "swarm":
             print_tasks(automation.STACK)
-        return print_status(*stack_outputs(settings))
+        urls, note = stack_outputs(settings)
+        urls |= own_service_urls(settings, urls.get("api"))
+        return print_status(urls, note)
     except SettingsError as error:
         print(f"lab: {error}", file=sys.stderr)
         return 1
