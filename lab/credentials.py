@@ -86,6 +86,7 @@ LOGINS = (
 # Parts without a login of their own, which Traefik serves behind this basic auth.
 MONITORING = traefik_yaml.MONITORING_ROUTES
 HIDDEN = "(hidden: `make credentials SHOW=1` prints it)"
+ALL = "all"  # --show without a place
 
 
 def read_secrets(keys: list[str]) -> tuple[dict[str, str], str | None]:
@@ -156,14 +157,40 @@ def print_credentials(
     return 0 if not show or values else 1
 
 
+def print_password(settings: LabSettings, place: str, out: TextIO | None = None) -> int:
+    """Only the password of the login a person uses at `place` (for the way in of `make up`)."""
+    parts = settings.parts()
+    places = {login.place: login for login in LOGINS if login.place and login.part in parts}
+    login = places.get(place)
+    if login is None:
+        print(f"lab: no login at {place!r}; one of: {', '.join(sorted(places))}", file=sys.stderr)
+        return 2
+    values, why_not = read_secrets([login.key])
+    if not values.get(login.key):
+        print(f"lab: {login.user}'s password at {place} not read: {why_not}", file=sys.stderr)
+        return 1
+    print(values[login.key], file=out or sys.stdout)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lab.credentials", description=__doc__.split(":")[0]
     )
-    parser.add_argument("--show", action="store_true", help="print the passwords too")
+    parser.add_argument(
+        "--show",
+        nargs="?",
+        const=ALL,
+        metavar="PLACE",
+        help="print the passwords too; with a place (grafana, kibana, traefik, elasticsearch)"
+        " only the password a person signs in with there",
+    )
     args = parser.parse_args(argv)
     try:
-        return print_credentials(automation.stack_settings(), show=args.show)
+        settings = automation.stack_settings()
+        if args.show not in (None, ALL):
+            return print_password(settings, args.show)
+        return print_credentials(settings, show=args.show == ALL)
     except SettingsError as error:
         print(f"lab: {error}", file=sys.stderr)
         return 1

@@ -19,6 +19,7 @@ from typing import Any
 from app.contract import FUNCTIONS
 from lab import automation, volumes
 from lab.support import LabError
+from lab.way_in import print_way_in
 from stack.settings import LabSettings, SettingsError
 
 MIN_MAX_MAP_COUNT = 262144
@@ -147,6 +148,7 @@ def run(command: str, *, keep_data: bool = False) -> int:
         result = stack.up(**printer)
         for key, item in sorted(result.outputs.items()):
             print(f"{key:16} {'[secret]' if item.secret else item.value}")
+        print_way_in(settings)
     else:
         return down(stack, check_docker(), keep_data=keep_data)
     return 0

@@ -167,7 +167,12 @@ def main(argv: list[str] | None = None) -> int:
             print_tasks(automation.STACK)
         urls, note = stack_outputs(settings)
         urls |= own_service_urls(settings, urls.get("api"))
-        return print_status(urls, note)
+        code = print_status(urls, note)
+        if code == 0:
+            from lab.way_in import print_way_in  # imports this module: only once it is loaded
+
+            print_way_in(settings)
+        return code
     except SettingsError as error:
         print(f"lab: {error}", file=sys.stderr)
         return 1
