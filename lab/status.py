@@ -128,7 +128,7 @@ def print_status(urls: Mapping[str, str], note: str | None, out: TextIO = sys.st
     if not any(s.state != "down" for s in statuses):
         print("nothing answers: start the lab with `make up` (or `make local`)", file=out)
     elif not healthy:
-        print("some parts are not healthy: see README.md, Troubleshooting", file=out)
+        print("some parts are not healthy: see docs/troubleshooting.md", file=out)
     return 0 if healthy else 1
 
 

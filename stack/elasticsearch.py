@@ -6,7 +6,7 @@ owned by uid 1000 (`ELASTIC_PASSWORD_FILE`, docs/product-rules.md E2); the secur
 (stack/elasticsearch_setup.py) then gives every other login its own user and role. One node
 needs no transport TLS (discovery.type=single-node: no other node ever connects), and the HTTP
 port is published on the bind address only, so HTTP stays plain; a multi-node or remote setup
-would add TLS (README, security).
+would add TLS (docs/security.md).
 """
 
 from __future__ import annotations

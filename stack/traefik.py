@@ -61,7 +61,7 @@ def go_memory_limit(memory_mb: int) -> str:
     """GOMEMLIMIT for a container limit: Go's GC works harder past it, leaving a quarter of the
     limit for memory Go does not count (stacks of idle connections, page cache), so Traefik
     slows down under 2,000 keep-alive connections instead of being OOM-killed (peak RSS
-    measured 211 MB with 160 MiB, 232 MB without; README, reliability)."""
+    measured 211 MB with 160 MiB, 232 MB without; docs/reliability.md)."""
     return f"{memory_mb * 3 // 4}MiB"
 
 
