@@ -69,8 +69,8 @@ status: $(VENV) ## [Start] Health and URL of every part of the running lab
 logs: $(VENV) ## [Explore] Follow the lab's container logs
 	$(PY) -m lab.logs
 
-credentials: $(VENV) ## [Explore] Every login: user, where it is used, its file and key (SHOW=1 prints the passwords, SHOW=grafana one)
-	$(PY) -m lab.credentials $(if $(filter-out 0,$(SHOW)),--show$(if $(filter-out 1,$(SHOW)), $(SHOW)))
+credentials: $(VENV) ## [Explore] Every login: user, where it is used, its file and key (SHOW=1 prints the passwords, SHOW=grafana one; ROTATE=<user> makes a new one)
+	$(PY) -m lab.credentials$(if $(filter-out 0,$(SHOW)), --show$(if $(filter-out 1,$(SHOW)), $(SHOW)))$(if $(ROTATE), --rotate $(ROTATE))
 
 dashboards: $(VENV) ## [Develop] Render the Grafana dashboards, rules and Kibana objects into $(OUT)/dashboards
 	$(PY) -m lab.export $(OUT)/dashboards

@@ -173,6 +173,46 @@ def print_password(settings: LabSettings, place: str, out: TextIO | None = None)
     return 0
 
 
+def find_login(name: str) -> Login:
+    """The login `name` means: its user (unique ones), the place a person signs in with it
+    (`grafana`, `traefik`: both users are `admin`) or its config key; LookupError otherwise."""
+    for field in ("key", "place", "user"):
+        found = [login for login in LOGINS if getattr(login, field) == name]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            places = " or ".join(login.place or login.key for login in found)
+            raise LookupError(f"{name!r} is the user of more than one login: name {places}")
+    users = sorted({login.user for login in LOGINS} - {"admin"} | {"grafana", "traefik"})
+    raise LookupError(f"no login {name!r}; one of: {', '.join(users)}")
+
+
+def rotate(name: str, out: TextIO | None = None) -> int:
+    """A new generated password for one login, set as its Pulumi secret; the parts that use
+    it take it on the next `make up` (their secret file changes, or the security setup re-runs)
+    and the old one stops working there. An unknown name changes nothing."""
+    out = out or sys.stdout
+    try:
+        login = find_login(name)
+    except LookupError as error:
+        print(f"lab: {error.args[0]}; nothing was changed", file=sys.stderr)
+        return 2
+    automation.check_secrets()
+    stack = automation.select_stack(install=False)
+    key = f"{lab_settings.NAMESPACE}:{login.key}"
+    from pulumi import automation as pulumi_automation
+
+    stack.set_config(
+        key, pulumi_automation.ConfigValue(value=automation.generate_password(), secret=True)
+    )
+    print(
+        f"lab: new password for {login.user} ({key}, {lab_settings.tables.SECRETS[login.key]})."
+        " Run `make up` to apply it; the old one works until then.",
+        file=out,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lab.credentials", description=__doc__.split(":")[0]
@@ -185,7 +225,12 @@ def main(argv: list[str] | None = None) -> int:
         help="print the passwords too; with a place (grafana, kibana, traefik, elasticsearch)"
         " only the password a person signs in with there",
     )
+    parser.add_argument(
+        "--rotate", metavar="USER", help="a new generated password for USER (or grafana, traefik)"
+    )
     args = parser.parse_args(argv)
+    if args.rotate is not None:
+        return rotate(args.rotate)
     try:
         settings = automation.stack_settings()
         if args.show not in (None, ALL):
