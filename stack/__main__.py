@@ -16,8 +16,9 @@ from pulumi.runtime.config import CONFIG, get_config_env
 
 from app.contract import FUNCTIONS
 from dashboards import grafana_overview, kibana_objects, prometheus_rules
-from stack import monitoring, swarm
+from stack import alert_receivers, monitoring, swarm
 from stack import settings as lab_settings
+from stack import settings_grammar as grammar
 from stack.app_image import AppImage, AppImageArgs
 from stack.configs import elasticsearch_security as es_security
 from stack.configs import prometheus_yaml
@@ -51,6 +52,29 @@ def secret(key: str) -> pulumi.Output[str]:
     """A generated password (stack/settings_tables.SECRETS), as the Pulumi secret it is."""
     return pulumi.Config(lab_settings.NAMESPACE).require_secret(key)
 
+
+def receiver_secrets() -> dict[str, pulumi.Output[str]]:
+    """Each lab:alertReceivers secret (`lab:alertReceiverSecrets.<name>`), as a Pulumi secret;
+    one missing is refused before the first resource, naming it."""
+    needed = [r.name for r in settings.alert_receivers if r.secret_file]
+    if not needed:
+        return {}
+    key = f"{lab_settings.NAMESPACE}:{alert_receivers.SECRETS_KEY}"
+    raw = {**get_config_env(), **CONFIG.get()}.get(key)
+    present = grammar.from_engine(raw) if raw else {}
+    missing = [name for name in needed if name not in (present or {})]
+    if missing:
+        raise pulumi.RunError(
+            f"lab:alertReceivers {missing} need their secret: "
+            f"pulumi config set --secret --path '{key}.<name>' <URL or password>"
+        )
+    values = pulumi.Config(lab_settings.NAMESPACE).require_secret_object(
+        alert_receivers.SECRETS_KEY
+    )
+    return {name: values.apply(lambda v, n=name: v[n]) for name in needed}
+
+
+alert_receiver_secrets = receiver_secrets()  # before the first resource: a missing one refuses
 
 if settings.engine == "swarm":
     # The same parts with the same Args, declared as Swarm services (stack/swarm*.py).
@@ -210,6 +234,7 @@ if settings.metrics:
         elasticsearch=elasticsearch,
         logstash=logstash,
         app_image=app_image.image_name,
+        receiver_secrets=alert_receiver_secrets,
     )
     prometheus = Prometheus(
         f"{name}-prometheus",

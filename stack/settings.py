@@ -102,8 +102,8 @@ KIBANA_PORT = 5601
 _WILDCARD_ADDRESSES = ("0.0.0.0", "::")
 
 
-class SettingsError(ValueError):
-    """Invalid `lab:` config: the message names the key, the value and what is allowed."""
+# Here for every caller; defined with the grammar so that list readers may raise it too.
+SettingsError = grammar.SettingsError
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,7 @@ class LabSettings:
     probes: bool = True
     host: bool = True
     services: tuple[user_services.UserService, ...] = ()  # lab:services
+    alert_receivers: tuple = ()  # lab:alertReceivers (stack/alert_receivers.py)
 
     @property
     def grafana_on(self) -> bool:
@@ -208,7 +209,7 @@ _MAPPINGS = {
     "alertFor": ("alert_for", ALERT_FOR),
     "alertTiming": ("alert_timing", alertmanager_yaml.TIMING),
 }
-KEYS = (*tables.SCALARS, *_MAPPINGS, user_services.KEY, *SECRET_KEYS)
+KEYS = (*tables.SCALARS, *_MAPPINGS, user_services.KEY, *SECRET_KEYS, *tables.SECRET_OBJECTS)
 
 
 def _services(value: Any) -> tuple[user_services.UserService, ...]:
@@ -232,7 +233,7 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
     """Validate the keys of the `lab:` namespace (without the prefix) into LabSettings."""
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        if key in SECRET_KEYS:
+        if key in SECRET_KEYS or key in tables.SECRET_OBJECTS:
             continue
         if key in tables.SCALARS:
             attribute, convert = tables.SCALARS[key]

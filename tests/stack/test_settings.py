@@ -18,11 +18,12 @@ KNOWN = (
     "replicas, metrics, grafana, logs, bindAddress, allowOpenPorts, lifecycle, "
     "prometheusRetention, "
     "prometheusRetentionSize, logRetention, elasticsearchHeap, "
-    "logstashHeap, slowCallMs, engine, swarmStateHost, alerting, probes, host, images, ports, "
+    "logstashHeap, slowCallMs, engine, swarmStateHost, alerting, probes, host, alertReceivers, "
+    "images, ports, "
     "memoryMb, alertFor, alertTiming, services, grafanaAdminPassword, elasticPassword, "
     "kibanaSystemPassword, "
     "logstashWriterPassword, kibanaImporterPassword, labUserPassword, monitorPassword, "
-    "traefikAdminPassword"
+    "traefikAdminPassword, alertReceiverSecrets"
 )
 # (config under `lab:`, the one message a user reads)
 INVALID = {
