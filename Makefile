@@ -57,8 +57,8 @@ kill: down ## [Start] Alias of down
 demo: ## [Start] Bring the lab up, then send it traffic
 	$(MAKE) up && $(MAKE) traffic
 
-traffic: $(VENV) ## [Explore] Call every function through Traefik and print a summary
-	$(PY) -m lab.traffic
+traffic: $(VENV) ## [Explore] Call every function through Traefik and print a summary (DURATION=10m RATE=20: steady)
+	$(PY) -m lab.traffic$(if $(DURATION), --duration $(DURATION))$(if $(RATE), --rate $(RATE))
 
 local: $(VENV) ## [Practise] Run the services, Traefik and Prometheus as local processes (no Docker, no Pulumi)
 	$(PY) -m lab.local
