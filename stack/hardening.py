@@ -94,7 +94,7 @@ HARDENING: Mapping[str, Hardening] = MappingProxyType(
             _NONE,
             (),
             "the image runs as uid 472 (Grafana's Dockerfile); it writes its database and"
-            " plugins under /var/lib/grafana, kept in the container on purpose (stateless)",
+            " plugins on its data volume at /var/lib/grafana, and is configured by uploads",
         ),
         "elasticsearch": Hardening(
             None,
