@@ -12,7 +12,7 @@ PIP := .venv/bin/pip install --disable-pip-version-check -q
 # `make help` prints the targets in these groups, in this order: a target's group is the
 # `[Group]` its `##` description starts with; one without a group goes under Other.
 HELP_GROUPS := Start Explore Practise Develop Other
-.PHONY: help install lint format test bench provision images preview up down kill demo traffic local status logs credentials dashboards verify clean
+.PHONY: help install lint format test bench provision images preview up down kill demo traffic local status logs credentials dashboards dashboards-export verify clean
 
 help: ## [Start] List the targets by what they are for
 	@awk -f scripts/help.awk -v groups="$(HELP_GROUPS)" $(MAKEFILE_LIST)
@@ -74,6 +74,9 @@ credentials: $(VENV) ## [Explore] Every login: user, where it is used, its file 
 
 dashboards: $(VENV) ## [Develop] Render the Grafana dashboards, rules and Kibana objects into $(OUT)/dashboards
 	$(PY) -m lab.export $(OUT)/dashboards
+
+dashboards-export: $(VENV) ## [Explore] Write a dashboard made in Grafana's UI as JSON: UID=<uid> into $(OUT)/dashboards/exported
+	$(PY) -m lab.dashboards_export $(UID) --out $(OUT)/dashboards/exported
 
 verify: $(VENV) ## [Practise] Run the testinfra suite against the stack that `make up` brought up
 	$(PY) -m pytest tests/infra --lab-target=stack
