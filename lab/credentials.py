@@ -197,14 +197,25 @@ def rotate(name: str, out: TextIO | None = None) -> int:
     except LookupError as error:
         print(f"lab: {error.args[0]}; nothing was changed", file=sys.stderr)
         return 2
-    automation.check_secrets()
-    stack = automation.select_stack(install=False)
+    if not automation.cli_present() or not automation.STATE_DIR.exists():
+        print(
+            "lab: no Pulumi state yet: the first `make up` generates every password",
+            file=sys.stderr,
+        )
+        return 1
     key = f"{lab_settings.NAMESPACE}:{login.key}"
-    from pulumi import automation as pulumi_automation
+    try:
+        automation.check_secrets()  # a wrong passphrase is not papered over by a new value
+        stack = automation.select_stack(install=False)
+        from pulumi import automation as pulumi_automation
 
-    stack.set_config(
-        key, pulumi_automation.ConfigValue(value=automation.generate_password(), secret=True)
-    )
+        stack.set_config(
+            key, pulumi_automation.ConfigValue(value=automation.generate_password(), secret=True)
+        )
+    except Exception as error:  # the passphrase, the stack or the CLI: nothing was changed
+        reason = automation.explain(error) or str(error).strip().splitlines()[-1][:200]
+        print(f"lab: {key} not rotated: {reason}", file=sys.stderr)
+        return 1
     print(
         f"lab: new password for {login.user} ({key}, {lab_settings.tables.SECRETS[login.key]})."
         " Run `make up` to apply it; the old one works until then.",

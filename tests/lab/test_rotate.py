@@ -95,6 +95,23 @@ def test_an_unknown_or_ambiguous_user_is_refused_and_changes_nothing(stack, caps
     assert "grafana" in err
 
 
+def test_before_the_first_make_up_nothing_is_rotated(stack, monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(automation, "STATE_DIR", tmp_path / "no-state")
+    assert credentials.main(["--rotate", "lab"]) == 1
+    assert stack.set_calls == []
+    assert "first `make up` generates" in capsys.readouterr().err
+
+
+def test_a_broken_passphrase_rotates_nothing(stack, monkeypatch, capsys):
+    def broken() -> None:
+        raise automation.LabError("passphrase does not decrypt Pulumi.dev.yaml")
+
+    monkeypatch.setattr(automation, "check_secrets", broken)
+    assert credentials.main(["--rotate", "lab"]) == 1
+    assert stack.set_calls == []
+    assert "not rotated: passphrase does not decrypt" in capsys.readouterr().err
+
+
 def test_the_security_setup_takes_the_rotated_password_and_the_old_one_stops(stack):
     """What the next `make up` does with Elasticsearch: the setup step's inputs change, so its
     diff re-runs it, and it sets the new password on the running node (as in
