@@ -170,3 +170,44 @@ def test_the_overview_has_a_row_from_traefiks_metrics():
     assert "Your service: shop" not in [
         p["title"] for p in grafana_overview.build()["panels"] if p["type"] == "row"
     ]
+
+
+def test_on_swarm_it_is_a_service_spread_like_a_functions():
+    captured = capture(
+        {
+            "lab:engine": "swarm",
+            "lab:logs": True,
+            "lab:swarmStateHost": "10.0.0.5",
+            "lab:grafana": False,
+            "lab:services": [ENTRY],
+        },
+        stack="swarm",
+    )
+    services = {
+        r["inputs"]["name"]: r["inputs"]
+        for r in captured["resources"]
+        if r["type"] == "docker:index/service:Service"
+    }
+    shop, function = services["lab-swarm-shop"], services["lab-swarm-fibonacci"]
+    spec = shop["taskSpec"]["containerSpec"]
+    row = HARDENING["service"]
+    assert (spec["image"], spec["user"], spec["readOnly"]) == ("example/shop:1", row.user, True)
+    assert shop["mode"] == {"replicated": {"replicas": 2}}
+    assert shop["taskSpec"]["placement"] == function["taskSpec"]["placement"]
+    assert (
+        shop["taskSpec"]["networksAdvanceds"][0]["name"]
+        == (function["taskSpec"]["networksAdvanceds"][0]["name"])
+    )
+    options = shop["taskSpec"]["logDriver"]["options"]
+    assert options["labels"] == logstash_conf.OWN_SERVICE_FIELD
+    assert options["gelf-address"] == "tcp://10.0.0.5:12201"
+    # Prometheus finds its replicas by DNS as it finds a function's (tasks.<service>).
+    files = [
+        r["inputs"]["dataRaw"]
+        for r in captured["resources"]
+        if r["type"] == "docker:index/serviceConfig:ServiceConfig"
+    ]
+    (prometheus,) = [yaml.safe_load(f) for f in files if "scrape_configs:" in f]
+    (job,) = [j for j in prometheus["scrape_configs"] if j["job_name"] == "shop"]
+    assert job["metrics_path"] == "/metrics"
+    assert [c["names"] for c in job["dns_sd_configs"]] == [["tasks.lab-swarm-shop"]]
