@@ -8,7 +8,7 @@
         group = substr(text, 2, RLENGTH - 3)
         text = substr(text, RLENGTH + 1)
     }
-    listed[group] = listed[group] sprintf("  make %-12s %s\n", target, text)
+    listed[group] = listed[group] sprintf("  make %-17s %s\n", target, text)
 }
 END {
     count = split(groups, order, " ")
