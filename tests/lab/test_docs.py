@@ -9,7 +9,7 @@ import re
 from app.contract import FUNCTIONS
 from lab.support import REPO_ROOT
 from stack import log_shipping
-from stack.settings import MEMORY_MB, parse
+from stack.settings import MEMORY_MB, PORTS, parse
 
 README = (REPO_ROOT / "README.md").read_text()
 TROUBLESHOOTING = (REPO_ROOT / "docs" / "troubleshooting.md").read_text()
@@ -79,3 +79,13 @@ def test_every_link_of_the_readme_and_docs_exists():
             if "://" in target:
                 continue
             assert (page.parent / target).exists(), (page.name, target)
+
+
+def test_every_port_the_readme_names_is_the_settings():
+    published = {str(port) for port in PORTS.values()}
+    named = set(re.findall(r"(?:http|tcp)://127\.0\.0\.1:([0-9]+)", README))
+    named |= set(re.findall(r"direct: ([0-9]+)", README))
+    assert named, "no port found in the README"
+    assert named <= published, named - published
+    # The API's port heads the services table and the quick start's way in.
+    assert f"http://127.0.0.1:{PORTS['api']}/fibonacci/10/" in README
