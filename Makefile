@@ -6,13 +6,15 @@ OUT ?= build
 STACK ?= dev
 export LAB_STACK := $(STACK)
 VENV := .venv/.installed
+# How many times make incident-bench runs each drill.
+RUNS ?= 5
 PIP := .venv/bin/pip install --disable-pip-version-check -q
 
 .DEFAULT_GOAL := help
 # `make help` prints the targets in these groups, in this order: a target's group is the
 # `[Group]` its `##` description starts with; one without a group goes under Other.
 HELP_GROUPS := Start Explore Practise Develop Other
-.PHONY: help install lint format test bench provision images preview up down kill demo traffic local status logs credentials dashboards dashboards-export verify clean
+.PHONY: help install lint format test bench provision images preview up down kill demo traffic local status logs credentials dashboards dashboards-export incident incident-status incident-stop incident-bench verify clean
 
 help: ## [Start] List the targets by what they are for
 	@awk -f scripts/help.awk -v groups="$(HELP_GROUPS)" $(MAKEFILE_LIST)
@@ -77,6 +79,18 @@ dashboards: $(VENV) ## [Develop] Render the Grafana dashboards, rules and Kibana
 
 dashboards-export: $(VENV) ## [Explore] Write a dashboard made in Grafana's UI as JSON: UID=<uid> into $(OUT)/dashboards/exported
 	$(PY) -m lab.dashboards_export $(UID) --out $(OUT)/dashboards/exported
+
+incident: $(VENV) ## [Practise] List the incident drills, or start one: make incident NAME=slow-replica
+	$(PY) -m lab.incident $(if $(NAME),start $(NAME),list)
+
+incident-status: $(VENV) ## [Practise] The drill that is on, since when, and which of its alerts fired after how long
+	$(PY) -m lab.incident status
+
+incident-stop: $(VENV) ## [Practise] Switch the drill off: every fault off, stopped parts started, traffic stopped
+	$(PY) -m lab.incident stop
+
+incident-bench: $(VENV) ## [Practise] Time to detect: every drill the running lab supports, RUNS times (5)
+	$(PY) -m lab.incident_bench --runs $(RUNS)
 
 verify: $(VENV) ## [Practise] Run the testinfra suite against the stack that `make up` brought up
 	$(PY) -m pytest tests/infra --lab-target=stack

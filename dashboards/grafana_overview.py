@@ -116,40 +116,6 @@ def summary_panels() -> list:
     ]
 
 
-def service_panels(name: str) -> list:
-    """A user's own service (lab:services), as Traefik counts it (`service="<name>@file"`)."""
-    scope = promql.Scope(f'service="{name}"', f'service="{name}@file"', f'job="{name}"')
-    return [
-        panels.timeseries_panel(
-            f"{name}: calls through Traefik",
-            "Calls per second Traefik sent to the service, by status code.",
-            "reqps",
-            panels.queries([(promql.traefik_request_rate(scope, WINDOW), "{{code}}")]),
-        ),
-        panels.timeseries_panel(
-            f"{name}: 5xx ratio at Traefik",
-            "Share of the service's calls answered with a 5xx (by it or by Traefik).",
-            "percentunit",
-            panels.queries([(promql.traefik_status_ratio(scope, WINDOW, "5"), name)]),
-            steps=ERROR_RATIO_STEPS,
-        ),
-        panels.timeseries_panel(
-            f"{name}: latency seen by clients",
-            "As Traefik measures it: proxy plus the service.",
-            "s",
-            _quantile_targets(lambda q: promql.traefik_quantile(q, scope, WINDOW)),
-            steps=LATENCY_STEPS,
-        ),
-        panels.stat_panel(
-            f"{name}: replicas in Traefik",
-            "Replicas Traefik's health check keeps in the load balancer.",
-            "none",
-            panels.queries([(promql.replicas_healthy_in_traefik(scope), name)]),
-            steps=REPLICA_STEPS,
-        ),
-    ]
-
-
 def function_panels(function: str) -> list:
     """The panels of one function's row."""
     scope = promql.one(function)
@@ -329,7 +295,9 @@ def build(
     sections = [(None, grafana_rows.alert_panels())]
     sections.append(("All functions: $function", summary_panels()))
     sections += [(f"Function: {function}", function_panels(function)) for function in functions]
-    sections += [(f"Your service: {name}", service_panels(name)) for name in services]
+    steps = (ERROR_RATIO_STEPS, LATENCY_STEPS, REPLICA_STEPS)
+    sections += [(f"Your service: {n}", grafana_rows.service_panels(n, *steps)) for n in services]
+    sections.append((grafana_rows.REPLICAS_ROW, grafana_rows.replica_panels()))
     if probes:
         sections.append((PARTS_ROW, parts_panels()))
     if host:

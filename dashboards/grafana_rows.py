@@ -13,6 +13,7 @@ WINDOW = "$__rate_interval"
 ALERTS_ROW = "Alerts"
 HOST_ROW = "Host"
 LOGS_ROW = "Log delivery"
+REPLICAS_ROW = "Replicas: $function"
 # Grafana's list of alerts reads the rules' state from the Prometheus datasource (by name).
 ALERT_LIST_DATASOURCE = panels.PROMETHEUS_NAME
 LOG_MISSING_STEPS: panels.Steps = ((None, "green"), (promql.LOG_MISSING_LIMIT, "red"))
@@ -74,6 +75,39 @@ def alert_annotation() -> dict:
         "tagKeys": "alertname,function,severity",
         "useValueForTime": False,
     }
+
+
+def replica_panels() -> list:
+    """One line per replica over the last few scrapes: what the incident drills' alerts see,
+    and where a single bad replica stands out from its healthy siblings."""
+    scope = promql.PICKED
+    replica = "{{instance}}"
+    return [
+        panels.timeseries_panel(
+            f"Mean call time per replica ({promql.REPLICA_WINDOW})",
+            "Each replica's mean time to answer a call, from its own histogram. One replica "
+            "far above its siblings holds its calls (LabReplicaSlow above the line).",
+            "s",
+            panels.queries([(promql.replica_mean_call_seconds(scope), replica)]),
+            steps=((None, "green"), (promql.REPLICA_MEAN_LIMIT_SECONDS, "red")),
+        ),
+        panels.timeseries_panel(
+            f"5xx share per replica ({promql.REPLICA_WINDOW})",
+            "Share of each replica's calls answered with a 5xx (LabReplicaErrors above the "
+            "line). Read its error lines in Kibana's lab-errors search.",
+            "percentunit",
+            panels.queries([(promql.replica_error_ratio(scope), replica)]),
+            steps=((None, "green"), (promql.ERROR_RATIO_LIMIT, "red")),
+        ),
+        panels.timeseries_panel(
+            "Memory used of the limit per replica",
+            "Resident memory of each replica as a share of its memory limit; at 1 the kernel's "
+            "OOM killer ends it (LabReplicaMemoryHigh above the line).",
+            "percentunit",
+            panels.queries([(promql.replica_memory_used(scope), replica)]),
+            steps=((None, "green"), (promql.MEMORY_USED_LIMIT, "red")),
+        ),
+    ]
 
 
 def host_panels() -> list:
@@ -151,5 +185,45 @@ def log_delivery_panels() -> list:
             steps=LOG_MISSING_STEPS,
             minimum=None,
             width=panels.HALF,
+        ),
+    ]
+
+
+def service_panels(
+    name: str, error_steps: panels.Steps, latency_steps: panels.Steps, replica_steps: panels.Steps
+) -> list:
+    """A user's own service (lab:services), as Traefik counts it (`service="<name>@file"`),
+    with the overview's reading guides."""
+    scope = promql.Scope(f'service="{name}"', f'service="{name}@file"', f'job="{name}"')
+    quantiles = [
+        (promql.traefik_quantile(q, scope, WINDOW), f"p{round(q * 100)}") for q in promql.QUANTILES
+    ]
+    return [
+        panels.timeseries_panel(
+            f"{name}: calls through Traefik",
+            "Calls per second Traefik sent to the service, by status code.",
+            "reqps",
+            panels.queries([(promql.traefik_request_rate(scope, WINDOW), "{{code}}")]),
+        ),
+        panels.timeseries_panel(
+            f"{name}: 5xx ratio at Traefik",
+            "Share of the service's calls answered with a 5xx (by it or by Traefik).",
+            "percentunit",
+            panels.queries([(promql.traefik_status_ratio(scope, WINDOW, "5"), name)]),
+            steps=error_steps,
+        ),
+        panels.timeseries_panel(
+            f"{name}: latency seen by clients",
+            "As Traefik measures it: proxy plus the service.",
+            "s",
+            panels.queries(quantiles),
+            steps=latency_steps,
+        ),
+        panels.stat_panel(
+            f"{name}: replicas in Traefik",
+            "Replicas Traefik's health check keeps in the load balancer.",
+            "none",
+            panels.queries([(promql.replicas_healthy_in_traefik(scope), name)]),
+            steps=replica_steps,
         ),
     ]

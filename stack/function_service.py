@@ -58,10 +58,10 @@ class FunctionService(LabComponent):
                 docker.ContainerLabelArgs(label=key, value=value)
                 for key, value in own.pop("extra_labels").items()
             ]
-            logging = {}
+            logging, gelf_options = {}, own.pop("log_opts", {})
             if args.gelf_address:
                 logging = gelf_logging(args.gelf_address, f"{{{{.Name}}}}/{args.function}")
-                logging["log_opts"] |= own.pop("log_opts", {})
+                logging["log_opts"] |= gelf_options
             container = part_container(
                 self,
                 name,
@@ -69,6 +69,7 @@ class FunctionService(LabComponent):
                 alias,
                 resource_name=f"{name}-{alias}",
                 labels=labels,
+                networks_advanced=args.placement.edge_attachment(alias),
                 **({"image": args.image} | own),
                 **logging,
             )

@@ -15,6 +15,7 @@ import pulumi_docker as docker
 
 from stack.containers import env_list, remote_image
 from stack.function_service import FunctionService, FunctionServiceArgs
+from stack.network import edge_networks
 from stack.swarm import SwarmFunctionService
 from stack.swarm_objects import gelf_driver, part_service, service_name, start_first
 from stack.user_services import UserService
@@ -90,6 +91,7 @@ class SwarmServiceReplicas(SwarmFunctionService):
             task_labels={SERVICE_LABEL: entry.name},
             env=dict(entry.env) or None,
             log_driver=driver,
+            networks_advanceds=edge_networks(args.placement, entry.name),
         )
         return {"service": self.docker_name}
 

@@ -97,6 +97,7 @@ LOGSTASH_GELF_PORT = 12201
 # Where Traefik's API port serves the UIs; Grafana and Kibana are told to serve there too.
 GRAFANA_SUB_PATH = "/grafana"
 KIBANA_SUB_PATH = "/kibana"
+UI_PATHS = (GRAFANA_SUB_PATH, KIBANA_SUB_PATH)  # routed by Traefik, so no user service there
 KIBANA_PORT = 5601
 
 _WILDCARD_ADDRESSES = ("0.0.0.0", "::")
@@ -131,7 +132,11 @@ class LabSettings:
     # `docker`: containers on one host; `swarm`: services on a swarm manager (stack/swarm.py).
     engine: str = "docker"
     swarm_state_host: str | None = None  # the state node's address (lab:swarmStateHost)
-    allow_open_ports: bool = False  # login-less ports on a reachable address (exposure.py)
+    # IPsec (ESP) on the Swarm overlays between nodes; a kernel without ESP drops the traffic
+    # between nodes instead (docs/security.md, tests/swarm/test_encrypted_overlay.py).
+    swarm_encryption: bool = True
+    # Port keys accepted open without a login where other machines reach them (exposure.py).
+    allow_open_ports: tuple[str, ...] = ()
     lifecycle: bool = False  # Prometheus's POST /-/reload and /-/quit (--web.enable-lifecycle)
     # Alertmanager, the blackbox probes, node-exporter: each needs `metrics` (settings_tables).
     alerting: bool = True
@@ -212,13 +217,6 @@ _MAPPINGS = {
 KEYS = (*tables.SCALARS, *_MAPPINGS, user_services.KEY, *SECRET_KEYS, *tables.SECRET_OBJECTS)
 
 
-def _services(value: Any) -> tuple[user_services.UserService, ...]:
-    try:
-        return user_services.parse(value, (*PORTS, *MEMORY_MB), (GRAFANA_SUB_PATH, KIBANA_SUB_PATH))
-    except user_services.Refused as refused:
-        raise SettingsError(str(refused)) from None
-
-
 def _unknown_key(key: str, known: tuple[str, ...]) -> SettingsError:
     near = difflib.get_close_matches(key, known, n=1)
     hint = f"; did you mean {NAMESPACE}:{near[0]}?" if near else ""
@@ -242,7 +240,7 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
             except grammar.Invalid as invalid:
                 raise _bad(key, value, invalid.allowed) from None
         elif key == user_services.KEY:
-            values["services"] = _services(value)
+            values["services"] = user_services.parse(value, (*PORTS, *MEMORY_MB), UI_PATHS)
         elif key in _MAPPINGS:
             attribute, defaults = _MAPPINGS[key]
             values[attribute] = _parse_mapping(key, value, defaults)

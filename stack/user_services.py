@@ -79,7 +79,7 @@ class UserService:
         return self.path + (self.health or "/")
 
 
-class Refused(ValueError):
+class Refused(grammar.SettingsError):
     """A wrong `lab:services`: the message names the key, the entry and the rule."""
 
 

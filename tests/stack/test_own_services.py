@@ -14,7 +14,7 @@ from stack.configs import logstash_conf
 from stack.hardening import HARDENING
 from stack.settings import SettingsError, parse
 from tests.stack.captured import containers
-from tests.support.capture import capture
+from tests.support.capture import OPEN_ON_SWARM, capture
 
 SHOP = {"name": "shop", "image": "example/shop:1", "port": 8081}
 
@@ -179,6 +179,7 @@ def test_on_swarm_it_is_a_service_spread_like_a_functions():
             "lab:logs": True,
             "lab:swarmStateHost": "10.0.0.5",
             "lab:grafana": False,
+            "lab:allowOpenPorts": [*OPEN_ON_SWARM, "gelf"],
             "lab:services": [ENTRY],
         },
         stack="swarm",
