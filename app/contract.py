@@ -45,6 +45,11 @@ REQUEST_DURATION = "lab_request_duration_seconds"
 COMPUTE_DURATION = "lab_compute_duration_seconds"
 REQUESTS_IN_FLIGHT = "lab_requests_in_flight"
 REJECTED_TOTAL = "lab_rejected_requests_total"
+# Calls whose `traceparent` broke the W3C rules: ignored (a new trace starts) and counted here.
+INVALID_TRACEPARENTS_TOTAL = "lab_invalid_traceparents_total"
+# The exemplar label on the request-duration histogram that names the call's trace
+# (OpenMetrics exemplars; Grafana's exemplarTraceIdDestinations reads this label).
+EXEMPLAR_TRACE_LABEL = "trace_id"
 
 # Shared by the app's histograms and Traefik's static config, so their quantiles compare
 # bucket by bucket and the proxy-overhead panel is a subtraction of like with like.
@@ -102,6 +107,11 @@ LOG_FIELD_TYPES: Mapping[str, str] = MappingProxyType(
         "source.address": "keyword",
         "lab.retry_attempts": "long",
         "lab.function": "keyword",
+        # W3C trace ids (ECS tracing fields): the replica's line carries all three; Traefik's
+        # line gets trace.id from its traceparent/traceresponse header (logstash_conf.py).
+        "trace.id": "keyword",
+        "span.id": "keyword",
+        "transaction.id": "keyword",
         "lab.arguments": "keyword",
         "lab.compute.duration": "long",
         "lab.event_loop": "keyword",

@@ -13,12 +13,14 @@ from types import TracebackType
 from typing import Any
 
 import tornado.web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
 
 from app.access_log import URL_PATH_LOG_LIMIT, access_logger
 from app.compute import FUNCTIONS, ArgumentError, FunctionSpec, parse_arguments
 from app.contract import ACCESS_DATASET, HEALTH_PATH, METRICS_PATH
 from app.metrics import ServiceMetrics
+from app.tracecontext import TRACEPARENT_HEADER, TRACERESPONSE_HEADER, CallTrace, start_call
 
 ARGUMENTS_LOG_LIMIT = 64
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
@@ -69,9 +71,16 @@ class ServiceState:
     """
 
     def __init__(
-        self, spec: FunctionSpec, registry: CollectorRegistry, logger: logging.Logger
+        self,
+        spec: FunctionSpec,
+        registry: CollectorRegistry,
+        logger: logging.Logger,
+        tracing: bool = True,
     ) -> None:
         self.spec = spec
+        # Trace ids on answers, log lines and exemplars (docs/tracing.md); off only to measure
+        # what they cost (make bench).
+        self.tracing = tracing
         self.function = spec.name
         self.logger = logger
         self.metrics = ServiceMetrics(spec.name, registry)
@@ -94,9 +103,12 @@ class ServiceState:
         elapsed_ns = time.perf_counter_ns() - handler.started_ns
         status = handler.get_status()
         self.active_requests -= 1
+        trace = handler.trace
         if handler.counted:
             self.metrics.in_flight.dec()
-            self.metrics.count_response(status, elapsed_ns / 1e9)
+            self.metrics.count_response(
+                status, elapsed_ns / 1e9, None if trace is None else trace.trace_id
+            )
         elif status < 400:
             # A successful probe (/health, /metrics) is not an event worth a log line.
             return
@@ -131,6 +143,11 @@ class ServiceState:
             extra["lab.compute.duration"] = handler.compute_ns
         if handler.error_message is not None:
             extra["error.message"] = handler.error_message
+        if trace is not None:
+            # ECS: the replica's handling of the call is both its span and its transaction
+            # (the highest level of work measured within a service).
+            extra["trace.id"] = trace.trace_id
+            extra["span.id"] = extra["transaction.id"] = trace.span_id
         # makeRecord + handle is logger.log without the caller lookup (a stack walk for
         # log.origin, which this service excludes from its lines anyway).
         record = logger.makeRecord(
@@ -150,7 +167,20 @@ class BaseHandler(tornado.web.RequestHandler):
         self.started_ns = time.perf_counter_ns()
         self.compute_ns: int | None = None
         self.error_message: str | None = None
+        self.trace: CallTrace | None = None
+        if self.counted and state.tracing:
+            self.trace = trace = start_call(self.request.headers.get(TRACEPARENT_HEADER))
+            if trace.rejected_header:
+                # A bad header never fails the call: it starts a new trace and is counted.
+                state.metrics.invalid_traceparents.inc()
         state.request_started(self.counted)
+
+    def finish(self, chunk: str | bytes | dict | None = None) -> Any:
+        # Here rather than in initialize: an error answer clears the headers set before it.
+        trace = self.trace
+        if trace is not None:
+            self.set_header(TRACERESPONSE_HEADER, trace.response_header())
+        return super().finish(chunk)
 
     def write_error(self, status_code: int, **kwargs: object) -> None:
         exc_info = kwargs.get("exc_info")
@@ -182,7 +212,11 @@ class BaseHandler(tornado.web.RequestHandler):
                 self.request.method,
                 self.request.path[:URL_PATH_LOG_LIMIT],
                 exc_info=(typ, value, tb),
-                extra={"event.dataset": ACCESS_DATASET, "lab.function": self.state.function},
+                extra={
+                    "event.dataset": ACCESS_DATASET,
+                    "lab.function": self.state.function,
+                    **({} if self.trace is None else {"trace.id": self.trace.trace_id}),
+                },
             )
 
 
@@ -277,8 +311,11 @@ class MetricsHandler(BaseHandler):
         self.registry = registry
 
     def get(self) -> None:
-        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
-        self.finish(generate_latest(self.registry))
+        # OpenMetrics when the scraper asks for it (Prometheus does): the only exposition
+        # format that carries the exemplars.
+        encoder, content_type = choose_encoder(self.request.headers.get("Accept", ""))
+        self.set_header("Content-Type", content_type)
+        self.finish(encoder(self.registry))
 
 
 def make_app(
@@ -287,6 +324,7 @@ def make_app(
     registry: CollectorRegistry | None = None,
     logger: logging.Logger | None = None,
     call_delay_seconds: float = 0.0,
+    tracing: bool = True,
 ) -> tornado.web.Application:
     """One service instance for `function`; its metrics go into `registry` (a new one if
     None), its access lines to `logger`. No side effects: nothing listens yet.
@@ -294,7 +332,9 @@ def make_app(
     The instance's ServiceState is `app.settings["lab_state"]`, for the server's drain.
     """
     registry = CollectorRegistry() if registry is None else registry
-    state = ServiceState(FUNCTIONS[function], registry, access_logger if logger is None else logger)
+    state = ServiceState(
+        FUNCTIONS[function], registry, access_logger if logger is None else logger, tracing
+    )
     return tornado.web.Application(
         route_table(state, registry, call_delay_seconds),
         default_handler_class=NotFoundHandler,

@@ -10,8 +10,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from app.contract import (
     COMPUTE_DURATION,
+    EXEMPLAR_TRACE_LABEL,
     EXPECTED_CODES,
     HISTOGRAM_BUCKETS,
+    INVALID_TRACEPARENTS_TOTAL,
     REJECTED_TOTAL,
     REJECTION_REASONS,
     REQUEST_DURATION,
@@ -68,11 +70,23 @@ class ServiceMetrics:
             registry=registry,
         )
         self.rejected = {reason: rejected.labels(function, reason) for reason in REJECTION_REASONS}
+        self.invalid_traceparents = Counter(
+            _counter_name(INVALID_TRACEPARENTS_TOTAL),
+            "Function API calls whose traceparent header broke the W3C rules (a new trace began)",
+            ("function",),
+            registry=registry,
+        ).labels(function)
 
-    def count_response(self, status: int, duration_seconds: float) -> None:
-        """One function API call answered with `status` after `duration_seconds`."""
+    def count_response(
+        self, status: int, duration_seconds: float, trace_id: str | None = None
+    ) -> None:
+        """One function API call answered with `status` after `duration_seconds`; with its
+        `trace_id`, the observation carries it as an exemplar (OpenMetrics exposition)."""
         counter = self.requests_by_code.get(status)
         if counter is None:
             counter = self.requests_total.labels(self.function, str(status))
         counter.inc()
-        self.request_duration.observe(duration_seconds)
+        if trace_id is None:
+            self.request_duration.observe(duration_seconds)
+        else:
+            self.request_duration.observe(duration_seconds, {EXEMPLAR_TRACE_LABEL: trace_id})

@@ -22,6 +22,8 @@ from app.handlers import ServiceState, make_app
 from app.limits import BoundedHTTPServer
 
 EVENT_LOOPS = ("uvloop", "asyncio")
+# LAB_TRACING's values.
+TRACING_SWITCH: Mapping[bool, str] = {True: "on", False: "off"}
 # On SIGTERM the service first keeps serving while /health answers 503, long enough for
 # Traefik's health check (every 2 s) to take the replica out of rotation; only then does it
 # stop listening. Without this window a request Traefik had already routed here meets a
@@ -77,6 +79,8 @@ class Settings:
     # Tests only (LAB_TEST_DELAY_MS): hold each call so a test can catch one in flight.
     call_delay_seconds: float = 0.0
     limits: Limits = Limits()
+    # Trace ids and exemplars (LAB_TRACING=off turns them off, to measure their cost).
+    tracing: bool = True
 
 
 def parse_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Settings:
@@ -117,7 +121,11 @@ def parse_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Se
         parser.error(
             f"LAB_DRAIN_SECONDS must be a number from 0 to {MAX_DRAIN_SECONDS:g}, got {raw_drain!r}"
         )
+    tracing = environ.get("LAB_TRACING", TRACING_SWITCH[True])
+    if tracing not in TRACING_SWITCH.values():
+        parser.error(f"LAB_TRACING must be on or off, got {tracing!r}")
     return Settings(
+        tracing=tracing == TRACING_SWITCH[True],
         function=args.function,
         host=args.host,
         port=args.port,
@@ -155,7 +163,11 @@ async def serve(settings: Settings) -> None:
     """Listen until SIGTERM or SIGINT; then answer /health with 503 for the drain window
     (SIGTERM only: Ctrl-C wants the process gone), stop listening, let the requests in
     flight finish and return."""
-    app = make_app(settings.function, call_delay_seconds=settings.call_delay_seconds)
+    app = make_app(
+        settings.function,
+        call_delay_seconds=settings.call_delay_seconds,
+        tracing=settings.tracing,
+    )
     state: ServiceState = app.settings["lab_state"]
     server = BoundedHTTPServer(app, settings.limits)
     # A backlog as deep as the connection cap, so a burst of new connections (Traefik opening
