@@ -45,6 +45,10 @@ REQUEST_DURATION = "lab_request_duration_seconds"
 COMPUTE_DURATION = "lab_compute_duration_seconds"
 REQUESTS_IN_FLIGHT = "lab_requests_in_flight"
 REJECTED_TOTAL = "lab_rejected_requests_total"
+# W3C Trace Context headers (docs/tracing.md): what a caller sends, what every call answers;
+# Traefik's access line keeps both (stack/configs/traefik_yaml.py).
+TRACEPARENT_HEADER = "traceparent"
+TRACERESPONSE_HEADER = "traceresponse"
 # Calls whose `traceparent` broke the W3C rules: ignored (a new trace starts) and counted here.
 INVALID_TRACEPARENTS_TOTAL = "lab_invalid_traceparents_total"
 # The exemplar label on the request-duration histogram that names the call's trace

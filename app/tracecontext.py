@@ -11,6 +11,17 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
+from app.contract import TRACEPARENT_HEADER, TRACERESPONSE_HEADER
+
+__all__ = [
+    "TRACEPARENT_HEADER",
+    "TRACERESPONSE_HEADER",
+    "CallTrace",
+    "TraceParent",
+    "parse_traceparent",
+    "start_call",
+]
+
 # Level 1, 3.2.2: `version "-" trace-id "-" parent-id "-" trace-flags`, 2+32+16+2 lowercase
 # hex digits and three dashes: a version-00 header is exactly this long.
 TRACEPARENT_LENGTH = 55
@@ -21,9 +32,6 @@ SUPPORTED_VERSION = "00"
 # Level 1, 3.2.2.5: the only flag Level 1 defines. Level 2 adds random-trace-id.
 SAMPLED_FLAG = 0x01
 RANDOM_TRACE_ID_FLAG = 0x02
-
-TRACEPARENT_HEADER = "traceparent"
-TRACERESPONSE_HEADER = "traceresponse"
 
 
 class TraceParent(NamedTuple):

@@ -217,6 +217,7 @@ class LocalLab:
         argv = [self.prometheus_path, f"--config.file={config}"]
         argv += [f"--storage.tsdb.path={self.workdir / 'prometheus-data'}"]
         argv += [f"--web.listen-address=127.0.0.1:{self.ports['prometheus']}"]
+        argv += prometheus_yaml.FEATURE_FLAGS
         self._spawn("prometheus", argv)
 
     def _start_probes(self) -> list[dict]:
