@@ -19,10 +19,14 @@ import pytest
 import requests
 
 from app.contract import EXEMPLAR_TRACE_LABEL, REQUEST_DURATION, TRACERESPONSE_HEADER
+from lab.gelf_receiver import GelfReceiver
 from lab.support import wait_until
+from stack.settings import TRAEFIK_WEB_PORT
 from tests.dashboards.logstash_shape import traefik_trace_id
+from tests.support.declared import CAPTURE_DIR
 from tests.support.ecs_fields import flatten
-from tests.support.live_lab import LiveLab
+from tests.support.harness import CONTAINER, Harness
+from tests.support.live_lab import LiveLab, declared_with
 
 pytestmark = pytest.mark.live
 FUNCTION = "fibonacci"
@@ -107,3 +111,65 @@ def test_one_trace_id_on_answer_lines_and_exemplar(lab: LiveLab, caller_sends):
         assert line["url.path"] == PATH
         assert line["transaction.id"] == line["span.id"]
     assert {line["DownstreamStatus"] for line in traefik_lines()} == {200}
+
+
+@pytest.mark.parts("traefik")
+def test_traefik_line_through_the_gelf_driver_maps_onto_the_trace_id(lab: LiveLab, docker_client):
+    """Traefik as declared with the logs part on (its log options, over TCP, to a receiver in
+    Logstash's place, as tests/infra/test_logs.py does for a replica): a call with a
+    traceparent, sent from a replica to this Traefik on the lab network, arrives as a GELF
+    message whose line the Logstash branch maps onto the caller's trace id."""
+    messages: list[dict] = []
+    with GelfReceiver("tcp", lambda message: messages.append(message) or True) as receiver:
+        declared = declared_with(
+            lab, **{"lab:logs": True, "lab:ports": {**lab.ports, "gelf": receiver.port}}
+        )
+        [inputs] = [
+            r.inputs
+            for r in declared
+            if r.type == CONTAINER and LiveLab.labels_of(r.inputs).get("lab.part") == "traefik"
+        ]
+        assert inputs["logDriver"] == "gelf"
+        probe_name = f"{inputs['name']}-trace-probe"
+        # Same settings; the name changes, the aliases and host ports go, so nothing else
+        # reaches it. The image is the running Traefik's.
+        probe = {
+            **inputs,
+            "name": probe_name,
+            "image": lab.containers[inputs["name"]]["image"],
+            "ports": [],
+            "networksAdvanced": [{"name": n["name"]} for n in inputs["networksAdvanced"]],
+        }
+        harness = lab.harness or Harness(docker_client, CAPTURE_DIR)
+        trace_id = os.urandom(16).hex()
+        traceparent = f"00-{trace_id}-{os.urandom(8).hex()}-01"
+        container_id = harness.create_container(probe, {"lab.probe": "trace"})
+        try:
+            docker_client.api.start(container_id)
+            harness.wait_healthy({probe_name: probe}, timeout=60)
+            call = (
+                "import urllib.request; urllib.request.urlopen(urllib.request.Request("
+                f"'http://{probe_name}:{TRAEFIK_WEB_PORT}{PATH}', "
+                f"headers={{'Host': 'localhost', 'traceparent': '{traceparent}'}})).read()"
+            )
+            replica = docker_client.containers.get(lab.replicas(FUNCTION)[0])
+            result = replica.exec_run(["python", "-c", call])
+            assert result.exit_code == 0, result.output.decode(errors="replace")
+
+            def shipped() -> list[dict]:
+                lines = []
+                for message in list(messages):
+                    text = message.get("short_message", "")
+                    if text.startswith("{"):
+                        line = json.loads(text)
+                        if line.get("RequestPath") == PATH:
+                            lines.append(line)
+                return lines
+
+            wait_until(shipped, timeout=20, what="the probe Traefik's access line at the receiver")
+        finally:
+            docker_client.api.remove_container(container_id, force=True, v=True)
+    [line] = shipped()
+    assert line["DownstreamStatus"] == 200
+    assert line["request_Traceparent"] == traceparent
+    assert traefik_trace_id(line) == trace_id
