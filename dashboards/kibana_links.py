@@ -44,16 +44,22 @@ def discover_url(
     return f"{kibana_url.rstrip('/')}/app/discover#/view/{search_id}?{state}"
 
 
-def trace_url(kibana_url: str, trace_id: str = CLICKED_VALUE) -> str:
+def trace_url(
+    kibana_url: str,
+    trace_id: str = CLICKED_VALUE,
+    *,
+    time_from: str = PANEL_FROM,
+    time_to: str = PANEL_TO,
+) -> str:
     """Kibana Discover with the "Lab: one request" search, only the lines of trace `trace_id`
-    (Grafana's clicked exemplar by default), over the panel's time range.
+    (Grafana's clicked exemplar by default), over the panel's time range by default.
 
     Kibana's Discover locator (src/plugins/discover/common/app_locator_get_location.ts) puts a
     saved search at `#/view/<id>`, the time range in the global state `_g`, the query in the
     app state `_a` (Rison), where it replaces the saved search's own query. Encoded as Kibana's
     setStateToKbnUrl does (encodeUriQuery: encodeURIComponent, then `:` `,` `$` `@` `;` kept),
     so the KQL phrase's double quotes travel as %22."""
-    time = f"time:(from:'{PANEL_FROM}',to:'{PANEL_TO}')"
+    time = f"time:(from:'{time_from}',to:'{time_to}')"
     query = f"query:(language:kuery,query:'{TRACE_FIELD}:%22{trace_id}%22')"
     return (
         f"{kibana_url.rstrip('/')}/app/discover#/view/{ONE_REQUEST_SEARCH}?_g=({time})&_a=({query})"

@@ -25,6 +25,9 @@ from stack.configs import prometheus_yaml
 from stack.settings import PORTS, LabSettings
 
 # The stack's published ports, so `make traffic` and `make status` find `make local`.
+# Where `make local` keeps its state; each process logs to logs/<name>.log under it.
+DEFAULT_WORKDIR = support.BUILD_DIR / "local"
+LOGS_DIR = "logs"
 DEFAULT_PORTS = {key: PORTS[key] for key in ("api", "traefik", "prometheus")}
 
 
@@ -156,7 +159,7 @@ class LocalLab:
             self.workdir.mkdir(parents=True, exist_ok=True)
             # Series from an earlier run (other ports, other replicas) would muddle the graphs.
             shutil.rmtree(self.workdir / "prometheus-data", ignore_errors=True)
-        (self.workdir / "logs").mkdir(exist_ok=True)
+        (self.workdir / LOGS_DIR).mkdir(exist_ok=True)
         keys = ["api", "traefik", "prometheus", "blackbox", local_host.JOB] + [
             f"{f}-{i}" for f in self.functions for i in range(1, self.replicas + 1)
         ]
@@ -170,7 +173,7 @@ class LocalLab:
 
     def _spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> Child:
         assert self.workdir is not None
-        log_path = self.workdir / "logs" / f"{name}.log"
+        log_path = self.workdir / LOGS_DIR / f"{name}.log"
         child = support.start(name, argv, log_path, env={"PYTHONUNBUFFERED": "1", **(env or {})})
         self.children.append(child)
         return child
@@ -297,7 +300,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-prometheus", action="store_true", help="skip Prometheus")
     parser.add_argument("--scrape-interval", default="5s")
-    parser.add_argument("--workdir", default=str(support.BUILD_DIR / "local"))
+    parser.add_argument("--workdir", default=str(DEFAULT_WORKDIR))
     return parser.parse_args(argv)
 
 
@@ -328,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{name:<{width}}  {url}")
             if not lab.with_prometheus:
                 print("(prometheus: not installed or switched off)")
-            print(f"logs: {lab.workdir}/logs/", flush=True)
+            print(f"logs: {lab.workdir / LOGS_DIR}/", flush=True)
             print("Ctrl-C stops everything.", file=sys.stderr, flush=True)
             while not (gone := lab.exited()):
                 time.sleep(0.5)

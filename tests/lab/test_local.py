@@ -9,11 +9,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from lab import local_host, local_probes, traffic
-from lab.local import LabStartError, LocalLab
+from lab.local import LOGS_DIR, LabStartError, LocalLab
 from lab.support import REPO_ROOT, http_status, wait_until
 
 
@@ -160,3 +161,41 @@ def test_make_local_stops_every_process_on_signal(tmp_path, signum):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_traffic_ends_with_each_functions_slowest_call_and_where_its_lines_are(local_lab, capsys):
+    """`make traffic` against `make local`: per function its slowest call's trace id (the
+    answer's W3C traceresponse), the make-local log files holding that call's lines (the
+    replica's ECS line and Traefik's access line), and the Kibana link of that trace."""
+    lab = local_lab
+    logs = lab.workdir / LOGS_DIR
+    kibana = "http://127.0.0.1:8000/kibana"
+    argv = ["--url", lab.api_url, "--count", "60", "--concurrency", "4", "--seed", "5"]
+    code = traffic.main([*argv, "--logs", str(logs), "--kibana-url", kibana])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    tail = out.split("slowest call of each function", 1)[1]
+    found = dict(re.findall(r"^  (\w+): .* trace\.id ([0-9a-f]{32})$", tail, re.MULTILINE))
+    assert set(found) == set(lab.functions), tail
+    for function, trace_id in found.items():
+        assert f"query:'trace.id:%22{trace_id}%22'" in tail
+        wait_until(
+            lambda trace_id=trace_id, function=function: (
+                {path.name.rsplit("-", 1)[0] for path in traffic.files_with(trace_id, logs)}
+                >= {"traefik.log", function}
+            ),
+            timeout=10,
+            what=f"{function}'s slowest call in a replica log and in traefik.log",
+        )
+        replica_lines = [
+            json.loads(line)
+            for path in logs.glob(f"{function}-*.log")
+            for line in path.read_text().splitlines()
+            if trace_id in line
+        ]
+        assert [line["trace"]["id"] for line in replica_lines] == [trace_id]
+    # Each file printed under a call holds a line of that call.
+    for block in re.split(r"^  (?=\w+: )", tail, flags=re.MULTILINE)[1:]:
+        trace_id = re.search(r"trace\.id ([0-9a-f]{32})", block)[1]
+        for path in re.findall(r"^    (/\S+\.log)$", block, re.MULTILINE):
+            assert trace_id in Path(path).read_text(), (path, trace_id)
