@@ -32,7 +32,7 @@ test: lint ## Lint, then every test (live tests need Docker; LAB_REQUIRE_DOCKER=
 	$(PY) -m pytest
 
 bench: $(VENV) ## Benchmark a function service, bare Tornado and Traefik with wrk
-	$(PY) -m lab.bench --traefik
+	$(PY) -m lab.bench --traefik --tracing
 
 provision: ## Install and start what the live tests need (Docker engine, promtool, wrk; root, Debian)
 	bash scripts/provision.sh

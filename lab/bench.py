@@ -13,6 +13,10 @@ middleware, health check), in front of the fibonacci service: the same process i
 direct and through Traefik in the same rounds, and Traefik's added p50 latency and throughput
 ratio go to docs/bench-results.md (lab/bench_results.py).
 
+`--tracing` (also passed by `make bench`) adds a second fibonacci process with trace ids and
+exemplars off (LAB_TRACING=off), measured in the same rounds: the traced process's throughput
+over the untraced one's is what trace ids cost (docs/benchmarks.md).
+
 The service runs as in a container: metrics on, one ECS log line per request written to
 its stdout, which is redirected to a file (build/bench-<server>.log), not a terminal.
 """
@@ -46,6 +50,9 @@ LARGEST_PATHS = {
 }
 FUNCTION_PATHS = (sample_path(FUNCTIONS[0]), *LARGEST_PATHS.values())
 BARE_BODY = b'{"function": "bare", "args": [10], "result": "55"}'
+# The fibonacci service with trace ids and exemplars off, against which `--tracing` compares.
+UNTRACED_TARGET = "untraced-fibonacci"
+UNTRACED_ENV = {"LAB_TRACING": "off"}
 
 
 @dataclass(frozen=True)
@@ -233,6 +240,33 @@ def run_bare(port: int) -> None:
     asyncio.run(serve())
 
 
+def untraced_server(traced: ServerSpec) -> ServerSpec:
+    """The same service as `traced` on its own port, trace ids and exemplars off."""
+    port = support.free_port()
+    argv = (*traced.argv[: traced.argv.index("--port") + 1], str(port))
+    return ServerSpec(UNTRACED_TARGET, argv, port, {**traced.env, **UNTRACED_ENV})
+
+
+def tracing_cost(
+    results: Sequence[Measurement], traced: str, untraced: str = UNTRACED_TARGET
+) -> dict[int, dict]:
+    """Per connection count: both throughputs, and traced over untraced (1.0: free)."""
+    index = {(m.target, m.connections): m for m in results}
+    cost = {}
+    for (target, count), with_ids in sorted(index.items()):
+        without = index.get((untraced, count))
+        if target != traced or without is None:
+            continue
+        cost[count] = {
+            "traced_rps": with_ids.requests_per_second,
+            "untraced_rps": without.requests_per_second,
+            "throughput_ratio": with_ids.requests_per_second / without.requests_per_second,
+            "traced_p50_ms": with_ids.p50_ms,
+            "untraced_p50_ms": without.p50_ms,
+        }
+    return cost
+
+
 def traefik_server(direct: ServerSpec, workdir: Path) -> ServerSpec:
     """Traefik with the stack's configs, balancing over the one `direct` process."""
     web_port, api_port = support.free_port(), support.free_port()
@@ -260,6 +294,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--traefik-only", action="store_true", help="only the direct vs Traefik comparison"
     )
     parser.add_argument("--results-md", type=Path, default=bench_results.RESULTS_MD)
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="also measure the fibonacci service with trace ids and exemplars off",
+    )
     args = parser.parse_args(argv)
     args.traefik = args.traefik or args.traefik_only
     if args.bare is not None:
@@ -286,6 +325,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         targets.append(
             Target(TRAEFIK_TARGET, f"http://127.0.0.1:{proxy.port}", (TRAEFIK_PATH,), direct_name)
         )
+    traced_name = f"service-{FUNCTIONS[0]}"
+    if args.tracing:
+        traced = next(server for server in servers if server.name == traced_name)
+        untraced = untraced_server(traced)
+        servers.append(untraced)
+        path = sample_path(FUNCTIONS[0])
+        targets.append(Target(UNTRACED_TARGET, f"http://127.0.0.1:{untraced.port}", (path,)))
+        if not any(t.name == traced_name for t in targets):
+            targets.append(Target(traced_name, f"http://127.0.0.1:{traced.port}", (path,)))
     machine_before = bench_results.machine_note()
     with ExitStack() as stack:
         for server in servers:
@@ -306,6 +354,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.results_md, overhead, summary["settings"], machine_before
         )
         print(f"wrote {args.results_md}")
+    if args.tracing:
+        cost = tracing_cost(
+            [m for m in results if m.path == sample_path(FUNCTIONS[0])], traced_name
+        )
+        summary["tracing"] = {str(count): row for count, row in cost.items()}
+        for count, row in cost.items():
+            print(
+                f"trace ids and exemplars at c={count}: {row['throughput_ratio']:.1%} of the "
+                f"untraced throughput ({row['traced_rps']:.0f} vs {row['untraced_rps']:.0f} req/s)"
+            )
     args.output.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     print(f"wrote {args.output}")
     if args.traefik and not args.traefik_only:  # `make bench`: issue 14's log-loss figures too
