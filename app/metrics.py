@@ -6,6 +6,9 @@ and the dashboards read too; labels stay low-cardinality (function, status code)
 
 from __future__ import annotations
 
+import time
+from bisect import bisect_left
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from app.contract import (
@@ -23,6 +26,10 @@ from app.contract import (
 
 # prometheus-client appends `_total` to a counter's name itself.
 _COUNTER_SUFFIX = "_total"
+# A bucket keeps only its latest exemplar, and Prometheus reads it once per scrape (5 s), so
+# an exemplar on every call only costs: each bucket gets one at most this often, and a bucket
+# rarely hit (the spike) gets one on its first call.
+EXEMPLAR_INTERVAL_NS = 1_000_000_000
 
 
 def _counter_name(name: str) -> str:
@@ -70,6 +77,8 @@ class ServiceMetrics:
             registry=registry,
         )
         self.rejected = {reason: rejected.labels(function, reason) for reason in REJECTION_REASONS}
+        # When each bucket (the last one is +Inf) may take its next exemplar.
+        self._exemplar_due = [0] * (len(HISTOGRAM_BUCKETS) + 1)
         self.invalid_traceparents = Counter(
             _counter_name(INVALID_TRACEPARENTS_TOTAL),
             "Function API calls whose traceparent header broke the W3C rules (a new trace began)",
@@ -86,7 +95,12 @@ class ServiceMetrics:
         if counter is None:
             counter = self.requests_total.labels(self.function, str(status))
         counter.inc()
-        if trace_id is None:
-            self.request_duration.observe(duration_seconds)
-        else:
-            self.request_duration.observe(duration_seconds, {EXEMPLAR_TRACE_LABEL: trace_id})
+        if trace_id is not None:
+            # The bucket prometheus-client counts it in: the first bound >= the duration.
+            bucket = bisect_left(HISTOGRAM_BUCKETS, duration_seconds)
+            now = time.monotonic_ns()
+            if now >= self._exemplar_due[bucket]:
+                self._exemplar_due[bucket] = now + EXEMPLAR_INTERVAL_NS
+                self.request_duration.observe(duration_seconds, {EXEMPLAR_TRACE_LABEL: trace_id})
+                return
+        self.request_duration.observe(duration_seconds)

@@ -83,16 +83,18 @@ def parse_traceparent(value: str | None) -> TraceParent | None:
     return TraceParent(trace_id, parent_id, int(flags, 16))
 
 
-def new_trace_id() -> str:
-    """32 random lowercase hex digits, never all zero (Level 1 3.2.2.3)."""
+def new_ids() -> tuple[str, str]:
+    """A random trace id (32 lowercase hex digits) and span id (16), neither all zero (Level 1
+    3.2.2.3 and 3.2.2.4), from one read of the system's random source."""
     while True:
-        trace_id = os.urandom(16).hex()
-        if trace_id != "0" * 32:
-            return trace_id
+        drawn = os.urandom(24).hex()
+        trace_id, span_id = drawn[:32], drawn[32:]
+        if trace_id != "0" * 32 and span_id != "0" * 16:
+            return trace_id, span_id
 
 
 def new_span_id() -> str:
-    """16 random lowercase hex digits, never all zero (Level 1 3.2.2.4)."""
+    """A random span id: 16 lowercase hex digits, not all zero (Level 1 3.2.2.4)."""
     while True:
         span_id = os.urandom(8).hex()
         if span_id != "0" * 16:
@@ -124,5 +126,5 @@ def start_call(header: str | None) -> CallTrace:
     parent = parse_traceparent(header)
     if parent is None:
         flags = SAMPLED_FLAG | RANDOM_TRACE_ID_FLAG
-        return CallTrace(new_trace_id(), new_span_id(), None, flags, header is not None)
+        return CallTrace(*new_ids(), None, flags, header is not None)
     return CallTrace(parent.trace_id, new_span_id(), parent.parent_id, parent.flags, False)

@@ -98,6 +98,21 @@ def _latency_ms(text: str, percentile: str) -> float:
     return float(match.group(1)) * _UNIT_TO_MS[match.group(2)]
 
 
+def wrk_requests(text: str) -> int:
+    """How many requests `wrk` completed (its "N requests in T" line)."""
+    found = re.search(r"^\s*(\d+) requests in ", text, re.MULTILINE)
+    if found is None:
+        raise ValueError(f"no request count in wrk output:\n{text}")
+    return int(found.group(1))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (proc(5): stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def parse_wrk(text: str) -> tuple[float, float, float, int]:
     """(requests/s, p50 ms, p99 ms, non-2xx responses) from `wrk --latency` output."""
     rate = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.MULTILINE)
@@ -112,10 +127,18 @@ def parse_wrk(text: str) -> tuple[float, float, float, int]:
     )
 
 
-def run_wrk(wrk: str, url: str, connections: int, seconds: float) -> tuple[float, ...]:
+def run_wrk(
+    wrk: str, url: str, connections: int, seconds: float, pid: int | None = None
+) -> tuple[float, ...]:
+    """wrk's figures, plus the CPU microseconds per request of process `pid` (None without)."""
     argv = [wrk, "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--latency", url]
+    before = None if pid is None else cpu_seconds(pid)
     completed = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)
-    return parse_wrk(completed.stdout)
+    cpu = None
+    if pid is not None and before is not None:
+        requests = wrk_requests(completed.stdout)
+        cpu = (cpu_seconds(pid) - before) * 1e6 / requests if requests else None
+    return (*parse_wrk(completed.stdout), cpu)
 
 
 def default_servers(python: str, event_loop: str = "uvloop") -> list[ServerSpec]:
@@ -151,7 +174,10 @@ def measure(
     connections: Sequence[int],
     seconds: float,
     rounds: int,
+    pids: dict[str, int] | None = None,
 ) -> list[Measurement]:
+    """`pids`: the server process of a target, whose CPU time per request is measured too."""
+    pids = pids or {}
     samples: dict[tuple[str, str, int], list[tuple[float, ...]]] = {}
     for _ in range(rounds):
         for count in connections:
@@ -159,7 +185,8 @@ def measure(
                 for path in target.paths:
                     # Warm the path (first call compiles regexes, fills caches).
                     urllib.request.urlopen(target.base_url + path, timeout=5).read()
-                    sample = run_wrk(wrk, target.base_url + path, count, seconds)
+                    url = target.base_url + path
+                    sample = run_wrk(wrk, url, count, seconds, pids.get(target.name))
                     samples.setdefault((target.name, path, count), []).append(sample)
                     print(
                         f"  {target.name:20} {path:18} c={count:<3} {sample[0]:9.0f} req/s",
@@ -176,6 +203,11 @@ def measure(
                 p50_ms=statistics.median(run[1] for run in runs),
                 p99_ms=statistics.median(run[2] for run in runs),
                 non_2xx=sum(int(run[3]) for run in runs),
+                cpu_us_per_request=(
+                    None
+                    if any(run[4] is None for run in runs)
+                    else statistics.median(run[4] for run in runs)
+                ),
             )
         )
     return results
@@ -264,6 +296,13 @@ def tracing_cost(
             "traced_p50_ms": with_ids.p50_ms,
             "untraced_p50_ms": without.p50_ms,
         }
+        if with_ids.cpu_us_per_request and without.cpu_us_per_request:
+            # CPU-bound, a process's throughput is 1 / its CPU time per request.
+            cost[count]["traced_cpu_us"] = with_ids.cpu_us_per_request
+            cost[count]["untraced_cpu_us"] = without.cpu_us_per_request
+            cost[count]["cpu_throughput_ratio"] = (
+                without.cpu_us_per_request / with_ids.cpu_us_per_request
+            )
     return cost
 
 
@@ -336,9 +375,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             targets.append(Target(traced_name, f"http://127.0.0.1:{traced.port}", (path,)))
     machine_before = bench_results.machine_note()
     with ExitStack() as stack:
-        for server in servers:
-            stack.enter_context(running(server))
-        results = measure(wrk, targets, connections, args.seconds, args.rounds)
+        children = {server.name: stack.enter_context(running(server)) for server in servers}
+        pids = {}
+        if args.tracing:
+            pids = {name: children[name].process.pid for name in (traced_name, UNTRACED_TARGET)}
+        results = measure(wrk, targets, connections, args.seconds, args.rounds, pids)
     summary = report(targets, results)
     summary["settings"] = {"seconds": args.seconds, "rounds": args.rounds, "cpus": os.cpu_count()}
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -364,6 +405,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"trace ids and exemplars at c={count}: {row['throughput_ratio']:.1%} of the "
                 f"untraced throughput ({row['traced_rps']:.0f} vs {row['untraced_rps']:.0f} req/s)"
             )
+            if "cpu_throughput_ratio" in row:
+                print(
+                    f"  CPU per request: {row['traced_cpu_us']:.0f} vs "
+                    f"{row['untraced_cpu_us']:.0f} us, {row['cpu_throughput_ratio']:.1%} of the "
+                    "untraced throughput on a core of its own"
+                )
     args.output.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     print(f"wrote {args.output}")
     if args.traefik and not args.traefik_only:  # `make bench`: issue 14's log-loss figures too

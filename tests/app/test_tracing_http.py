@@ -11,9 +11,12 @@ OpenMetrics parser.
 from __future__ import annotations
 
 import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.openmetrics.exposition import generate_latest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from app.contract import INVALID_TRACEPARENTS_TOTAL, REQUEST_DURATION
+from app.metrics import ServiceMetrics
 from tests.app.helpers import running_service
 
 SPEC_SAMPLED = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -98,3 +101,22 @@ def test_tracing_off_drops_ids_and_exemplars():
         [line] = case.log_lines()
         assert "trace.id" not in line
         assert exemplar_trace_ids(case) == []
+
+
+def test_a_bucket_takes_at_most_one_exemplar_per_interval_and_a_new_bucket_at_once():
+    """A busy bucket keeps its first exemplar of the interval (Prometheus reads one per scrape
+    anyway); a bucket first hit later (a slower call: the spike) gets that call's at once. The
+    bucket an observation lands in is prometheus-client's (metrics.py Histogram.observe: the
+    first upper bound >= the value), read back from its OpenMetrics exposition."""
+    registry = CollectorRegistry()
+    metrics = ServiceMetrics("fibonacci", registry)
+    metrics.count_response(200, 0.003, "a" * 32)
+    metrics.count_response(200, 0.003, "b" * 32)
+    metrics.count_response(200, 0.3, "c" * 32)
+    exemplars = {
+        sample.labels["le"]: sample.exemplar.labels["trace_id"]
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for sample in family.samples
+        if sample.name == REQUEST_DURATION + "_bucket" and sample.exemplar is not None
+    }
+    assert exemplars == {"0.005": "a" * 32, "1.0": "c" * 32}

@@ -2,6 +2,8 @@
 Traefik's overhead computed right, and short real runs when wrk is installed."""
 
 import json
+import os
+import time
 
 import pytest
 
@@ -26,6 +28,15 @@ Transfer/sec:      1.33MB
 
 def test_parse_wrk_reads_rate_percentiles_in_ms_and_errors():
     assert bench.parse_wrk(WRK_OUTPUT) == (7333.21, 0.85, 1200.0, 7)
+    assert bench.wrk_requests(WRK_OUTPUT) == 22000
+
+
+def test_cpu_seconds_grow_with_work_done():
+    before = bench.cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:
+        pass
+    assert bench.cpu_seconds(os.getpid()) - before >= 0.1
 
 
 def test_a_short_bench_run_writes_every_target_and_ratio(wrk, tmp_path, monkeypatch):
@@ -169,6 +180,8 @@ def test_a_short_run_measures_the_service_with_and_without_trace_ids(wrk, tmp_pa
     [row] = summary["tracing"].values()
     assert row["traced_rps"] > 0
     assert row["untraced_rps"] > 0
+    assert row["traced_cpu_us"] > 0
+    assert row["untraced_cpu_us"] > 0
     # The untraced process really runs without trace ids: its answers carry none.
     log = (tmp_path / f"bench-{bench.UNTRACED_TARGET}.log").read_text()
     assert '"trace"' not in log
