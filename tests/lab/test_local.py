@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -116,6 +117,28 @@ def test_prometheus_scrapes_every_part(prometheus_binary):
             groups = json.load(response)["data"]["groups"]
         assert groups
         assert all(group["file"].startswith(str(lab.workdir)) for group in groups)
+        # Exemplars are stored (issue 19): a call's trace id comes back from Prometheus.
+        trace_id = os.urandom(16).hex()
+        call = urllib.request.Request(
+            f"{lab.api_url}/fibonacci/20/",
+            headers={"traceparent": f"00-{trace_id}-{os.urandom(8).hex()}-01"},
+        )
+
+        def stored() -> bool:
+            urllib.request.urlopen(call).read()  # again: a probe may have taken the bucket
+            query = urllib.parse.urlencode(
+                {"query": "lab_request_duration_seconds_bucket", "start": time.time() - 60}
+            )
+            url = f"{lab.prometheus_url}/api/v1/query_exemplars?{query}"
+            with urllib.request.urlopen(url) as response:
+                series = json.load(response)["data"]
+            return any(
+                exemplar["labels"].get("trace_id") == trace_id
+                for one in series
+                for exemplar in one["exemplars"]
+            )
+
+        wait_until(stored, timeout=30, interval=1.5, what="the call's exemplar in Prometheus")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
