@@ -13,9 +13,7 @@ middleware, health check), in front of the fibonacci service: the same process i
 direct and through Traefik in the same rounds, and Traefik's added p50 latency and throughput
 ratio go to docs/bench-results.md (lab/bench_results.py).
 
-`--tracing` (also passed by `make bench`) adds a second fibonacci process with trace ids and
-exemplars off (LAB_TRACING=off), measured in the same rounds: the traced process's throughput
-over the untraced one's is what trace ids cost (docs/benchmarks.md).
+`--tracing` (`make bench` passes it too): what trace ids cost, lab/bench_tracing.py.
 
 The service runs as in a container: metrics on, one ECS log line per request written to
 its stdout, which is redirected to a file (build/bench-<server>.log), not a terminal.
@@ -38,8 +36,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from app.contract import FUNCTION_ARGUMENTS, FUNCTIONS, sample_path
-from lab import bench_log_loss, bench_results, support
+from lab import bench_log_loss, bench_results, bench_tracing, support
 from lab.bench_results import TRAEFIK_PATH, TRAEFIK_TARGET, Measurement
+from lab.bench_tracing import UNTRACED_TARGET, cpu_seconds, cpu_us_per_request
 from lab.calls import call_path
 
 BUILD = support.BUILD_DIR
@@ -50,9 +49,6 @@ LARGEST_PATHS = {
 }
 FUNCTION_PATHS = (sample_path(FUNCTIONS[0]), *LARGEST_PATHS.values())
 BARE_BODY = b'{"function": "bare", "args": [10], "result": "55"}'
-# The fibonacci service with trace ids and exemplars off, against which `--tracing` compares.
-UNTRACED_TARGET = "untraced-fibonacci"
-UNTRACED_ENV = {"LAB_TRACING": "off"}
 
 
 @dataclass(frozen=True)
@@ -98,21 +94,6 @@ def _latency_ms(text: str, percentile: str) -> float:
     return float(match.group(1)) * _UNIT_TO_MS[match.group(2)]
 
 
-def wrk_requests(text: str) -> int:
-    """How many requests `wrk` completed (its "N requests in T" line)."""
-    found = re.search(r"^\s*(\d+) requests in ", text, re.MULTILINE)
-    if found is None:
-        raise ValueError(f"no request count in wrk output:\n{text}")
-    return int(found.group(1))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far (proc(5): stat fields 14 and 15)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def parse_wrk(text: str) -> tuple[float, float, float, int]:
     """(requests/s, p50 ms, p99 ms, non-2xx responses) from `wrk --latency` output."""
     rate = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.MULTILINE)
@@ -134,10 +115,7 @@ def run_wrk(
     argv = [wrk, "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--latency", url]
     before = None if pid is None else cpu_seconds(pid)
     completed = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)
-    cpu = None
-    if pid is not None and before is not None:
-        requests = wrk_requests(completed.stdout)
-        cpu = (cpu_seconds(pid) - before) * 1e6 / requests if requests else None
+    cpu = None if before is None else cpu_us_per_request(pid, before, completed.stdout)
     return (*parse_wrk(completed.stdout), cpu)
 
 
@@ -203,11 +181,7 @@ def measure(
                 p50_ms=statistics.median(run[1] for run in runs),
                 p99_ms=statistics.median(run[2] for run in runs),
                 non_2xx=sum(int(run[3]) for run in runs),
-                cpu_us_per_request=(
-                    None
-                    if any(run[4] is None for run in runs)
-                    else statistics.median(run[4] for run in runs)
-                ),
+                cpu_us_per_request=bench_tracing.median_or_none([run[4] for run in runs]),
             )
         )
     return results
@@ -272,40 +246,6 @@ def run_bare(port: int) -> None:
     asyncio.run(serve())
 
 
-def untraced_server(traced: ServerSpec) -> ServerSpec:
-    """The same service as `traced` on its own port, trace ids and exemplars off."""
-    port = support.free_port()
-    argv = (*traced.argv[: traced.argv.index("--port") + 1], str(port))
-    return ServerSpec(UNTRACED_TARGET, argv, port, {**traced.env, **UNTRACED_ENV})
-
-
-def tracing_cost(
-    results: Sequence[Measurement], traced: str, untraced: str = UNTRACED_TARGET
-) -> dict[int, dict]:
-    """Per connection count: both throughputs, and traced over untraced (1.0: free)."""
-    index = {(m.target, m.connections): m for m in results}
-    cost = {}
-    for (target, count), with_ids in sorted(index.items()):
-        without = index.get((untraced, count))
-        if target != traced or without is None:
-            continue
-        cost[count] = {
-            "traced_rps": with_ids.requests_per_second,
-            "untraced_rps": without.requests_per_second,
-            "throughput_ratio": with_ids.requests_per_second / without.requests_per_second,
-            "traced_p50_ms": with_ids.p50_ms,
-            "untraced_p50_ms": without.p50_ms,
-        }
-        if with_ids.cpu_us_per_request and without.cpu_us_per_request:
-            # CPU-bound, a process's throughput is 1 / its CPU time per request.
-            cost[count]["traced_cpu_us"] = with_ids.cpu_us_per_request
-            cost[count]["untraced_cpu_us"] = without.cpu_us_per_request
-            cost[count]["cpu_throughput_ratio"] = (
-                without.cpu_us_per_request / with_ids.cpu_us_per_request
-            )
-    return cost
-
-
 def traefik_server(direct: ServerSpec, workdir: Path) -> ServerSpec:
     """Traefik with the stack's configs, balancing over the one `direct` process."""
     web_port, api_port = support.free_port(), support.free_port()
@@ -366,13 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     traced_name = f"service-{FUNCTIONS[0]}"
     if args.tracing:
-        traced = next(server for server in servers if server.name == traced_name)
-        untraced = untraced_server(traced)
-        servers.append(untraced)
-        path = sample_path(FUNCTIONS[0])
-        targets.append(Target(UNTRACED_TARGET, f"http://127.0.0.1:{untraced.port}", (path,)))
-        if not any(t.name == traced_name for t in targets):
-            targets.append(Target(traced_name, f"http://127.0.0.1:{traced.port}", (path,)))
+        bench_tracing.add_untraced(servers, targets, traced_name, sample_path(FUNCTIONS[0]))
     machine_before = bench_results.machine_note()
     with ExitStack() as stack:
         children = {server.name: stack.enter_context(running(server)) for server in servers}
@@ -396,21 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(f"wrote {args.results_md}")
     if args.tracing:
-        cost = tracing_cost(
+        summary["tracing"] = bench_tracing.report(
             [m for m in results if m.path == sample_path(FUNCTIONS[0])], traced_name
         )
-        summary["tracing"] = {str(count): row for count, row in cost.items()}
-        for count, row in cost.items():
-            print(
-                f"trace ids and exemplars at c={count}: {row['throughput_ratio']:.1%} of the "
-                f"untraced throughput ({row['traced_rps']:.0f} vs {row['untraced_rps']:.0f} req/s)"
-            )
-            if "cpu_throughput_ratio" in row:
-                print(
-                    f"  CPU per request: {row['traced_cpu_us']:.0f} vs "
-                    f"{row['untraced_cpu_us']:.0f} us, {row['cpu_throughput_ratio']:.1%} of the "
-                    "untraced throughput on a core of its own"
-                )
     args.output.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     print(f"wrote {args.output}")
     if args.traefik and not args.traefik_only:  # `make bench`: issue 14's log-loss figures too

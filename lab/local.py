@@ -25,9 +25,6 @@ from stack.configs import prometheus_yaml
 from stack.settings import PORTS, LabSettings
 
 # The stack's published ports, so `make traffic` and `make status` find `make local`.
-# Where `make local` keeps its state; each process logs to logs/<name>.log under it.
-DEFAULT_WORKDIR = support.BUILD_DIR / "local"
-LOGS_DIR = "logs"
 DEFAULT_PORTS = {key: PORTS[key] for key in ("api", "traefik", "prometheus")}
 
 
@@ -159,7 +156,7 @@ class LocalLab:
             self.workdir.mkdir(parents=True, exist_ok=True)
             # Series from an earlier run (other ports, other replicas) would muddle the graphs.
             shutil.rmtree(self.workdir / "prometheus-data", ignore_errors=True)
-        (self.workdir / LOGS_DIR).mkdir(exist_ok=True)
+        (self.workdir / support.LOCAL_LOGS_DIR).mkdir(exist_ok=True)
         keys = ["api", "traefik", "prometheus", "blackbox", local_host.JOB] + [
             f"{f}-{i}" for f in self.functions for i in range(1, self.replicas + 1)
         ]
@@ -173,7 +170,7 @@ class LocalLab:
 
     def _spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> Child:
         assert self.workdir is not None
-        log_path = self.workdir / LOGS_DIR / f"{name}.log"
+        log_path = self.workdir / support.LOCAL_LOGS_DIR / f"{name}.log"
         child = support.start(name, argv, log_path, env={"PYTHONUNBUFFERED": "1", **(env or {})})
         self.children.append(child)
         return child
@@ -217,10 +214,9 @@ class LocalLab:
                 extra_jobs=self._start_probes(),
             )
         )
-        argv = [self.prometheus_path, f"--config.file={config}"]
+        argv = [self.prometheus_path, f"--config.file={config}", *prometheus_yaml.FEATURE_FLAGS]
         argv += [f"--storage.tsdb.path={self.workdir / 'prometheus-data'}"]
         argv += [f"--web.listen-address=127.0.0.1:{self.ports['prometheus']}"]
-        argv += prometheus_yaml.FEATURE_FLAGS
         self._spawn("prometheus", argv)
 
     def _start_probes(self) -> list[dict]:
@@ -300,7 +296,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-prometheus", action="store_true", help="skip Prometheus")
     parser.add_argument("--scrape-interval", default="5s")
-    parser.add_argument("--workdir", default=str(DEFAULT_WORKDIR))
+    parser.add_argument("--workdir", default=str(support.LOCAL_WORKDIR))
     return parser.parse_args(argv)
 
 
@@ -331,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{name:<{width}}  {url}")
             if not lab.with_prometheus:
                 print("(prometheus: not installed or switched off)")
-            print(f"logs: {lab.workdir / LOGS_DIR}/", flush=True)
+            print(f"logs: {lab.workdir / support.LOCAL_LOGS_DIR}/", flush=True)
             print("Ctrl-C stops everything.", file=sys.stderr, flush=True)
             while not (gone := lab.exited()):
                 time.sleep(0.5)

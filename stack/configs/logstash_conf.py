@@ -133,9 +133,11 @@ def _traefik_trace_id_filter() -> str:
     `traceparent` (Traefik answered itself: 429, 502). Two mutates: within one, `copy` runs
     after `gsub` (logstash-filter-mutate v3.5.8 mutate.rb, filter())."""
     pattern = TRACE_HEADER_PATTERN
-    copies = " else ".join(
+    copies = "\n    else ".join(
         f"""if [{key}] =~ /{pattern}/ {{
-      mutate {{ copy => {{ "{key}" => "[trace][id]" }} }}
+      mutate {{
+        copy => {{ "{key}" => "[trace][id]" }}
+      }}
     }}"""
         for key in (TRAEFIK_TRACERESPONSE, TRAEFIK_TRACEPARENT)
     )

@@ -136,8 +136,8 @@ def traefik_trace_id(line: dict) -> str | None:
     when the field is missing; logstash-filter-mutate v3.5.8 mutate.rb). The constructs the
     pattern uses (classes, counts, lookahead) read the same in Oniguruma and Python's `re`."""
     branches = re.findall(
-        r"if \[([^\]]+)\] =~ /(.*?)/ \{\s*mutate \{ copy => "
-        r'\{ "([^"]+)" => "\[trace\]\[id\]" \} \}',
+        r"if \[([^\]]+)\] =~ /(.*?)/ \{\s*mutate \{\s*copy => "
+        r'\{ "([^"]+)" => "\[trace\]\[id\]" \}\s*\}',
         PIPELINE,
     )
     assert branches, "the pipeline copies no header to [trace][id]"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import local_host, local_probes, traffic
-from lab.local import LOGS_DIR, LabStartError, LocalLab
-from lab.support import REPO_ROOT, http_status, wait_until
+from lab import local_host, local_probes, traffic, traffic_traces
+from lab.local import LabStartError, LocalLab
+from lab.support import LOCAL_LOGS_DIR, REPO_ROOT, http_status, wait_until
 
 
 def alive(pid: int) -> bool:
@@ -191,7 +191,7 @@ def test_traffic_ends_with_each_functions_slowest_call_and_where_its_lines_are(l
     answer's W3C traceresponse), the make-local log files holding that call's lines (the
     replica's ECS line and Traefik's access line), and the Kibana link of that trace."""
     lab = local_lab
-    logs = lab.workdir / LOGS_DIR
+    logs = lab.workdir / LOCAL_LOGS_DIR
     kibana = "http://127.0.0.1:8000/kibana"
     argv = ["--url", lab.api_url, "--count", "60", "--concurrency", "4", "--seed", "5"]
     code = traffic.main([*argv, "--logs", str(logs), "--kibana-url", kibana])
@@ -204,7 +204,7 @@ def test_traffic_ends_with_each_functions_slowest_call_and_where_its_lines_are(l
         assert f"query:'trace.id:%22{trace_id}%22'" in tail
         wait_until(
             lambda trace_id=trace_id, function=function: (
-                {path.name.rsplit("-", 1)[0] for path in traffic.files_with(trace_id, logs)}
+                {path.name.rsplit("-", 1)[0] for path in traffic_traces.files_with(trace_id, logs)}
                 >= {"traefik.log", function}
             ),
             timeout=10,

@@ -9,26 +9,15 @@ input, as the declared Logstash service (name, state node, host-mode port) with 
 
 from __future__ import annotations
 
-import json
-import os
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
 
-from app.contract import (
-    APP_PORT,
-    APP_USER,
-    EXEMPLAR_TRACE_LABEL,
-    REQUEST_DURATION,
-    TRACERESPONSE_HEADER,
-)
+from app.contract import APP_PORT, APP_USER
 from stack.configs.traefik_yaml import USERS_FILE
-from tests.dashboards.logstash_shape import traefik_trace_id
 from tests.support.declared import capture
-from tests.support.ecs_fields import flatten
 from tests.support.live_lab import STANDIN_IMAGES
 from tests.support.swarm_cluster import wait_for
 from tests.support.swarm_harness import IMAGE, SERVICE, SWARM_SERVICE, SwarmHarness
@@ -45,6 +34,7 @@ from tests.swarm.lab_support import (
     received,
     unhealthy,
 )
+from tests.swarm.trace_support import follow_one_trace
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
@@ -253,61 +243,9 @@ def test_logs_from_every_node_reach_the_state_nodes_gelf_input(swarm, lab):
 
 
 def test_one_trace_id_in_the_answer_both_shipped_lines_and_an_exemplar(swarm, lab):
-    """Issue 19 on Swarm: a call through Traefik with a W3C traceparent; the answer's
-    `traceresponse`, the replica's line and Traefik's line as they reach the state node's
-    GELF input (Traefik's mapped onto `trace.id` by the Logstash branch), and an exemplar read
-    back from Prometheus (`/api/v1/query_exemplars`) carry the caller's trace id. The call is
-    repeated until it, not a probe's, is the exemplar Prometheus stored."""
-    _, url = lab
-    trace_id = os.urandom(16).hex()
-    traceparent = f"00-{trace_id}-{os.urandom(8).hex()}-01"
-    prometheus = service("prometheus")
-    started = time.monotonic()
-
-    def exemplar_stored() -> bool:
-        request = urllib.request.Request(url, headers={"traceparent": traceparent})
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            assert answer.headers[TRACERESPONSE_HEADER].split("-")[1] == trace_id
-        data = prometheus_api(
-            swarm,
-            prometheus,
-            "/api/v1/query_exemplars",
-            query=f'{REQUEST_DURATION}_bucket{{function="{FUNCTION}"}}',
-            start=str(time.time() - 120),
-            end=str(time.time() + 1),
-        )
-        return any(
-            exemplar["labels"].get(EXEMPLAR_TRACE_LABEL) == trace_id
-            for series in data or ()
-            for exemplar in series["exemplars"]
-        )
-
-    assert wait_for("the call's exemplar in Prometheus", exemplar_stored, 90, interval=1)
-    (receiver,) = swarm.manager.client.containers.list(
-        filters={"label": f"{SWARM_SERVICE}={service('logstash')}"}
-    )
-
-    def shipped(part: str) -> list[dict]:
-        found = []
-        for message in received(receiver):
-            text = message.get("short_message") or ""
-            name = message.get("_container_name") or ""
-            if name.startswith(f"{service(part)}.") and text.startswith("{"):
-                line = json.loads(text)
-                if trace_id in (flatten(line).get("trace.id"), traefik_trace_id(line)):
-                    found.append(line)
-        return found
-
-    assert wait_for(
-        "both lines of the call at the GELF input",
-        lambda: shipped(FUNCTION) and shipped("traefik"),
-        30,
-    )
-    report(
-        f"trace on swarm: {trace_id} in the answer, {len(shipped(FUNCTION))} replica and "
-        f"{len(shipped('traefik'))} Traefik lines at the GELF input, and a Prometheus exemplar "
-        f"({time.monotonic() - started:.1f} s)"
-    )
+    """Issue 19 on Swarm: tests/swarm/trace_support.py follow_one_trace."""
+    parts = ("prometheus", "logstash", "traefik", FUNCTION)
+    report(follow_one_trace(swarm, lab[1], {p: service(p) for p in parts}, FUNCTION))
 
 
 def test_drain_under_traffic_loses_no_call_and_prometheus_follows(swarm, lab):
