@@ -54,7 +54,7 @@ def trace_url(
     """Kibana Discover with the "Lab: one request" search, only the lines of trace `trace_id`
     (Grafana's clicked exemplar by default), over the panel's time range by default.
 
-    Kibana's Discover locator (src/plugins/discover/common/app_locator_get_location.ts) puts a
+    Kibana's Discover locator (discover plugin, common/app_locator_get_location.ts) puts a
     saved search at `#/view/<id>`, the time range in the global state `_g`, the query in the
     app state `_a` (Rison), where it replaces the saved search's own query. Encoded as Kibana's
     setStateToKbnUrl does (encodeUriQuery: encodeURIComponent, then `:` `,` `$` `@` `;` kept),

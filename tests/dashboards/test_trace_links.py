@@ -8,7 +8,7 @@ Grafana reads its provisioning file, opened as Kibana Discover reads its URL.
   ExemplarTraceIdDestination {name, url, urlDisplayLabel}
   (packages/grafana-prometheus/src/result_transformer.ts getDataLinks), the clicked value in
   `${__value.raw}`.
-- Kibana (8.19) Discover's locator (src/plugins/discover/common/app_locator_get_location.ts)
+- Kibana (8.19) Discover's locator (discover plugin, common/app_locator_get_location.ts)
   builds `#/view/<saved search id>` with the global state `_g` (time range, pinned filters)
   and the app state `_a` (query, filters, columns, ...) in Rison, percent-encoded in the
   query string; constants.ts names the keys `_g` and `_a`.
