@@ -169,7 +169,10 @@ class BaseHandler(tornado.web.RequestHandler):
         self.error_message: str | None = None
         self.trace: CallTrace | None = None
         if self.counted and state.tracing:
-            self.trace = trace = start_call(self.request.headers.get(TRACEPARENT_HEADER))
+            # get_list: no KeyError raised and caught per call without the header, and two
+            # headers are one invalid value (Trace Context 3.2.2: a single field).
+            sent = self.request.headers.get_list(TRACEPARENT_HEADER)
+            self.trace = trace = start_call(",".join(sent) if sent else None)
             if trace.rejected_header:
                 # A bad header never fails the call: it starts a new trace and is counted.
                 state.metrics.invalid_traceparents.inc()

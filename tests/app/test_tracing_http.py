@@ -14,6 +14,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.exposition import generate_latest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
+from tornado.httputil import HTTPHeaders
 
 from app.contract import INVALID_TRACEPARENTS_TOTAL, REQUEST_DURATION
 from app.metrics import ServiceMetrics
@@ -120,3 +121,16 @@ def test_a_bucket_takes_at_most_one_exemplar_per_interval_and_a_new_bucket_at_on
         if sample.name == REQUEST_DURATION + "_bucket" and sample.exemplar is not None
     }
     assert exemplars == {"0.005": "a" * 32, "1.0": "c" * 32}
+
+
+def test_two_traceparent_headers_are_one_invalid_value():
+    """HTTP folds repeated fields into one comma-joined value (RFC 9110 5.3), which no longer
+    fits the traceparent grammar (Trace Context 3.2.2): a new trace, counted."""
+    with running_service("fibonacci") as case:
+        headers = HTTPHeaders()
+        headers.add("traceparent", SPEC_SAMPLED)
+        headers.add("traceparent", SPEC_SAMPLED)
+        response = case.fetch("/fibonacci/10/", headers=headers)
+        assert response.code == 200
+        assert response.headers["traceresponse"].split("-")[1] != SPEC_TRACE_ID
+        assert case.sample(INVALID_TRACEPARENTS_TOTAL, function="fibonacci") == 1
