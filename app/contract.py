@@ -54,6 +54,11 @@ INVALID_TRACEPARENTS_TOTAL = "lab_invalid_traceparents_total"
 # The exemplar label on the request-duration histogram that names the call's trace
 # (OpenMetrics exemplars; Grafana's exemplarTraceIdDestinations reads this label).
 EXEMPLAR_TRACE_LABEL = "trace_id"
+# Incident drills (app/faults.py): which fault is switched on, and the limit memory grows to.
+DRILL_FAULT_ACTIVE = "lab_drill_fault_active"
+MEMORY_LIMIT_BYTES = "lab_memory_limit_bytes"
+# prometheus-client's process collector (Linux /proc): the replica's resident memory.
+PROCESS_RESIDENT_MEMORY = "process_resident_memory_bytes"
 
 # Shared by the app's histograms and Traefik's static config, so their quantiles compare
 # bucket by bucket and the proxy-overhead panel is a subtraction of like with like.
@@ -88,6 +93,11 @@ REJECTION_REASONS: tuple[str, ...] = (
 ACCESS_DATASET = "lab.access"
 LIFECYCLE_DATASET = "lab.lifecycle"
 SERVICE_NAME_PREFIX = "lab-"
+# How a replica stops on SIGTERM (app/server.py serve()): /health answers 503 for the drain
+# window (LAB_DRAIN_SECONDS, at most this), then the calls in flight get this long. The
+# program's stop grace period (stack/stopping.py) is derived from both.
+MAX_DRAIN_SECONDS = 5.0
+IN_FLIGHT_TIMEOUT_SECONDS = 4.5
 
 # Every field a shipped log line may carry and the Elasticsearch type it is mapped to
 # (docs/contract.md "Log lines"); the index template and the Kibana objects read this.

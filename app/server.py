@@ -15,9 +15,16 @@ import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from app import faults
 from app.access_log import configure_logging, lifecycle_logger
 from app.compute import FUNCTIONS
-from app.contract import APP_PORT, LIFECYCLE_DATASET, service_name
+from app.contract import (
+    APP_PORT,
+    IN_FLIGHT_TIMEOUT_SECONDS,
+    LIFECYCLE_DATASET,
+    MAX_DRAIN_SECONDS,
+    service_name,
+)
 from app.handlers import ServiceState, make_app
 from app.limits import BoundedHTTPServer
 
@@ -29,9 +36,6 @@ TRACING_SWITCH: Mapping[bool, str] = {True: "on", False: "off"}
 # stop listening. Without this window a request Traefik had already routed here meets a
 # closed socket and the client sees a 502.
 DEFAULT_DRAIN_SECONDS = 3.5
-MAX_DRAIN_SECONDS = 5.0
-# Docker waits 10 s between SIGTERM and SIGKILL: drain window + in-flight wait stay below it.
-IN_FLIGHT_TIMEOUT_SECONDS = 4.5
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,7 @@ async def serve(settings: Settings) -> None:
         settings.function,
         call_delay_seconds=settings.call_delay_seconds,
         tracing=settings.tracing,
+        memory_limit_bytes=faults.memory_limit_bytes(),
     )
     state: ServiceState = app.settings["lab_state"]
     server = BoundedHTTPServer(app, settings.limits)
@@ -192,6 +197,7 @@ async def serve(settings: Settings) -> None:
         "server.address": settings.host,
         "server.port": settings.port,
     }
+    faults.install(state.faults, loop, lifecycle_logger, lifecycle)
     lifecycle_logger.info(
         f"{name} listening on {settings.host}:{settings.port} ({event_loop})",
         extra={**lifecycle, "event.action": "service-start", "lab.event_loop": event_loop},

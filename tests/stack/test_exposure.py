@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from lab.support import REPO_ROOT
 from stack import exposure
 from stack.configs import traefik_yaml
 from stack.settings import LabSettings, SettingsError, parse
 from tests.stack.captured import containers, upload
-from tests.support.capture import ProgramFailed, capture
+from tests.support.capture import OPEN_BY_DEFAULT, OPEN_ON_SWARM, ProgramFailed, capture
 
 
 def test_the_program_refuses_open_ports_before_declaring_anything():
@@ -24,7 +25,7 @@ def test_the_program_refuses_open_ports_before_declaring_anything():
 
 
 def test_with_the_override_every_port_is_published_on_the_address_asked():
-    result = capture({"lab:bindAddress": "0.0.0.0", "lab:allowOpenPorts": True})
+    result = capture({"lab:bindAddress": "0.0.0.0", "lab:allowOpenPorts": OPEN_BY_DEFAULT})
     for name, container in containers(result).items():
         for port in container["inputs"].get("ports", []):
             assert port["ip"] == "0.0.0.0", name
@@ -58,8 +59,8 @@ def test_the_refusal_names_the_ports_without_a_login_exactly():
         " gelf 12201/tcp: Logstash's GELF input (anyone can write log lines);"
         " alertmanager 9093/tcp: Alertmanager's UI and API."
         " Bind to 127.0.0.1 (the default) (/prometheus and /alertmanager on the api port 8000"
-        " ask for Traefik's login), switch those parts off, or set lab:allowOpenPorts: true to"
-        " accept it"
+        " ask for Traefik's login), switch those parts off, or set"
+        " lab:allowOpenPorts: [prometheus, gelf, alertmanager] to accept it"
     )
 
 
@@ -69,11 +70,14 @@ def test_the_refusal_follows_the_parts_that_run():
         "lab:bindAddress = '10.0.0.5' publishes ports that answer without a login to every"
         " machine that reaches it: gelf 12201/tcp: Logstash's GELF input (anyone can write log"
         " lines). Bind to 127.0.0.1 (the default), switch those parts off, or set"
-        " lab:allowOpenPorts: true to accept it"
+        " lab:allowOpenPorts: [gelf] to accept it"
     )
     assert exposure.refusal(LabSettings(bind_address="10.0.0.5", metrics=False, logs=False)) is None
     assert exposure.refusal(LabSettings(bind_address="::1")) is None
-    assert exposure.refusal(LabSettings(bind_address="0.0.0.0", allow_open_ports=True)) is None
+    everything = tuple(OPEN_BY_DEFAULT)
+    assert (
+        exposure.refusal(LabSettings(bind_address="0.0.0.0", allow_open_ports=everything)) is None
+    )
 
 
 def test_every_port_with_a_login_has_one_in_the_declared_program():
@@ -99,3 +103,47 @@ def test_traefik_declares_its_basic_auth():
     assert users.startswith(f"{traefik_yaml.ADMIN_USER}:$apr1$")
     (item,) = [u for u in traefik["inputs"]["uploads"] if u["file"] == traefik_yaml.USERS_FILE]
     assert (item["permissions"], item["owner"]) == ("0400", "65534"), traefik["urn"]
+
+
+SWARM = {"engine": "swarm", "swarm_state_host": "10.0.0.2"}
+
+
+def test_on_swarm_every_published_port_without_a_login_is_refused_by_name():
+    """Issue 22. Docker publishes a Swarm port in host mode on every interface of the node: the
+    service's PortConfig has no host address to bind (moby api/types/swarm/network.go,
+    PortConfig: Name, Protocol, TargetPort, PublishedPort, PublishMode, no IP; pulumi-docker's
+    ServiceEndpointSpecPort likewise). So the loopback bind address protects nothing there."""
+    lab = LabSettings(**SWARM)
+    assert lab.bind_address == "127.0.0.1"
+    assert exposure.refusal(lab) == (
+        "lab:engine = 'swarm' publishes every port in host mode on every interface of its node"
+        " (no host address), so these answer without a login to every machine that reaches"
+        " the node: prometheus 9090/tcp: Prometheus's UI and API;"
+        " alertmanager 9093/tcp: Alertmanager's UI and API. Switch those parts off"
+        " (/prometheus and /alertmanager on the api port 8000 ask for Traefik's login),"
+        " or set lab:allowOpenPorts: [prometheus, alertmanager] to accept it"
+    )
+    # Named one by one: each port left out is still refused.
+    only_prometheus = LabSettings(**SWARM, allow_open_ports=("prometheus",))
+    assert exposure.refused_port_keys(only_prometheus) == ["alertmanager"]
+    assert exposure.refusal(LabSettings(**SWARM, allow_open_ports=tuple(OPEN_ON_SWARM))) is None
+
+
+def test_on_swarm_the_gelf_input_is_the_documented_exception():
+    """Every node's daemon sends its tasks' logs to the state node's GELF port, so it must be
+    published there; docs/security.md gives the firewall rule that narrows it to the nodes."""
+    lab = LabSettings(**SWARM, allow_open_ports=tuple(OPEN_ON_SWARM))
+    assert "gelf" in exposure.open_port_keys(lab)
+    assert "gelf" not in exposure.refused_port_keys(lab)
+    # On one host the GELF input is only ever dialled on loopback: no exception there.
+    assert "gelf" in exposure.refused_port_keys(LabSettings(bind_address="0.0.0.0"))
+    rule = "iptables -I DOCKER-USER -p tcp -m conntrack --ctorigdstport 12201"
+    assert rule in (REPO_ROOT / "docs" / "security.md").read_text()
+
+
+def test_the_program_refuses_a_swarm_lab_with_open_ports_before_declaring_anything():
+    with pytest.raises(ProgramFailed) as failed:
+        capture({"lab:engine": "swarm", "lab:logs": False, "lab:grafana": False}, stack="swarm")
+    assert "lab:engine = 'swarm' publishes every port in host mode" in failed.value.error
+    assert "prometheus 9090/tcp" in failed.value.error
+    assert not [r for r in failed.value.resources if r["custom"]], "declared before refusing"
