@@ -21,7 +21,7 @@ from app.compute import FUNCTIONS, ArgumentError, FunctionSpec, parse_arguments
 from app.contract import ACCESS_DATASET, HEALTH_PATH, METRICS_PATH
 from app.faults import Faults
 from app.metrics import ServiceMetrics
-from app.tracecontext import TRACEPARENT_HEADER, TRACERESPONSE_HEADER, CallTrace, start_call
+from app.tracecontext import TraceResponseMixin, trace_request
 
 ARGUMENTS_LOG_LIMIT = 64
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
@@ -80,9 +80,7 @@ class ServiceState:
         tracing: bool = True,
     ) -> None:
         self.spec = spec
-        # Trace ids on answers, log lines and exemplars (docs/tracing.md); off only to measure
-        # what they cost (make bench).
-        self.tracing = tracing
+        self.tracing = tracing  # trace ids, docs/tracing.md; off only to measure their cost
         self.function = spec.name
         self.logger = logger
         self.metrics = ServiceMetrics(spec.name, registry)
@@ -148,10 +146,7 @@ class ServiceState:
         if handler.error_message is not None:
             extra["error.message"] = handler.error_message
         if trace is not None:
-            # ECS: the replica's handling of the call is both its span and its transaction
-            # (the highest level of work measured within a service).
-            extra["trace.id"] = trace.trace_id
-            extra["span.id"] = extra["transaction.id"] = trace.span_id
+            extra.update(trace.log_fields())
         # makeRecord + handle is logger.log without the caller lookup (a stack walk for
         # log.origin, which this service excludes from its lines anyway).
         record = logger.makeRecord(
@@ -160,7 +155,7 @@ class ServiceState:
         logger.handle(record)
 
 
-class BaseHandler(tornado.web.RequestHandler):
+class BaseHandler(TraceResponseMixin, tornado.web.RequestHandler):
     """JSON errors, the per-request bookkeeping and no Tornado log lines of its own."""
 
     # Whether the request is a function API call (counted in lab_requests_total).
@@ -171,23 +166,11 @@ class BaseHandler(tornado.web.RequestHandler):
         self.started_ns = time.perf_counter_ns()
         self.compute_ns: int | None = None
         self.error_message: str | None = None
-        self.trace: CallTrace | None = None
-        if self.counted and state.tracing:
-            # get_list: no KeyError raised and caught per call without the header, and two
-            # headers are one invalid value (Trace Context 3.2.2: a single field).
-            sent = self.request.headers.get_list(TRACEPARENT_HEADER)
-            self.trace = trace = start_call(",".join(sent) if sent else None)
-            if trace.rejected_header:
-                # A bad header never fails the call: it starts a new trace and is counted.
+        if self.counted and state.tracing:  # else the mixin's None: no trace
+            self.trace = trace_request(self.request.headers)
+            if self.trace.rejected_header:  # ignored, never refused: a new trace, counted
                 state.metrics.invalid_traceparents.inc()
         state.request_started(self.counted)
-
-    def finish(self, chunk: str | bytes | dict | None = None) -> Any:
-        # Here rather than in initialize: an error answer clears the headers set before it.
-        trace = self.trace
-        if trace is not None:
-            self.set_header(TRACERESPONSE_HEADER, trace.response_header())
-        return super().finish(chunk)
 
     def write_error(self, status_code: int, **kwargs: object) -> None:
         exc_info = kwargs.get("exc_info")
@@ -219,11 +202,7 @@ class BaseHandler(tornado.web.RequestHandler):
                 self.request.method,
                 self.request.path[:URL_PATH_LOG_LIMIT],
                 exc_info=(typ, value, tb),
-                extra={
-                    "event.dataset": ACCESS_DATASET,
-                    "lab.function": self.state.function,
-                    **({} if self.trace is None else {"trace.id": self.trace.trace_id}),
-                },
+                extra={"event.dataset": ACCESS_DATASET, "lab.function": self.state.function},
             )
 
 
@@ -333,8 +312,6 @@ class MetricsHandler(BaseHandler):
         self.registry = registry
 
     def get(self) -> None:
-        # OpenMetrics when the scraper asks for it (Prometheus does): the only exposition
-        # format that carries the exemplars.
         encoder, content_type = choose_encoder(self.request.headers.get("Accept", ""))
         self.set_header("Content-Type", content_type)
         self.finish(encoder(self.registry))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from typing import NamedTuple
 
+from tornado.httputil import HTTPHeaders
+
 from app.contract import TRACEPARENT_HEADER, TRACERESPONSE_HEADER
 
 __all__ = [
@@ -18,8 +20,10 @@ __all__ = [
     "TRACERESPONSE_HEADER",
     "CallTrace",
     "TraceParent",
+    "TraceResponseMixin",
     "parse_traceparent",
     "start_call",
+    "trace_request",
 ]
 
 # Level 1, 3.2.2: `version "-" trace-id "-" parent-id "-" trace-flags`, 2+32+16+2 lowercase
@@ -119,6 +123,30 @@ class CallTrace(NamedTuple):
         random = RANDOM_TRACE_ID_FLAG if self.parent_id is None else self.flags
         flags = SAMPLED_FLAG | (random & RANDOM_TRACE_ID_FLAG)
         return f"{SUPPORTED_VERSION}-{self.trace_id}-{self.span_id}-{flags:02x}"
+
+    def log_fields(self) -> dict[str, str]:
+        """ECS tracing fields of the replica's access line: its handling of the call is both
+        the call's span and its transaction (the highest level of work in a service)."""
+        return {"trace.id": self.trace_id, "span.id": self.span_id, "transaction.id": self.span_id}
+
+
+def trace_request(headers: HTTPHeaders) -> CallTrace:
+    """The trace of a request with these headers. get_list: no KeyError raised and caught per
+    call without the header, and two headers are one invalid value (3.2.2: a single field)."""
+    sent = headers.get_list(TRACEPARENT_HEADER)
+    return start_call(",".join(sent) if sent else None)
+
+
+class TraceResponseMixin:
+    """For a RequestHandler with a `trace` attribute: every answer carries `traceresponse`.
+    Set in finish(), not before: an error answer clears the headers set earlier."""
+
+    trace: CallTrace | None = None
+
+    def finish(self, chunk=None):
+        if self.trace is not None:
+            self.set_header(TRACERESPONSE_HEADER, self.trace.response_header())
+        return super().finish(chunk)
 
 
 def start_call(header: str | None) -> CallTrace:

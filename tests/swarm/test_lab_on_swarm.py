@@ -248,9 +248,7 @@ def test_logs_from_every_node_reach_the_state_nodes_gelf_input(swarm, lab):
 
 
 def test_one_trace_id_in_the_answer_both_shipped_lines_and_an_exemplar(swarm, lab):
-    """Issue 19 on Swarm: tests/swarm/trace_support.py follow_one_trace."""
-    parts = ("prometheus", "logstash", "traefik", FUNCTION)
-    report(follow_one_trace(swarm, lab[1], {p: service(p) for p in parts}, FUNCTION))
+    report(follow_one_trace(swarm, lab[1], service, FUNCTION))
 
 
 def test_drain_under_traffic_loses_no_call_and_prometheus_follows(swarm, lab):

@@ -7,7 +7,7 @@ import json
 import os
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable
 
 from app.contract import EXEMPLAR_TRACE_LABEL, REQUEST_DURATION, TRACERESPONSE_HEADER
 from tests.dashboards.logstash_shape import traefik_trace_id
@@ -47,11 +47,11 @@ def lines_of_trace(receiver, service: str, trace_id: str) -> list[dict]:
     return found
 
 
-def follow_one_trace(swarm, url: str, services: Mapping[str, str], function: str) -> str:
+def follow_one_trace(swarm, url: str, service: Callable[[str], str], function: str) -> str:
     """A call through Traefik with a traceparent: its answer's `traceresponse`, the replica's
     and Traefik's lines at the state node's GELF input and a Prometheus exemplar carry the
     caller's trace id. The call is repeated until it, not a probe's, is the exemplar
-    Prometheus stored. `services`: part -> Swarm service name. Returns what to report."""
+    Prometheus stored. `service`: a part's Swarm service name. Returns what to report."""
     trace_id = os.urandom(16).hex()
     request = urllib.request.Request(
         url, headers={"traceparent": f"00-{trace_id}-{os.urandom(8).hex()}-01"}
@@ -61,13 +61,13 @@ def follow_one_trace(swarm, url: str, services: Mapping[str, str], function: str
     def exemplar_stored() -> bool:
         with urllib.request.urlopen(request, timeout=5) as answer:
             assert answer.headers[TRACERESPONSE_HEADER].split("-")[1] == trace_id
-        return trace_id in exemplar_trace_ids(swarm, services["prometheus"], function)
+        return trace_id in exemplar_trace_ids(swarm, service("prometheus"), function)
 
     assert wait_for("the call's exemplar in Prometheus", exemplar_stored, 90, interval=1)
     (receiver,) = swarm.manager.client.containers.list(
-        filters={"label": f"{SWARM_SERVICE}={services['logstash']}"}
+        filters={"label": f"{SWARM_SERVICE}={service('logstash')}"}
     )
-    parts = (services[function], services["traefik"])
+    parts = (service(function), service("traefik"))
     assert wait_for(
         "the replica's and Traefik's lines of the call at the GELF input",
         lambda: all(lines_of_trace(receiver, part, trace_id) for part in parts),
