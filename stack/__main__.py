@@ -86,6 +86,8 @@ placement = Placement(
     stack=stack_name,
     network_name=network.name,
     edge_network_name=network.edge_name,
+    network_id=network.network_id,
+    edge_network_id=network.edge_network_id,
     bind_address=settings.bind_address,
     client_host=settings.client_host,
 )

@@ -109,3 +109,18 @@ def test_replace_on_changes_names_inputs_the_container_has():
             for path in resource["options"]["replace_on_changes"]:
                 top = path.split(".")[0].split("[")[0]
                 assert top == "*" or top in resource["inputs"], (resource["urn"], path)
+
+
+def test_grafana_knows_the_interval_prometheus_scrapes_at():
+    """Grafana's Prometheus datasource: jsonData.timeInterval is "the scrape and evaluation
+    interval configured in Prometheus" (Grafana docs, Prometheus data source, "Scrape
+    interval"); $__rate_interval is max($__interval + that, 4 x that) (Grafana docs,
+    "$__rate_interval"). Different from Prometheus' global scrape_interval, every rate()
+    panel uses a window of the wrong size (too short: gaps and no data)."""
+    declared = declared_under("default")
+    grafana = containers(declared)["lab-dev-grafana"]
+    prometheus = containers(declared)["lab-dev-prometheus"]
+    datasources = yaml.safe_load(upload(grafana, "/etc/grafana/provisioning/datasources/lab.yml"))
+    (source,) = [s for s in datasources["datasources"] if s["type"] == "prometheus"]
+    config = yaml.safe_load(upload(prometheus, "/etc/prometheus/prometheus.yml"))
+    assert source["jsonData"]["timeInterval"] == config["global"]["scrape_interval"]

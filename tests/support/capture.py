@@ -196,6 +196,7 @@ def _run_in_this_process(project: str, stack: str, config: dict[str, str]) -> di
                 records.append(
                     {
                         "urn": response.urn,
+                        "id": response.id,  # the mock's id, which other inputs refer to
                         "type": request.type,
                         "name": request.name,
                         "custom": bool(request.custom),
