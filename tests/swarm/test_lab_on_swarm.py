@@ -24,7 +24,7 @@ from tests.support.swarm_cluster import wait_for
 from tests.support.swarm_harness import IMAGE, SERVICE, SWARM_SERVICE, SwarmHarness
 from tests.support.swarm_nodes import copy_images
 from tests.support.swarm_workers import busiest_worker, node_state
-from tests.swarm.conftest import FRONT_PORT, report
+from tests.swarm.conftest import FRONT_PORT, report, test_trace_id_everywhere  # noqa: F401
 from tests.swarm.lab_support import (
     Traffic,
     alive,
@@ -36,7 +36,6 @@ from tests.swarm.lab_support import (
     second_plan,
     unhealthy,
 )
-from tests.swarm.trace_support import follow_one_trace
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
@@ -250,10 +249,6 @@ def test_logs_from_every_node_reach_the_state_nodes_gelf_input(swarm, lab):
         f"from {sorted(set(seen.values()))} with the node as host "
         f"({time.monotonic() - started:.1f} s after the calls)"
     )
-
-
-def test_one_trace_id_in_the_answer_both_shipped_lines_and_an_exemplar(swarm, lab):
-    report(follow_one_trace(swarm, lab[1], service, FUNCTION))
 
 
 def test_drain_under_traffic_loses_no_call_and_prometheus_follows(swarm, lab):
