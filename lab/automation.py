@@ -193,6 +193,11 @@ def select_stack(cli=None, *, install: bool = True):
     )
 
 
+def generate_password() -> str:
+    """A new password: 18 random bytes, URL-safe base64 (24 characters), no quoting needed."""
+    return secrets.token_urlsafe(18)
+
+
 def ensure_secrets(stack) -> None:
     """Generate each missing password on `up` (the first, or the first after an upgrade that
     added one); keep the ones already there."""
@@ -201,7 +206,7 @@ def ensure_secrets(stack) -> None:
     present = stack.get_all_config()
     for key in SECRET_CONFIG_KEYS:
         if key not in present:
-            value = automation.ConfigValue(value=secrets.token_urlsafe(18), secret=True)
+            value = automation.ConfigValue(value=generate_password(), secret=True)
             stack.set_config(key, value)
 
 

@@ -42,6 +42,14 @@ def configured_urls(settings: LabSettings) -> dict[str, str]:
     return {part: urls[part] for part, _output, _path in PARTS if urls[part]}
 
 
+def own_service_urls(settings: LabSettings, api_url: str | None) -> dict[str, str]:
+    """Each `lab:services` entry (its own line in `make status`): the path its probe calls
+    through Traefik, as the blackbox exporter does."""
+    if not api_url:
+        return {}
+    return {entry.name: api_url.rstrip("/") + entry.probe_path for entry in settings.services}
+
+
 def stack_outputs(settings: LabSettings) -> tuple[dict[str, str], str | None]:
     """Part -> URL from the deployed stack; else from its settings, with a note saying why."""
     if not automation.cli_present():
@@ -70,7 +78,8 @@ class PartStatus:
 
 
 def probe(part: str, url: str, timeout: float = 3.0) -> PartStatus:
-    health_path = next(path for name, _output, path in PARTS if name == part)
+    # A user's own service (own_service_urls) has its health path in its URL already.
+    health_path = next((path for name, _output, path in PARTS if name == part), "")
     # Traefik's exported URL is its dashboard; /ping lives at the entrypoint's root.
     target = url.removesuffix("/").removesuffix("/dashboard") + health_path
     try:
@@ -119,7 +128,7 @@ def print_status(urls: Mapping[str, str], note: str | None, out: TextIO = sys.st
     if not any(s.state != "down" for s in statuses):
         print("nothing answers: start the lab with `make up` (or `make local`)", file=out)
     elif not healthy:
-        print("some parts are not healthy: see README.md, Troubleshooting", file=out)
+        print("some parts are not healthy: see docs/troubleshooting.md", file=out)
     return 0 if healthy else 1
 
 
@@ -156,7 +165,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = automation.stack_settings()
         if settings.engine == "swarm":
             print_tasks(automation.STACK)
-        return print_status(*stack_outputs(settings))
+        urls, note = stack_outputs(settings)
+        urls |= own_service_urls(settings, urls.get("api"))
+        code = print_status(urls, note)
+        if code == 0:
+            from lab.way_in import print_way_in  # imports this module: only once it is loaded
+
+            print_way_in(settings)
+        return code
     except SettingsError as error:
         print(f"lab: {error}", file=sys.stderr)
         return 1

@@ -77,12 +77,14 @@ def declare(
     logstash: Any = None,
     app_image: Any = None,
     classes: Mapping[str, type] | None = None,
+    receiver_secrets: Mapping[str, Any] | None = None,
 ) -> Monitoring:
     """The parts the switches turn on; nothing when `lab:metrics` is off. With `lab:logs`,
     `elasticsearch` and `logstash` (the components) are watched by their exporters, the
     Logstash one running from `app_image` (the lab's own image name). `classes` maps each
     part to the component declaring it (CONTAINERS here; stack/swarm_monitoring.py passes
-    its services), with the same Args either way."""
+    its services), with the same Args either way. `receiver_secrets` maps each
+    lab:alertReceivers name to its secret (a Pulumi Output)."""
     part = {**CONTAINERS, **(classes or {})}
     found = Monitoring()
     if not settings.metrics:
@@ -124,9 +126,15 @@ def declare(
                 config=alertmanager_yaml.render(
                     traefik_down_alert=TRAEFIK_DOWN,
                     webhook_url=webhook_url,
+                    extra_receivers=[r.receiver() for r in settings.alert_receivers],
                     **settings.alert_timing,
                 ),
                 public_url=alertmanager_public_url,
+                secret_files={
+                    r.secret_file: (receiver_secrets or {})[r.name]
+                    for r in settings.alert_receivers
+                    if r.secret_file
+                },
             ),
         )
         found.alertmanager_url = found.alertmanager.internal_url
@@ -135,13 +143,19 @@ def declare(
         blackbox = part["blackbox"](
             f"{name}-blackbox",
             BlackboxArgs.for_part(
-                placement, settings, "blackbox", config=blackbox_yaml.render(parts=tuple(parts))
+                placement,
+                settings,
+                "blackbox",
+                config=blackbox_yaml.render(
+                    parts=tuple(parts), own_services=bool(settings.services)
+                ),
             ),
         )
         found.extra_jobs += blackbox_yaml.scrape_jobs(
             exporter=blackbox.address,
             api_url=f"http://traefik:{TRAEFIK_WEB_PORT}",
             part_urls=parts,
+            service_paths={entry.name: entry.probe_path for entry in settings.services},
         )
     if settings.host:
         node = part["node_exporter"](

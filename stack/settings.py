@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from dashboards import prometheus_rules
-from stack import exposure
+from stack import exposure, user_services
 from stack import settings_grammar as grammar
 from stack import settings_tables as tables
 from stack.configs import alertmanager_yaml
@@ -97,13 +97,14 @@ LOGSTASH_GELF_PORT = 12201
 # Where Traefik's API port serves the UIs; Grafana and Kibana are told to serve there too.
 GRAFANA_SUB_PATH = "/grafana"
 KIBANA_SUB_PATH = "/kibana"
+UI_PATHS = (GRAFANA_SUB_PATH, KIBANA_SUB_PATH)  # routed by Traefik, so no user service there
 KIBANA_PORT = 5601
 
 _WILDCARD_ADDRESSES = ("0.0.0.0", "::")
 
 
-class SettingsError(ValueError):
-    """Invalid `lab:` config: the message names the key, the value and what is allowed."""
+# Here for every caller; defined with the grammar so that list readers may raise it too.
+SettingsError = grammar.SettingsError
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,8 @@ class LabSettings:
     alerting: bool = True
     probes: bool = True
     host: bool = True
+    services: tuple[user_services.UserService, ...] = ()  # lab:services
+    alert_receivers: tuple = ()  # lab:alertReceivers (stack/alert_receivers.py)
 
     @property
     def grafana_on(self) -> bool:
@@ -200,7 +203,7 @@ class LabSettings:
         for part in self.parts():
             count = functions * self.replicas if part == "function" else 1
             total += count * self.memory_mb[part]
-        return total
+        return total + sum(s.replicas * s.memory_mb for s in self.services)
 
 
 # Object-valued keys: key -> (attribute, the pinned defaults its entries override).
@@ -211,7 +214,7 @@ _MAPPINGS = {
     "alertFor": ("alert_for", ALERT_FOR),
     "alertTiming": ("alert_timing", alertmanager_yaml.TIMING),
 }
-KEYS = (*tables.SCALARS, *_MAPPINGS, *SECRET_KEYS)
+KEYS = (*tables.SCALARS, *_MAPPINGS, user_services.KEY, *SECRET_KEYS, *tables.SECRET_OBJECTS)
 
 
 def _unknown_key(key: str, known: tuple[str, ...]) -> SettingsError:
@@ -228,7 +231,7 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
     """Validate the keys of the `lab:` namespace (without the prefix) into LabSettings."""
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        if key in SECRET_KEYS:
+        if key in SECRET_KEYS or key in tables.SECRET_OBJECTS:
             continue
         if key in tables.SCALARS:
             attribute, convert = tables.SCALARS[key]
@@ -236,6 +239,8 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
                 values[attribute] = convert(value)
             except grammar.Invalid as invalid:
                 raise _bad(key, value, invalid.allowed) from None
+        elif key == user_services.KEY:
+            values["services"] = user_services.parse(value, (*PORTS, *MEMORY_MB), UI_PATHS)
         elif key in _MAPPINGS:
             attribute, defaults = _MAPPINGS[key]
             values[attribute] = _parse_mapping(key, value, defaults)

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from stack import alert_receivers
 from stack import settings_grammar as grammar
 from stack.exposure import PUBLISHED
 
@@ -99,7 +100,11 @@ SCALARS = {
     "swarmStateHost": ("swarm_state_host", lambda v: grammar.text(v, _HOST, _HOST_ALLOWED)),
     "swarmEncryption": ("swarm_encryption", grammar.boolean),
     **{key: (key, grammar.boolean) for key in MONITORING_SWITCHES},
+    # A list, read by its own module (stack/alert_receivers.py); its secrets are SECRET_OBJECTS.
+    alert_receivers.KEY: ("alert_receivers", alert_receivers.parse),
 }
+# Secret keys a user sets (never generated): their values stay out of the settings object.
+SECRET_OBJECTS = (alert_receivers.SECRETS_KEY,)
 
 
 def memory_problem(settings) -> str | None:

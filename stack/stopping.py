@@ -49,6 +49,11 @@ STOP_GRACE: Mapping[str, StopGrace] = MappingProxyType(
             "drain window + in-flight wait of app/server.py, then the exit",
         ),
         "logstash_exporter": StopGrace(_STATELESS, _STATELESS_WHY),
+        # A user's own service (lab:services): the lab cannot know its shutdown, so Docker's.
+        **dict.fromkeys(
+            ("service", "service_writable"),
+            StopGrace(DOCKER_DEFAULT_SECONDS, "a user's own service: Docker's own stop timeout"),
+        ),
         "traefik": StopGrace(
             10 + EXIT_MARGIN_SECONDS,
             "finishes the requests it holds for lifeCycle.graceTimeOut, 10 s by default"

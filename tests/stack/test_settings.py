@@ -19,10 +19,11 @@ KNOWN = (
     "prometheusRetention, "
     "prometheusRetentionSize, logRetention, elasticsearchHeap, "
     "logstashHeap, slowCallMs, engine, swarmStateHost, swarmEncryption, alerting, probes, host, "
-    "images, ports, "
-    "memoryMb, alertFor, alertTiming, grafanaAdminPassword, elasticPassword, kibanaSystemPassword, "
+    "alertReceivers, images, ports, "
+    "memoryMb, alertFor, alertTiming, services, grafanaAdminPassword, elasticPassword, "
+    "kibanaSystemPassword, "
     "logstashWriterPassword, kibanaImporterPassword, labUserPassword, monitorPassword, "
-    "traefikAdminPassword"
+    "traefikAdminPassword, alertReceiverSecrets"
 )
 # (config under `lab:`, the one message a user reads)
 INVALID = {
