@@ -37,7 +37,7 @@ test: lint ## [Develop] Lint, then every test (live tests need Docker; LAB_REQUI
 	$(PY) -m pytest
 
 bench: $(VENV) ## [Practise] Benchmark a function service, bare Tornado and Traefik with wrk
-	$(PY) -m lab.bench --traefik
+	$(PY) -m lab.bench --traefik --tracing
 
 provision: ## [Develop] Install and start what the live tests need (Docker engine, promtool, wrk; root, Debian)
 	bash scripts/provision.sh

@@ -45,6 +45,15 @@ REQUEST_DURATION = "lab_request_duration_seconds"
 COMPUTE_DURATION = "lab_compute_duration_seconds"
 REQUESTS_IN_FLIGHT = "lab_requests_in_flight"
 REJECTED_TOTAL = "lab_rejected_requests_total"
+# W3C Trace Context headers (docs/tracing.md): what a caller sends, what every call answers;
+# Traefik's access line keeps both (stack/configs/traefik_yaml.py).
+TRACEPARENT_HEADER = "traceparent"
+TRACERESPONSE_HEADER = "traceresponse"
+# Calls whose `traceparent` broke the W3C rules: ignored (a new trace starts) and counted here.
+INVALID_TRACEPARENTS_TOTAL = "lab_invalid_traceparents_total"
+# The exemplar label on the request-duration histogram that names the call's trace
+# (OpenMetrics exemplars; Grafana's exemplarTraceIdDestinations reads this label).
+EXEMPLAR_TRACE_LABEL = "trace_id"
 # Incident drills (app/faults.py): which fault is switched on, and the limit memory grows to.
 DRILL_FAULT_ACTIVE = "lab_drill_fault_active"
 MEMORY_LIMIT_BYTES = "lab_memory_limit_bytes"
@@ -112,6 +121,11 @@ LOG_FIELD_TYPES: Mapping[str, str] = MappingProxyType(
         "source.address": "keyword",
         "lab.retry_attempts": "long",
         "lab.function": "keyword",
+        # W3C trace ids (ECS tracing fields): the replica's line carries all three; Traefik's
+        # line gets trace.id from its traceparent/traceresponse header (logstash_conf.py).
+        "trace.id": "keyword",
+        "span.id": "keyword",
+        "transaction.id": "keyword",
         "lab.arguments": "keyword",
         "lab.compute.duration": "long",
         "lab.event_loop": "keyword",

@@ -13,18 +13,15 @@ from types import TracebackType
 from typing import Any
 
 import tornado.web
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    ProcessCollector,
-    generate_latest,
-)
+from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client.exposition import choose_encoder
 
 from app.access_log import URL_PATH_LOG_LIMIT, access_logger
 from app.compute import FUNCTIONS, ArgumentError, FunctionSpec, parse_arguments
 from app.contract import ACCESS_DATASET, HEALTH_PATH, METRICS_PATH
 from app.faults import Faults
 from app.metrics import ServiceMetrics
+from app.tracecontext import TraceResponseMixin, trace_request
 
 ARGUMENTS_LOG_LIMIT = 64
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
@@ -80,8 +77,10 @@ class ServiceState:
         registry: CollectorRegistry,
         logger: logging.Logger,
         memory_limit_bytes: int | None = None,
+        tracing: bool = True,
     ) -> None:
         self.spec = spec
+        self.tracing = tracing  # trace ids, docs/tracing.md; off only to measure their cost
         self.function = spec.name
         self.logger = logger
         self.metrics = ServiceMetrics(spec.name, registry)
@@ -106,9 +105,12 @@ class ServiceState:
         elapsed_ns = time.perf_counter_ns() - handler.started_ns
         status = handler.get_status()
         self.active_requests -= 1
+        trace = handler.trace
         if handler.counted:
             self.metrics.in_flight.dec()
-            self.metrics.count_response(status, elapsed_ns / 1e9)
+            self.metrics.count_response(
+                status, elapsed_ns / 1e9, None if trace is None else trace.trace_id
+            )
         elif status < 400:
             # A successful probe (/health, /metrics) is not an event worth a log line.
             return
@@ -143,6 +145,8 @@ class ServiceState:
             extra["lab.compute.duration"] = handler.compute_ns
         if handler.error_message is not None:
             extra["error.message"] = handler.error_message
+        if trace is not None:
+            extra.update(trace.log_fields())
         # makeRecord + handle is logger.log without the caller lookup (a stack walk for
         # log.origin, which this service excludes from its lines anyway).
         record = logger.makeRecord(
@@ -151,7 +155,7 @@ class ServiceState:
         logger.handle(record)
 
 
-class BaseHandler(tornado.web.RequestHandler):
+class BaseHandler(TraceResponseMixin, tornado.web.RequestHandler):
     """JSON errors, the per-request bookkeeping and no Tornado log lines of its own."""
 
     # Whether the request is a function API call (counted in lab_requests_total).
@@ -162,6 +166,10 @@ class BaseHandler(tornado.web.RequestHandler):
         self.started_ns = time.perf_counter_ns()
         self.compute_ns: int | None = None
         self.error_message: str | None = None
+        if self.counted and state.tracing:  # else the mixin's None: no trace
+            self.trace = trace_request(self.request.headers)
+            if self.trace.rejected_header:  # ignored, never refused: a new trace, counted
+                state.metrics.invalid_traceparents.inc()
         state.request_started(self.counted)
 
     def write_error(self, status_code: int, **kwargs: object) -> None:
@@ -304,8 +312,9 @@ class MetricsHandler(BaseHandler):
         self.registry = registry
 
     def get(self) -> None:
-        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
-        self.finish(generate_latest(self.registry))
+        encoder, content_type = choose_encoder(self.request.headers.get("Accept", ""))
+        self.set_header("Content-Type", content_type)
+        self.finish(encoder(self.registry))
 
 
 def make_app(
@@ -315,6 +324,7 @@ def make_app(
     logger: logging.Logger | None = None,
     call_delay_seconds: float = 0.0,
     memory_limit_bytes: int | None = None,
+    tracing: bool = True,
 ) -> tornado.web.Application:
     """One service instance for `function`; its metrics go into `registry` (a new one if
     None), its access lines to `logger`. No side effects: nothing listens yet.
@@ -329,6 +339,7 @@ def make_app(
         registry,
         access_logger if logger is None else logger,
         memory_limit_bytes=memory_limit_bytes,
+        tracing=tracing,
     )
     return tornado.web.Application(
         route_table(state, registry, call_delay_seconds),

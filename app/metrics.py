@@ -6,12 +6,17 @@ and the dashboards read too; labels stay low-cardinality (function, status code)
 
 from __future__ import annotations
 
+import time
+from bisect import bisect_left
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from app.contract import (
     COMPUTE_DURATION,
+    EXEMPLAR_TRACE_LABEL,
     EXPECTED_CODES,
     HISTOGRAM_BUCKETS,
+    INVALID_TRACEPARENTS_TOTAL,
     REJECTED_TOTAL,
     REJECTION_REASONS,
     REQUEST_DURATION,
@@ -21,6 +26,10 @@ from app.contract import (
 
 # prometheus-client appends `_total` to a counter's name itself.
 _COUNTER_SUFFIX = "_total"
+# A bucket keeps only its latest exemplar, and Prometheus reads it once per scrape (5 s), so
+# an exemplar on every call only costs: each bucket gets one at most this often, and a bucket
+# rarely hit (the spike) gets one on its first call.
+EXEMPLAR_INTERVAL_NS = 1_000_000_000
 
 
 def _counter_name(name: str) -> str:
@@ -68,11 +77,30 @@ class ServiceMetrics:
             registry=registry,
         )
         self.rejected = {reason: rejected.labels(function, reason) for reason in REJECTION_REASONS}
+        # When each bucket (the last one is +Inf) may take its next exemplar.
+        self._exemplar_due = [0] * (len(HISTOGRAM_BUCKETS) + 1)
+        self.invalid_traceparents = Counter(
+            _counter_name(INVALID_TRACEPARENTS_TOTAL),
+            "Function API calls whose traceparent header broke the W3C rules (a new trace began)",
+            ("function",),
+            registry=registry,
+        ).labels(function)
 
-    def count_response(self, status: int, duration_seconds: float) -> None:
-        """One function API call answered with `status` after `duration_seconds`."""
+    def count_response(
+        self, status: int, duration_seconds: float, trace_id: str | None = None
+    ) -> None:
+        """One function API call answered with `status` after `duration_seconds`; with its
+        `trace_id`, the observation carries it as an exemplar (OpenMetrics exposition)."""
         counter = self.requests_by_code.get(status)
         if counter is None:
             counter = self.requests_total.labels(self.function, str(status))
         counter.inc()
+        if trace_id is not None:
+            # The bucket prometheus-client counts it in: the first bound >= the duration.
+            bucket = bisect_left(HISTOGRAM_BUCKETS, duration_seconds)
+            now = time.monotonic_ns()
+            if now >= self._exemplar_due[bucket]:
+                self._exemplar_due[bucket] = now + EXEMPLAR_INTERVAL_NS
+                self.request_duration.observe(duration_seconds, {EXEMPLAR_TRACE_LABEL: trace_id})
+                return
         self.request_duration.observe(duration_seconds)

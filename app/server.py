@@ -29,6 +29,8 @@ from app.handlers import ServiceState, make_app
 from app.limits import BoundedHTTPServer
 
 EVENT_LOOPS = ("uvloop", "asyncio")
+# LAB_TRACING's values.
+TRACING_SWITCH: Mapping[bool, str] = {True: "on", False: "off"}
 # On SIGTERM the service first keeps serving while /health answers 503, long enough for
 # Traefik's health check (every 2 s) to take the replica out of rotation; only then does it
 # stop listening. Without this window a request Traefik had already routed here meets a
@@ -81,6 +83,8 @@ class Settings:
     # Tests only (LAB_TEST_DELAY_MS): hold each call so a test can catch one in flight.
     call_delay_seconds: float = 0.0
     limits: Limits = Limits()
+    # Trace ids and exemplars (LAB_TRACING=off turns them off, to measure their cost).
+    tracing: bool = True
 
 
 def parse_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Settings:
@@ -121,7 +125,11 @@ def parse_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Se
         parser.error(
             f"LAB_DRAIN_SECONDS must be a number from 0 to {MAX_DRAIN_SECONDS:g}, got {raw_drain!r}"
         )
+    tracing = environ.get("LAB_TRACING", TRACING_SWITCH[True])
+    if tracing not in TRACING_SWITCH.values():
+        parser.error(f"LAB_TRACING must be on or off, got {tracing!r}")
     return Settings(
+        tracing=tracing == TRACING_SWITCH[True],
         function=args.function,
         host=args.host,
         port=args.port,
@@ -162,6 +170,7 @@ async def serve(settings: Settings) -> None:
     app = make_app(
         settings.function,
         call_delay_seconds=settings.call_delay_seconds,
+        tracing=settings.tracing,
         memory_limit_bytes=faults.memory_limit_bytes(),
     )
     state: ServiceState = app.settings["lab_state"]

@@ -33,9 +33,14 @@ LATENCY_STEPS: panels.Steps = (
 REPLICA_STEPS: panels.Steps = ((None, "red"), (1, "green"))
 
 
-def _quantile_targets(expression) -> list:
-    """p50/p95/p99 of one quantile-shaped expression, one query each."""
-    return panels.queries([(expression(q), f"p{round(q * 100)}") for q in promql.QUANTILES])
+def _quantile_targets(expression, *, exemplars: bool = False) -> list:
+    """p50/p95/p99 of one quantile-shaped expression, one query each; with `exemplars`, the
+    first also fetches the histogram's exemplars (one trace id per bucket and scrape, each a
+    dot that links to its call's log lines), once for the panel rather than once per line."""
+    queries = panels.queries([(expression(q), f"p{round(q * 100)}") for q in promql.QUANTILES])
+    if exemplars:
+        queries[0].exemplar(True)
+    return queries
 
 
 def summary_panels() -> list:
@@ -151,7 +156,7 @@ def function_panels(function: str) -> list:
             "Latency in the app",
             "The handler's own request duration, from the service's histogram.",
             "s",
-            _quantile_targets(lambda q: promql.app_quantile(q, scope, WINDOW)),
+            _quantile_targets(lambda q: promql.app_quantile(q, scope, WINDOW), exemplars=True),
             steps=LATENCY_STEPS,
         ),
         panels.timeseries_panel(

@@ -7,7 +7,7 @@ kibana_saved.py, the alert events' objects and the link back to Grafana in kiban
 from collections.abc import Sequence
 
 from app.contract import ACCESS_DATASET, LOGS_INDEX_PATTERN
-from dashboards import kibana_alerts
+from dashboards import kibana_alerts, kibana_links
 from dashboards.kibana_charts import agg, terms, xy_params
 from dashboards.kibana_saved import (
     CORE_MIGRATION_VERSION,
@@ -72,6 +72,22 @@ def saved_searches(*, slow_call_ms: int) -> list[dict]:
             f"{CALLS} and event.duration > {slow_ns}",
             (*CALL_COLUMNS, "lab.compute.duration"),
             sort=(("event.duration", "desc"),),
+        ),
+        saved_search(
+            kibana_links.ONE_REQUEST_SEARCH,
+            "Lab: one request",
+            "The lines of calls by their W3C trace id: Traefik's access line and the replica's, "
+            "oldest first. Grafana's exemplars open it on one trace id.",
+            f"{kibana_links.TRACE_FIELD} : *",
+            (
+                kibana_links.TRACE_FIELD,
+                "service.name",
+                "event.dataset",
+                "url.path",
+                "http.response.status_code",
+                "event.duration",
+            ),
+            sort=((TIME_FIELD, "asc"),),
         ),
     ]
 

@@ -13,6 +13,8 @@ middleware, health check), in front of the fibonacci service: the same process i
 direct and through Traefik in the same rounds, and Traefik's added p50 latency and throughput
 ratio go to docs/bench-results.md (lab/bench_results.py).
 
+`--tracing` (`make bench` passes it too): what trace ids cost, lab/bench_tracing.py.
+
 The service runs as in a container: metrics on, one ECS log line per request written to
 its stdout, which is redirected to a file (build/bench-<server>.log), not a terminal.
 """
@@ -34,8 +36,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from app.contract import FUNCTION_ARGUMENTS, FUNCTIONS, sample_path
-from lab import bench_log_loss, bench_results, support
+from lab import bench_log_loss, bench_results, bench_tracing, support
 from lab.bench_results import TRAEFIK_PATH, TRAEFIK_TARGET, Measurement
+from lab.bench_tracing import UNTRACED_TARGET, cpu_seconds, cpu_us_per_request
 from lab.calls import call_path
 
 BUILD = support.BUILD_DIR
@@ -105,10 +108,15 @@ def parse_wrk(text: str) -> tuple[float, float, float, int]:
     )
 
 
-def run_wrk(wrk: str, url: str, connections: int, seconds: float) -> tuple[float, ...]:
+def run_wrk(
+    wrk: str, url: str, connections: int, seconds: float, pid: int | None = None
+) -> tuple[float, ...]:
+    """wrk's figures, plus the CPU microseconds per request of process `pid` (None without)."""
     argv = [wrk, "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--latency", url]
+    before = None if pid is None else cpu_seconds(pid)
     completed = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)
-    return parse_wrk(completed.stdout)
+    cpu = None if before is None else cpu_us_per_request(pid, before, completed.stdout)
+    return (*parse_wrk(completed.stdout), cpu)
 
 
 def default_servers(python: str, event_loop: str = "uvloop") -> list[ServerSpec]:
@@ -144,7 +152,10 @@ def measure(
     connections: Sequence[int],
     seconds: float,
     rounds: int,
+    pids: dict[str, int] | None = None,
 ) -> list[Measurement]:
+    """`pids`: the server process of a target, whose CPU time per request is measured too."""
+    pids = pids or {}
     samples: dict[tuple[str, str, int], list[tuple[float, ...]]] = {}
     for _ in range(rounds):
         for count in connections:
@@ -152,7 +163,8 @@ def measure(
                 for path in target.paths:
                     # Warm the path (first call compiles regexes, fills caches).
                     urllib.request.urlopen(target.base_url + path, timeout=5).read()
-                    sample = run_wrk(wrk, target.base_url + path, count, seconds)
+                    url = target.base_url + path
+                    sample = run_wrk(wrk, url, count, seconds, pids.get(target.name))
                     samples.setdefault((target.name, path, count), []).append(sample)
                     print(
                         f"  {target.name:20} {path:18} c={count:<3} {sample[0]:9.0f} req/s",
@@ -169,6 +181,7 @@ def measure(
                 p50_ms=statistics.median(run[1] for run in runs),
                 p99_ms=statistics.median(run[2] for run in runs),
                 non_2xx=sum(int(run[3]) for run in runs),
+                cpu_us_per_request=bench_tracing.median_or_none([run[4] for run in runs]),
             )
         )
     return results
@@ -260,6 +273,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--traefik-only", action="store_true", help="only the direct vs Traefik comparison"
     )
     parser.add_argument("--results-md", type=Path, default=bench_results.RESULTS_MD)
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="also measure the fibonacci service with trace ids and exemplars off",
+    )
     args = parser.parse_args(argv)
     args.traefik = args.traefik or args.traefik_only
     if args.bare is not None:
@@ -286,11 +304,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         targets.append(
             Target(TRAEFIK_TARGET, f"http://127.0.0.1:{proxy.port}", (TRAEFIK_PATH,), direct_name)
         )
+    traced_name = f"service-{FUNCTIONS[0]}"
+    if args.tracing:
+        bench_tracing.add_untraced(servers, targets, traced_name, sample_path(FUNCTIONS[0]))
     machine_before = bench_results.machine_note()
     with ExitStack() as stack:
-        for server in servers:
-            stack.enter_context(running(server))
-        results = measure(wrk, targets, connections, args.seconds, args.rounds)
+        children = {server.name: stack.enter_context(running(server)) for server in servers}
+        pids = {}
+        if args.tracing:
+            pids = {name: children[name].process.pid for name in (traced_name, UNTRACED_TARGET)}
+        results = measure(wrk, targets, connections, args.seconds, args.rounds, pids)
     summary = report(targets, results)
     summary["settings"] = {"seconds": args.seconds, "rounds": args.rounds, "cpus": os.cpu_count()}
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -306,6 +329,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.results_md, overhead, summary["settings"], machine_before
         )
         print(f"wrote {args.results_md}")
+    if args.tracing:
+        summary["tracing"] = bench_tracing.report(
+            [m for m in results if m.path == sample_path(FUNCTIONS[0])], traced_name
+        )
     args.output.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     print(f"wrote {args.output}")
     if args.traefik and not args.traefik_only:  # `make bench`: issue 14's log-loss figures too

@@ -29,6 +29,9 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    # CPU time the server process spent per request (None: not measured). On a shared machine
+    # this holds steadier than throughput, which other jobs' load moves a lot.
+    cpu_us_per_request: float | None = None
 
 
 def traefik_overhead(results: Sequence[Measurement], direct_target: str) -> dict[int, dict]:

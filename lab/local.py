@@ -161,7 +161,7 @@ class LocalLab:
             self.workdir.mkdir(parents=True, exist_ok=True)
             # Series from an earlier run (other ports, other replicas) would muddle the graphs.
             shutil.rmtree(self.workdir / "prometheus-data", ignore_errors=True)
-        (self.workdir / "logs").mkdir(exist_ok=True)
+        (self.workdir / support.LOCAL_LOGS_DIR).mkdir(exist_ok=True)
         keys = ["api", "traefik", "prometheus", "blackbox", local_host.JOB] + [
             f"{f}-{i}" for f in self.functions for i in range(1, self.replicas + 1)
         ]
@@ -182,7 +182,7 @@ class LocalLab:
 
     def _spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> Child:
         assert self.workdir is not None
-        log_path = self.workdir / "logs" / f"{name}.log"
+        log_path = self.workdir / support.LOCAL_LOGS_DIR / f"{name}.log"
         child = support.start(name, argv, log_path, env={"PYTHONUNBUFFERED": "1", **(env or {})})
         self.children.append(child)
         return child
@@ -228,7 +228,7 @@ class LocalLab:
                 extra_jobs=self._start_probes(),
             )
         )
-        argv = [self.prometheus_path, f"--config.file={config}"]
+        argv = [self.prometheus_path, f"--config.file={config}", *prometheus_yaml.FEATURE_FLAGS]
         argv += [f"--storage.tsdb.path={self.workdir / 'prometheus-data'}"]
         argv += [f"--web.listen-address=127.0.0.1:{self.ports['prometheus']}"]
         self._spawn("prometheus", argv)

@@ -30,7 +30,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-prometheus", action="store_true", help="skip Prometheus")
     parser.add_argument("--scrape-interval", default="5s")
-    parser.add_argument("--workdir", default=str(support.BUILD_DIR / "local"))
+    parser.add_argument("--workdir", default=str(support.LOCAL_WORKDIR))
     return parser.parse_args(argv)
 
 
@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{name:<{width}}  {url}")
             if not lab.with_prometheus:
                 print("(prometheus: not installed or switched off)")
-            print(f"logs: {lab.workdir}/logs/", flush=True)
+            print(f"logs: {lab.workdir / support.LOCAL_LOGS_DIR}/", flush=True)
             print("Ctrl-C stops everything.", file=sys.stderr, flush=True)
             while not (gone := lab.exited()):
                 time.sleep(0.5)

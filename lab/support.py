@@ -25,6 +25,9 @@ from stack.configs import traefik_yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = REPO_ROOT / "build"
+# Where `make local` keeps its state; each process logs to <this>/logs/<name>.log.
+LOCAL_WORKDIR = BUILD_DIR / "local"
+LOCAL_LOGS_DIR = "logs"
 STOP_GRACE_SECONDS = 10.0
 
 

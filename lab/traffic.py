@@ -19,14 +19,16 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from app.contract import FUNCTIONS
+from app.contract import FUNCTIONS, TRACERESPONSE_HEADER
 from lab import automation
 from lab.calls import UNROUTED, Call, call_plan, judge
 from lab.status import stack_outputs
+from lab.traffic_traces import LOCAL_LOGS, default_kibana_url, trace_summary
 from stack.settings import LabSettings, SettingsError
 
 DEFAULT_COUNT = 600
@@ -38,6 +40,9 @@ class Outcome:
     status: int | None  # None: no HTTP answer at all
     seconds: float
     problem: str | None
+    # The call's W3C trace id, from the answer's traceresponse (None: no such header).
+    trace_id: str | None = None
+    at: float = 0.0  # wall-clock start, for the time range of its Kibana link
 
 
 @dataclass
@@ -60,6 +65,7 @@ class Results:
 
 async def fetch(client: AsyncHTTPClient, base_url: str, call: Call, timeout: float) -> Outcome:
     request = HTTPRequest(base_url + call.path, request_timeout=timeout, connect_timeout=timeout)
+    at = time.time()
     started = time.perf_counter()
     try:
         response = await client.fetch(request, raise_error=False)
@@ -69,7 +75,10 @@ async def fetch(client: AsyncHTTPClient, base_url: str, call: Call, timeout: flo
     seconds = time.perf_counter() - started
     if response.code == 599:  # Tornado's code for "no HTTP response"
         return Outcome(call, None, seconds, f"connection error: {response.error}")
-    return Outcome(call, response.code, seconds, judge(call, response.code, response.body or b""))
+    answer = response.headers.get(TRACERESPONSE_HEADER, "").split("-")
+    trace_id = answer[1] if len(answer) == 4 else None
+    problem = judge(call, response.code, response.body or b"")
+    return Outcome(call, response.code, seconds, problem, trace_id, at)
 
 
 async def run(
@@ -268,6 +277,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
     parser.add_argument("--seed", type=int, help="make the call sequence reproducible")
+    parser.add_argument(
+        "--logs",
+        type=Path,
+        default=LOCAL_LOGS,
+        help=f"make local's log directory, searched for the slowest calls (default {LOCAL_LOGS})",
+    )
+    parser.add_argument("--kibana-url", help="Kibana for the trace links (default: the stack's)")
     args = parser.parse_args(argv)
     if args.count is None and args.duration is None:
         args.count = DEFAULT_COUNT
@@ -316,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.rate:
         kept = len(results.outcomes) / results.elapsed if results.elapsed else 0.0
         print(f"steady rate: {args.rate:g} calls/s asked, {kept:.2f} calls/s kept")
+    kibana_url = args.kibana_url or (None if args.url else default_kibana_url())
+    print(trace_summary(results, kibana_url=kibana_url, logs=args.logs))
     return 1 if results.failures or not results.outcomes else 0
 
 

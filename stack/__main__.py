@@ -289,6 +289,7 @@ if settings.metrics:
                 },
                 public_url=urls["grafana_url"],
                 alertmanager_url=watch.alertmanager_url,
+                kibana_url=urls["kibana_url"],
                 depends_on=[prometheus.container],
             ),
         )

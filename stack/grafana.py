@@ -67,6 +67,8 @@ class GrafanaArgs(PublishingArgs):
     # Alertmanager on the lab network (None: no Alertmanager datasource).
     alertmanager_url: str | None = None
     prometheus_url: str = grafana_provisioning.PROMETHEUS_URL
+    # Kibana as browsers reach it (None: no logs part, exemplars link nowhere).
+    kibana_url: str | None = None
 
 
 HEALTH_COMMAND = ("wget", "-qO-", f"http://localhost:{GRAFANA_PORT}{GRAFANA_SUB_PATH}/api/health")
@@ -77,7 +79,7 @@ def provisioning_files(args: GrafanaArgs) -> dict[str, str]:
     """The provisioned datasources, dashboard provider and dashboards, by path."""
     return {
         grafana_provisioning.DATASOURCES_FILE: grafana_provisioning.datasources(
-            args.prometheus_url, args.alertmanager_url
+            args.prometheus_url, args.alertmanager_url, args.kibana_url
         ),
         grafana_provisioning.PROVIDERS_FILE: grafana_provisioning.dashboard_providers(),
         **{

@@ -68,6 +68,7 @@ def flags(args: PrometheusArgs) -> list[str]:
         f"--storage.tsdb.path={DATA_DIR}",
         f"--storage.tsdb.retention.time={args.retention}",
         f"--storage.tsdb.retention.size={args.retention_size}",
+        *prometheus_yaml.FEATURE_FLAGS,
         # Links for browsers under Traefik's /prometheus/, routes still at / here.
         *(
             [f"--web.external-url={args.public_url}", "--web.route-prefix=/"]

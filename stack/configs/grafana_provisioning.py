@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import yaml
 
+from app.contract import EXEMPLAR_TRACE_LABEL
+from dashboards import kibana_links
 from dashboards.grafana_panels import PROMETHEUS_NAME, PROMETHEUS_UID
 from stack.settings import PROMETHEUS_PORT
 
@@ -18,9 +20,14 @@ PROMETHEUS_URL = f"http://prometheus:{PROMETHEUS_PORT}"
 ALERTMANAGER_UID = "alertmanager"
 
 
-def datasources(prometheus_url: str = PROMETHEUS_URL, alertmanager_url: str | None = None) -> str:
+def datasources(
+    prometheus_url: str = PROMETHEUS_URL,
+    alertmanager_url: str | None = None,
+    kibana_url: str | None = None,
+) -> str:
     """One Prometheus datasource, under the uid every panel of dashboards/ names; with
-    `alertmanager_url` (e.g. http://alertmanager:9093/alertmanager) Alertmanager's too."""
+    `alertmanager_url` (e.g. http://alertmanager:9093/alertmanager) Alertmanager's too; with
+    `kibana_url` (as browsers reach it) exemplars link to the lines of their trace in Kibana."""
     extra = []
     if alertmanager_url:
         extra.append(
@@ -47,13 +54,34 @@ def datasources(prometheus_url: str = PROMETHEUS_URL, alertmanager_url: str | No
                     "url": prometheus_url,
                     "isDefault": True,
                     "editable": False,
-                    "jsonData": {"timeInterval": "5s"},
+                    "jsonData": {"timeInterval": "5s", **exemplar_links(kibana_url)},
                 },
                 *extra,
             ],
         },
         sort_keys=False,
     )
+
+
+def exemplar_links(kibana_url: str | None) -> dict:
+    """The Prometheus datasource's `exemplarTraceIdDestinations`: each exemplar's `trace_id`
+    label becomes a link to Kibana Discover on that trace (grafana v11.6.x
+    packages/grafana-prometheus/src/types.ts ExemplarTraceIdDestination {name, url,
+    urlDisplayLabel, datasourceUid}; result_transformer.ts getDataLinks puts `url` on the
+    field named `name`, the clicked value in `${__value.raw}`). Grafana expands environment
+    variables in every string of a provisioning file, `$$` being a literal `$`
+    (pkg/services/provisioning/values/values.go interpolateValue), so each `$` is doubled."""
+    if kibana_url is None:
+        return {}
+    return {
+        "exemplarTraceIdDestinations": [
+            {
+                "name": EXEMPLAR_TRACE_LABEL,
+                "url": kibana_links.trace_url(kibana_url).replace("$", "$$"),
+                "urlDisplayLabel": "Kibana: this call's log lines",
+            }
+        ]
+    }
 
 
 def dashboard_providers(dashboard_dir: str = DASHBOARD_DIR) -> str:

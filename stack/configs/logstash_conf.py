@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import yaml
 
-from app.contract import LOGS_INDEX_PREFIX
+from app.contract import LOGS_INDEX_PREFIX, TRACEPARENT_HEADER, TRACERESPONSE_HEADER
 from stack.configs import elasticsearch_security, elasticsearch_template, logstash_alerts
 from stack.settings import LOGSTASH_GELF_PORT
 
@@ -53,6 +53,22 @@ TRAEFIK_ACCESS_RENAMES: Mapping[str, str] = {
     "RetryAttempts": "[lab][retry_attempts]",
     "ServiceName": "[lab][function]",
 }
+# The W3C trace headers as Traefik's access line names them (traefik_yaml.TRACE_HEADERS kept):
+# `request_`, `origin_` (the replica's answer) or `downstream_` (what the client got) and the
+# header in Go's canonical form (textproto.CanonicalMIMEHeaderKey: `Traceparent`).
+TRAEFIK_TRACEPARENT = "request_" + TRACEPARENT_HEADER.capitalize()
+TRAEFIK_TRACERESPONSE = "downstream_" + TRACERESPONSE_HEADER.capitalize()
+TRAEFIK_TRACE_KEYS = (
+    TRAEFIK_TRACEPARENT,
+    "origin_" + TRACERESPONSE_HEADER.capitalize(),
+    TRAEFIK_TRACERESPONSE,
+)
+# A well-formed trace header (W3C Trace Context 3.2.2: lowercase hex, version not ff, ids not
+# all zero); its second field is the trace id. Oniguruma (Logstash's regexps) reads it as
+# Python's `re` does.
+TRACE_HEADER_PATTERN = (
+    r"^(?!ff)[0-9a-f]{2}-(?!0{32})([0-9a-f]{32})-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$"
+)
 # The rest of Traefik's keys, left out of the index (times and sizes it repeats, its own level).
 TRAEFIK_ACCESS_DROPPED = (
     "ClientAddr",
@@ -79,6 +95,7 @@ TRAEFIK_ACCESS_DROPPED = (
     "time",
     "TLSCipher",
     "TLSVersion",
+    *TRAEFIK_TRACE_KEYS,
 )
 TRAEFIK_SERVICE_NAME = "traefik"
 TRAEFIK_ACCESS_DATASET = "traefik.access"
@@ -97,7 +114,7 @@ def _traefik_access_filter() -> str:
 {renames}
       }}
     }}
-    mutate {{
+{_traefik_trace_id_filter()}    mutate {{
       remove_field => [{dropped}]
       gsub => ["[lab][function]", "@.*$", ""]
       replace => {{
@@ -106,6 +123,29 @@ def _traefik_access_filter() -> str:
       }}
     }}
   }}
+"""
+
+
+def _traefik_trace_id_filter() -> str:
+    """`trace.id` of Traefik's line, the id the replica's line carries (docs/tracing.md): from
+    the replica's `traceresponse` when the client got one (the caller's trace if its
+    traceparent was valid, else the replica's new one), else from the caller's valid
+    `traceparent` (Traefik answered itself: 429, 502). Two mutates: within one, `copy` runs
+    after `gsub` (logstash-filter-mutate v3.5.8 mutate.rb, filter())."""
+    pattern = TRACE_HEADER_PATTERN
+    copies = "\n    else ".join(
+        f"""if [{key}] =~ /{pattern}/ {{
+      mutate {{
+        copy => {{ "{key}" => "[trace][id]" }}
+      }}
+    }}"""
+        for key in (TRAEFIK_TRACERESPONSE, TRAEFIK_TRACEPARENT)
+    )
+    return f"""\
+    {copies}
+    mutate {{
+      gsub => ["[trace][id]", "{pattern}", "\\1"]
+    }}
 """
 
 

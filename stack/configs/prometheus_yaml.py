@@ -11,6 +11,13 @@ CONFIG_FILE = "/etc/prometheus/prometheus.yml"
 RULES_FILE = "/etc/prometheus/rules/lab.rules.yml"
 # How often DNS service discovery looks again: a rescheduled task is scraped within this.
 DNS_REFRESH = "5s"
+# Exemplars (the trace id of one observation per histogram bucket, docs/tracing.md) are kept
+# only with this feature on (Prometheus 2.42 cmd/prometheus/main.go: "exemplar-storage"), in
+# a circular buffer of this many exemplars for all series (config.go ExemplarsConfig; 100000
+# is its default, stated so the size is visible): about 80 bucket series of the functions,
+# each scrape adds at most one new exemplar per series, so it holds the last hour or more.
+FEATURE_FLAGS = ("--enable-feature=exemplar-storage",)
+MAX_EXEMPLARS = 100_000
 
 
 def render(
@@ -39,7 +46,8 @@ def render(
     for function, targets in function_targets.items():
         jobs.append({"job_name": function, **_function_targets(targets, discovery)})
     document: dict = {
-        "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval}
+        "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
+        "storage": {"exemplars": {"max_exemplars": MAX_EXEMPLARS}},
     }
     if rule_files:
         document["rule_files"] = list(rule_files)

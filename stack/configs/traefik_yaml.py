@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import yaml
 
-from app.contract import HEALTH_PATH, HISTOGRAM_BUCKETS
+from app.contract import HEALTH_PATH, HISTOGRAM_BUCKETS, TRACEPARENT_HEADER, TRACERESPONSE_HEADER
 from stack import exposure
 from stack.configs import htpasswd
 from stack.settings import TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
@@ -57,6 +57,9 @@ IN_FLIGHT_PER_CLIENT = 64
 IN_FLIGHT_PER_SERVICE = 256
 # Routers answer only these Host headers, so a DNS-rebinding page (Host: its own name) gets 404.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+# Kept in the access line: the caller's `traceparent` (Traefik writes `request_Traceparent`)
+# and the replica's `traceresponse` (`origin_Traceresponse`, `downstream_Traceresponse`).
+TRACE_HEADERS = (TRACEPARENT_HEADER, TRACERESPONSE_HEADER)
 
 
 def _yaml(document: Mapping) -> str:
@@ -110,8 +113,17 @@ def static(
             "providers": {"file": {"filename": dynamic_file, "watch": True}},
             "log": {"level": "INFO"},
             # One JSON line per request on stdout, so Docker's log driver ships it with the
-            # app's lines; header values are dropped (they may carry credentials).
-            "accessLog": {"format": "json", "fields": {"headers": {"defaultMode": "drop"}}},
+            # app's lines; header values are dropped (they may carry credentials), except the
+            # W3C trace headers, so the line carries the call's trace id (docs/tracing.md).
+            "accessLog": {
+                "format": "json",
+                "fields": {
+                    "headers": {
+                        "defaultMode": "drop",
+                        "names": {name: "keep" for name in TRACE_HEADERS},
+                    }
+                },
+            },
         }
     )
 

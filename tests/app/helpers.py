@@ -33,6 +33,7 @@ class ServiceCase(AsyncHTTPTestCase):
     """One application instance; used through `running_service`, not collected itself."""
 
     function = "fibonacci"
+    tracing = True
 
     def get_app(self):
         self.registry = CollectorRegistry()
@@ -43,7 +44,9 @@ class ServiceCase(AsyncHTTPTestCase):
         self.logger = logging.Logger(f"test.{self.function}")
         self.logger.addHandler(handler)
         self.logger.setLevel(logging.INFO)
-        return make_app(self.function, registry=self.registry, logger=self.logger)
+        return make_app(
+            self.function, registry=self.registry, logger=self.logger, tracing=self.tracing
+        )
 
     def runTest(self) -> None:  # unittest wants one; the tests drive the case themselves
         pass
@@ -66,8 +69,9 @@ class ServiceCase(AsyncHTTPTestCase):
 
 
 @contextmanager
-def running_service(function: str) -> Iterator[ServiceCase]:
-    case = type(f"{function.title()}Case", (ServiceCase,), {"function": function})()
+def running_service(function: str, *, tracing: bool = True) -> Iterator[ServiceCase]:
+    attributes = {"function": function, "tracing": tracing}
+    case = type(f"{function.title()}Case", (ServiceCase,), attributes)()
     case.setUp()
     try:
         yield case

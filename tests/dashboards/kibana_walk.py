@@ -10,9 +10,10 @@ from collections.abc import Iterator
 
 from tests.dashboards.logstash_shape import lookup
 
-# The KQL the lab writes: `field : "value"` or `field <op> number`, joined by `and`.
+# The KQL the lab writes: `field : "value"`, `field <op> number` or `field : *` (the field
+# exists: Kibana's KQL docs), joined by `and`.
 KQL_CLAUSE = re.compile(
-    r'^\s*(?P<field>[@\w.]+)\s*(?P<op>:|>=|<=|>|<)\s*(?P<value>"[^"]*"|[\d.]+)\s*$'
+    r'^\s*(?P<field>[@\w.]+)\s*(?P<op>:|>=|<=|>|<)\s*(?P<value>"[^"]*"|[\d.]+|\*)\s*$'
 )
 
 
@@ -43,6 +44,8 @@ def kql_matches(kuery: str, document: dict) -> bool:
         found, value = lookup(document, field)
         if not found:
             return False
+        if op == ":" and raw == "*":
+            continue
         if op == ":":
             expected = raw.strip('"') if raw.startswith('"') else float(raw)
             if (str(value) if isinstance(expected, str) else value) != expected:

@@ -144,3 +144,26 @@ def value_fits(value: object, mapped_type: str) -> bool:
             return False
         return True
     raise AssertionError(f"no rule for mapping type {mapped_type!r}")
+
+
+def traefik_trace_id(line: dict) -> str | None:
+    """The `trace.id` the pipeline gives one of Traefik's JSON access lines, following the
+    rendered branch (not a copy of it) as Logstash runs it: an `if/else if` chain of `=~`
+    tests (a Ruby regexp search, unanchored) whose first true branch copies its header to
+    `[trace][id]`, then mutate `gsub` (Ruby String#gsub, `\\1` a back-reference; skipped
+    when the field is missing; logstash-filter-mutate v3.5.8 mutate.rb). The constructs the
+    pattern uses (classes, counts, lookahead) read the same in Oniguruma and Python's `re`."""
+    branches = re.findall(
+        r"if \[([^\]]+)\] =~ /(.*?)/ \{\s*mutate \{\s*copy => "
+        r'\{ "([^"]+)" => "\[trace\]\[id\]" \}\s*\}',
+        PIPELINE,
+    )
+    assert branches, "the pipeline copies no header to [trace][id]"
+    gsub = re.search(r'gsub => \["\[trace\]\[id\]", "([^"]*)", "([^"]*)"\]', PIPELINE)
+    assert gsub, "the pipeline does not cut the trace id out of its header"
+    for tested, pattern, copied in branches:
+        assert tested == copied, (tested, copied)
+        value = line.get(tested)
+        if isinstance(value, str) and re.search(pattern, value):
+            return re.sub(gsub.group(1), gsub.group(2), value)
+    return None

@@ -2,10 +2,12 @@
 Traefik's overhead computed right, and short real runs when wrk is installed."""
 
 import json
+import os
+import time
 
 import pytest
 
-from lab import bench, bench_results
+from lab import bench, bench_results, bench_tracing
 from lab.bench_results import Measurement
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:8080/fibonacci/10/
@@ -26,6 +28,15 @@ Transfer/sec:      1.33MB
 
 def test_parse_wrk_reads_rate_percentiles_in_ms_and_errors():
     assert bench.parse_wrk(WRK_OUTPUT) == (7333.21, 0.85, 1200.0, 7)
+    assert bench_tracing.wrk_requests(WRK_OUTPUT) == 22000
+
+
+def test_cpu_seconds_grow_with_work_done():
+    before = bench_tracing.cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:
+        pass
+    assert bench_tracing.cpu_seconds(os.getpid()) - before >= 0.1
 
 
 def test_a_short_bench_run_writes_every_target_and_ratio(wrk, tmp_path, monkeypatch):
@@ -154,3 +165,37 @@ def test_a_short_run_measures_the_same_service_direct_and_through_traefik(
         # A proxy hop cannot make the same call faster by more than noise.
         assert row["traefik_p50_ms"] > 0.5 * row["direct_p50_ms"]
     assert "| 4 |" in page.read_text()
+
+
+def test_tracing_cost_is_traced_over_untraced_at_each_connection_count():
+    results = [
+        Measurement("service-fibonacci", "/fibonacci/10/", 32, 7200.0, 4.0, 9.0, 0),
+        Measurement(bench_tracing.UNTRACED_TARGET, "/fibonacci/10/", 32, 7500.0, 3.9, 8.0, 0),
+        Measurement("service-fibonacci", "/fibonacci/10/", 1, 5000.0, 0.2, 0.4, 0),
+        Measurement(bench_tracing.UNTRACED_TARGET, "/fibonacci/10/", 1, 5000.0, 0.2, 0.4, 0),
+        Measurement("bare", "/", 32, 9000.0, 3.0, 6.0, 0),
+    ]
+    cost = bench_tracing.tracing_cost(results, "service-fibonacci")
+    assert set(cost) == {1, 32}
+    assert cost[32]["throughput_ratio"] == pytest.approx(0.96)
+    assert cost[1]["throughput_ratio"] == pytest.approx(1.0)
+
+
+def test_a_short_run_measures_the_service_with_and_without_trace_ids(wrk, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "BUILD", tmp_path)
+    output, page = tmp_path / "bench.json", tmp_path / "bench-results.md"
+    short = ["--seconds", "1", "--rounds", "1", "--connections", "4"]
+    code = bench.main(
+        ["--traefik-only", "--tracing", *short, "--output", str(output), "--results-md", str(page)]
+    )
+    assert code == 0
+    summary = json.loads(output.read_text())
+    [row] = summary["tracing"].values()
+    assert row["traced_rps"] > 0
+    assert row["untraced_rps"] > 0
+    assert row["traced_cpu_us"] > 0
+    assert row["untraced_cpu_us"] > 0
+    # The untraced process really runs without trace ids: its answers carry none.
+    log = (tmp_path / f"bench-{bench_tracing.UNTRACED_TARGET}.log").read_text()
+    assert '"trace"' not in log
+    assert '"trace"' in (tmp_path / "bench-service-fibonacci.log").read_text()

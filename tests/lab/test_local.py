@@ -8,13 +8,15 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 
-from lab import local_host, local_probes, traffic
+from lab import local_host, local_probes, traffic, traffic_traces
 from lab.local import LabStartError, LocalLab
-from lab.support import REPO_ROOT, http_status, wait_until
+from lab.support import LOCAL_LOGS_DIR, REPO_ROOT, http_status, wait_until
 
 
 def alive(pid: int) -> bool:
@@ -115,6 +117,28 @@ def test_prometheus_scrapes_every_part(prometheus_binary):
             groups = json.load(response)["data"]["groups"]
         assert groups
         assert all(group["file"].startswith(str(lab.workdir)) for group in groups)
+        # Exemplars are stored (issue 19): a call's trace id comes back from Prometheus.
+        trace_id = os.urandom(16).hex()
+        call = urllib.request.Request(
+            f"{lab.api_url}/fibonacci/20/",
+            headers={"traceparent": f"00-{trace_id}-{os.urandom(8).hex()}-01"},
+        )
+
+        def stored() -> bool:
+            urllib.request.urlopen(call).read()  # again: a probe may have taken the bucket
+            query = urllib.parse.urlencode(
+                {"query": "lab_request_duration_seconds_bucket", "start": time.time() - 60}
+            )
+            url = f"{lab.prometheus_url}/api/v1/query_exemplars?{query}"
+            with urllib.request.urlopen(url) as response:
+                series = json.load(response)["data"]
+            return any(
+                exemplar["labels"].get("trace_id") == trace_id
+                for one in series
+                for exemplar in one["exemplars"]
+            )
+
+        wait_until(stored, timeout=30, interval=1.5, what="the call's exemplar in Prometheus")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -160,3 +184,41 @@ def test_make_local_stops_every_process_on_signal(tmp_path, signum):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_traffic_ends_with_each_functions_slowest_call_and_where_its_lines_are(local_lab, capsys):
+    """`make traffic` against `make local`: per function its slowest call's trace id (the
+    answer's W3C traceresponse), the make-local log files holding that call's lines (the
+    replica's ECS line and Traefik's access line), and the Kibana link of that trace."""
+    lab = local_lab
+    logs = lab.workdir / LOCAL_LOGS_DIR
+    kibana = "http://127.0.0.1:8000/kibana"
+    argv = ["--url", lab.api_url, "--count", "60", "--concurrency", "4", "--seed", "5"]
+    code = traffic.main([*argv, "--logs", str(logs), "--kibana-url", kibana])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    tail = out.split("slowest call of each function", 1)[1]
+    found = dict(re.findall(r"^  (\w+): .* trace\.id ([0-9a-f]{32})$", tail, re.MULTILINE))
+    assert set(found) == set(lab.functions), tail
+    for function, trace_id in found.items():
+        assert f"query:'trace.id:%22{trace_id}%22'" in tail
+        wait_until(
+            lambda trace_id=trace_id, function=function: (
+                {path.name.rsplit("-", 1)[0] for path in traffic_traces.files_with(trace_id, logs)}
+                >= {"traefik.log", function}
+            ),
+            timeout=10,
+            what=f"{function}'s slowest call in a replica log and in traefik.log",
+        )
+        replica_lines = [
+            json.loads(line)
+            for path in logs.glob(f"{function}-*.log")
+            for line in path.read_text().splitlines()
+            if trace_id in line
+        ]
+        assert [line["trace"]["id"] for line in replica_lines] == [trace_id]
+    # Each file printed under a call holds a line of that call.
+    for block in re.split(r"^  (?=\w+: )", tail, flags=re.MULTILINE)[1:]:
+        trace_id = re.search(r"trace\.id ([0-9a-f]{32})", block)[1]
+        for path in re.findall(r"^    (/\S+\.log)$", block, re.MULTILINE):
+            assert trace_id in Path(path).read_text(), (path, trace_id)

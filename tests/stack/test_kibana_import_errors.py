@@ -35,7 +35,7 @@ def test_per_object_errors_in_a_200_answer_fail_with_each_object_named(kibana):
     with pytest.raises(RuntimeError) as failure:
         kibana_import.import_saved_objects(url, _without_the_data_view(NDJSON))
     message = str(failure.value)
-    assert message.startswith("Kibana imported 1 saved objects and refused 7:"), message
+    assert message.startswith("Kibana imported 1 saved objects and refused 8:"), message
     assert "visualization lab-status-codes (Lab: status codes): missing_references" in message
     assert '"id": "lab-logs"' in message
 

@@ -35,6 +35,10 @@ def test_prometheus_scrapes_every_replica_with_rules_and_a_volume(declared):
     rules = yaml.safe_load(upload(prometheus, "/etc/prometheus/rules/lab.rules.yml"))
     assert rules["groups"][0]["rules"], prometheus["urn"]
     assert "--storage.tsdb.retention.time=7d" in prometheus["inputs"]["command"]
+    # Exemplars are stored only with this feature (Prometheus 2.42 --help: exemplar-storage),
+    # in a buffer sized by the config file (config.ExemplarsConfig max_exemplars).
+    assert "--enable-feature=exemplar-storage" in prometheus["inputs"]["command"]
+    assert config["storage"]["exemplars"]["max_exemplars"] > 0
     (volume,) = [v for v in by_type(declared, VOLUME) if "prometheus" in v["name"]]
     assert prometheus["inputs"]["volumes"] == [
         {"containerPath": "/prometheus", "volumeName": volume["inputs"]["name"]}

@@ -159,6 +159,8 @@ def test_prometheus_on_swarm_opens_no_lifecycle_endpoint():
     args = services()["lab-swarm-prometheus"]["taskSpec"]["containerSpec"]["args"]
     assert "--web.enable-lifecycle" not in args
     assert any(a.startswith("--storage.tsdb.retention.time=") for a in args)
+    # Exemplars are stored only with this feature (Prometheus 2.42 --help: exemplar-storage).
+    assert "--enable-feature=exemplar-storage" in args
 
 
 def test_prometheus_finds_tasks_by_dns_under_the_single_host_job_names():

@@ -98,3 +98,7 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("swarm numbers")
         for line in NUMBERS:
             terminalreporter.write_line(line)
+
+
+# Last, as it imports `report` from here: collected where test_lab_on_swarm.py imports it.
+from tests.swarm.trace_support import test_trace_id_everywhere  # noqa: E402, F401

@@ -24,7 +24,7 @@ from tests.support.swarm_cluster import wait_for
 from tests.support.swarm_harness import IMAGE, SERVICE, SWARM_SERVICE, SwarmHarness
 from tests.support.swarm_nodes import copy_images
 from tests.support.swarm_workers import busiest_worker, node_state
-from tests.swarm.conftest import FRONT_PORT, report
+from tests.swarm.conftest import FRONT_PORT, report, test_trace_id_everywhere  # noqa: F401
 from tests.swarm.lab_support import (
     Traffic,
     alive,
