@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from lab import stack_secrets
+from lab import certificates, stack_secrets
 from lab.support import REPO_ROOT, LabError
-from stack import settings
+from stack import elasticsearch_tls, settings
 from stack.settings import LabSettings
 
 # `make up STACK=swarm` selects Pulumi.swarm.yaml (lab:engine: swarm; DOCKER_HOST a manager).
@@ -70,7 +70,7 @@ def check_secrets(stack_file: Path | None = None, passphrase_file: Path | None =
         stack_secrets.check(
             stack_file or STACK_FILE,
             passphrase_file or PASSPHRASE_FILE,
-            settings.SECRET_KEYS,
+            (*settings.SECRET_KEYS, *settings.TLS_SECRET_KEYS),
             settings.NAMESPACE,
         )
     except stack_secrets.SecretsProblem as problem:
@@ -193,9 +193,11 @@ def select_stack(cli=None, *, install: bool = True):
     )
 
 
-def ensure_secrets(stack) -> None:
+def ensure_secrets(stack, lab: LabSettings | None = None) -> None:
     """Generate each missing password on `up` (the first, or the first after an upgrade that
-    added one); keep the ones already there."""
+    added one); keep the ones already there. With `lab` on Swarm with logs, also the CA and
+    Elasticsearch's certificate (lab/certificates.py): generated once, issued again only when
+    they no longer serve the names clients use."""
     from pulumi import automation
 
     present = stack.get_all_config()
@@ -203,6 +205,16 @@ def ensure_secrets(stack) -> None:
         if key not in present:
             value = automation.ConfigValue(value=secrets.token_urlsafe(18), secret=True)
             stack.set_config(key, value)
+    if lab is not None and lab.elasticsearch_tls:
+        prefix = f"{settings.NAMESPACE}:"
+        stored = {
+            key.removeprefix(prefix): item.value
+            for key, item in present.items()
+            if key.removeprefix(prefix) in settings.TLS_SECRET_KEYS
+        }
+        names = elasticsearch_tls.server_names(lab.swarm_state_host)
+        for key, text in certificates.ensure(stored, names).items():
+            stack.set_config(prefix + key, automation.ConfigValue(value=text, secret=True))
 
 
 def outputs() -> dict:

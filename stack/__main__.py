@@ -55,14 +55,22 @@ if settings.engine == "swarm":
     # The same parts with the same Args, declared as Swarm services (stack/swarm*.py).
     from functools import partial
 
-    from stack import swarm_monitoring, swarm_state
+    from stack import elasticsearch_tls, swarm_monitoring, swarm_state
 
     LabNetwork, FunctionService = swarm.SwarmLabNetwork, swarm.SwarmFunctionService
     Traefik, Prometheus = swarm.SwarmTraefik, swarm.SwarmPrometheus
     Grafana = swarm_state.SwarmGrafana
     # The state node's address: the gelf driver's target, the security step's and the import's.
     at_state_node = partial(partial, state_host=settings.swarm_state_host)
-    Elasticsearch = at_state_node(swarm_state.SwarmElasticsearch)
+    # Elasticsearch's HTTPS, with the CA and certificate make up generated (issue 22).
+    tls = None
+    if settings.elasticsearch_tls:
+        tls = elasticsearch_tls.ElasticsearchTls(
+            ca_certificate=secret(elasticsearch_tls.CA_CERTIFICATE_SECRET),
+            certificate=secret(elasticsearch_tls.CERTIFICATE_SECRET),
+            key=secret(elasticsearch_tls.KEY_SECRET),
+        )
+    Elasticsearch = partial(at_state_node(swarm_state.SwarmElasticsearch), tls=tls)
     Logstash = at_state_node(swarm_state.SwarmLogstash)
     Kibana = at_state_node(swarm_state.SwarmKibana)
     monitoring = swarm_monitoring  # the same declare(), with the Swarm classes
@@ -120,6 +128,7 @@ if settings.logs:
             gelf_port=settings.ports["gelf"],
             alerts=settings.metrics and settings.alerting,
             writer_password=secret(es_security.USERS_BY_NAME["lab_logstash_writer"].secret),
+            elasticsearch_ca=elasticsearch.ca_certificate,
             depends_on=elasticsearch.ready,
         ),
     )
@@ -136,6 +145,7 @@ if settings.logs:
             public_url=urls["kibana_url"],
             kibana_system_password=secret(es_security.KIBANA_SYSTEM_SECRET),
             importer_password=secret(es_security.USERS_BY_NAME["lab_kibana_importer"].secret),
+            elasticsearch_ca=elasticsearch.ca_certificate,
             depends_on=elasticsearch.ready,
         ),
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from stack import elasticsearch_tls as es_tls
 from stack.configs import elasticsearch_security as es_security
 from stack.configs import kibana_yml
 from stack.containers import PartComponent, PublishingArgs, secret_upload, slow_start_healthcheck
@@ -20,6 +21,8 @@ class KibanaArgs(PublishingArgs):
     public_url: str  # through Traefik, e.g. http://127.0.0.1:8000/kibana
     kibana_system_password: pulumi.Input[str]  # Kibana's own login to Elasticsearch
     importer_password: pulumi.Input[str]  # the saved-objects import's login
+    # The lab's CA (PEM) when Elasticsearch serves HTTPS (Swarm: stack/elasticsearch_tls.py).
+    elasticsearch_ca: pulumi.Input[str] | None = None
 
 
 class Kibana(PartComponent):
@@ -30,7 +33,8 @@ class Kibana(PartComponent):
         # environment into command-line arguments, where a password would show (kibana_yml.py).
         return dict(
             uploads=[
-                secret_upload(kibana_yml.CONFIG_FILE, config(args), owner=kibana_yml.KIBANA_UID)
+                secret_upload(kibana_yml.CONFIG_FILE, config(args), owner=kibana_yml.KIBANA_UID),
+                *es_tls.ca_uploads(args.elasticsearch_ca, owner=kibana_yml.KIBANA_UID),
             ],
             ports=[args.placement.publish(KIBANA_PORT, args.port)],
             health=slow_start_healthcheck(HEALTH_COMMAND, **HEALTH_TIMING),
@@ -52,6 +56,7 @@ def config(args: KibanaArgs) -> pulumi.Output[str]:
             password=password,
             base_path=KIBANA_SUB_PATH,
             public_url=args.public_url,
+            elasticsearch_ca_file=es_tls.CLIENT_CA_FILE if args.elasticsearch_ca else None,
         )
     )
 

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from dashboards import prometheus_rules
-from stack import exposure
+from stack import elasticsearch_tls, exposure
 from stack import settings_grammar as grammar
 from stack import settings_tables as tables
 from stack.configs import alertmanager_yaml
@@ -79,6 +79,8 @@ SWITCHES = ("metrics", "grafana", "logs", *tables.MONITORING_SWITCHES)
 # Keys whose values are Pulumi secrets: the program reads them with require_secret, never
 # through this object, and the front door only checks that they are present.
 SECRET_KEYS = tuple(tables.SECRETS)
+# The CA and Elasticsearch's certificate on Swarm (stack/elasticsearch_tls.py), secrets too.
+TLS_SECRET_KEYS = tuple(elasticsearch_tls.TLS_SECRETS)
 ENGINES = tables.ENGINES
 
 # Every alert's `for:` as the rules declare it (`lab:alertFor` overrides some).
@@ -148,6 +150,11 @@ class LabSettings:
         return self.metrics and self.grafana
 
     @property
+    def elasticsearch_tls(self) -> bool:
+        """On Swarm, Elasticsearch serves HTTPS with the lab's CA (stack/elasticsearch_tls.py)."""
+        return self.engine == "swarm" and self.logs
+
+    @property
     def client_host(self) -> str:
         """The host a client on this machine dials: a wildcard bind address is not a host."""
         if self.bind_address in _WILDCARD_ADDRESSES:
@@ -160,7 +167,8 @@ class LabSettings:
         """On Swarm the state node publishes its parts' ports (host mode), not this machine."""
         on_state_node = self.engine == "swarm" and port_key in tables.STATE_NODE_PORTS
         host = self.swarm_state_host if on_state_node and self.swarm_state_host else None
-        return f"http://{host or self.client_host}:{self.ports[port_key]}{path}"
+        scheme = "https" if port_key == "elasticsearch" and self.elasticsearch_tls else "http"
+        return f"{scheme}://{host or self.client_host}:{self.ports[port_key]}{path}"
 
     @property
     def api_url(self) -> str:
@@ -211,7 +219,7 @@ _MAPPINGS = {
     "alertFor": ("alert_for", ALERT_FOR),
     "alertTiming": ("alert_timing", alertmanager_yaml.TIMING),
 }
-KEYS = (*tables.SCALARS, *_MAPPINGS, *SECRET_KEYS)
+KEYS = (*tables.SCALARS, *_MAPPINGS, *SECRET_KEYS, *TLS_SECRET_KEYS)
 
 
 def _unknown_key(key: str, known: tuple[str, ...]) -> SettingsError:
@@ -228,7 +236,7 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
     """Validate the keys of the `lab:` namespace (without the prefix) into LabSettings."""
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        if key in SECRET_KEYS:
+        if key in SECRET_KEYS or key in TLS_SECRET_KEYS:
             continue
         if key in tables.SCALARS:
             attribute, convert = tables.SCALARS[key]

@@ -28,9 +28,15 @@ class KibanaConfigError(ValueError):
 
 
 def settings(
-    *, elasticsearch_url: str, password: str, base_path: str, public_url: str
+    *,
+    elasticsearch_url: str,
+    password: str,
+    base_path: str,
+    public_url: str,
+    elasticsearch_ca_file: str | None = None,
 ) -> dict[str, object]:
-    """Every setting the lab gives Kibana, by its kibana.yml name."""
+    """Every setting the lab gives Kibana, by its kibana.yml name; with
+    `elasticsearch_ca_file`, Kibana trusts only that CA for Elasticsearch (HTTPS on Swarm)."""
     if _ENV_REFERENCE.search(password):
         raise KibanaConfigError(
             "lab:kibanaSystemPassword contains `${...}`, which Kibana would read as an "
@@ -53,6 +59,14 @@ def settings(
         "telemetry.optIn": False,
         "telemetry.enabled": False,
         "newsfeed.enabled": False,
+        # The CA's PEM file; verificationMode stays at its default, `full` (certificate and
+        # host name: elastic/kibana 8.19 src/core/packages/elasticsearch/server-internal
+        # elasticsearch_config.ts, ssl.certificateAuthorities and ssl.verificationMode).
+        **(
+            {"elasticsearch.ssl.certificateAuthorities": [elasticsearch_ca_file]}
+            if elasticsearch_ca_file
+            else {}
+        ),
     }
 
 
