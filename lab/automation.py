@@ -21,7 +21,8 @@ import yaml
 
 from lab import certificates, stack_secrets
 from lab.support import REPO_ROOT, LabError
-from stack import elasticsearch_tls, settings
+from stack import settings
+from stack.configs import elasticsearch_tls
 from stack.settings import LabSettings
 
 # `make up STACK=swarm` selects Pulumi.swarm.yaml (lab:engine: swarm; DOCKER_HOST a manager).

@@ -1,5 +1,5 @@
-"""The lab's CA and Elasticsearch's HTTP certificate on Swarm (stack/elasticsearch_tls.py), made
-with the `cryptography` package by `make up` and kept as Pulumi secrets, like the passwords.
+"""The lab's CA and Elasticsearch's HTTP certificate on Swarm (stack/configs/elasticsearch_tls.py),
+made with the `cryptography` package by `make up` and kept as Pulumi secrets, like passwords.
 
 Generated once: the CA stays for the life of the stack, and the node's certificate is issued
 again only when it is missing, no longer names every name clients use (lab:swarmStateHost
@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from stack.elasticsearch_tls import (
+from stack.configs.elasticsearch_tls import (
     CA_CERTIFICATE_SECRET,
     CA_KEY_SECRET,
     CERTIFICATE_SECRET,
@@ -187,8 +187,8 @@ def server_certificate_problem(
 def ensure(
     present: Mapping[str, str], names: Sequence[str], now: datetime.datetime | None = None
 ) -> dict[str, str]:
-    """The TLS secrets (stack/elasticsearch_tls.py keys, without the namespace) to set so the
-    stored ones serve `names`: {} when they already do; never a new CA when one is stored."""
+    """The TLS secrets (stack/configs/elasticsearch_tls.py keys, without the namespace) to set
+    so the stored ones serve `names`: {} when they already do; never a new CA when one is stored."""
     updates: dict[str, str] = {}
     ca_certificate, ca_key = present.get(CA_CERTIFICATE_SECRET), present.get(CA_KEY_SECRET)
     if not (ca_certificate and ca_key):

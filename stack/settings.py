@@ -19,10 +19,10 @@ from typing import Any
 import yaml
 
 from dashboards import prometheus_rules
-from stack import elasticsearch_tls, exposure
+from stack import exposure
 from stack import settings_grammar as grammar
 from stack import settings_tables as tables
-from stack.configs import alertmanager_yaml
+from stack.configs import alertmanager_yaml, elasticsearch_tls
 
 NAMESPACE = "lab"
 
@@ -79,7 +79,7 @@ SWITCHES = ("metrics", "grafana", "logs", *tables.MONITORING_SWITCHES)
 # Keys whose values are Pulumi secrets: the program reads them with require_secret, never
 # through this object, and the front door only checks that they are present.
 SECRET_KEYS = tuple(tables.SECRETS)
-# The CA and Elasticsearch's certificate on Swarm (stack/elasticsearch_tls.py), secrets too.
+# The CA and Elasticsearch's certificate on Swarm (configs/elasticsearch_tls.py), secrets too.
 TLS_SECRET_KEYS = tuple(elasticsearch_tls.TLS_SECRETS)
 ENGINES = tables.ENGINES
 
@@ -151,7 +151,7 @@ class LabSettings:
 
     @property
     def elasticsearch_tls(self) -> bool:
-        """On Swarm, Elasticsearch serves HTTPS with the lab's CA (stack/elasticsearch_tls.py)."""
+        """On Swarm, Elasticsearch serves HTTPS with the lab's CA (configs/elasticsearch_tls.py)."""
         return self.engine == "swarm" and self.logs
 
     @property

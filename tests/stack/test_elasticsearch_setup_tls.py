@@ -12,8 +12,8 @@ import pytest
 
 from lab import certificates
 from stack import elasticsearch_setup as setup
-from stack import elasticsearch_tls
 from stack.configs import elasticsearch_security as security
+from stack.configs import elasticsearch_tls
 from tests.support.elasticsearch_standin import ElasticsearchStandIn
 
 ELASTIC = "elastic-pw-1"

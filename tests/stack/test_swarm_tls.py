@@ -28,7 +28,7 @@ from cryptography.x509.verification import PolicyBuilder, Store
 
 from lab import certificates
 from lab.support import NotReady, free_port, start, stop, wait_for_http
-from stack import elasticsearch_tls
+from stack.configs import elasticsearch_tls
 from tests.support.binaries import packaged_binary
 from tests.support.capture import MOCK_TLS, OPEN_ON_SWARM, capture
 

@@ -34,7 +34,8 @@ from typing import Any
 
 from lab import certificates
 from lab.support import REPO_ROOT
-from stack import elasticsearch_tls, settings
+from stack import settings
+from stack.configs import elasticsearch_tls
 
 PROGRAM = REPO_ROOT / "stack" / "__main__.py"
 TEST_GRAFANA_PASSWORD = "mock-grafana-password"  # only ever used under mocks
@@ -51,7 +52,7 @@ SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
 MOCK_SECRETS = {key: f"mock-{key[len('lab:') :]}-pw" for key in SECRET_KEYS} | {
     "lab:grafanaAdminPassword": TEST_GRAFANA_PASSWORD
 }
-# The Swarm TLS secrets (stack/elasticsearch_tls.py), real PEM texts as make up generates them.
+# The Swarm TLS secrets (stack/configs/elasticsearch_tls.py), real PEMs as make up makes them.
 TLS_SECRET_KEYS = tuple(f"lab:{key}" for key in settings.TLS_SECRET_KEYS)
 MOCK_TLS = {
     f"lab:{key}": text
