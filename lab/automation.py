@@ -218,6 +218,14 @@ def ensure_secrets(stack, lab: LabSettings | None = None) -> None:
             stack.set_config(prefix + key, automation.ConfigValue(value=text, secret=True))
 
 
+def stack_secret(key: str) -> str | None:
+    """A `lab:` secret of the stack, decrypted; None when nothing can read it."""
+    try:
+        return select_stack(install=False).get_config(f"{settings.NAMESPACE}:{key}").value
+    except Exception:  # no CLI, no stack yet, no such key: the caller does without
+        return None
+
+
 def outputs() -> dict:
     """The stack's outputs as plain values; {} when nothing is up or nothing can read them."""
     try:
