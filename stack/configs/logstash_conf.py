@@ -132,9 +132,9 @@ def _credentials(writer: tuple[str, str] | None) -> str:
 
 def _tls(ca_file: str | None) -> str:
     """The output's trust for an https URL: only the lab's CA, with full verification (the
-    default `ssl_verification_mode`). `ssl_certificate_authorities` replaced `cacert` in
-    logstash-output-elasticsearch 11.14 (Logstash 8.11 release notes) and is the option of the
-    v11.22.13 that Logstash 8.19 bundles (docs/plugins/outputs/elasticsearch.asciidoc)."""
+    default `ssl_verification_mode`). `ssl_certificate_authorities` is the option of the
+    v11.22.13 that Logstash 8.19 bundles (plugin_mixins/elasticsearch/api_configs.rb;
+    docs/product-rules.md L4); `cacert` is its deprecated form (Logstash 8.11 release notes)."""
     if ca_file is None:
         return ""
     return f'    ssl_certificate_authorities => ["{ca_file}"]\n'
