@@ -141,12 +141,12 @@ class SwarmElasticsearchExporter(SwarmScrapedPart):
     SCRAPED = elasticsearch_exporter.ElasticsearchExporter
 
     def service_arguments(self, args: ElasticsearchExporterArgs) -> dict:
-        password = {elasticsearch_exporter.PASSWORD_FILE: args.password}
+        files = {elasticsearch_exporter.PASSWORD_FILE: args.password}
         if args.ca_certificate:
-            password[elasticsearch_tls.CLIENT_CA_FILE] = args.ca_certificate
+            files[elasticsearch_tls.CLIENT_CA_FILE] = args.ca_certificate
         return dict(
             commands=elasticsearch_exporter.start_command(args),
-            secrets=self.secrets(password, owner=elasticsearch_exporter.EXPORTER_UID),
+            secrets=self.secrets(files, owner=elasticsearch_exporter.EXPORTER_UID),
             healthcheck=healthcheck(elasticsearch_exporter.HEALTH_COMMAND),
         )
 
