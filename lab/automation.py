@@ -214,7 +214,8 @@ def ensure_secrets(stack, lab: LabSettings | None = None) -> None:
             if key.removeprefix(prefix) in settings.TLS_SECRET_KEYS
         }
         names = elasticsearch_tls.server_names(lab.swarm_state_host)
-        for key, text in certificates.ensure(stored, names).items():
+        kibana = elasticsearch_tls.kibana_names(lab.swarm_state_host)
+        for key, text in certificates.ensure(stored, names, kibana_names=kibana).items():
             stack.set_config(prefix + key, automation.ConfigValue(value=text, secret=True))
 
 

@@ -24,6 +24,8 @@ from stack.configs.elasticsearch_tls import (
     CA_KEY_SECRET,
     CERTIFICATE_SECRET,
     KEY_SECRET,
+    KIBANA_CERTIFICATE_SECRET,
+    KIBANA_KEY_SECRET,
     is_ip_address,
 )
 
@@ -185,21 +187,31 @@ def server_certificate_problem(
 
 
 def ensure(
-    present: Mapping[str, str], names: Sequence[str], now: datetime.datetime | None = None
+    present: Mapping[str, str],
+    names: Sequence[str],
+    now: datetime.datetime | None = None,
+    *,
+    kibana_names: Sequence[str] | None = None,
 ) -> dict[str, str]:
     """The TLS secrets (stack/configs/elasticsearch_tls.py keys, without the namespace) to set
-    so the stored ones serve `names`: {} when they already do; never a new CA when one is stored."""
+    so the stored ones serve `names` (Elasticsearch's) and `kibana_names` (Kibana's, when
+    given): {} when they already do; never a new CA when one is stored."""
     updates: dict[str, str] = {}
     ca_certificate, ca_key = present.get(CA_CERTIFICATE_SECRET), present.get(CA_KEY_SECRET)
     if not (ca_certificate and ca_key):
         ca_certificate, ca_key = new_ca(now)
         updates[CA_CERTIFICATE_SECRET], updates[CA_KEY_SECRET] = ca_certificate, ca_key
-    certificate, key = present.get(CERTIFICATE_SECRET), present.get(KEY_SECRET)
-    if (
-        updates
-        or not (certificate and key)
-        or server_certificate_problem(certificate, key, ca_certificate, names, now)
-    ):
-        certificate, key = new_server_certificate(ca_certificate, ca_key, names, now)
-        updates[CERTIFICATE_SECRET], updates[KEY_SECRET] = certificate, key
+    servers = [(CERTIFICATE_SECRET, KEY_SECRET, names)]
+    if kibana_names is not None:
+        servers.append((KIBANA_CERTIFICATE_SECRET, KIBANA_KEY_SECRET, kibana_names))
+    new_ca_made = bool(updates)
+    for certificate_key, key_key, server_names in servers:
+        certificate, key = present.get(certificate_key), present.get(key_key)
+        if (
+            new_ca_made
+            or not (certificate and key)
+            or server_certificate_problem(certificate, key, ca_certificate, server_names, now)
+        ):
+            certificate, key = new_server_certificate(ca_certificate, ca_key, server_names, now)
+            updates[certificate_key], updates[key_key] = certificate, key
     return updates

@@ -20,12 +20,16 @@ CA_CERTIFICATE_SECRET = "tlsCaCertificate"
 CA_KEY_SECRET = "tlsCaKey"
 CERTIFICATE_SECRET = "elasticsearchTlsCertificate"
 KEY_SECRET = "elasticsearchTlsKey"
+KIBANA_CERTIFICATE_SECRET = "kibanaTlsCertificate"
+KIBANA_KEY_SECRET = "kibanaTlsKey"
 TLS_SECRETS: Mapping[str, str] = MappingProxyType(
     {
         CA_CERTIFICATE_SECRET: "the lab's CA certificate (PEM), which every client trusts",
         CA_KEY_SECRET: "the lab's CA key (PEM), kept to re-issue the node's certificate",
         CERTIFICATE_SECRET: "Elasticsearch's HTTP certificate (PEM), issued by the lab's CA",
         KEY_SECRET: "Elasticsearch's HTTP key (PEM)",
+        KIBANA_CERTIFICATE_SECRET: "Kibana's server certificate (PEM), issued by the lab's CA",
+        KIBANA_KEY_SECRET: "Kibana's server key (PEM)",
     }
 )
 
@@ -39,8 +43,14 @@ SERVER_CA_FILE = f"{CERT_DIR}/ca.crt"
 # Where each client finds the CA (a 0400 secret file owned by the client's uid).
 CLIENT_CA_FILE = "/run/secrets/lab-ca.crt"
 
+# Kibana's server certificate and key (Kibana reads them from any path).
+KIBANA_CERT_DIR = "/usr/share/kibana/config/certs"
+KIBANA_CERTIFICATE_FILE = f"{KIBANA_CERT_DIR}/server.crt"
+KIBANA_KEY_FILE = f"{KIBANA_CERT_DIR}/server.key"
+
 # The overlay alias clients dial (stack/network.py gives every part its name as alias).
 SERVICE_NAME = "elasticsearch"
+KIBANA_SERVICE_NAME = "kibana"
 # The container health check dials the node from inside its own task.
 LOCAL_NAME = "localhost"
 
@@ -51,6 +61,12 @@ def server_names(state_host: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((SERVICE_NAME, LOCAL_NAME, state_host)))
 
 
+def kibana_names(state_host: str) -> tuple[str, ...]:
+    """Kibana's: the overlay alias (Traefik, the probe), localhost (its health check) and the
+    state node's address (the saved-objects import, from where Pulumi runs)."""
+    return tuple(dict.fromkeys((KIBANA_SERVICE_NAME, LOCAL_NAME, state_host)))
+
+
 def is_ip_address(name: str) -> bool:
     """A name a certificate carries as an IP address SAN rather than a DNS one."""
     try:
@@ -58,6 +74,16 @@ def is_ip_address(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def kibana_server_settings() -> dict[str, object]:
+    """kibana.yml's HTTPS for Kibana's own server (Kibana 8.19 settings reference:
+    server.ssl.enabled, server.ssl.certificate, server.ssl.key)."""
+    return {
+        "server.ssl.enabled": True,
+        "server.ssl.certificate": KIBANA_CERTIFICATE_FILE,
+        "server.ssl.key": KIBANA_KEY_FILE,
+    }
 
 
 def server_settings() -> dict[str, str]:

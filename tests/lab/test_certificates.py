@@ -154,7 +154,8 @@ def test_make_up_on_swarm_stores_them_as_secrets_once():
     stack = FakeStack()
     automation.ensure_secrets(stack, swarm_settings())
     tls = {key: value for key, value in stack.config.items() if "Tls" in key or "tlsCa" in key}
-    assert set(tls) == {f"lab:{key}" for key in (CA_CERT, CA_KEY, CERT, KEY)}
+    kibana = ("kibanaTlsCertificate", "kibanaTlsKey")
+    assert set(tls) == {f"lab:{key}" for key in (CA_CERT, CA_KEY, CERT, KEY, *kibana)}
     assert all(value.secret for value in tls.values())
     leaf, ca = stack.config[f"lab:{CERT}"].value, stack.config[f"lab:{CA_CERT}"].value
     verifier(ca, x509.IPAddress(ipaddress.ip_address(STATE_HOST))).verify(load(leaf), [])
@@ -167,3 +168,14 @@ def test_the_single_host_lab_gets_no_certificate():
     stack = FakeStack()
     automation.ensure_secrets(stack, settings.parse({}))
     assert not [key for key in stack.config if key.removeprefix("lab:") in (CA_CERT, CERT)]
+
+
+def test_kibanas_certificate_names_kibana_under_the_same_ca():
+    made = certificates.ensure({}, NAMES, kibana_names=("kibana", "localhost", STATE_HOST))
+    kibana = load(made["kibanaTlsCertificate"])
+    for name in (x509.DNSName("kibana"), x509.IPAddress(ipaddress.ip_address(STATE_HOST))):
+        verifier(made[CA_CERT], name).verify(kibana, [])
+    with pytest.raises(VerificationError):
+        verifier(made[CA_CERT], x509.DNSName("elasticsearch")).verify(kibana, [])
+    again = certificates.ensure(made, NAMES, kibana_names=("kibana", "localhost", STATE_HOST))
+    assert again == {}

@@ -23,7 +23,7 @@ KNOWN = (
     "memoryMb, alertFor, alertTiming, grafanaAdminPassword, elasticPassword, kibanaSystemPassword, "
     "logstashWriterPassword, kibanaImporterPassword, labUserPassword, monitorPassword, "
     "traefikAdminPassword, tlsCaCertificate, tlsCaKey, elasticsearchTlsCertificate, "
-    "elasticsearchTlsKey"
+    "elasticsearchTlsKey, kibanaTlsCertificate, kibanaTlsKey"
 )
 # (config under `lab:`, the one message a user reads)
 INVALID = {

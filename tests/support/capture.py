@@ -56,7 +56,11 @@ MOCK_SECRETS = {key: f"mock-{key[len('lab:') :]}-pw" for key in SECRET_KEYS} | {
 TLS_SECRET_KEYS = tuple(f"lab:{key}" for key in settings.TLS_SECRET_KEYS)
 MOCK_TLS = {
     f"lab:{key}": text
-    for key, text in certificates.ensure({}, elasticsearch_tls.server_names("10.0.0.5")).items()
+    for key, text in certificates.ensure(
+        {},
+        elasticsearch_tls.server_names("10.0.0.5"),
+        kibana_names=elasticsearch_tls.kibana_names("10.0.0.5"),
+    ).items()
 }
 
 
