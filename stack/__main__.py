@@ -72,7 +72,13 @@ if settings.engine == "swarm":
         )
     Elasticsearch = partial(at_state_node(swarm_state.SwarmElasticsearch), tls=tls)
     Logstash = at_state_node(swarm_state.SwarmLogstash)
-    Kibana = at_state_node(swarm_state.SwarmKibana)
+    kibana_tls = None
+    if settings.elasticsearch_tls:  # Kibana's own port over HTTPS, from the same CA
+        kibana_tls = (
+            secret(elasticsearch_tls.KIBANA_CERTIFICATE_SECRET),
+            secret(elasticsearch_tls.KIBANA_KEY_SECRET),
+        )
+    Kibana = partial(at_state_node(swarm_state.SwarmKibana), tls=kibana_tls)
     monitoring = swarm_monitoring  # the same declare(), with the Swarm classes
 urls = settings.urls()
 parts = settings.parts()
@@ -176,7 +182,12 @@ Traefik(
         api_port=settings.ports["api"],
         dashboard_port=settings.ports["traefik"],
         grafana_url=f"http://grafana:{GRAFANA_PORT}" if settings.grafana_on else None,
-        kibana_url=f"http://kibana:{KIBANA_PORT}" if settings.logs else None,
+        kibana_url=(
+            f"{'https' if settings.elasticsearch_tls else 'http'}://kibana:{KIBANA_PORT}"
+            if settings.logs
+            else None
+        ),
+        kibana_ca=elasticsearch.ca_certificate if settings.elasticsearch_tls else None,
         # "traefik": the blackbox probes call the functions by Traefik's name on the network.
         hosts=[
             settings.client_host,

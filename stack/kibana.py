@@ -48,7 +48,7 @@ class Kibana(PartComponent):
         return {"url": self.url, "direct_url": direct_url}
 
 
-def config(args: KibanaArgs) -> pulumi.Output[str]:
+def config(args: KibanaArgs, *, server_tls: bool = False) -> pulumi.Output[str]:
     """kibana.yml with kibana_system's login (a secret: the whole file is one)."""
     return pulumi.Output.from_input(args.kibana_system_password).apply(
         lambda password: kibana_yml.render(
@@ -57,6 +57,7 @@ def config(args: KibanaArgs) -> pulumi.Output[str]:
             base_path=KIBANA_SUB_PATH,
             public_url=args.public_url,
             elasticsearch_ca_file=es_tls.CLIENT_CA_FILE if args.elasticsearch_ca else None,
+            server_tls=server_tls,
         )
     )
 
@@ -67,7 +68,22 @@ HEALTH_COMMAND = ("curl", "-fsS", f"http://localhost:{KIBANA_PORT}{KIBANA_SUB_PA
 HEALTH_TIMING = {"retries": 18, "start_period": "90s"}
 
 
-def import_objects(part: pulumi.ComponentResource, name: str, args: KibanaArgs, url: str) -> None:
+def health_command(*, tls: bool = False) -> tuple[str, ...]:
+    """HEALTH_COMMAND; with `tls` (Swarm), over HTTPS verified with the lab's CA (the
+    certificate names `localhost`)."""
+    if not tls:
+        return HEALTH_COMMAND
+    *start, url = HEALTH_COMMAND
+    return (*start, "--cacert", es_tls.CLIENT_CA_FILE, url.replace("http://", "https://", 1))
+
+
+def import_objects(
+    part: pulumi.ComponentResource,
+    name: str,
+    args: KibanaArgs,
+    url: str,
+    ca_certificate: pulumi.Input[str] | None = None,
+) -> None:
     """The saved objects, imported by the importer user at `url` (Kibana's published port, from
     where Pulumi runs) once `part.container` runs, again whenever it is replaced."""
     part.saved_objects = KibanaSavedObjects(
@@ -77,6 +93,7 @@ def import_objects(part: pulumi.ComponentResource, name: str, args: KibanaArgs, 
         trigger=part.container.id,
         username=es_security.KIBANA_IMPORTER_USER,
         password=args.importer_password,
+        ca_certificate=ca_certificate,
         opts=pulumi.ResourceOptions(parent=part, depends_on=[part.container]),
     )
     part.url = args.public_url

@@ -63,7 +63,7 @@ def part_urls(settings: LabSettings) -> dict[str, str]:
     if settings.logs:
         scheme = "https" if settings.elasticsearch_tls else "http"
         urls["elasticsearch"] = f"{scheme}://elasticsearch:{ELASTICSEARCH_PORT}"
-        urls["kibana"] = f"http://kibana:{KIBANA_PORT}{KIBANA_SUB_PATH}"
+        urls["kibana"] = f"{scheme}://kibana:{KIBANA_PORT}{KIBANA_SUB_PATH}"
         urls["logstash"] = f"http://logstash:{LOGSTASH_API_PORT}"
     return urls
 
@@ -137,7 +137,8 @@ def declare(
         parts = part_urls(settings)
         # On Swarm the Elasticsearch probe verifies HTTPS with the lab's CA.
         ca_certificate = elasticsearch.ca_certificate if elasticsearch is not None else None
-        ca_files = {"elasticsearch": es_tls.CLIENT_CA_FILE} if ca_certificate else {}
+        tls_parts = ("elasticsearch", "kibana")  # Kibana's port is HTTPS there too
+        ca_files = {part: es_tls.CLIENT_CA_FILE for part in tls_parts} if ca_certificate else {}
         blackbox = part["blackbox"](
             f"{name}-blackbox",
             BlackboxArgs.for_part(

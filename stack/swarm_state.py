@@ -155,25 +155,40 @@ class SwarmLogstash(StatePartService):
 
 class SwarmKibana(StatePartService):
     """Kibana on the state node; its saved objects imported through its published port
-    there (`state_host`), from wherever Pulumi runs."""
+    there (`state_host`), from wherever Pulumi runs. With `tls` (its certificate and key, from
+    the lab's CA: stack/configs/elasticsearch_tls.py), its own port serves HTTPS, which the
+    import, Traefik, the probe and the health check verify with that CA."""
 
     PART = "kibana"
+
+    def __init__(
+        self, name: str, args: KibanaArgs, opts=None, *, state_host: str, tls=None
+    ) -> None:
+        self.tls = tls if args.elasticsearch_ca else None  # its clients need the CA too
+        self.scheme = "https" if self.tls else "http"
+        super().__init__(name, args, opts, state_host=state_host)
 
     def service_arguments(self, args: KibanaArgs) -> dict:
         # The whole configuration is kibana.yml, a secret (it holds kibana_system's password;
         # Kibana's image turns its environment into command-line arguments: kibana_yml.py).
         files = {
-            kibana_yml.CONFIG_FILE: kibana.config(args),
+            kibana_yml.CONFIG_FILE: kibana.config(args, server_tls=self.tls is not None),
             **self.ca_file(args.elasticsearch_ca),
         }
+        if self.tls:
+            certificate, key = self.tls
+            files[elasticsearch_tls.KIBANA_CERTIFICATE_FILE] = certificate
+            files[elasticsearch_tls.KIBANA_KEY_FILE] = key
+        health = kibana.health_command(tls=self.tls is not None)
         return dict(
             secrets=self.secrets(files, owner=kibana_yml.KIBANA_UID),
-            healthcheck=slow_start_healthcheck(kibana.HEALTH_COMMAND, **kibana.HEALTH_TIMING),
+            healthcheck=slow_start_healthcheck(health, **kibana.HEALTH_TIMING),
             constraints=[STATE_CONSTRAINT],
             endpoint=host_ports((KIBANA_PORT, args.port)),
         )
 
     def outputs(self, args: KibanaArgs) -> dict:
-        direct_url = f"http://{self.state_host}:{args.port}{KIBANA_SUB_PATH}"
-        kibana.import_objects(self, self.name, args, direct_url)
+        direct_url = f"{self.scheme}://{self.state_host}:{args.port}{KIBANA_SUB_PATH}"
+        ca = args.elasticsearch_ca if self.tls else None
+        kibana.import_objects(self, self.name, args, direct_url, ca_certificate=ca)
         return {"url": self.url, "direct_url": direct_url}

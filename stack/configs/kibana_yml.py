@@ -12,6 +12,7 @@ import re
 
 import yaml
 
+from stack.configs import elasticsearch_tls
 from stack.configs.elasticsearch_security import KIBANA_SYSTEM_USER
 
 CONFIG_FILE = "/usr/share/kibana/config/kibana.yml"  # the image's config (it replaces it)
@@ -34,6 +35,7 @@ def settings(
     base_path: str,
     public_url: str,
     elasticsearch_ca_file: str | None = None,
+    server_tls: bool = False,
 ) -> dict[str, object]:
     """Every setting the lab gives Kibana, by its kibana.yml name; with
     `elasticsearch_ca_file`, Kibana trusts only that CA for Elasticsearch (HTTPS on Swarm)."""
@@ -67,6 +69,8 @@ def settings(
             if elasticsearch_ca_file
             else {}
         ),
+        # Kibana's own port over HTTPS (Swarm: its clients verify it with the lab's CA).
+        **(elasticsearch_tls.kibana_server_settings() if server_tls else {}),
     }
 
 

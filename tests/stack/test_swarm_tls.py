@@ -1,102 +1,34 @@
-"""Elasticsearch's HTTPS on Swarm, as the program declares it (under mocks, issue 22): the node
-serves TLS with the certificate from the stack's secrets, every client dials an https URL and
-trusts the lab's CA, given to it as a 0400 secret file, and each name a client dials is one the
-certificate carries (checked with cryptography's RFC 5280 verifier); the real blackbox exporter
-with the declared module and CA passes on the lab's node and fails on another CA's. The
-single-host lab keeps plain HTTP."""
+"""Elasticsearch's and Kibana's HTTPS on Swarm, as the program declares it (under mocks, issue
+22): the node serves TLS with the certificate from the stack's secrets, every client dials an
+https URL and trusts the lab's CA, given to it as a 0400 secret file, and each name a client
+dials is one the certificate carries (checked with cryptography's RFC 5280 verifier). The
+single-host lab keeps plain HTTP. Real clients against real TLS: test_swarm_tls_clients.py."""
 
 from __future__ import annotations
 
-import base64
-import functools
-import ipaddress
-import json
 import re
-import ssl
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-import requests
 import yaml
-from cryptography import x509
-from cryptography.x509.verification import PolicyBuilder, Store
 
-from lab import certificates
-from lab.support import NotReady, free_port, start, stop, wait_for_http
-from stack.configs import elasticsearch_tls
-from tests.support.binaries import packaged_binary
-from tests.support.capture import MOCK_TLS, OPEN_ON_SWARM, capture
-
-SERVICE = "docker:index/service:Service"
-SECRET = "docker:index/secret:Secret"
-CONFIG = "docker:index/serviceConfig:ServiceConfig"
-CONTAINER = "docker:index/container:Container"
-STATE_HOST = "10.0.0.5"  # the name MOCK_TLS's certificate was issued for
-CA = MOCK_TLS["lab:tlsCaCertificate"]
-CERTIFICATE = MOCK_TLS["lab:elasticsearchTlsCertificate"]
-KEY = MOCK_TLS["lab:elasticsearchTlsKey"]
-ELASTIC_UID = 1000  # the Elasticsearch, Logstash and Kibana images' user
-NOBODY = 65534  # the exporters'
-
-
-@functools.cache
-def swarm() -> tuple[dict, ...]:
-    config = {
-        "lab:engine": "swarm",
-        "lab:swarmStateHost": STATE_HOST,
-        "lab:allowOpenPorts": OPEN_ON_SWARM,
-    }
-    return tuple(capture(config, stack="swarm")["resources"])
-
-
-def service(part: str) -> dict:
-    (found,) = [
-        r["inputs"]
-        for r in swarm()
-        if r["type"] == SERVICE and r["inputs"]["name"] == f"lab-swarm-{part}"
-    ]
-    return found["taskSpec"]["containerSpec"]
-
-
-def secret_files(part: str) -> dict[str, tuple[str, dict]]:
-    """fileName -> (content, mount) of the part's Swarm secrets."""
-    texts = {
-        r["inputs"]["name"]: base64.b64decode(r["inputs"]["data"]).decode()
-        for r in swarm()
-        if r["type"] == SECRET
-    }
-    return {m["fileName"]: (texts[m["secretName"]], m) for m in service(part).get("secrets", [])}
-
-
-def config_files(part: str) -> dict[str, str]:
-    texts = {r["inputs"]["name"]: r["inputs"]["dataRaw"] for r in swarm() if r["type"] == CONFIG}
-    return {m["fileName"]: texts[m["configName"]] for m in service(part).get("configs", [])}
-
-
-def ca_secret(part: str, path: str, uid: int) -> None:
-    """`path` is the lab's CA, readable by the part's process user only."""
-    files = secret_files(part)
-    assert path in files, f"{part}: {path} is not one of its secret files {sorted(files)}"
-    content, mount = files[path]
-    assert content == CA, f"{part}: {path} is not the lab's CA"
-    assert (mount["fileMode"], mount["fileUid"]) == (0o400, str(uid)), (part, mount)
-
-
-def verifies(url: str) -> None:
-    """The declared certificate, from the declared CA, is valid for the host `url` names."""
-    host = urlsplit(url).hostname
-    try:
-        name = x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        name = x509.DNSName(host)
-    store = Store([x509.load_pem_x509_certificate(CA.encode())])
-    verifier = PolicyBuilder().store(store).build_server_verifier(name)
-    verifier.verify(x509.load_pem_x509_certificate(CERTIFICATE.encode()), [])
+from tests.support.capture import capture
+from tests.support.swarm_tls import (
+    CA,
+    CERTIFICATE,
+    CONTAINER,
+    ELASTIC_UID,
+    KEY,
+    KIBANA_CERTIFICATE,
+    KIBANA_KEY,
+    NOBODY,
+    STATE_HOST,
+    ca_secret,
+    config_files,
+    secret_files,
+    service,
+    swarm,
+    verifies,
+)
 
 
 def test_elasticsearch_serves_https_with_the_stacks_certificate():
@@ -217,95 +149,59 @@ def test_the_single_host_lab_keeps_plain_http():
     assert not [u for u in es.get("uploads", []) if u["file"].endswith(".crt")]
 
 
-ES_HEALTH = {"cluster_name": "lab", "status": "green", "number_of_nodes": 1}  # GET _cluster/health
+def test_kibana_serves_https_with_its_own_certificate():
+    """kibana.yml's server.ssl.enabled, server.ssl.certificate, server.ssl.key (Kibana 8.19
+    settings reference)."""
+    files = secret_files("kibana")
+    settings = yaml.safe_load(files["/usr/share/kibana/config/kibana.yml"][0])
+    assert settings["server.ssl.enabled"] is True
+    for setting, pem in (("certificate", KIBANA_CERTIFICATE), ("key", KIBANA_KEY)):
+        content, mount = files[settings[f"server.ssl.{setting}"]]
+        assert content == pem, setting
+        assert (mount["fileMode"], mount["fileUid"]) == (0o400, str(ELASTIC_UID)), setting
+    command = service("kibana")["healthcheck"]["tests"]
+    url = next(arg for arg in command if "://" in arg)
+    assert url.startswith("https://localhost:5601/"), command
+    ca_secret("kibana", command[command.index("--cacert") + 1], ELASTIC_UID)
+    verifies(url, KIBANA_CERTIFICATE)
 
 
-class _Health(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = json.dumps(ES_HEALTH).encode()
-        self.send_response(200 if self.path.startswith("/_cluster/health") else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@contextmanager
-def https_node(certificate: str, key: str, directory: Path) -> Iterator[str]:
-    """A node answering cluster health over TLS with `certificate`; its base URL by the name
-    the health check uses (localhost: the certificate carries it)."""
-    (directory / "node.crt").write_text(certificate)
-    (directory / "node.key").write_text(key)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(directory / "node.crt", directory / "node.key")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        yield f"https://localhost:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def test_traefik_reaches_kibana_over_https_trusting_the_labs_ca():
+    """Traefik v3 file provider: a service's loadBalancer names a `serversTransport`, whose
+    `rootCAs` lists the CA files; `insecureSkipVerify` would turn the check off."""
+    dynamic = yaml.safe_load(config_files("traefik")["/etc/traefik/dynamic.yml"])["http"]
+    balancer = dynamic["services"]["kibana"]["loadBalancer"]
+    (server,) = balancer["servers"]
+    assert server["url"].startswith("https://"), server
+    verifies(server["url"], KIBANA_CERTIFICATE)
+    transport = dynamic["serversTransports"][balancer["serversTransport"]]
+    assert transport.get("insecureSkipVerify") is not True
+    (ca,) = transport["rootCAs"]
+    ca_secret("traefik", ca, NOBODY)
 
 
-@pytest.fixture(scope="module")
-def declared_exporter(tmp_path_factory) -> Iterator[str]:
-    """The real blackbox exporter (Debian's) with the blackbox config the Swarm lab declares,
-    its CA file the declared secret's content (written here instead of /run/secrets)."""
-    binary = packaged_binary(
-        "the blackbox exporter", "prometheus-blackbox-exporter", "blackbox_exporter"
+def test_the_kibana_probe_verifies_with_the_labs_ca():
+    modules = yaml.safe_load(config_files("blackbox")["/etc/blackbox_exporter/config.yml"])
+    ca_secret(
+        "blackbox", modules["modules"]["health_kibana"]["http"]["tls_config"]["ca_file"], NOBODY
     )
-    workdir = tmp_path_factory.mktemp("blackbox-tls")
-    text = config_files("blackbox")["/etc/blackbox_exporter/config.yml"]
-    document = yaml.safe_load(text)
-    http = document["modules"]["health_elasticsearch"]["http"]
-    declared_ca = http["tls_config"]["ca_file"]
-    (workdir / "ca.crt").write_text(secret_files("blackbox")[declared_ca][0])
-    http["tls_config"]["ca_file"] = str(workdir / "ca.crt")
-    (workdir / "config.yml").write_text(yaml.safe_dump(document))
-    url = f"http://127.0.0.1:{free_port()}"
-    argv = [
-        binary,
-        f"--config.file={workdir / 'config.yml'}",
-        f"--web.listen-address={url.removeprefix('http://')}",
+    prometheus = yaml.safe_load(config_files("prometheus")["/etc/prometheus/prometheus.yml"])
+    targets = [
+        target
+        for job in prometheus["scrape_configs"]
+        for group in job.get("static_configs", [])
+        if group.get("labels", {}).get("part") == "kibana"
+        for target in group["targets"]
     ]
-    child = start("blackbox_exporter", argv, workdir / "exporter.log")
-    try:
-        try:
-            wait_for_http(f"{url}/-/healthy", timeout=30, process=child.process)
-        except NotReady as error:
-            pytest.fail(f"{error}\n{child.log_tail()}")
-        yield url
-    finally:
-        stop([child])
+    assert targets, "no Kibana probe"
+    for target in targets:
+        assert target.startswith("https://"), target
+        verifies(target, KIBANA_CERTIFICATE)
 
 
-def probe_success(exporter: str, target: str) -> tuple[float, str]:
-    response = requests.get(
-        f"{exporter}/probe",
-        params={"module": "health_elasticsearch", "target": target, "debug": "true"},
-        timeout=15,
-    )
-    assert response.status_code == 200, response.text
-    found = re.search(r"^probe_success (\S+)$", response.text, re.MULTILINE)
-    assert found, response.text
-    return float(found.group(1)), response.text
-
-
-def test_the_declared_probe_passes_on_the_labs_node(declared_exporter, tmp_path):
-    with https_node(CERTIFICATE, KEY, tmp_path) as node:
-        success, log = probe_success(declared_exporter, f"{node}/_cluster/health")
-    assert success == 1, log
-
-
-def test_the_declared_probe_fails_on_a_node_from_another_ca(declared_exporter, tmp_path):
-    impostor = certificates.ensure({}, elasticsearch_tls.server_names(STATE_HOST))
-    with https_node(
-        impostor["elasticsearchTlsCertificate"], impostor["elasticsearchTlsKey"], tmp_path
-    ) as node:
-        success, log = probe_success(declared_exporter, f"{node}/_cluster/health")
-    assert success == 0, log
-    assert "certificate signed by unknown authority" in log  # Go's x509.UnknownAuthorityError
+def test_the_import_dials_the_state_node_over_https_with_the_ca():
+    (step,) = [r for r in swarm() if r["name"].endswith("-kibana-saved-objects")]
+    url = step["inputs"]["kibana_url"]
+    assert url.startswith(f"https://{STATE_HOST}:"), url
+    assert step["inputs"]["ca_certificate"] == CA
+    verifies(url, KIBANA_CERTIFICATE)
