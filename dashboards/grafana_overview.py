@@ -269,6 +269,7 @@ def build(
     probes: bool = True,
     host: bool = True,
     log_delivery: bool = True,
+    services: Sequence[str] = (),
 ) -> dict:
     """The dashboard JSON model; the same arguments always give the same model.
 
@@ -276,7 +277,7 @@ def build(
     a function's row links to Kibana's errors and all-calls searches of that function over
     the panel's time range; None leaves the links out. `probes`, `host` and `log_delivery`
     say whether the blackbox exporter, node-exporter and the Elasticsearch exporter run: the
-    Parts up, Host and Log delivery rows show only what is there.
+    Parts up, Host and Log delivery rows show only what is there; `services`, a row each.
     """
     builder = (
         dashboard_builders.Dashboard(TITLE)
@@ -294,6 +295,8 @@ def build(
     sections = [(None, grafana_rows.alert_panels())]
     sections.append(("All functions: $function", summary_panels()))
     sections += [(f"Function: {function}", function_panels(function)) for function in functions]
+    steps = (ERROR_RATIO_STEPS, LATENCY_STEPS, REPLICA_STEPS)
+    sections += [(f"Your service: {n}", grafana_rows.service_panels(n, *steps)) for n in services]
     sections.append((grafana_rows.REPLICAS_ROW, grafana_rows.replica_panels()))
     if probes:
         sections.append((PARTS_ROW, parts_panels()))

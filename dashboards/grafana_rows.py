@@ -187,3 +187,43 @@ def log_delivery_panels() -> list:
             width=panels.HALF,
         ),
     ]
+
+
+def service_panels(
+    name: str, error_steps: panels.Steps, latency_steps: panels.Steps, replica_steps: panels.Steps
+) -> list:
+    """A user's own service (lab:services), as Traefik counts it (`service="<name>@file"`),
+    with the overview's reading guides."""
+    scope = promql.Scope(f'service="{name}"', f'service="{name}@file"', f'job="{name}"')
+    quantiles = [
+        (promql.traefik_quantile(q, scope, WINDOW), f"p{round(q * 100)}") for q in promql.QUANTILES
+    ]
+    return [
+        panels.timeseries_panel(
+            f"{name}: calls through Traefik",
+            "Calls per second Traefik sent to the service, by status code.",
+            "reqps",
+            panels.queries([(promql.traefik_request_rate(scope, WINDOW), "{{code}}")]),
+        ),
+        panels.timeseries_panel(
+            f"{name}: 5xx ratio at Traefik",
+            "Share of the service's calls answered with a 5xx (by it or by Traefik).",
+            "percentunit",
+            panels.queries([(promql.traefik_status_ratio(scope, WINDOW, "5"), name)]),
+            steps=error_steps,
+        ),
+        panels.timeseries_panel(
+            f"{name}: latency seen by clients",
+            "As Traefik measures it: proxy plus the service.",
+            "s",
+            panels.queries(quantiles),
+            steps=latency_steps,
+        ),
+        panels.stat_panel(
+            f"{name}: replicas in Traefik",
+            "Replicas Traefik's health check keeps in the load balancer.",
+            "none",
+            panels.queries([(promql.replicas_healthy_in_traefik(scope), name)]),
+            steps=replica_steps,
+        ),
+    ]

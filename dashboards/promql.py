@@ -212,6 +212,12 @@ def traefik_status_ratio(scope: Scope, window: str, status_class: str = "5") -> 
     return f'label_replace({ratio}, "function", "$1", "service", "(.+)@file")'
 
 
+def traefik_request_rate(scope: Scope, window: str) -> str:
+    """Calls per second Traefik sent to a service, by status code (a user's own service has
+    no metrics of the app's, only Traefik's)."""
+    return f"sum by (code) ({_rate('traefik_service_requests_total', scope.service, window)})"
+
+
 def entrypoint_errors(window: str, entrypoint: str = "web") -> str:
     """Calls per second Traefik's entrypoint answered 4xx or 5xx, by code: unknown paths and
     invalid input (4xx), and what failed behind or inside Traefik (5xx)."""

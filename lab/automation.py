@@ -71,7 +71,7 @@ def check_secrets(stack_file: Path | None = None, passphrase_file: Path | None =
         stack_secrets.check(
             stack_file or STACK_FILE,
             passphrase_file or PASSPHRASE_FILE,
-            (*settings.SECRET_KEYS, *settings.TLS_SECRET_KEYS),
+            (*settings.SECRET_KEYS, *settings.tables.TLS_SECRET_KEYS),
             settings.NAMESPACE,
         )
     except stack_secrets.SecretsProblem as problem:
@@ -194,6 +194,11 @@ def select_stack(cli=None, *, install: bool = True):
     )
 
 
+def generate_password() -> str:
+    """A new password: 18 random bytes, URL-safe base64 (24 characters), no quoting needed."""
+    return secrets.token_urlsafe(18)
+
+
 def ensure_secrets(stack, lab: LabSettings | None = None) -> None:
     """Generate each missing password on `up` (the first, or the first after an upgrade that
     added one); keep the ones already there. With `lab` on Swarm with logs, also the CA and
@@ -204,14 +209,14 @@ def ensure_secrets(stack, lab: LabSettings | None = None) -> None:
     present = stack.get_all_config()
     for key in SECRET_CONFIG_KEYS:
         if key not in present:
-            value = automation.ConfigValue(value=secrets.token_urlsafe(18), secret=True)
+            value = automation.ConfigValue(value=generate_password(), secret=True)
             stack.set_config(key, value)
-    if lab is not None and lab.elasticsearch_tls:
+    if lab is not None and elasticsearch_tls.enabled(lab):
         prefix = f"{settings.NAMESPACE}:"
         stored = {
             key.removeprefix(prefix): item.value
             for key, item in present.items()
-            if key.removeprefix(prefix) in settings.TLS_SECRET_KEYS
+            if key.removeprefix(prefix) in settings.tables.TLS_SECRET_KEYS
         }
         names = elasticsearch_tls.server_names(lab.swarm_state_host)
         kibana = elasticsearch_tls.kibana_names(lab.swarm_state_host)

@@ -86,6 +86,7 @@ LOGINS = (
 # Parts without a login of their own, which Traefik serves behind this basic auth.
 MONITORING = traefik_yaml.MONITORING_ROUTES
 HIDDEN = "(hidden: `make credentials SHOW=1` prints it)"
+ALL = "all"  # --show without a place
 
 
 def read_secrets(keys: list[str]) -> tuple[dict[str, str], str | None]:
@@ -163,14 +164,96 @@ def print_credentials(
     return 0 if not show or values else 1
 
 
+def print_password(settings: LabSettings, place: str, out: TextIO | None = None) -> int:
+    """Only the password of the login a person uses at `place` (for the way in of `make up`)."""
+    parts = settings.parts()
+    places = {login.place: login for login in LOGINS if login.place and login.part in parts}
+    login = places.get(place)
+    if login is None:
+        print(f"lab: no login at {place!r}; one of: {', '.join(sorted(places))}", file=sys.stderr)
+        return 2
+    values, why_not = read_secrets([login.key])
+    if not values.get(login.key):
+        print(f"lab: {login.user}'s password at {place} not read: {why_not}", file=sys.stderr)
+        return 1
+    print(values[login.key], file=out or sys.stdout)
+    return 0
+
+
+def find_login(name: str) -> Login:
+    """The login `name` means: its user (unique ones), the place a person signs in with it
+    (`grafana`, `traefik`: both users are `admin`) or its config key; LookupError otherwise."""
+    for field in ("key", "place", "user"):
+        found = [login for login in LOGINS if getattr(login, field) == name]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            places = " or ".join(login.place or login.key for login in found)
+            raise LookupError(f"{name!r} is the user of more than one login: name {places}")
+    users = sorted({login.user for login in LOGINS} - {"admin"} | {"grafana", "traefik"})
+    raise LookupError(f"no login {name!r}; one of: {', '.join(users)}")
+
+
+def rotate(name: str, out: TextIO | None = None) -> int:
+    """A new generated password for one login, set as its Pulumi secret; the parts that use
+    it take it on the next `make up` (their secret file changes, or the security setup re-runs)
+    and the old one stops working there. An unknown name changes nothing."""
+    out = out or sys.stdout
+    try:
+        login = find_login(name)
+    except LookupError as error:
+        print(f"lab: {error.args[0]}; nothing was changed", file=sys.stderr)
+        return 2
+    if not automation.cli_present() or not automation.STATE_DIR.exists():
+        print(
+            "lab: no Pulumi state yet: the first `make up` generates every password",
+            file=sys.stderr,
+        )
+        return 1
+    key = f"{lab_settings.NAMESPACE}:{login.key}"
+    try:
+        automation.check_secrets()  # a wrong passphrase is not papered over by a new value
+        stack = automation.select_stack(install=False)
+        from pulumi import automation as pulumi_automation
+
+        stack.set_config(
+            key, pulumi_automation.ConfigValue(value=automation.generate_password(), secret=True)
+        )
+    except Exception as error:  # the passphrase, the stack or the CLI: nothing was changed
+        reason = automation.explain(error) or str(error).strip().splitlines()[-1][:200]
+        print(f"lab: {key} not rotated: {reason}", file=sys.stderr)
+        return 1
+    print(
+        f"lab: new password for {login.user} ({key}, {lab_settings.tables.SECRETS[login.key]})."
+        " Run `make up` to apply it; the old one works until then.",
+        file=out,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lab.credentials", description=__doc__.split(":")[0]
     )
-    parser.add_argument("--show", action="store_true", help="print the passwords too")
+    parser.add_argument(
+        "--show",
+        nargs="?",
+        const=ALL,
+        metavar="PLACE",
+        help="print the passwords too; with a place (grafana, kibana, traefik, elasticsearch)"
+        " only the password a person signs in with there",
+    )
+    parser.add_argument(
+        "--rotate", metavar="USER", help="a new generated password for USER (or grafana, traefik)"
+    )
     args = parser.parse_args(argv)
+    if args.rotate is not None:
+        return rotate(args.rotate)
     try:
-        return print_credentials(automation.stack_settings(), show=args.show)
+        settings = automation.stack_settings()
+        if args.show not in (None, ALL):
+            return print_password(settings, args.show)
+        return print_credentials(settings, show=args.show == ALL)
     except SettingsError as error:
         print(f"lab: {error}", file=sys.stderr)
         return 1

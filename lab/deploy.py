@@ -19,6 +19,7 @@ from app.contract import FUNCTIONS
 from lab import automation, volumes
 from lab import preflight as preflight_checks
 from lab.support import LabError
+from lab.way_in import print_way_in
 from stack.settings import LabSettings, SettingsError
 
 COMMANDS = ("preview", "up", "down")
@@ -143,6 +144,7 @@ def run(command: str, *, keep_data: bool = False) -> int:
         result = stack.up(**printer)
         for key, item in sorted(result.outputs.items()):
             print(f"{key:16} {'[secret]' if item.secret else item.value}")
+        print_way_in(settings)
     else:
         return down(stack, check_docker(), keep_data=keep_data)
     return 0

@@ -18,6 +18,7 @@ from typing import TextIO
 
 from app.contract import FUNCTIONS, sample_path
 from lab import automation
+from stack.configs import elasticsearch_tls as tls
 from stack.configs.elasticsearch_tls import CA_CERTIFICATE_SECRET
 from stack.settings import LabSettings, SettingsError
 
@@ -42,6 +43,14 @@ def configured_urls(settings: LabSettings) -> dict[str, str]:
     urls = {part: exported.get(output) for part, output, _path in PARTS if output}
     urls["elasticsearch"] = settings.url("elasticsearch") if settings.logs else None
     return {part: urls[part] for part, _output, _path in PARTS if urls[part]}
+
+
+def own_service_urls(settings: LabSettings, api_url: str | None) -> dict[str, str]:
+    """Each `lab:services` entry (its own line in `make status`): the path its probe calls
+    through Traefik, as the blackbox exporter does."""
+    if not api_url:
+        return {}
+    return {entry.name: api_url.rstrip("/") + entry.probe_path for entry in settings.services}
 
 
 def stack_outputs(settings: LabSettings) -> tuple[dict[str, str], str | None]:
@@ -76,7 +85,8 @@ def probe(
 ) -> PartStatus:
     """One part's health; an https URL must prove itself with `ca_certificate` (the lab's CA,
     for Elasticsearch on Swarm), else with the system's CAs."""
-    health_path = next(path for name, _output, path in PARTS if name == part)
+    # A user's own service (own_service_urls) has its health path in its URL already.
+    health_path = next((path for name, _output, path in PARTS if name == part), "")
     # Traefik's exported URL is its dashboard; /ping lives at the entrypoint's root.
     target = url.removesuffix("/").removesuffix("/dashboard") + health_path
     context = ssl.create_default_context(cadata=ca_certificate) if ca_certificate else None
@@ -133,7 +143,7 @@ def print_status(
     if not any(s.state != "down" for s in statuses):
         print("nothing answers: start the lab with `make up` (or `make local`)", file=out)
     elif not healthy:
-        print("some parts are not healthy: see README.md, Troubleshooting", file=out)
+        print("some parts are not healthy: see docs/troubleshooting.md", file=out)
     return 0 if healthy else 1
 
 
@@ -170,9 +180,16 @@ def main(argv: list[str] | None = None) -> int:
         settings = automation.stack_settings()
         if settings.engine == "swarm":
             print_tasks(automation.STACK)
+        urls, note = stack_outputs(settings)
+        urls |= own_service_urls(settings, urls.get("api"))
         # Elasticsearch's HTTPS on Swarm is checked against the lab's CA, from the stack.
-        ca = automation.stack_secret(CA_CERTIFICATE_SECRET) if settings.elasticsearch_tls else None
-        return print_status(*stack_outputs(settings), ca_certificate=ca)
+        ca = automation.stack_secret(CA_CERTIFICATE_SECRET) if tls.enabled(settings) else None
+        code = print_status(urls, note, ca_certificate=ca)
+        if code == 0:
+            from lab.way_in import print_way_in  # imports this module: only once it is loaded
+
+            print_way_in(settings)
+        return code
     except SettingsError as error:
         print(f"lab: {error}", file=sys.stderr)
         return 1

@@ -83,8 +83,11 @@ async def run(
     timeout: float = 10.0,
     functions: tuple[str, ...] = FUNCTIONS,
     on_progress: Callable[[Results], None] | None = None,
+    rate: float | None = None,
 ) -> Results:
-    """Send calls until `count` are done or `duration` seconds have passed."""
+    """Send calls until `count` are done or `duration` seconds have passed; with `rate`, the
+    n-th call starts at n/rate seconds (a fixed schedule: a slow answer delays no later call
+    while `concurrency` allows, so the rate stays constant)."""
     if count is None and duration is None:
         raise ValueError("give a count, a duration or both, or traffic never ends")
     base_url = base_url.rstrip("/")
@@ -94,17 +97,20 @@ async def run(
     issued = 0
     client = AsyncHTTPClient(force_instance=True, max_clients=concurrency)
 
-    def next_call() -> Call | None:
+    async def next_call() -> Call | None:
         nonlocal issued
         if count is not None and issued >= count:
             return None
-        if deadline is not None and time.perf_counter() >= deadline:
+        due = None if rate is None else results.started + issued / rate
+        if deadline is not None and (due or time.perf_counter()) >= deadline:
             return None
         issued += 1
+        if due is not None and due > time.perf_counter():
+            await asyncio.sleep(due - time.perf_counter())  # pacing the schedule
         return next(plan)
 
     async def worker() -> None:
-        while (call := next_call()) is not None:
+        while (call := await next_call()) is not None:
             results.outcomes.append(await fetch(client, base_url, call, timeout))
             if on_progress is not None:
                 on_progress(results)
@@ -173,8 +179,11 @@ def summary(results: Results) -> str:
 class ProgressBar:
     """A one-line bar on a terminal; silent when stderr is a file or a pipe (CI logs)."""
 
-    def __init__(self, stream: TextIO, count: int | None, duration: float | None) -> None:
+    def __init__(
+        self, stream: TextIO, count: int | None, duration: float | None, rate: float | None = None
+    ) -> None:
         self.stream = stream
+        self.rate = rate
         self.enabled = stream.isatty()
         self.count = count
         self.duration = duration
@@ -194,17 +203,42 @@ class ProgressBar:
         if self.duration:
             fractions.append(elapsed / self.duration)
         fraction = min(1.0, max(fractions))
-        bar = "#" * int(fraction * 30)
-        self.stream.write(
-            f"\r[{bar:<30}] {done} calls  {done / elapsed if elapsed else 0:.0f} req/s"
-            f"  {len(results.failures)} failed "
-        )
+        self.stream.write("\r" + progress_line(results, fraction, self.rate, self.duration))
         self.stream.flush()
 
     def close(self) -> None:
         if self.enabled:
             self.stream.write("\r\033[K")
             self.stream.flush()
+
+
+def progress_line(
+    results: Results, fraction: float, rate: float | None = None, duration: float | None = None
+) -> str:
+    """The live line: the bar, calls, the rate kept (and asked), failures, the time left."""
+    done, elapsed = len(results.outcomes), results.elapsed
+    kept = done / elapsed if elapsed else 0.0
+    asked = f" of {rate:g}" if rate else ""
+    left = f"  {max(0.0, duration - elapsed):.0f} s left" if duration else ""
+    bar = "#" * int(fraction * 30)
+    return (
+        f"[{bar:<30}] {done} calls  {kept:.1f}{asked} req/s  {len(results.failures)} failed{left} "
+    )
+
+
+def seconds(text: str) -> float:
+    """`--duration`: seconds, or a number with s, m or h (`10m`, as `make traffic DURATION=10m`)."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration such as 90, 30s or 10m"
+        ) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a duration must be above zero")
+    return value
 
 
 def default_api_url() -> str:
@@ -222,7 +256,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--count", type=int, help="calls to make (default 600 unless --duration; 0: no limit)"
     )
-    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument(
+        "--duration", type=seconds, help="stop after this long (seconds, or 30s, 10m, 1h)"
+    )
+    parser.add_argument(
+        "--rate", type=float, help="calls started per second, kept constant (with --duration)"
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="calls in flight at once")
     parser.add_argument(
         "--invalid-ratio", type=float, default=0.2, help="share of calls that must be rejected"
@@ -236,6 +275,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.count = None
     if args.count is None and args.duration is None:
         parser.error("--count 0 needs a --duration")
+    if args.rate is not None and args.rate <= 0:
+        parser.error("--rate must be above zero")
     if args.concurrency < 1 or not 0.0 <= args.invalid_ratio <= 1.0:
         parser.error("--concurrency must be >= 1 and --invalid-ratio within [0, 1]")
     return args
@@ -248,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"lab: {error} (or give --url)", file=sys.stderr)
         return 1
-    progress = ProgressBar(sys.stderr, args.count, args.duration)
+    progress = ProgressBar(sys.stderr, args.count, args.duration, args.rate)
     print(f"calling {', '.join(FUNCTIONS)} through {url}", file=sys.stderr)
     try:
         results = asyncio.run(
@@ -261,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 timeout=args.timeout,
                 on_progress=progress,
+                rate=args.rate,
             )
         )
     except KeyboardInterrupt:
@@ -271,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     progress.close()
     print(summary(results))
+    if args.rate:
+        kept = len(results.outcomes) / results.elapsed if results.elapsed else 0.0
+        print(f"steady rate: {args.rate:g} calls/s asked, {kept:.2f} calls/s kept")
     return 1 if results.failures or not results.outcomes else 0
 
 

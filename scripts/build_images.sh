@@ -156,6 +156,17 @@ build_swarm_node() {
         images/swarm-node/entrypoint.sh
 }
 
+# A person's own small HTTP service (lab:services' live test), on the Python stand-in.
+HELLO_SERVICE_TAG=lab-standin/hello-service:1
+build_hello_service() {
+    local hash
+    hash=$(inputs_hash "$(image_id "$PYTHON_TAG")" images/hello-service/Dockerfile \
+        images/hello-service/hello.py)
+    up_to_date "$HELLO_SERVICE_TAG" "$hash" && return 0
+    docker build -q --label "lab.inputs=$hash" --build-arg "PYTHON_IMAGE=$PYTHON_TAG" \
+        -t "$HELLO_SERVICE_TAG" images/hello-service >/dev/null
+}
+
 started=$(date +%s)
 mkdir -p "$WORK_DIR"
 build_base
@@ -172,5 +183,6 @@ build_from_dockerfile "$ELASTICSEARCH_EXPORTER_TAG" images/elasticsearch-exporte
 build_traefik
 download_wheelhouse
 build_app
+build_hello_service
 build_swarm_node
 echo "stand-in images ready in $(($(date +%s) - started)) s"

@@ -17,10 +17,13 @@ from pulumi.runtime.config import CONFIG, get_config_env
 
 from app.contract import FUNCTIONS
 from dashboards import grafana_overview, kibana_objects, prometheus_rules
-from stack import monitoring, swarm
+from stack import alert_receivers, monitoring, swarm
 from stack import settings as lab_settings
+from stack import settings_grammar as grammar
 from stack.app_image import AppImage, AppImageArgs
 from stack.configs import elasticsearch_security as es_security
+from stack.configs import elasticsearch_tls as tls_facts
+from stack.configs import prometheus_yaml
 from stack.configs.alertmanager_yaml import PORT as ALERTMANAGER_PORT
 from stack.containers import Placement
 from stack.elasticsearch import Elasticsearch, ElasticsearchArgs
@@ -30,6 +33,7 @@ from stack.kibana import Kibana, KibanaArgs
 from stack.logstash import Logstash, LogstashArgs
 from stack.network import LabNetwork, LabNetworkArgs
 from stack.prometheus import Prometheus, PrometheusArgs
+from stack.service_replicas import ServiceReplicas, ServiceReplicasArgs
 from stack.settings import GRAFANA_PORT, KIBANA_PORT, PROMETHEUS_PORT
 from stack.traefik import Traefik, TraefikArgs
 
@@ -44,12 +48,37 @@ def read_settings() -> lab_settings.LabSettings:
 
 
 settings = read_settings()
+# Elasticsearch and Kibana serve HTTPS with the lab's CA on Swarm (issue 22; docs/security.md).
+https = tls_facts.enabled(settings)
 
 
 def secret(key: str) -> pulumi.Output[str]:
     """A generated password (stack/settings_tables.SECRETS), as the Pulumi secret it is."""
     return pulumi.Config(lab_settings.NAMESPACE).require_secret(key)
 
+
+def receiver_secrets() -> dict[str, pulumi.Output[str]]:
+    """Each lab:alertReceivers secret (`lab:alertReceiverSecrets.<name>`), as a Pulumi secret;
+    one missing is refused before the first resource, naming it."""
+    needed = [r.name for r in settings.alert_receivers if r.secret_file]
+    if not needed:
+        return {}
+    key = f"{lab_settings.NAMESPACE}:{alert_receivers.SECRETS_KEY}"
+    raw = {**get_config_env(), **CONFIG.get()}.get(key)
+    present = grammar.from_engine(raw) if raw else {}
+    missing = [name for name in needed if name not in (present or {})]
+    if missing:
+        raise pulumi.RunError(
+            f"lab:alertReceivers {missing} need their secret: "
+            f"pulumi config set --secret --path '{key}.<name>' <URL or password>"
+        )
+    values = pulumi.Config(lab_settings.NAMESPACE).require_secret_object(
+        alert_receivers.SECRETS_KEY
+    )
+    return {name: values.apply(lambda v, n=name: v[n]) for name in needed}
+
+
+alert_receiver_secrets = receiver_secrets()  # before the first resource: a missing one refuses
 
 if settings.engine == "swarm":
     # The same parts with the same Args, declared as Swarm services (stack/swarm*.py).
@@ -60,11 +89,13 @@ if settings.engine == "swarm":
     LabNetwork, FunctionService = swarm.SwarmLabNetwork, swarm.SwarmFunctionService
     Traefik, Prometheus = swarm.SwarmTraefik, swarm.SwarmPrometheus
     Grafana = swarm_state.SwarmGrafana
+    from stack.service_replicas import SwarmServiceReplicas as ServiceReplicas
+
     # The state node's address: the gelf driver's target, the security step's and the import's.
     at_state_node = partial(partial, state_host=settings.swarm_state_host)
     # Elasticsearch's HTTPS, with the CA and certificate make up generated (issue 22).
     tls = None
-    if settings.elasticsearch_tls:
+    if https:
         tls = elasticsearch_tls.ElasticsearchTls(
             ca_certificate=secret(elasticsearch_tls.CA_CERTIFICATE_SECRET),
             certificate=secret(elasticsearch_tls.CERTIFICATE_SECRET),
@@ -73,7 +104,7 @@ if settings.engine == "swarm":
     Elasticsearch = partial(at_state_node(swarm_state.SwarmElasticsearch), tls=tls)
     Logstash = at_state_node(swarm_state.SwarmLogstash)
     kibana_tls = None
-    if settings.elasticsearch_tls:  # Kibana's own port over HTTPS, from the same CA
+    if https:  # Kibana's own port over HTTPS, from the same CA
         kibana_tls = (
             secret(elasticsearch_tls.KIBANA_CERTIFICATE_SECRET),
             secret(elasticsearch_tls.KIBANA_KEY_SECRET),
@@ -82,6 +113,7 @@ if settings.engine == "swarm":
     monitoring = swarm_monitoring  # the same declare(), with the Swarm classes
 urls = settings.urls()
 parts = settings.parts()
+discovery = "dns" if settings.engine == "swarm" else "static"  # how Prometheus finds replicas
 # The rules and dashboard rows that read an optional exporter's metrics follow its part.
 measured = {"probes": "blackbox" in parts, "log_delivery": "elasticsearch_exporter" in parts}
 project, stack_name = pulumi.get_project(), pulumi.get_stack()
@@ -100,6 +132,8 @@ placement = Placement(
     stack=stack_name,
     network_name=network.name,
     edge_network_name=network.edge_name,
+    network_id=network.network_id,
+    edge_network_id=network.edge_network_id,
     bind_address=settings.bind_address,
     client_host=settings.client_host,
 )
@@ -172,6 +206,20 @@ services = {
     for function in FUNCTIONS
 }
 
+# lab:services: the person's own services, attached and shipped as the function replicas are.
+own_services = [
+    ServiceReplicas(
+        f"{name}-{entry.name}",
+        ServiceReplicasArgs.for_entry(
+            placement,
+            entry,
+            gelf_address=logstash.gelf_address if logstash else None,
+            depends_on=[logstash.container] if logstash else [],
+        ),
+    )
+    for entry in settings.services
+]
+
 Traefik(
     f"{name}-traefik",
     TraefikArgs.for_part(
@@ -183,17 +231,16 @@ Traefik(
         dashboard_port=settings.ports["traefik"],
         grafana_url=f"http://grafana:{GRAFANA_PORT}" if settings.grafana_on else None,
         kibana_url=(
-            f"{'https' if settings.elasticsearch_tls else 'http'}://kibana:{KIBANA_PORT}"
-            if settings.logs
-            else None
+            f"{'https' if https else 'http'}://kibana:{KIBANA_PORT}" if settings.logs else None
         ),
-        kibana_ca=elasticsearch.ca_certificate if settings.elasticsearch_tls else None,
+        kibana_ca=elasticsearch.ca_certificate if https else None,
         # "traefik": the blackbox probes call the functions by Traefik's name on the network.
         hosts=[
             settings.client_host,
             *(["traefik"] if settings.metrics and settings.probes else []),
         ],
         gelf_address=logstash.gelf_address if logstash else None,
+        own_services=[(s.entry, s.backend_urls()) for s in own_services],
         admin_password=secret("traefikAdminPassword"),
         prometheus_url=f"http://prometheus:{PROMETHEUS_PORT}" if settings.metrics else None,
         # Alertmanager serves under /alertmanager itself; Prometheus at / (the route strips).
@@ -214,6 +261,7 @@ if settings.metrics:
         elasticsearch=elasticsearch,
         logstash=logstash,
         app_image=app_image.image_name,
+        receiver_secrets=alert_receiver_secrets,
     )
     prometheus = Prometheus(
         f"{name}-prometheus",
@@ -232,7 +280,16 @@ if settings.metrics:
             lifecycle=settings.lifecycle,
             public_url=settings.url("api", "/prometheus/"),
             alertmanager_url=watch.alertmanager_url,
-            extra_jobs=watch.extra_jobs,
+            extra_jobs=[
+                *watch.extra_jobs,
+                *(
+                    prometheus_yaml.service_job(
+                        s.entry.name, s.entry.metrics_path, s.scrape_targets(), discovery
+                    )
+                    for s in own_services
+                    if s.entry.metrics_path
+                ),
+            ],
         ),
     )
     if settings.grafana_on:
@@ -248,6 +305,7 @@ if settings.metrics:
                         FUNCTIONS,
                         kibana_url=urls["kibana_url"],
                         host="node_exporter" in parts,
+                        services=[entry.name for entry in settings.services],
                         **measured,
                     )
                 },

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
 
 from stack.configs import alertmanager_yaml
-from stack.containers import PartComponent, PublishingArgs, healthcheck, upload
+from stack.containers import (
+    PartComponent,
+    PublishingArgs,
+    healthcheck,
+    secret_upload,
+    upload,
+)
 from stack.settings_tables import ALERTMANAGER_SUB_PATH as SUB_PATH
 
 DATA_DIR = "/alertmanager"
@@ -15,6 +24,12 @@ DATA_DIR = "/alertmanager"
 class AlertmanagerArgs(PublishingArgs):
     config: str  # alertmanager_yaml.render(...)
     public_url: str | None = None  # the UI as browsers reach it, e.g. through Traefik
+    # lab:alertReceivers' secrets: file path -> value, read through Alertmanager's *_file fields.
+    secret_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+
+
+# The image's user (nobody), who must read the receivers' secret files (mode 0400).
+ALERTMANAGER_UID = "65534"
 
 
 # Where Alertmanager answers: inside its container (the health check, the default external
@@ -43,7 +58,13 @@ class Alertmanager(PartComponent):
         return dict(
             data_dir=DATA_DIR,
             command=flags(args),
-            uploads=[upload(alertmanager_yaml.CONFIG_FILE, args.config)],
+            uploads=[
+                upload(alertmanager_yaml.CONFIG_FILE, args.config),
+                *(
+                    secret_upload(path, value, owner=ALERTMANAGER_UID)
+                    for path, value in args.secret_files.items()
+                ),
+            ],
             ports=[args.placement.publish(alertmanager_yaml.PORT, args.port)],
             health=healthcheck(HEALTH_COMMAND),
             wait_timeout=60,

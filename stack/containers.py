@@ -7,7 +7,6 @@ says only what is its own and the tests state the security invariants once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
@@ -16,6 +15,7 @@ import pulumi
 import pulumi_docker as docker
 
 from stack.component import LabComponent
+from stack.durations import go_duration
 from stack.hardening import HARDENING
 from stack.network import BACKEND, EDGE, EDGE_ONLY, networks_of
 from stack.stopping import STOP_GRACE
@@ -35,6 +35,9 @@ class Placement:
     client_host: str = "127.0.0.1"
     # The edge network; None puts the edge on network_name (one network, as in unit tests).
     edge_network_name: pulumi.Input[str] | None = None
+    # The networks' Docker ids, which Swarm services join by (stack/network.service_networks).
+    network_id: pulumi.Input[str] | None = None
+    edge_network_id: pulumi.Input[str] | None = None
 
     @property
     def prefix(self) -> str:
@@ -64,6 +67,12 @@ class Placement:
         edge = self.network_name if self.edge_network_name is None else self.edge_network_name
         names = {EDGE: edge, BACKEND: self.network_name}
         return list(dict.fromkeys(names[which] for which in joins))
+
+    def network_ids(self, joins: Sequence[str] = (BACKEND,)) -> list[pulumi.Input[str]]:
+        """The Docker ids of the networks `joins` lists, as network_names() picks them."""
+        edge = self.network_id if self.edge_network_id is None else self.edge_network_id
+        ids = {EDGE: edge, BACKEND: self.network_id}
+        return list(dict.fromkeys(ids[which] for which in joins))
 
     def network_attachment(
         self, *aliases: str, joins: Sequence[str] = (BACKEND,)
@@ -96,6 +105,10 @@ def container_defaults(placement: Placement, part: str, *, memory_mb: int) -> di
         "name": placement.docker_name(part),
         "labels": placement.container_labels(part),
         "memory": memory_mb,
+        # Swap limit equal to the memory limit: no swap. Left out, Docker stores twice the
+        # memory, the provider reads that back and plans an update on every `up`, and a later
+        # memory raise past it is refused (docs/verification.md, second plan).
+        "memory_swap": memory_mb,
         "restart": "unless-stopped",
         "privileged": False,
         "security_opts": [NO_NEW_PRIVILEGES],
@@ -170,9 +183,13 @@ def part_container(
         arguments["user"] = hardening.user
     if hardening.tmpfs:
         arguments["tmpfs"] = dict(hardening.tmpfs)
-    # The provider neither replaces nor updates a container for a changed health check
-    # (docs/product-rules.md D1): only a replacement applies it.
-    replace = [*replace_on, *(["healthcheck"] if health is not None else [])]
+    # The provider neither replaces nor updates a container for a changed health check or
+    # tmpfs (docs/product-rules.md D1): only a replacement applies it.
+    replace = [
+        *replace_on,
+        *(["healthcheck"] if health is not None else []),
+        *(["tmpfs"] if "tmpfs" in arguments else []),
+    ]
     return docker.Container(
         resource_name or f"{name}-container",
         image=image,
@@ -320,24 +337,3 @@ def slow_start_healthcheck(
     """The check of a JVM or Node part (Elasticsearch, Logstash, Kibana): every 10 s, failures
     counted only after `start_period`, then `retries` more before it is unhealthy."""
     return healthcheck(command, interval="10s", retries=retries, start_period=start_period)
-
-
-_UNIT_MS = {"h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
-
-
-def go_duration(text: str) -> str:
-    """A duration as Go's time.Duration.String() writes it (`90s` -> `1m30s`): the provider
-    reads health checks back in that form, so any other spelling diffs on every `up`
-    (docs/product-rules.md D3)."""
-    parts = re.findall(r"([0-9]+)(ms|h|m|s)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"not a duration: {text!r}")
-    ms = sum(int(n) * _UNIT_MS[u] for n, u in parts)
-    if ms < 1000:
-        return f"{ms}ms"
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds = f"{rest // 1000}" + (f".{rest % 1000:03d}".rstrip("0") if rest % 1000 else "")
-    if hours:
-        return f"{hours}h{minutes}m{seconds}s"
-    return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"

@@ -44,6 +44,7 @@ def replica_alias(function: str, index: int) -> str:
 class FunctionService(LabComponent):
     aliases: list[str]
     containers: list[docker.Container]
+    PORT = APP_PORT  # where a replica listens on the lab network
 
     def declare(self, name: str, args: FunctionServiceArgs) -> dict:
         if args.replicas < 1:
@@ -51,23 +52,25 @@ class FunctionService(LabComponent):
         self.aliases = [replica_alias(args.function, i) for i in range(1, args.replicas + 1)]
         self.containers = []
         for alias in self.aliases:
+            own = self.replica_arguments(args)
             labels = args.placement.container_labels(alias)
-            labels.append(docker.ContainerLabelArgs(label="lab.function", value=args.function))
-            logging = {}
+            labels += [
+                docker.ContainerLabelArgs(label=key, value=value)
+                for key, value in own.pop("extra_labels").items()
+            ]
+            logging, gelf_options = {}, own.pop("log_opts", {})
             if args.gelf_address:
                 logging = gelf_logging(args.gelf_address, f"{{{{.Name}}}}/{args.function}")
+                logging["log_opts"] |= gelf_options
             container = part_container(
                 self,
                 name,
                 args,
                 alias,
-                row="function",
                 resource_name=f"{name}-{alias}",
-                image=args.image,
                 labels=labels,
                 networks_advanced=args.placement.edge_attachment(alias),
-                envs=env_list(environment(args.function)),
-                health=healthcheck(HEALTH_PROBE),
+                **({"image": args.image} | own),
                 **logging,
             )
             self.containers.append(container)
@@ -77,8 +80,18 @@ class FunctionService(LabComponent):
             "container_names": [c.name for c in self.containers],
         }
 
+    def replica_arguments(self, args: FunctionServiceArgs) -> dict:
+        """What a replica of this service has of its own: its hardening row, labels besides
+        the part's, environment and health check (stack/service_replicas.py has a user's)."""
+        return {
+            "row": "function",
+            "extra_labels": {"lab.function": args.function},
+            "envs": env_list(environment(args.function)),
+            "health": healthcheck(HEALTH_PROBE),
+        }
+
     def backend_urls(self) -> list[str]:
-        return [f"http://{alias}:{APP_PORT}" for alias in self.aliases]
+        return [f"http://{alias}:{self.PORT}" for alias in self.aliases]
 
     def scrape_targets(self) -> list[str]:
-        return [f"{alias}:{APP_PORT}" for alias in self.aliases]
+        return [f"{alias}:{self.PORT}" for alias in self.aliases]

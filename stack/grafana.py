@@ -1,12 +1,19 @@
 """Grafana: the Prometheus datasource and the lab's dashboards, all provisioned from uploads.
 
-Grafana is kept stateless on purpose: no data volume. Everything it shows is provisioned, so
-losing its database loses nothing, and the admin password converges: the password is part of
-an uploaded file, a changed secret replaces the container, and a fresh database takes it at
-first start. (With a persisted database the password is ignored after the first start, the bug
-the popular compose stacks suffer from.) The password never sits in the environment, where
-`docker inspect` would show it: the image's run.sh reads GF_SECURITY_ADMIN_PASSWORD__FILE as
-the container user (uid 472), so the file is 0400 owned by that uid (docs/product-rules.md G5).
+What a person makes in the UI (dashboards, annotations, preferences) stays: Grafana's database
+lives on the retained data volume `{project}-{stack}-grafana-data` at DATA_DIR, like the other
+parts' data (`make down` deletes it unless KEEP_DATA=1). The provisioned dashboards stay owned
+by the code: they are read from files at every start, read-only in the UI.
+
+The admin password still converges: Grafana reads GF_SECURITY_ADMIN_PASSWORD__FILE only when it
+creates the admin user in a new database (the bug the popular compose stacks suffer from), so
+the container starts with START_SCRIPT, which first sets the admin's password in the existing
+database from the same file with `grafana cli admin reset-admin-password --password-from-stdin`
+(grafana/grafana pkg/cmd/grafana-cli/commands/reset_password_command.go: one line read from
+stdin, user id 1), then execs the image's own entrypoint. A changed secret is a changed upload,
+which replaces the container, so the next start applies it. The password never sits in the
+environment or on a command line: the image's run.sh reads the __FILE variable as the container
+user (uid 472), so the file is 0400 owned by that uid (docs/product-rules.md G5).
 """
 
 from __future__ import annotations
@@ -30,6 +37,26 @@ from stack.settings import GRAFANA_PORT, GRAFANA_SUB_PATH
 # The image's user (Grafana's Dockerfile: GF_UID 472, GF_GID 0).
 GRAFANA_UID = "472"
 ADMIN_PASSWORD_FILE = "/run/secrets/grafana-admin-password"
+# The image's GF_PATHS_DATA (its Dockerfile): the database, plugins and sessions.
+DATA_DIR = "/var/lib/grafana"
+# The image's ENTRYPOINT (Grafana's Dockerfile), which START_SCRIPT ends by running.
+RUN_SH = "/run.sh"
+
+
+def start_script(password_file: str = ADMIN_PASSWORD_FILE, run_sh: str = RUN_SH) -> str:
+    """Set the admin's password in an existing database, then start Grafana as the image does.
+    In a new database there is no admin yet (the CLI fails, harmlessly): Grafana creates it from
+    the __FILE variable. The CLI reads the same settings (GF_PATHS_* from the environment)."""
+    return (
+        'grafana cli --homepath "$GF_PATHS_HOME" --config "$GF_PATHS_CONFIG" '
+        f"admin reset-admin-password --password-from-stdin < {password_file} >/dev/null 2>&1 "
+        '&& echo "lab: admin password set from the secret file" '
+        '|| echo "lab: no admin user yet: Grafana creates it from the secret file"; '
+        f'exec {run_sh} "$@"'
+    )
+
+
+START_COMMAND = ("sh", "-c", start_script(), "grafana-start")
 
 
 @dataclass(kw_only=True)
@@ -86,11 +113,13 @@ class Grafana(PartComponent):
         uploads = [upload(path, text) for path, text in provisioning_files(args).items()]
         uploads.append(secret_upload(ADMIN_PASSWORD_FILE, args.admin_password, owner=GRAFANA_UID))
         return dict(
+            entrypoints=list(START_COMMAND),
+            data_dir=DATA_DIR,
             envs=env_list(environment(args)),
             uploads=uploads,
             ports=[args.placement.publish(GRAFANA_PORT, args.port)],
             health=healthcheck(HEALTH_COMMAND, **HEALTH_TIMING),
-            # A new password must reach a fresh database (see the module docstring).
+            # A new password applies at the next start (see the module docstring).
             replace_on=["uploads"],
         )
 

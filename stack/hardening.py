@@ -74,6 +74,17 @@ HARDENING: Mapping[str, Hardening] = MappingProxyType(
             "nobody, as upstream; its password arrives as an uploaded file, which Docker cannot"
             " copy into a read-only root",
         ),
+        # A user's own service (lab:services): the replicas' row, unless `readOnly: false`.
+        "service": Hardening(
+            APP_USER, True, _TMP, (), "a user's service, hardened like a function replica"
+        ),
+        "service_writable": Hardening(
+            APP_USER,
+            False,
+            _NONE,
+            (),
+            "a user's service whose entry says `readOnly: false` (its image writes outside /tmp)",
+        ),
         "logstash_exporter": Hardening(
             APP_USER, True, _TMP, (), "the lab's own image, like a function replica"
         ),
@@ -83,7 +94,7 @@ HARDENING: Mapping[str, Hardening] = MappingProxyType(
             _NONE,
             (),
             "the image runs as uid 472 (Grafana's Dockerfile); it writes its database and"
-            " plugins under /var/lib/grafana, kept in the container on purpose (stateless)",
+            " plugins on its data volume at /var/lib/grafana, and is configured by uploads",
         ),
         "elasticsearch": Hardening(
             None,

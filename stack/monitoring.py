@@ -15,6 +15,7 @@ from stack import node_exporter
 from stack.alertmanager import Alertmanager, AlertmanagerArgs
 from stack.blackbox import Blackbox, BlackboxArgs
 from stack.configs import alertmanager_yaml, blackbox_yaml
+from stack.configs import elasticsearch_tls as tls
 from stack.containers import Placement
 from stack.elasticsearch_exporter import ElasticsearchExporter, ElasticsearchExporterArgs
 from stack.logstash_exporter import LogstashExporter, LogstashExporterArgs
@@ -61,7 +62,7 @@ def part_urls(settings: LabSettings) -> dict[str, str]:
     if settings.grafana_on:
         urls["grafana"] = f"http://grafana:{GRAFANA_PORT}{GRAFANA_SUB_PATH}"
     if settings.logs:
-        scheme = "https" if settings.elasticsearch_tls else "http"
+        scheme = "https" if tls.enabled(settings) else "http"
         urls["elasticsearch"] = f"{scheme}://elasticsearch:{ELASTICSEARCH_PORT}"
         urls["kibana"] = f"{scheme}://kibana:{KIBANA_PORT}{KIBANA_SUB_PATH}"
         urls["logstash"] = f"http://logstash:{LOGSTASH_API_PORT}"
@@ -79,12 +80,14 @@ def declare(
     logstash: Any = None,
     app_image: Any = None,
     classes: Mapping[str, type] | None = None,
+    receiver_secrets: Mapping[str, Any] | None = None,
 ) -> Monitoring:
     """The parts the switches turn on; nothing when `lab:metrics` is off. With `lab:logs`,
     `elasticsearch` and `logstash` (the components) are watched by their exporters, the
     Logstash one running from `app_image` (the lab's own image name). `classes` maps each
     part to the component declaring it (CONTAINERS here; stack/swarm_monitoring.py passes
-    its services), with the same Args either way."""
+    its services), with the same Args either way. `receiver_secrets` maps each
+    lab:alertReceivers name to its secret (a Pulumi Output)."""
     part = {**CONTAINERS, **(classes or {})}
     found = Monitoring()
     if not settings.metrics:
@@ -127,9 +130,15 @@ def declare(
                 config=alertmanager_yaml.render(
                     traefik_down_alert=TRAEFIK_DOWN,
                     webhook_url=webhook_url,
+                    extra_receivers=[r.receiver() for r in settings.alert_receivers],
                     **settings.alert_timing,
                 ),
                 public_url=alertmanager_public_url,
+                secret_files={
+                    r.secret_file: (receiver_secrets or {})[r.name]
+                    for r in settings.alert_receivers
+                    if r.secret_file
+                },
             ),
         )
         found.alertmanager_url = found.alertmanager.internal_url
@@ -145,7 +154,9 @@ def declare(
                 placement,
                 settings,
                 "blackbox",
-                config=blackbox_yaml.render(parts=tuple(parts), ca_files=ca_files),
+                config=blackbox_yaml.render(
+                    parts=tuple(parts), own_services=bool(settings.services), ca_files=ca_files
+                ),
                 ca_certificate=ca_certificate,
             ),
         )
@@ -153,6 +164,7 @@ def declare(
             exporter=blackbox.address,
             api_url=f"http://traefik:{TRAEFIK_WEB_PORT}",
             part_urls=parts,
+            service_paths={entry.name: entry.probe_path for entry in settings.services},
         )
     if settings.host:
         node = part["node_exporter"](

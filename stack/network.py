@@ -36,9 +36,17 @@ def networks_of(part: str) -> tuple[str, ...]:
 def service_networks(placement, *aliases: str, joins: Sequence[str] = (BACKEND,)) -> list:
     """A Swarm service's overlays: those `joins` lists of the Placement's, each with these
     aliases (stack/containers.Placement.network_attachment for a container)."""
+    # By id: the provider reads the attachment back as `id` (terraform-provider-docker v4.5.0
+    # flattenTaskNetworksAdvanced); a `name` (ForceNew) differs on every plan and replaces the
+    # service each time. A Placement without ids (unit tests) gives names.
+    if placement.network_id is None:
+        return [
+            docker.ServiceTaskSpecNetworksAdvancedArgs(name=network, aliases=list(aliases))
+            for network in placement.network_names(joins)
+        ]
     return [
-        docker.ServiceTaskSpecNetworksAdvancedArgs(name=network, aliases=list(aliases))
-        for network in placement.network_names(joins)
+        docker.ServiceTaskSpecNetworksAdvancedArgs(id=network, aliases=list(aliases))
+        for network in placement.network_ids(joins)
     ]
 
 
@@ -63,6 +71,9 @@ class LabNetwork(LabComponent):
     DRIVER: ClassVar[str] = "bridge"
     name: pulumi.Output[str]  # the backend network
     edge_name: pulumi.Output[str]
+    # Their Docker ids, which a Swarm service joins by (service_networks()).
+    network_id: pulumi.Output[str]
+    edge_network_id: pulumi.Output[str]
 
     def declare(self, name: str, args: LabNetworkArgs) -> dict:
         self.args = args
@@ -75,6 +86,7 @@ class LabNetwork(LabComponent):
             {**args.labels, "lab.network": EDGE},
         )
         self.name, self.edge_name = backend.name, edge.name
+        self.network_id, self.edge_network_id = backend.id, edge.id
         return {"name": self.name, "edge_name": self.edge_name}
 
     def network(self, resource: str, docker_name: str, labels: dict[str, str]) -> docker.Network:

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from dashboards import prometheus_rules
-from stack import exposure
+from stack import exposure, user_services
 from stack import settings_grammar as grammar
 from stack import settings_tables as tables
 from stack.configs import alertmanager_yaml, elasticsearch_tls
@@ -79,8 +79,6 @@ SWITCHES = ("metrics", "grafana", "logs", *tables.MONITORING_SWITCHES)
 # Keys whose values are Pulumi secrets: the program reads them with require_secret, never
 # through this object, and the front door only checks that they are present.
 SECRET_KEYS = tuple(tables.SECRETS)
-# The CA and Elasticsearch's certificate on Swarm (configs/elasticsearch_tls.py), secrets too.
-TLS_SECRET_KEYS = tuple(elasticsearch_tls.TLS_SECRETS)
 ENGINES = tables.ENGINES
 
 # Every alert's `for:` as the rules declare it (`lab:alertFor` overrides some).
@@ -99,13 +97,14 @@ LOGSTASH_GELF_PORT = 12201
 # Where Traefik's API port serves the UIs; Grafana and Kibana are told to serve there too.
 GRAFANA_SUB_PATH = "/grafana"
 KIBANA_SUB_PATH = "/kibana"
+UI_PATHS = (GRAFANA_SUB_PATH, KIBANA_SUB_PATH)  # routed by Traefik, so no user service there
 KIBANA_PORT = 5601
 
 _WILDCARD_ADDRESSES = ("0.0.0.0", "::")
 
 
-class SettingsError(ValueError):
-    """Invalid `lab:` config: the message names the key, the value and what is allowed."""
+# Here for every caller; defined with the grammar so that list readers may raise it too.
+SettingsError = grammar.SettingsError
 
 
 @dataclass(frozen=True)
@@ -143,16 +142,13 @@ class LabSettings:
     alerting: bool = True
     probes: bool = True
     host: bool = True
+    services: tuple[user_services.UserService, ...] = ()  # lab:services
+    alert_receivers: tuple = ()  # lab:alertReceivers (stack/alert_receivers.py)
 
     @property
     def grafana_on(self) -> bool:
         """Grafana reads Prometheus, so it runs only with metrics on."""
         return self.metrics and self.grafana
-
-    @property
-    def elasticsearch_tls(self) -> bool:
-        """On Swarm, Elasticsearch serves HTTPS with the lab's CA (configs/elasticsearch_tls.py)."""
-        return self.engine == "swarm" and self.logs
 
     @property
     def client_host(self) -> str:
@@ -167,7 +163,9 @@ class LabSettings:
         """On Swarm the state node publishes its parts' ports (host mode), not this machine."""
         on_state_node = self.engine == "swarm" and port_key in tables.STATE_NODE_PORTS
         host = self.swarm_state_host if on_state_node and self.swarm_state_host else None
-        scheme = "https" if port_key == "elasticsearch" and self.elasticsearch_tls else "http"
+        scheme = (
+            "https" if port_key == "elasticsearch" and elasticsearch_tls.enabled(self) else "http"
+        )
         return f"{scheme}://{host or self.client_host}:{self.ports[port_key]}{path}"
 
     @property
@@ -208,7 +206,7 @@ class LabSettings:
         for part in self.parts():
             count = functions * self.replicas if part == "function" else 1
             total += count * self.memory_mb[part]
-        return total
+        return total + sum(s.replicas * s.memory_mb for s in self.services)
 
 
 # Object-valued keys: key -> (attribute, the pinned defaults its entries override).
@@ -219,7 +217,7 @@ _MAPPINGS = {
     "alertFor": ("alert_for", ALERT_FOR),
     "alertTiming": ("alert_timing", alertmanager_yaml.TIMING),
 }
-KEYS = (*tables.SCALARS, *_MAPPINGS, *SECRET_KEYS, *TLS_SECRET_KEYS)
+KEYS = (*tables.SCALARS, *_MAPPINGS, user_services.KEY, *SECRET_KEYS, *tables.SECRET_OBJECTS)
 
 
 def _unknown_key(key: str, known: tuple[str, ...]) -> SettingsError:
@@ -236,7 +234,7 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
     """Validate the keys of the `lab:` namespace (without the prefix) into LabSettings."""
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        if key in SECRET_KEYS or key in TLS_SECRET_KEYS:
+        if key in SECRET_KEYS or key in tables.SECRET_OBJECTS:
             continue
         if key in tables.SCALARS:
             attribute, convert = tables.SCALARS[key]
@@ -244,6 +242,8 @@ def parse(raw: Mapping[str, Any]) -> LabSettings:
                 values[attribute] = convert(value)
             except grammar.Invalid as invalid:
                 raise _bad(key, value, invalid.allowed) from None
+        elif key == user_services.KEY:
+            values["services"] = user_services.parse(value, (*PORTS, *MEMORY_MB), UI_PATHS)
         elif key in _MAPPINGS:
             attribute, defaults = _MAPPINGS[key]
             values[attribute] = _parse_mapping(key, value, defaults)

@@ -10,6 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 
+class SettingsError(ValueError):
+    """Invalid `lab:` config: the message names the key, the value and what is allowed."""
+
+
 class Invalid(Exception):
     """Not a value of this kind; `allowed` says what would be."""
 

@@ -8,7 +8,9 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from stack import alert_receivers
 from stack import settings_grammar as grammar
+from stack.configs import elasticsearch_tls
 from stack.exposure import PUBLISHED
 
 # Upstream images of the monitoring parts, pinned (stand-ins: scripts/build_images.sh).
@@ -99,7 +101,15 @@ SCALARS = {
     "swarmStateHost": ("swarm_state_host", lambda v: grammar.text(v, _HOST, _HOST_ALLOWED)),
     "swarmEncryption": ("swarm_encryption", grammar.boolean),
     **{key: (key, grammar.boolean) for key in MONITORING_SWITCHES},
+    # A list, read by its own module (stack/alert_receivers.py); its secrets are SECRET_OBJECTS.
+    alert_receivers.KEY: ("alert_receivers", alert_receivers.parse),
 }
+# The CA and the servers' certificates on Swarm (configs/elasticsearch_tls.py), which make up
+# generates as secrets (lab/certificates.py), not as passwords.
+TLS_SECRET_KEYS = tuple(elasticsearch_tls.TLS_SECRETS)
+# Secret keys whose values stay out of the settings object: a user's, never generated, and the
+# TLS material.
+SECRET_OBJECTS = (alert_receivers.SECRETS_KEY, *TLS_SECRET_KEYS)
 
 
 def memory_problem(settings) -> str | None:

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from app.contract import IN_FLIGHT_TIMEOUT_SECONDS, MAX_DRAIN_SECONDS
+from stack.durations import service_duration
 
 
 class StopGrace(NamedTuple):
@@ -48,6 +49,11 @@ STOP_GRACE: Mapping[str, StopGrace] = MappingProxyType(
             "drain window + in-flight wait of app/server.py, then the exit",
         ),
         "logstash_exporter": StopGrace(_STATELESS, _STATELESS_WHY),
+        # A user's own service (lab:services): the lab cannot know its shutdown, so Docker's.
+        **dict.fromkeys(
+            ("service", "service_writable"),
+            StopGrace(DOCKER_DEFAULT_SECONDS, "a user's own service: Docker's own stop timeout"),
+        ),
         "traefik": StopGrace(
             10 + EXIT_MARGIN_SECONDS,
             "finishes the requests it holds for lifeCycle.graceTimeOut, 10 s by default"
@@ -96,10 +102,7 @@ def swarm_duration(seconds: int) -> str:
     """Whole seconds as the provider reads a Swarm duration back (shortDur in
     resource_docker_service_structures.go: Go's Duration.String() without a trailing `0s`),
     so the next plan does not diff: 12 -> `12s`, 120 -> `2m`, 90 -> `1m30s`."""
-    minutes, rest = divmod(seconds, 60)
-    if not minutes:
-        return f"{rest}s"
-    return f"{minutes}m{rest}s" if rest else f"{minutes}m"
+    return service_duration(f"{seconds}s")  # one home for shortDur's form: stack/durations.py
 
 
 _SECONDS = {"h": 3600, "m": 60, "s": 1}

@@ -49,6 +49,7 @@ class SwarmAlertmanager(PartService):
         return dict(
             args=alertmanager.flags(args),
             configs=self.configs({alertmanager_yaml.CONFIG_FILE: args.config}),
+            secrets=self.secrets(args.secret_files, owner=alertmanager.ALERTMANAGER_UID) or None,
             data_dir=alertmanager.DATA_DIR,
             healthcheck=healthcheck(alertmanager.HEALTH_COMMAND),
             constraints=[STATE_CONSTRAINT],

@@ -20,6 +20,7 @@ import pulumi_docker as docker
 
 from stack.component import SwarmComponent
 from stack.containers import PartArgs, Placement
+from stack.durations import service_duration
 from stack.hardening import HARDENING
 from stack.log_shipping import gelf_logging
 from stack.network import networks_of, service_networks
@@ -74,8 +75,8 @@ def service_labels(placement: Placement, part: str) -> list[docker.ServiceLabelA
     ]
 
 
-def options(parent: pulumi.Resource, depends_on=()) -> pulumi.ResourceOptions:
-    return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
+def options(parent: pulumi.Resource, depends_on=(), **extra) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on), **extra)
 
 
 def _mounted(files, *, kind: str, declare, mount, owner: str, mode: int) -> list:
@@ -154,10 +155,10 @@ def secret_files(
 def healthcheck(command, *, interval="5s", timeout="3s", retries=5, start_period="10s"):
     return docker.ServiceTaskSpecContainerSpecHealthcheckArgs(
         tests=["CMD", *command],
-        interval=interval,
-        timeout=timeout,
+        interval=service_duration(interval),
+        timeout=service_duration(timeout),
         retries=retries,
-        start_period=start_period,
+        start_period=service_duration(start_period),
     )
 
 
@@ -177,13 +178,15 @@ def resources(memory_mb: int) -> docker.ServiceTaskSpecResourcesArgs:
 
 
 def restart_policy() -> docker.ServiceTaskSpecRestartPolicyArgs:
-    return docker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay="2s", window="10s")
+    delay, window = service_duration("2s"), service_duration("10s")
+    return docker.ServiceTaskSpecRestartPolicyArgs(condition="any", delay=delay, window=window)
 
 
 def start_first() -> docker.ServiceUpdateConfigArgs:
     """A new task starts (and turns healthy) before the old one is stopped."""
+    delay, monitor = service_duration("2s"), service_duration("5s")
     return docker.ServiceUpdateConfigArgs(
-        order="start-first", parallelism=1, delay="2s", monitor="5s", failure_action="rollback"
+        order="start-first", parallelism=1, delay=delay, monitor=monitor, failure_action="rollback"
     )
 
 
@@ -310,7 +313,7 @@ def part_service(
         update_config=update_config,
         converge_config=None if global_mode else converge_config(container.get("healthcheck")),
         endpoint_spec=endpoint or docker.ServiceEndpointSpecArgs(mode="dnsrr"),
-        opts=options(parent, part_args.depends_on),
+        opts=options(parent, part_args.depends_on, delete_before_replace=True),
     )
 
 

@@ -42,14 +42,16 @@ ELASTIC_UID = es.ES_UID  # Elasticsearch, Logstash and Kibana images all run as 
 
 
 class SwarmGrafana(PartService):
-    """Grafana on the state node, stateless as on one host (everything it shows is
-    provisioned from configs), its admin password a secret file (GF_..._PASSWORD__FILE)."""
+    """Grafana on the state node with its data volume there, as on one host (provisioned from
+    configs), its admin password a secret file set at every start (grafana.START_COMMAND)."""
 
     PART = "grafana"
 
     def service_arguments(self, args: GrafanaArgs) -> dict:
         password = {ADMIN_PASSWORD_FILE: args.admin_password}
         return dict(
+            commands=list(grafana.START_COMMAND),
+            data_dir=grafana.DATA_DIR,
             env=grafana.environment(args),
             configs=self.configs(grafana.provisioning_files(args), owner=GRAFANA_UID),
             secrets=self.secrets(password, owner=GRAFANA_UID),

@@ -16,6 +16,7 @@ from stack.configs import traefik_yaml
 from stack.containers import PartArgs, PartComponent, healthcheck, secret_upload, upload
 from stack.log_shipping import gelf_logging
 from stack.settings import PORTS, TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
+from stack.user_services import UserService
 
 
 @dataclass(kw_only=True)
@@ -36,6 +37,8 @@ class TraefikArgs(PartArgs):
     admin_password: pulumi.Input[str] | None = None
     prometheus_url: str | None = None
     alertmanager_url: str | None = None
+    # lab:services: each entry and its backend URLs (stack/service_replicas.py).
+    own_services: Sequence[tuple[UserService, Sequence[str]]] = ()
 
 
 TRAEFIK_UID = "65534"  # its row of stack/hardening.py: nobody
@@ -61,7 +64,7 @@ def go_memory_limit(memory_mb: int) -> str:
     """GOMEMLIMIT for a container limit: Go's GC works harder past it, leaving a quarter of the
     limit for memory Go does not count (stacks of idle connections, page cache), so Traefik
     slows down under 2,000 keep-alive connections instead of being OOM-killed (peak RSS
-    measured 211 MB with 160 MiB, 232 MB without; README, reliability)."""
+    measured 211 MB with 160 MiB, 232 MB without; docs/reliability.md)."""
     return f"{memory_mb * 3 // 4}MiB"
 
 
@@ -114,6 +117,7 @@ def dynamic_config(args: TraefikArgs, *, health_check: bool = True) -> str:
         users_file=traefik_yaml.USERS_FILE if guarded else None,
         hosts=args.hosts,
         health_check=health_check,
+        own_services=args.own_services,
         kibana_ca_file=es_tls.CLIENT_CA_FILE if args.kibana_ca else None,
     )
 

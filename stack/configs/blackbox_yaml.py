@@ -25,6 +25,8 @@ PROBE_PATH = "/probe"
 PART_LABEL = "part"
 FUNCTION_LABEL = "function"
 CALL_JOB = "probe-calls"
+# A user's own service (lab:services): a 200 through Traefik, on its health path or its root.
+SERVICE_MODULE = "service_up"
 HEALTH_JOB = "probe-parts"
 # The longest a probe may take; the exporter also stops it half a second before Prometheus'
 # scrape timeout, whichever comes first.
@@ -115,6 +117,7 @@ def modules(
     functions: Sequence[str] = FUNCTIONS,
     parts: Iterable[str] = tuple(PART_HEALTH),
     basic_auth: Mapping[str, BasicAuth] = MappingProxyType({}),
+    own_services: bool = False,
     ca_files: Mapping[str, str] = MappingProxyType({}),
 ) -> dict[str, dict[str, Any]]:
     """The modules by name: `call_<function>` for each function's sample call (status 200,
@@ -135,6 +138,8 @@ def modules(
                 _json_string_field("result", result),
             )
         )
+    if own_services:
+        found[SERVICE_MODULE] = _http_module()
     for part in parts:
         check = PART_HEALTH[part]
         found[health_module(part)] = _http_module(
@@ -148,11 +153,19 @@ def render(
     functions: Sequence[str] = FUNCTIONS,
     parts: Iterable[str] = tuple(PART_HEALTH),
     basic_auth: Mapping[str, BasicAuth] = MappingProxyType({}),
+    own_services: bool = False,
     ca_files: Mapping[str, str] = MappingProxyType({}),
 ) -> str:
-    """The exporter's whole `config.yml` (see `modules`)."""
-    found = modules(functions=functions, parts=parts, basic_auth=basic_auth, ca_files=ca_files)
-    document = {"modules": found}
+    """The exporter's whole `config.yml` (see `modules`; `own_services`: SERVICE_MODULE too)."""
+    document = {
+        "modules": modules(
+            functions=functions,
+            parts=parts,
+            basic_auth=basic_auth,
+            own_services=own_services,
+            ca_files=ca_files,
+        )
+    }
     return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
 
 
@@ -180,6 +193,7 @@ def scrape_jobs(
     api_url: str,
     part_urls: Mapping[str, str],
     functions: Sequence[str] = FUNCTIONS,
+    service_paths: Mapping[str, str] = MappingProxyType({}),
 ) -> list[dict[str, Any]]:
     """Prometheus scrape jobs for every probe, to add to `scrape_configs`.
 
@@ -187,7 +201,8 @@ def scrape_jobs(
     entrypoint as the exporter reaches it (each function's sample call is appended);
     `part_urls` maps each part to probe to its base URL, sub-path included (e.g.
     `http://grafana:3000/grafana`), and the part's health path is appended. Render the
-    modules with the same functions and parts.
+    modules with the same functions and parts. `service_paths` maps each user service
+    (lab:services) to the path its probe calls through Traefik, in the parts' job.
     """
     _check_parts(part_urls)
     base = api_url.rstrip("/")
@@ -208,6 +223,13 @@ def scrape_jobs(
             "labels": {PART_LABEL: part, "__param_module": health_module(part)},
         }
         for part, url in part_urls.items()
+    ]
+    health += [
+        {
+            "targets": [base + path],
+            "labels": {PART_LABEL: service, "__param_module": SERVICE_MODULE},
+        }
+        for service, path in service_paths.items()
     ]
     jobs = [_probe_job(CALL_JOB, exporter, calls)] if calls else []
     if health:

@@ -55,6 +55,12 @@ KIBANA_SERVICE_NAME = "kibana"
 LOCAL_NAME = "localhost"
 
 
+def enabled(settings) -> bool:
+    """Whether the lab's LabSettings serve Elasticsearch and Kibana over HTTPS: on Swarm, with
+    the Elastic stack (`lab:logs`)."""
+    return settings.engine == "swarm" and settings.logs
+
+
 def server_names(state_host: str) -> tuple[str, ...]:
     """Every name a client puts in its URL: the overlay alias, localhost (the health check)
     and the state node's address (the security step, from where Pulumi runs)."""

@@ -109,6 +109,24 @@ def _traefik_access_filter() -> str:
 """
 
 
+# The gelf extra field of a user's service (stack/service_replicas.py: the driver's `labels`
+# option adds `_lab.service`; the gelf input strips the underscore).
+OWN_SERVICE_FIELD = "lab.service"
+
+
+def _own_service_filter() -> str:
+    """A user's own service (lab:services): its entry's name is its `service.name`, whatever
+    its lines say, so a search by service finds them."""
+    return f"""\
+  if [{OWN_SERVICE_FIELD}] {{
+    mutate {{
+      replace => {{ "[service][name]" => "%{{[{OWN_SERVICE_FIELD}]}}" }}
+      remove_field => ["{OWN_SERVICE_FIELD}"]
+    }}
+  }}
+"""
+
+
 def _credentials(writer: tuple[str, str] | None) -> str:
     """The output's login and `action => "create"`: the writer's role grants create_doc and
     create_index only, and the default action `index` would get a 403 per document, which the
@@ -190,7 +208,7 @@ filter {{
   mutate {{
     remove_field => [{dropped}]
   }}
-{_traefik_access_filter()}{alert_filter}}}
+{_traefik_access_filter()}{_own_service_filter()}{alert_filter}}}
 
 output {{
 {alert_output}{logs_only}  elasticsearch {{

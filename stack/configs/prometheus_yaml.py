@@ -49,6 +49,12 @@ def render(
     return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
 
 
+def service_job(name: str, metrics_path: str, targets: Sequence[str], discovery: str) -> dict:
+    """A user's own service (lab:services) with metrics: a job named after it, its replicas
+    found as a function's are."""
+    return {"job_name": name, "metrics_path": metrics_path, **_function_targets(targets, discovery)}
+
+
 def _function_targets(targets: Sequence[str], discovery: str) -> dict:
     if discovery == "static":
         return {"static_configs": [{"targets": list(targets)}]}

@@ -14,6 +14,7 @@ from app.contract import HEALTH_PATH, HISTOGRAM_BUCKETS
 from stack import exposure
 from stack.configs import htpasswd
 from stack.settings import TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
+from stack.user_services import UserService
 
 STATIC_FILE = "/etc/traefik/traefik.yml"
 DYNAMIC_FILE = "/etc/traefik/dynamic.yml"
@@ -141,6 +142,7 @@ def dynamic(
     users_file: str | None = None,
     health_check: bool = True,
     hosts: Sequence[str] = (),
+    own_services: Sequence[tuple[UserService, Sequence[str]]] = (),
     kibana_ca_file: str | None = None,
 ) -> str:
     """Per function a Host + PathPrefix router and a health-checked balancer; the UIs when given.
@@ -156,6 +158,8 @@ def dynamic(
     (`/alertmanager`), which have no login of their own: their routes exist only with
     `users_file` (basic auth, basic_auth_users()). The dashboard and API router takes the same
     basic auth when `users_file` is given, and none without (local processes on loopback).
+    `own_services` (a user's entries of lab:services and their backend URLs) are routed under
+    their path, which is stripped: the service sees `/shop/x` as `/x`.
     """
     monitoring = {"prometheus": prometheus_url, "alertmanager": alertmanager_url}
     unguarded = [ui for ui, url in monitoring.items() if url and not users_file]
@@ -210,6 +214,8 @@ def dynamic(
                 "timeout": HEALTH_CHECK_TIMEOUT,
             }
         services[function] = {"loadBalancer": balancer}
+    for entry, urls in own_services:
+        _own_service(entry, urls, hosts_match, health_check, routers, services, middlewares)
     guard = {"middlewares": [AUTH_MIDDLEWARE]} if users_file else {}
     if users_file:
         middlewares[AUTH_MIDDLEWARE] = {"basicAuth": {"usersFile": users_file}}
@@ -251,6 +257,35 @@ def dynamic(
             }
         }
     )
+
+
+def _own_service(
+    entry: UserService,
+    urls: Sequence[str],
+    hosts_match: str,
+    health_check: bool,
+    routers: dict,
+    services: dict,
+    middlewares: dict,
+) -> None:
+    """One user service: the path itself and everything below it (never `/shopping` for
+    `/shop`), prefix stripped; no body limit (its API may take bodies), the per-client cap."""
+    strip = f"{entry.name}-strip"
+    middlewares[strip] = {"stripPrefix": {"prefixes": [entry.path]}}
+    routers[entry.name] = {
+        "rule": f"({hosts_match}) && (Path(`{entry.path}`) || PathPrefix(`{entry.path}/`))",
+        "entryPoints": ["web"],
+        "service": entry.name,
+        "middlewares": ["in-flight-per-client", strip],
+    }
+    balancer: dict = {"servers": [{"url": url} for url in urls]}
+    if health_check and entry.health:
+        balancer["healthCheck"] = {
+            "path": entry.health,
+            "interval": HEALTH_CHECK_INTERVAL,
+            "timeout": HEALTH_CHECK_TIMEOUT,
+        }
+    services[entry.name] = {"loadBalancer": balancer}
 
 
 def basic_auth_users(password: str) -> str:

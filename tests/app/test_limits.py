@@ -290,6 +290,15 @@ def test_2000_idle_connections_stay_within_the_cap_and_calls_still_answer(tmp_pa
             interval=0.2,
             what=f"{2000 - cap} connections closed for newer ones",
         )
+        # The listening socket and the metrics read besides the capped connections. On a busy
+        # machine a few connections accepted last are still being closed: wait for the count
+        # to settle. Without the cap it stays near 2,000 and the wait fails.
+        wait_until(
+            lambda: running.sockets() <= cap + 2,
+            timeout=15,
+            interval=0.2,
+            what=f"the replica holding at most {cap} connections",
+        )
         held = running.sockets()
         peak = running.peak_mb()
         after = percentiles(normal_calls(running.port))
@@ -300,7 +309,6 @@ def test_2000_idle_connections_stay_within_the_cap_and_calls_still_answer(tmp_pa
             f"{running.rejected()['too_many_connections']:.0f} connections closed for newer "
             f"ones, peak RSS {peak:.1f} MB; during: {normal}; after: {after}"
         )
-        # The listening socket and the metrics read above besides the capped connections.
         assert held <= cap + 2
         assert peak < REPLICA_MEMORY_MB / 2
         assert running.reason_lines("too_many_connections")

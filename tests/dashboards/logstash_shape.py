@@ -28,13 +28,21 @@ def pipeline_renames() -> dict[str, list[str]]:
     body = re.search(r"rename\s*=>\s*{([^}]*)}", PIPELINE)
     assert body, "the pipeline renames no GELF field"
     pairs = re.findall(r'"([^"]+)"\s*=>\s*"([^"]+)"', body.group(1))
+    # mutate's rename of an absent field does nothing, silently: each source must be a field
+    # the gelf input really produces (modelled below from Docker's and the plugin's source).
+    absent = {src for src, _ in pairs} - gelf_event_fields()
+    assert not absent, f"the pipeline renames fields the gelf input never produces: {absent}"
     return {src: re.findall(r"\[([^\]]+)\]", dst) or [dst] for src, dst in pairs}
 
 
 def pipeline_removed() -> list[str]:
     body = re.search(r"remove_field\s*=>\s*\[([^\]]*)\]", PIPELINE)
     assert body, "the pipeline removes no GELF field"
-    return re.findall(r'"([^"]+)"', body.group(1))
+    removed = re.findall(r'"([^"]+)"', body.group(1))
+    # GELF's optional `facility` may be sent by other clients; anything else must exist.
+    absent = set(removed) - gelf_event_fields() - {"facility"}
+    assert not absent, f"the pipeline removes fields the gelf input never produces: {absent}"
+    return removed
 
 
 def json_filter_merges_at_root() -> bool:
@@ -44,7 +52,9 @@ def json_filter_merges_at_root() -> bool:
 
 
 def gelf_message(line: str, *, container: str, image: str = "lab-app:local") -> dict:
-    """The GELF 1.1 message Docker's gelf log driver sends for one stdout line."""
+    """The GELF 1.1 message Docker's gelf log driver sends for one stdout line: moby/moby
+    daemon/logger/gelf/gelf.go, New() builds the `_`-prefixed extra fields, Log() the
+    version, host, short_message, timestamp and level (6 for stdout, 3 for stderr)."""
     return {
         "version": "1.1",
         "host": "lab-host",
@@ -62,8 +72,11 @@ def gelf_message(line: str, *, container: str, image: str = "lab-app:local") -> 
 
 
 def gelf_input(message: dict) -> dict:
-    """Logstash's gelf input: `short_message` becomes `message`, `_x` becomes `x`."""
-    event = {}
+    """Logstash's gelf input (logstash-input-gelf 3.3.2, lib/logstash/inputs/gelf.rb, bundled
+    with Logstash 8.19.4; docs/product-rules.md L1): `short_message` becomes `message`
+    (remap), `_x` becomes `x` (strip_leading_underscore), the numeric `timestamp` becomes
+    `@timestamp`, and `source_host` is set to the sender's address (new_event)."""
+    event = {"source_host": "172.18.0.1"}
     for key, value in message.items():
         if key == "short_message":
             event["message"] = value
@@ -72,6 +85,11 @@ def gelf_input(message: dict) -> dict:
         else:
             event[key.removeprefix("_")] = value
     return event
+
+
+def gelf_event_fields() -> set[str]:
+    """The fields the gelf input hands to the filters for a line from Docker's driver."""
+    return set(gelf_input(gelf_message("line", container="lab-dev-fibonacci-1")))
 
 
 def _set_path(event: dict, path: list[str], value: object) -> None:

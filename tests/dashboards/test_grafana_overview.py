@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -284,3 +285,30 @@ def test_every_function_panel_links_to_its_kibana_searches():
                 assert "from:'${__from:date:iso}',to:'${__to:date:iso}'" in url
                 # Balanced Rison: every opened group closes.
                 assert url.count("(") == url.count(")"), url
+
+
+def test_units_follow_the_metrics_base_units(model):
+    """Prometheus metrics carry base units in their names (prometheus.io docs, "Metric and
+    label naming": `_seconds`, `_bytes`); Grafana draws a value in the unit the panel names
+    (grafana/grafana packages/grafana-data/src/valueFormats/categories.ts: `s` seconds,
+    `ms` milliseconds, `bytes`, `Bps` bytes/s). A quantile of a `_seconds` histogram, or a
+    `_seconds` gauge, is in seconds; a `_bytes` gauge in bytes; a rate of `_bytes_total`
+    in bytes per second. Another unit shows numbers 1000 times off."""
+    checked = 0
+    for panel in panels(model):
+        unit = panel["fieldConfig"]["defaults"].get("unit")
+        for target in panel["targets"]:
+            expr = target["expr"]
+            where = f"panel {panel['title']!r}: {expr}"
+            if ("histogram_quantile(" in expr and "_seconds_bucket" in expr) or re.fullmatch(
+                r"[a-z_:]+_seconds(\{[^}]*\})?", expr.strip()
+            ):
+                assert unit == "s", where
+            elif re.fullmatch(r"[a-z_:]+_bytes(\{[^}]*\})?", expr.strip()):
+                assert unit in ("bytes", "decbytes"), where
+            elif "rate(" in expr and "_bytes_total" in expr:
+                assert unit in ("Bps", "binBps"), where
+            else:
+                continue
+            checked += 1
+    assert checked >= 10, "the rule matched too few queries to mean anything"

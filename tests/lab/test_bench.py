@@ -40,11 +40,24 @@ def test_a_short_bench_run_writes_every_target_and_ratio(wrk, tmp_path, monkeypa
     assert set(rows) == {("bare", "/")} | {
         (f"service-{path.split('/')[1]}", path) for path in bench.FUNCTION_PATHS
     }
+    bare = rows[("bare", "/")]
+    assert bare["ratio_to_baseline"] is None  # the baseline has none of its own
+    for row in rows.values():
+        assert row["non_2xx"] == 0, row
+        assert row["connections"] == 2, row
+        # wrk's percentiles are latencies of the same run: 0 < p50 <= p99.
+        assert 0 < row["p50_ms"] <= row["p99_ms"], row
+        # Little's law for wrk's closed loop (each connection sends its next request when
+        # the answer arrives): mean latency = connections / rate, and at least half the
+        # calls take p50 or more, so mean >= p50 / 2. A rate or a latency read in the wrong
+        # unit (k, us vs ms) breaks this bound.
+        assert row["requests_per_second"] <= 2 * row["connections"] / (row["p50_ms"] / 1000), row
     for path in bench.FUNCTION_PATHS:
         row = rows[(f"service-{path.split('/')[1]}", path)]
-        assert row["non_2xx"] == 0
-        assert row["requests_per_second"] > 0
-        assert row["ratio_to_baseline"] > 0
+        assert row["baseline"] == "bare", row
+        assert row["ratio_to_baseline"] == pytest.approx(
+            row["requests_per_second"] / bare["requests_per_second"]
+        ), row
 
 
 def test_ackermann_is_compared_with_the_fibonacci_service_not_with_traefik(capsys):

@@ -234,8 +234,13 @@ def test_preflight_says_how_to_fix_each_problem():
 
 
 @pytest.mark.live
-def test_preflight_docker_check_against_the_real_daemon(docker_client):
-    assert deploy.check_docker() is not None
+def test_preflight_docker_check_against_the_real_daemon(docker_client, monkeypatch):
+    # The client it hands on talks to the daemon that answers here (same engine ID) ...
+    assert deploy.check_docker().info()["ID"] == docker_client.info()["ID"]
+    # ... and a daemon that does not answer is a LabError with what to do, not a traceback.
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(LabError, match=r"the Docker daemon does not answer.*start it"):
+        deploy.check_docker()
 
 
 @pytest.mark.parametrize(

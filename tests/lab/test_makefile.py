@@ -56,3 +56,32 @@ def test_down_keeps_the_data_only_when_asked():
     assert dry_run("down").split()[-1] == "down"
     assert dry_run("down", "KEEP_DATA=0").split()[-1] == "down"
     assert dry_run("down", "KEEP_DATA=1").endswith("-m lab.deploy down --keep-data")
+
+
+def test_help_lists_every_target_once_in_groups_user_targets_first():
+    """Issue 20: `make help` in groups (Start, Explore, Practise, Develop), a blank line between
+    groups, the targets a user runs before the developer's."""
+    result = subprocess.run(
+        ["make", "--no-print-directory", "help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    blocks = result.stdout.rstrip("\n").split("\n\n")
+    listed: dict[str, list[str]] = {}
+    for block in blocks:
+        title, *lines = block.splitlines()
+        assert title.endswith(":"), block
+        assert lines, block
+        listed[title.removesuffix(":")] = [line.split()[1] for line in lines]
+        assert all(line.startswith("  make ") for line in lines), block
+    assert list(listed) == ["Start", "Explore", "Practise", "Develop"]
+    targets = [target for group in listed.values() for target in group]
+    described = re.findall(r"^([a-z-]+):[^\n]*## ", MAKEFILE, re.MULTILINE)
+    assert sorted(targets) == sorted(described)
+    assert {"up", "status", "down"} <= set(listed["Start"])
+    assert {"test", "lint", "install"} <= set(listed["Develop"])
+    # The description is printed without its group tag.
+    assert "[" not in result.stdout.split("make up", 1)[1].splitlines()[0]

@@ -132,3 +132,22 @@ def test_invalid_config_is_one_line_and_no_probe(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err == (
         "lab: Pulumi.dev.yaml: lab:metrics = 'yes please' is invalid: expected true or false\n"
     )
+
+
+def test_each_own_service_has_a_line_probed_on_its_path(fake_api):
+    """lab:services: `make status` calls each entry as its probe does, through Traefik."""
+    settings = parse(
+        {
+            "services": [
+                {"name": "shop", "image": "x", "port": 1, "path": "/answer/200", "health": "/h"},
+                {"name": "cart", "image": "x", "port": 1, "path": "/answer/500"},
+            ]
+        }
+    )
+    urls = status.own_service_urls(settings, fake_api.url + "/")
+    assert urls == {"shop": f"{fake_api.url}/answer/200/h", "cart": f"{fake_api.url}/answer/500/"}
+    out = io.StringIO()
+    assert status.print_status(urls, None, out) == 1
+    lines = {line.split()[0]: line.split()[1] for line in out.getvalue().splitlines()[:2]}
+    assert lines == {"shop": "up", "cart": "down"}
+    assert status.own_service_urls(settings, None) == {}

@@ -1,15 +1,18 @@
 """The traffic generator: right answers pass, and every kind of wrong answer fails the run."""
 
+import argparse
 import asyncio
 import itertools
 import json
 import random
+import re
 
 import pytest
 
 from app.contract import FUNCTION_ARGUMENTS, FUNCTIONS, SAMPLE_CALLS
 from lab import calls, traffic
 from lab.support import free_port
+from tests.lab.test_makefile import dry_run
 from tests.support.reference import reference_result
 
 SAMPLE = calls.valid_call("fibonacci", random.Random(0), sample=True)
@@ -179,3 +182,49 @@ def test_invalid_arguments_are_refused():
         traffic.main(["--count", "0"])
     with pytest.raises(SystemExit):
         traffic.main(["--concurrency", "0"])
+
+
+def test_a_steady_rate_keeps_its_schedule_and_ends_with_the_checked_summary(fake_api, capsys):
+    """`make traffic DURATION=2s RATE=20`: the n-th call starts n/20 s after the first, for the
+    whole duration, whatever the answers' speed; the same checked summary follows."""
+    recipe = dry_run("traffic", "DURATION=2s", "RATE=20").split()
+    assert recipe[-4:] == ["--duration", "2s", "--rate", "20"]
+    assert traffic.main(["--url", fake_api.url, *recipe[-4:], "--seed", "5"]) == 0
+    out = capsys.readouterr().out
+    calls = int(re.search(r"(\d+) calls in ([0-9.]+) s", out).group(1))
+    assert 38 <= calls <= 40, out  # 2 s x 20/s: the 40 calls due before the deadline
+    assert "0 failed" in out
+    kept = float(re.search(r"([0-9.]+) calls/s kept", out).group(1))
+    assert 18.0 <= kept <= 21.0, out
+
+
+def test_a_rate_spaces_the_calls_evenly(fake_api):
+    results = asyncio.run(
+        traffic.run(
+            fake_api.url, count=30, duration=None, concurrency=4, invalid_ratio=0.0, rate=50.0
+        )
+    )
+    assert len(results.outcomes) == 30
+    # 30 calls at 50/s: the last is due 29/50 = 0.58 s after the first.
+    assert 0.55 <= results.elapsed < 1.5, results.elapsed
+
+
+def test_durations_read_as_make_gives_them():
+    assert [traffic.seconds(t) for t in ("90", "30s", "10m", "1h", "0.5")] == [
+        90,
+        30,
+        600,
+        3600,
+        0.5,
+    ]
+    for bad in ("", "ten", "-5", "0", "5x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            traffic.seconds(bad)
+
+
+def test_the_progress_line_says_the_rate_kept_and_asked_and_the_time_left():
+    results = traffic.Results()
+    results.started -= 2.0  # as if started two seconds ago
+    results.outcomes.extend(traffic.Outcome(None, 200, 0.01, None) for _ in range(40))
+    line = traffic.progress_line(results, 0.5, rate=20, duration=4)
+    assert re.search(r"40 calls  (19|20)\.\d of 20 req/s  0 failed  2 s left", line), line

@@ -10,6 +10,21 @@ from tests.support import live_lab
 from tests.support.cleanup_report import report_leftovers
 from tests.support.harness import HARNESS_LABEL, leftovers
 
+# The numbers the live suite measured, printed at the end of the run (also without -s).
+NUMBERS: list[str] = []
+
+
+def report(line: str) -> None:
+    NUMBERS.append(line)
+    print(line)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if NUMBERS:
+        terminalreporter.section("live numbers")
+        for line in NUMBERS:
+            terminalreporter.write_line(line)
+
 
 def pytest_sessionfinish(session, exitstatus):
     if not live_lab.HARNESS_RUNS:

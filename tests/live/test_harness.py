@@ -164,8 +164,9 @@ def test_container_inputs_map_to_docker_settings(offline_harness):
         HARNESS_LABEL: "unit",
         "lab.harness.pid": offline_harness.ownership["lab.harness.pid"],
     }
-    endpoint = settings["networking_config"]["EndpointsConfig"]["net"]
-    assert endpoint["Aliases"] == ["x"]
+    # Created on the schema's default network mode; networks are joined after create.
+    assert host["NetworkMode"] == "bridge"
+    assert settings["networking_config"] is None
 
 
 def test_uploads_become_one_archive_with_modes():

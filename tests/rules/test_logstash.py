@@ -120,6 +120,28 @@ def test_the_output_index_matches_the_template_pattern():
     assert json.loads(output["template"]) == logstash_conf.TEMPLATE_FILE
 
 
+# The Elasticsearch the outputs write to (docs/product-rules.md: the pinned 8.19.4).
+ELASTICSEARCH_MAJOR = 8
+
+
+def test_each_template_goes_to_the_api_its_body_is_written_for():
+    """logstash-output-elasticsearch v11.22.13 lib/logstash/outputs/elasticsearch/
+    template_manager.rb (index_template_api?): "composable" -> _index_template, "legacy" ->
+    _template, "auto" -> _index_template from Elasticsearch 8 on. The lab's template files
+    are composable bodies (`template` object, `priority`; ComposableIndexTemplate.java), which
+    the legacy API refuses: every output that manages a template must reach _index_template."""
+    for alerts in (False, True):
+        for section, name, options in plugins(pipeline(alerts)):
+            if section != "output" or name != "elasticsearch" or "template" not in options:
+                continue
+            api = json.loads(options.get("template_api", '"auto"'))
+            composable = api == "composable" or (api == "auto" and ELASTICSEARCH_MAJOR >= 8)
+            assert composable, f"{options['template']}: template_api {api} -> _template"
+    body = elasticsearch_template.template()
+    assert isinstance(body["template"], dict), "not a composable template body"
+    assert "priority" in body
+
+
 def test_the_health_check_reads_the_pipeline_state():
     """elastic/logstash logstash-core/lib/logstash/api/modules/root.rb (GET / is 200 always)
     and org/logstash/health/PipelineIndicator.java (state RUNNING in /_health_report)."""

@@ -135,27 +135,6 @@ def probe(exporter: str, module: str, target: str) -> float:
     raise AssertionError(f"no probe_success in:\n{response.text}")
 
 
-def test_every_function_has_a_call_module_that_wants_its_exact_result():
-    modules = blackbox_yaml.modules(parts=())
-    assert set(modules) == {blackbox_yaml.call_module(f) for f in FUNCTIONS}
-    for function in FUNCTIONS:
-        http = modules[blackbox_yaml.call_module(function)]["http"]
-        assert http["valid_status_codes"] == [200]
-        regexps = " ".join(http["fail_if_body_not_matches_regexp"])
-        assert function in regexps
-        assert f'"{SAMPLE_CALLS[function][1]}"' in regexps
-
-
-def test_modules_are_rendered_only_for_the_parts_the_lab_runs():
-    modules = blackbox_yaml.modules(parts=["traefik", "prometheus"])
-    assert {name for name in modules if name.startswith("health_")} == {
-        "health_traefik",
-        "health_prometheus",
-    }
-    with pytest.raises(ValueError, match="cassandra"):
-        blackbox_yaml.modules(parts=["cassandra"])
-
-
 # The broken variant (a regexp that does not compile) proves the check can fail.
 @pytest.mark.parametrize(("broken", "accepted"), [(False, True), (True, False)])
 def test_exporter_checks_the_rendered_modules(blackbox_exporter, tmp_path, broken, accepted):

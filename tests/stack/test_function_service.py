@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+import yaml
+
 from app.contract import FUNCTIONS
-from tests.stack.captured import PARTS, by_type, containers, replicas
+from stack.configs import traefik_yaml
+from tests.stack.captured import PARTS, by_type, containers, replicas, upload
 
 
 def test_function_replicas_are_hardened_and_built_from_app(declared):
@@ -39,3 +44,23 @@ def test_gelf_only_with_logs_on(declared):
             assert container["inputs"]["logOpts"]["tag"], container["urn"]
         else:
             assert driver != "gelf", container["urn"]
+
+
+def test_replicas_listen_where_traefik_and_prometheus_reach_them(declared):
+    """Each container has its own network namespace (Docker's bridge networking): an app bound
+    to a loopback address inside it is unreachable from Traefik and Prometheus, which call
+    `<function>-<n>:<port>` over the lab network. The app binds LAB_HOST:LAB_PORT
+    (app/server.py); the address must be the unspecified one (0.0.0.0 or ::), the port the
+    one the other containers call."""
+    for function in FUNCTIONS:
+        for i in range(1, replicas(declared) + 1):
+            container = containers(declared)[f"lab-dev-{function}-{i}"]
+            envs = dict(env.split("=", 1) for env in container["inputs"]["envs"])
+            host = ipaddress.ip_address(envs.get("LAB_HOST", "0.0.0.0"))
+            assert host.is_unspecified, (container["urn"], host)
+            if "lab-dev-traefik" in containers(declared):
+                dynamic = yaml.safe_load(
+                    upload(containers(declared)["lab-dev-traefik"], traefik_yaml.DYNAMIC_FILE)
+                )
+                servers = dynamic["http"]["services"][function]["loadBalancer"]["servers"]
+                assert f"http://{function}-{i}:{envs['LAB_PORT']}" in [s["url"] for s in servers]

@@ -56,9 +56,19 @@ def test_grafana_is_provisioned_stateless_and_after_prometheus(declared):
     assert provider["folder"] == "Lab"
     dashboard = json.loads(upload(grafana, f"{provider['options']['path']}/lab-overview.json"))
     assert dashboard["uid"] == "lab-overview"
-    # Stateless: no volume, so a replaced container starts from the provisioned state.
-    assert not inputs.get("volumes"), urn
-    assert not inputs.get("mounts"), urn
+    # What a person makes in the UI stays: the database is on the retained data volume.
+    (volume,) = inputs["volumes"]
+    assert (volume["volumeName"], volume["containerPath"]) == (
+        "lab-dev-grafana-data",
+        "/var/lib/grafana",
+    ), urn
+    (data,) = [
+        r for r in by_type(declared, VOLUME) if r["inputs"]["name"] == "lab-dev-grafana-data"
+    ]
+    assert data["options"].get("retain_on_delete") is True, data["urn"]
+    # The admin password converges on a kept database: set from the file, then /run.sh.
+    assert inputs["entrypoints"][:2] == ["sh", "-c"], urn
+    assert "reset-admin-password --password-from-stdin < /run/secrets/" in inputs["entrypoints"][2]
     assert containers(declared)["lab-dev-prometheus"]["urn"] in grafana["dependencies"]
     assert containers(declared)["lab-dev-prometheus"]["inputs"]["wait"] is True
     assert {(p["internal"], p["external"]) for p in inputs["ports"]} == {(3000, 3000)}
@@ -88,8 +98,9 @@ def test_grafana_password_is_required_when_grafana_runs():
 
 
 def test_replace_on_changes_covers_the_input_that_carries_the_password():
-    """Grafana takes the admin password only when it creates its database; a changed password
-    converges only because the container, stateless, is replaced (README, stack/README.md)."""
+    """Grafana takes the admin password from its file only when it creates its database; on a
+    kept database a changed password converges because the container is replaced and its start
+    script sets the password from the new file (stack/grafana.py)."""
     grafana = containers(declared_under("default"))["lab-dev-grafana"]
     carriers = password_inputs(grafana, TEST_GRAFANA_PASSWORD)
     assert carriers, f"{grafana['urn']}: the password is in no input"
@@ -109,3 +120,18 @@ def test_replace_on_changes_names_inputs_the_container_has():
             for path in resource["options"]["replace_on_changes"]:
                 top = path.split(".")[0].split("[")[0]
                 assert top == "*" or top in resource["inputs"], (resource["urn"], path)
+
+
+def test_grafana_knows_the_interval_prometheus_scrapes_at():
+    """Grafana's Prometheus datasource: jsonData.timeInterval is "the scrape and evaluation
+    interval configured in Prometheus" (Grafana docs, Prometheus data source, "Scrape
+    interval"); $__rate_interval is max($__interval + that, 4 x that) (Grafana docs,
+    "$__rate_interval"). Different from Prometheus' global scrape_interval, every rate()
+    panel uses a window of the wrong size (too short: gaps and no data)."""
+    declared = declared_under("default")
+    grafana = containers(declared)["lab-dev-grafana"]
+    prometheus = containers(declared)["lab-dev-prometheus"]
+    datasources = yaml.safe_load(upload(grafana, "/etc/grafana/provisioning/datasources/lab.yml"))
+    (source,) = [s for s in datasources["datasources"] if s["type"] == "prometheus"]
+    config = yaml.safe_load(upload(prometheus, "/etc/prometheus/prometheus.yml"))
+    assert source["jsonData"]["timeInterval"] == config["global"]["scrape_interval"]

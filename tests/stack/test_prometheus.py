@@ -67,3 +67,33 @@ def test_the_lifecycle_api_opens_only_when_config_asks():
         "command"
     ]
     assert "--web.enable-lifecycle" in command
+
+
+def _port(address: str) -> str:
+    return address.rsplit(":", 1)[1]
+
+
+def test_prometheus_scrapes_itself_and_traefik_where_they_listen():
+    """Prometheus serves /metrics on --web.listen-address, default "0.0.0.0:9090"
+    (prometheus/prometheus v3.5.0 cmd/prometheus/main.go, the web.listen-address flag);
+    Traefik serves /metrics on the entrypoint its static file names under
+    metrics.prometheus.entryPoint (traefik/traefik pkg/types/metrics.go, Prometheus). A
+    scrape target on another port is `up == 0` for good, which no non-live test saw."""
+    declared = declared_under("default")
+    prometheus = containers(declared)["lab-dev-prometheus"]
+    config = yaml.safe_load(upload(prometheus, "/etc/prometheus/prometheus.yml"))
+    jobs = {
+        job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
+    }
+    listen = [
+        arg.split("=", 1)[1]
+        for arg in prometheus["inputs"]["command"]
+        if arg.startswith("--web.listen-address=")
+    ]
+    (self_target,) = jobs["prometheus"]
+    assert _port(self_target) == _port(listen[-1] if listen else "0.0.0.0:9090"), self_target
+    traefik = containers(declared)["lab-dev-traefik"]
+    static = yaml.safe_load(upload(traefik, "/etc/traefik/traefik.yml"))
+    metrics_entrypoint = static["metrics"]["prometheus"].get("entryPoint", "traefik")
+    (traefik_target,) = jobs["traefik"]
+    assert _port(traefik_target) == _port(static["entryPoints"][metrics_entrypoint]["address"])

@@ -19,11 +19,12 @@ KNOWN = (
     "prometheusRetention, "
     "prometheusRetentionSize, logRetention, elasticsearchHeap, "
     "logstashHeap, slowCallMs, engine, swarmStateHost, swarmEncryption, alerting, probes, host, "
-    "images, ports, "
-    "memoryMb, alertFor, alertTiming, grafanaAdminPassword, elasticPassword, kibanaSystemPassword, "
+    "alertReceivers, images, ports, "
+    "memoryMb, alertFor, alertTiming, services, grafanaAdminPassword, elasticPassword, "
+    "kibanaSystemPassword, "
     "logstashWriterPassword, kibanaImporterPassword, labUserPassword, monitorPassword, "
-    "traefikAdminPassword, tlsCaCertificate, tlsCaKey, elasticsearchTlsCertificate, "
-    "elasticsearchTlsKey, kibanaTlsCertificate, kibanaTlsKey"
+    "traefikAdminPassword, alertReceiverSecrets, tlsCaCertificate, tlsCaKey, "
+    "elasticsearchTlsCertificate, elasticsearchTlsKey, kibanaTlsCertificate, kibanaTlsKey"
 )
 # (config under `lab:`, the one message a user reads)
 INVALID = {

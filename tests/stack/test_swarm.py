@@ -16,6 +16,7 @@ from tests.support.capture import OPEN_ON_SWARM, capture
 SERVICE = "docker:index/service:Service"
 CONFIG = "docker:index/serviceConfig:ServiceConfig"
 CONTAINER = "docker:index/container:Container"
+NETWORK = "docker:index/network:Network"
 SWARM = {
     "lab:engine": "swarm",
     "lab:logs": False,
@@ -93,8 +94,12 @@ def test_the_overlays_are_plain_only_when_asked():
 def test_services_join_the_overlays_by_need():
     """Issue 22, as on one host: function tasks on the edge overlay only; Traefik and
     Prometheus on both; the rest on the backend."""
+    # Services join by the network's id (stack/network.service_networks), named here.
+    network_names = {
+        r["id"]: r["inputs"]["name"] for r in swarm_resources() if r["type"] == NETWORK
+    }
     for name, inputs in services().items():
-        joined = [n["name"] for n in inputs["taskSpec"]["networksAdvanceds"]]
+        joined = [network_names[n["id"]] for n in inputs["taskSpec"]["networksAdvanceds"]]
         part = name.removeprefix("lab-swarm-")
         if part in FUNCTIONS:
             expected = ["lab-swarm-network-edge"]

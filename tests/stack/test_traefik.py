@@ -6,7 +6,6 @@ import yaml
 
 from app.contract import FUNCTIONS
 from stack.configs import traefik_yaml
-from stack.traefik import SELF_HEALING_HEALTHCHECK
 from tests.stack.captured import PARTS, containers, replicas, upload
 
 
@@ -28,4 +27,17 @@ def test_traefik_routes_every_replica_and_the_enabled_uis(declared):
         (8000, 8000),
         (8080, 8080),
     }
-    assert traefik["inputs"]["healthcheck"]["tests"] == ["CMD", *SELF_HEALING_HEALTHCHECK]
+    check = traefik["inputs"]["healthcheck"]["tests"]
+    assert check[0] == "CMD", check
+    script = " ".join(check[1:])
+    # `traefik healthcheck --ping` GETs /ping on the entrypoint the static file names for
+    # ping (traefik/traefik cmd/healthcheck/healthcheck.go); ping must be on and that
+    # entrypoint declared, or every probe fails.
+    assert "traefik healthcheck --ping" in script, script
+    assert static["ping"]["entryPoint"] in static["entryPoints"], static["ping"]
+    # Without --configFile the subcommand looks for the static file where traefik's Finder
+    # does (traefik/traefik pkg/cli/loader_file.go: /etc/traefik/traefik.{toml,yaml,yml},
+    # then $XDG_CONFIG_HOME, $HOME/.config, ./): the server's file must be the one it finds.
+    config_file = traefik["inputs"]["command"][0].removeprefix("--configFile=")
+    finder_first = [f"/etc/traefik/traefik.{ext}" for ext in ("toml", "yaml", "yml")]
+    assert "--configFile" in script or config_file in finder_first, (script, config_file)

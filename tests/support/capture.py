@@ -53,7 +53,7 @@ MOCK_SECRETS = {key: f"mock-{key[len('lab:') :]}-pw" for key in SECRET_KEYS} | {
     "lab:grafanaAdminPassword": TEST_GRAFANA_PASSWORD
 }
 # The Swarm TLS secrets (stack/configs/elasticsearch_tls.py), real PEMs as make up makes them.
-TLS_SECRET_KEYS = tuple(f"lab:{key}" for key in settings.TLS_SECRET_KEYS)
+TLS_SECRET_KEYS = tuple(f"lab:{key}" for key in settings.tables.TLS_SECRET_KEYS)
 MOCK_TLS = {
     f"lab:{key}": text
     for key, text in certificates.ensure(
@@ -208,6 +208,7 @@ def _run_in_this_process(project: str, stack: str, config: dict[str, str]) -> di
                 records.append(
                     {
                         "urn": response.urn,
+                        "id": response.id,  # the mock's id, which other inputs refer to
                         "type": request.type,
                         "name": request.name,
                         "custom": bool(request.custom),

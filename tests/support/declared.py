@@ -31,6 +31,7 @@ class Declared:
     dependencies: tuple[str, ...]
     inputs: dict = field(hash=False, compare=False)
     options: dict = field(default_factory=dict, hash=False, compare=False)
+    id: str = field(default="", compare=False)  # the id the mocks gave it (others' inputs)
 
     @classmethod
     def alone(cls, type_token: str, inputs: dict, name: str = "x", custom: bool = True):
@@ -64,6 +65,7 @@ def capture(project: str, stack: str, config: dict[str, object]) -> list[Declare
             dependencies=tuple(record["dependencies"]),
             inputs=record["inputs"],
             options=record["options"],
+            id=record.get("id", ""),
         )
         for record in captured["resources"]
     ]

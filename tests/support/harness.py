@@ -29,6 +29,7 @@ from tests.support.harness_inputs import (
     REMOTE_IMAGE,
     VOLUME,
     UnsupportedDeclaration,
+    attach_networks,
     check_supported,
     container_settings,
     labels_of,
@@ -197,10 +198,7 @@ class Harness:
             **settings, ports=[(int(p), proto) for p, proto in ports] if ports else None
         )
         container_id = created["Id"]
-        for network in (inputs.get("networksAdvanced") or [])[1:]:
-            api.connect_container_to_network(
-                container_id, network["name"], aliases=network.get("aliases")
-            )
+        attach_networks(api, container_id, inputs)
         if inputs.get("uploads"):
             # Uploads land before the first start, as the provider does, so the process reads
             # its config at start-up.

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import docker
-from docker.types import EndpointConfig, Healthcheck, LogConfig, Mount, Ulimit
+from docker.types import Healthcheck, LogConfig, Mount, Ulimit
 from docker.utils import version_lt
 
 from tests.support.declared import Declared
@@ -211,6 +211,23 @@ def upload_archive(uploads: Iterable[Mapping]) -> bytes:
     return buffer.getvalue()
 
 
+DEFAULT_NETWORK_MODE = "bridge"
+
+
+def attach_networks(api: docker.APIClient, container_id: str, inputs: Mapping) -> None:
+    """resource_docker_container_funcs.go create: with networks_advanced, disconnect the
+    default `bridge`, then NetworkConnect each network with its aliases (before the start), so
+    the container keeps HostConfig.NetworkMode `bridge`, which Read stores as network_mode."""
+    networks = inputs.get("networksAdvanced") or []
+    if not networks:
+        return
+    api.disconnect_container_from_network(container_id, DEFAULT_NETWORK_MODE)
+    for network in networks:
+        api.connect_container_to_network(
+            container_id, network["name"], aliases=network.get("aliases")
+        )
+
+
 def container_settings(api: docker.APIClient, inputs: Mapping, labels: Mapping[str, str]) -> dict:
     """create_container() keyword arguments for a declared container's inputs; `labels` are
     added to the declared ones (the harness marks what it owns)."""
@@ -280,7 +297,9 @@ def container_settings(api: docker.APIClient, inputs: Mapping, labels: Mapping[s
         group_add=inputs.get("groupAdds"),
         dns=inputs.get("dns"),
         extra_hosts={h["host"]: h["ip"] for h in inputs.get("hosts") or ()} or None,
-        network_mode=inputs.get("networkMode"),
+        # The schema's default (resource_docker_container.go `network_mode`, Default "bridge"):
+        # the provider creates on it, then moves to networks_advanced (attach_networks()).
+        network_mode=inputs.get("networkMode", DEFAULT_NETWORK_MODE),
         auto_remove=inputs.get("rm", False),
         privileged=inputs.get("privileged", False),
     )
@@ -307,15 +326,6 @@ def container_settings(api: docker.APIClient, inputs: Mapping, labels: Mapping[s
                     f"this daemon speaks {api._version}"
                 )
             healthcheck["StartInterval"] = go_duration_ns(check["startInterval"])
-    networks = inputs.get("networksAdvanced") or []
-    networking_config = None
-    if networks:
-        first = networks[0]
-        networking_config = {
-            "EndpointsConfig": {
-                first["name"]: EndpointConfig(api._version, aliases=first.get("aliases"))
-            }
-        }
     return {
         "image": inputs["image"],
         "name": inputs["name"],
@@ -332,5 +342,6 @@ def container_settings(api: docker.APIClient, inputs: Mapping, labels: Mapping[s
         "stop_signal": inputs.get("stopSignal"),
         "stop_timeout": int(inputs["stopTimeout"]) if "stopTimeout" in inputs else None,
         "host_config": host_config,
-        "networking_config": networking_config,
+        # Networks are joined after create, as the provider does: attach_networks().
+        "networking_config": None,
     }

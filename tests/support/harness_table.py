@@ -28,10 +28,10 @@ CONTAINER_INPUTS: dict[str, tuple[str, str, str | None]] = {
     "ports": (f"ExposedPorts + PortBindings, ip default 0.0.0.0; {REPLACE}", "port_bindings", SAME),
     "networksAdvanced": (
         f"disconnect bridge, NetworkConnect each with aliases; {REPLACE}",
-        "first network at create, the rest NetworkConnect",
-        "first network attached at create instead of after: same end state",
+        "create on `bridge`, disconnect it, NetworkConnect each (attach_networks)",
+        SAME,
     ),
-    "networkMode": ("HostConfig.NetworkMode", "network_mode", SAME),
+    "networkMode": ("HostConfig.NetworkMode, default bridge", "network_mode, default bridge", SAME),
     "uploads": (
         f"tar to / after create, mode from permissions (0644; executable 0744), "
         f"root:root unless owner/group; {REPLACE}",

@@ -10,6 +10,7 @@ reference; the app image the program builds is replaced by `app_image`, loaded o
 from __future__ import annotations
 
 import base64
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -121,9 +122,10 @@ def task_template(task: Mapping, images, config_ids, secret_ids=None) -> dict:
     placement = task.get("placement") or {}
     result["Placement"] = {
         "Constraints": placement.get("constraints", []),
+        # Each pref verbatim as the descriptor, as the provider sends it (terraform-provider-
+        # docker v4.5.0 resource_docker_service_structures.go stringSetToPlacementPrefs).
         "Preferences": [
-            {"Spread": {"SpreadDescriptor": pref.split("=", 1)[1]}}
-            for pref in placement.get("prefs", [])
+            {"Spread": {"SpreadDescriptor": pref}} for pref in placement.get("prefs", [])
         ],
     }
     if task.get("resources"):
@@ -140,8 +142,9 @@ def task_template(task: Mapping, images, config_ids, secret_ids=None) -> dict:
             "Delay": nanoseconds(policy.get("delay", "0s")),
             "Window": nanoseconds(policy.get("window", "0s")),
         }
+    # By id (the provider's `id`, which the program gives), or the deprecated `name`.
     result["Networks"] = [
-        {"Target": n["name"], "Aliases": n.get("aliases", [])}
+        {"Target": n.get("id") or n["name"], "Aliases": n.get("aliases", [])}
         for n in task.get("networksAdvanceds", [])
     ]
     if task.get("logDriver"):
@@ -199,13 +202,17 @@ class SwarmHarness:
     configs: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     networks: list[str] = field(default_factory=list)
+    # The id each declared network, config and secret got under the mocks -> its real id.
+    ids: dict[str, str] = field(default_factory=dict)
+    # What was applied, as applied (tests/swarm's second plan reads it back).
+    applied: list[Declared] = field(default_factory=list)
 
     def apply(self, resources: list[Declared]) -> dict[str, str]:
         """Networks, then configs and secrets, then services (each references the ones
         before); `apply` can be called again with more services."""
         for resource in (r for r in resources if r.type == NETWORK):
             inputs = resource.inputs
-            self.manager.networks.create(
+            network = self.manager.networks.create(
                 inputs["name"],
                 driver=inputs["driver"],
                 attachable=bool(inputs.get("attachable")),
@@ -213,6 +220,7 @@ class SwarmHarness:
                 labels=_labels(inputs.get("labels"), self.run_id),
             )
             self.networks.append(inputs["name"])
+            self.ids[resource.id] = network.id
         for resource in (r for r in resources if r.type == CONFIG):
             inputs = resource.inputs
             config = self.manager.configs.create(
@@ -221,6 +229,7 @@ class SwarmHarness:
                 labels=_labels(inputs.get("labels"), self.run_id),
             )
             self.configs[inputs["name"]] = config.id
+            self.ids[resource.id] = config.id
         for resource in (r for r in resources if r.type == SECRET):
             inputs = resource.inputs
             # The provider sends base64 (terraform-provider-docker resource_docker_secret.go);
@@ -231,11 +240,14 @@ class SwarmHarness:
                 labels=_labels(inputs.get("labels"), self.run_id),
             )
             self.secrets[inputs["name"]] = secret.id
+            self.ids[resource.id] = secret.id
         for resource in (r for r in resources if r.type == SERVICE):
             self.create_service(resource.inputs)
+        self.applied += [r for r in resources if r.type in (NETWORK, CONFIG, SECRET, SERVICE)]
         return self.services
 
     def create_service(self, inputs: Mapping) -> str:
+        inputs = self.with_real_ids(inputs)
         spec = service_spec(inputs, self.images, self.configs, self.run_id, self.secrets)
         created = self.manager.api.create_service(
             spec["TaskTemplate"],
@@ -247,6 +259,14 @@ class SwarmHarness:
         )
         self.services[spec["Name"]] = created["ID"]
         return created["ID"]
+
+    def with_real_ids(self, inputs: Mapping) -> dict:
+        """A service's inputs with the mocks' network ids as the networks' real ids."""
+        inputs = copy.deepcopy(dict(inputs))
+        for network in inputs.get("taskSpec", {}).get("networksAdvanceds", []):
+            if network.get("id"):
+                network["id"] = self.ids.get(network["id"], network["id"])
+        return inputs
 
     def teardown(
         self, node_clients: list[docker.DockerClient] = (), volume_label: str = ""

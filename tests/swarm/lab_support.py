@@ -10,7 +10,11 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from collections import Counter
 
+from tests.support import provider_model as model
+from tests.support.swarm_harness import CONFIG, NETWORK, SECRET, SERVICE
+from tests.swarm.conftest import report
 from tests.swarm.services import HEALTHCHECK, PYTHON_IMAGE
 
 # A GELF input on TCP (NUL-terminated JSON, as Docker's driver frames it: go-gelf
@@ -162,3 +166,51 @@ def alive(node) -> bool:
         return bool(node.client.ping())
     except Exception:
         return False
+
+
+def _as_applied(inputs: dict, harness) -> dict:
+    """A service's declared inputs as the harness applied them: the mocks' ids of networks,
+    configs and secrets as their real ids, the app image as the stand-in loaded on the nodes."""
+    inputs = harness.with_real_ids(inputs)
+    spec = inputs["taskSpec"]["containerSpec"]
+    spec["image"] = harness.images.get(spec["image"], spec["image"])
+    for key, id_key in (("configs", "configId"), ("secrets", "secretId")):
+        for reference in spec.get(key) or []:
+            reference[id_key] = harness.ids.get(reference[id_key], reference[id_key])
+    return inputs
+
+
+def second_plan(api, harness) -> str:
+    """The docker provider's plan for every network, config, secret and service the harness
+    applied, from what the manager answers (tests/support/provider_model.py: Read rules of
+    terraform-provider-docker v4.5.0 resource_docker_service_funcs.go
+    resourceDockerServiceReadRefreshFunc with resource_docker_service_structures.go's flatten*
+    and shortDur; the schema's diff). Reports the numbers; returns what would change ("" when
+    the second plan is empty), so test_lab_on_swarm.py runs it before it drains and rolls."""
+    plans = []
+    for resource in harness.applied:
+        inputs = resource.inputs
+        name = inputs["name"]
+        if resource.type == SERVICE:
+            inputs = _as_applied(inputs, harness)
+        prior = model.created_state(resource.type, inputs)
+        if resource.type == NETWORK:
+            state = model.read_network(api.inspect_network(name), prior)
+        elif resource.type == CONFIG:
+            state = model.read_config(api.inspect_config(name), prior)
+        elif resource.type == SECRET:
+            state = model.read_secret(api.inspect_secret(name), prior)
+        else:
+            state = model.read_service(api.inspect_service(name), prior)
+        plan = model.plan(resource.type, resource.urn, state, inputs, resource.options)
+        plans.append((resource.type, plan))
+    kinds = Counter(type_token.split(":")[-1] for type_token, _ in plans)
+    actions = Counter(plan.action for _, plan in plans)
+    assert kinds["Service"] >= 8
+    assert kinds["Network"] >= 1
+    report(
+        f"second plan, swarm: {len(plans)} resources read back from the manager and diffed "
+        f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))}): "
+        f"{actions[model.UPDATE]} updates, {actions[model.REPLACE]} replacements"
+    )
+    return "\n".join(plan.describe() for _, plan in plans if plan.action != model.NONE)

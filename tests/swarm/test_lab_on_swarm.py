@@ -33,6 +33,7 @@ from tests.swarm.lab_support import (
     instances_up,
     prometheus_api,
     received,
+    second_plan,
     unhealthy,
 )
 
@@ -136,6 +137,10 @@ def lab(swarm):
             f"{len(clients)} nodes"
         )
         assert left
+
+
+def test_the_second_plan_of_the_applied_swarm_lab_is_empty(swarm, lab):  # runs first
+    assert not (changed := second_plan(swarm.manager.client.api, lab[0])), changed
 
 
 def test_function_tasks_spread_and_prometheus_finds_them(swarm, lab):
