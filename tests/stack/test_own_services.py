@@ -195,10 +195,10 @@ def test_on_swarm_it_is_a_service_spread_like_a_functions():
     assert (spec["image"], spec["user"], spec["readOnly"]) == ("example/shop:1", row.user, True)
     assert shop["mode"] == {"replicated": {"replicas": 2}}
     assert shop["taskSpec"]["placement"] == function["taskSpec"]["placement"]
-    assert (
-        shop["taskSpec"]["networksAdvanceds"][0]["name"]
-        == (function["taskSpec"]["networksAdvanceds"][0]["name"])
-    )
+    # The same overlays as a function's, by the ids the provider reads back.
+    assert [n["id"] for n in shop["taskSpec"]["networksAdvanceds"]] == [
+        n["id"] for n in function["taskSpec"]["networksAdvanceds"]
+    ]
     options = shop["taskSpec"]["logDriver"]["options"]
     assert options["labels"] == logstash_conf.OWN_SERVICE_FIELD
     assert options["gelf-address"] == "tcp://10.0.0.5:12201"
