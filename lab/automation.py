@@ -19,9 +19,10 @@ from typing import Any
 
 import yaml
 
-from lab import stack_secrets
+from lab import certificates, stack_secrets
 from lab.support import REPO_ROOT, LabError
 from stack import settings
+from stack.configs import elasticsearch_tls
 from stack.settings import LabSettings
 
 # `make up STACK=swarm` selects Pulumi.swarm.yaml (lab:engine: swarm; DOCKER_HOST a manager).
@@ -70,7 +71,7 @@ def check_secrets(stack_file: Path | None = None, passphrase_file: Path | None =
         stack_secrets.check(
             stack_file or STACK_FILE,
             passphrase_file or PASSPHRASE_FILE,
-            settings.SECRET_KEYS,
+            (*settings.SECRET_KEYS, *settings.tables.TLS_SECRET_KEYS),
             settings.NAMESPACE,
         )
     except stack_secrets.SecretsProblem as problem:
@@ -198,9 +199,11 @@ def generate_password() -> str:
     return secrets.token_urlsafe(18)
 
 
-def ensure_secrets(stack) -> None:
+def ensure_secrets(stack, lab: LabSettings | None = None) -> None:
     """Generate each missing password on `up` (the first, or the first after an upgrade that
-    added one); keep the ones already there."""
+    added one); keep the ones already there. With `lab` on Swarm with logs, also the CA and
+    Elasticsearch's certificate (lab/certificates.py): generated once, issued again only when
+    they no longer serve the names clients use."""
     from pulumi import automation
 
     present = stack.get_all_config()
@@ -208,6 +211,25 @@ def ensure_secrets(stack) -> None:
         if key not in present:
             value = automation.ConfigValue(value=generate_password(), secret=True)
             stack.set_config(key, value)
+    if lab is not None and elasticsearch_tls.enabled(lab):
+        prefix = f"{settings.NAMESPACE}:"
+        stored = {
+            key.removeprefix(prefix): item.value
+            for key, item in present.items()
+            if key.removeprefix(prefix) in settings.tables.TLS_SECRET_KEYS
+        }
+        names = elasticsearch_tls.server_names(lab.swarm_state_host)
+        kibana = elasticsearch_tls.kibana_names(lab.swarm_state_host)
+        for key, text in certificates.ensure(stored, names, kibana_names=kibana).items():
+            stack.set_config(prefix + key, automation.ConfigValue(value=text, secret=True))
+
+
+def stack_secret(key: str) -> str | None:
+    """A `lab:` secret of the stack, decrypted; None when nothing can read it."""
+    try:
+        return select_stack(install=False).get_config(f"{settings.NAMESPACE}:{key}").value
+    except Exception:  # no CLI, no stack yet, no such key: the caller does without
+        return None
 
 
 def outputs() -> dict:

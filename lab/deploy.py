@@ -136,11 +136,11 @@ def run(command: str, *, keep_data: bool = False) -> int:
     printer = {"on_output": print}
     if command == "preview":
         check_docker()
-        automation.ensure_secrets(stack)
+        automation.ensure_secrets(stack, settings)
         stack.preview(**printer)
     elif command == "up":
         preflight(settings)
-        automation.ensure_secrets(stack)
+        automation.ensure_secrets(stack, settings)
         result = stack.up(**printer)
         for key, item in sorted(result.outputs.items()):
             print(f"{key:16} {'[secret]' if item.secret else item.value}")

@@ -7,6 +7,7 @@ because the lab is down: it prints what it found and exits non-zero.
 
 from __future__ import annotations
 
+import ssl
 import sys
 import threading
 import urllib.error
@@ -17,6 +18,8 @@ from typing import TextIO
 
 from app.contract import FUNCTIONS, sample_path
 from lab import automation
+from stack.configs import elasticsearch_tls as tls
+from stack.configs.elasticsearch_tls import CA_CERTIFICATE_SECRET
 from stack.settings import LabSettings, SettingsError
 
 # Each part: the stack output that holds its URL (None: not exported) and the path that
@@ -77,13 +80,18 @@ class PartStatus:
     detail: str
 
 
-def probe(part: str, url: str, timeout: float = 3.0) -> PartStatus:
+def probe(
+    part: str, url: str, timeout: float = 3.0, ca_certificate: str | None = None
+) -> PartStatus:
+    """One part's health; an https URL must prove itself with `ca_certificate` (the lab's CA,
+    for Elasticsearch on Swarm), else with the system's CAs."""
     # A user's own service (own_service_urls) has its health path in its URL already.
     health_path = next((path for name, _output, path in PARTS if name == part), "")
     # Traefik's exported URL is its dashboard; /ping lives at the entrypoint's root.
     target = url.removesuffix("/").removesuffix("/dashboard") + health_path
+    context = ssl.create_default_context(cadata=ca_certificate) if ca_certificate else None
     try:
-        with urllib.request.urlopen(target, timeout=timeout) as response:
+        with urllib.request.urlopen(target, timeout=timeout, context=context) as response:
             return PartStatus(part, url, "up", f"HTTP {response.status}")
     except urllib.error.HTTPError as error:
         if error.code == 401:
@@ -98,13 +106,15 @@ def probe(part: str, url: str, timeout: float = 3.0) -> PartStatus:
         return PartStatus(part, url, "down", f"no answer ({reason})")
 
 
-def check(urls: Mapping[str, str]) -> list[PartStatus]:
+def check(urls: Mapping[str, str], ca_certificate: str | None = None) -> list[PartStatus]:
     """Probe the parts in parallel: a down part costs its timeout once, not once per part."""
     results: dict[str, PartStatus] = {}
-    threads = [
-        threading.Thread(target=lambda p=part, u=url: results.__setitem__(p, probe(p, u)))
-        for part, url in urls.items()
-    ]
+
+    def run(part: str, url: str) -> None:
+        ca = ca_certificate if part == "elasticsearch" else None  # the lab's CA signs it only
+        results[part] = probe(part, url, ca_certificate=ca)
+
+    threads = [threading.Thread(target=run, args=item) for item in urls.items()]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -112,10 +122,15 @@ def check(urls: Mapping[str, str]) -> list[PartStatus]:
     return [results[part] for part in urls]
 
 
-def print_status(urls: Mapping[str, str], note: str | None, out: TextIO = sys.stdout) -> int:
+def print_status(
+    urls: Mapping[str, str],
+    note: str | None,
+    out: TextIO = sys.stdout,
+    ca_certificate: str | None = None,
+) -> int:
     if note:
         print(f"note: {note}", file=out)
-    statuses = check(urls)
+    statuses = check(urls, ca_certificate)
     part_width = max((len(s.part) for s in statuses), default=4)
     url_width = max((len(s.url) for s in statuses), default=3)
     for status in statuses:
@@ -167,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
             print_tasks(automation.STACK)
         urls, note = stack_outputs(settings)
         urls |= own_service_urls(settings, urls.get("api"))
-        code = print_status(urls, note)
+        # Elasticsearch's HTTPS on Swarm is checked against the lab's CA, from the stack.
+        ca = automation.stack_secret(CA_CERTIFICATE_SECRET) if tls.enabled(settings) else None
+        code = print_status(urls, note, ca_certificate=ca)
         if code == 0:
             from lab.way_in import print_way_in  # imports this module: only once it is loaded
 

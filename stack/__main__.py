@@ -22,6 +22,7 @@ from stack import settings as lab_settings
 from stack import settings_grammar as grammar
 from stack.app_image import AppImage, AppImageArgs
 from stack.configs import elasticsearch_security as es_security
+from stack.configs import elasticsearch_tls as tls_facts
 from stack.configs import prometheus_yaml
 from stack.configs.alertmanager_yaml import PORT as ALERTMANAGER_PORT
 from stack.containers import Placement
@@ -47,6 +48,8 @@ def read_settings() -> lab_settings.LabSettings:
 
 
 settings = read_settings()
+# Elasticsearch and Kibana serve HTTPS with the lab's CA on Swarm (issue 22; docs/security.md).
+https = tls_facts.enabled(settings)
 
 
 def secret(key: str) -> pulumi.Output[str]:
@@ -81,7 +84,7 @@ if settings.engine == "swarm":
     # The same parts with the same Args, declared as Swarm services (stack/swarm*.py).
     from functools import partial
 
-    from stack import swarm_monitoring, swarm_state
+    from stack import elasticsearch_tls, swarm_monitoring, swarm_state
 
     LabNetwork, FunctionService = swarm.SwarmLabNetwork, swarm.SwarmFunctionService
     Traefik, Prometheus = swarm.SwarmTraefik, swarm.SwarmPrometheus
@@ -90,9 +93,23 @@ if settings.engine == "swarm":
 
     # The state node's address: the gelf driver's target, the security step's and the import's.
     at_state_node = partial(partial, state_host=settings.swarm_state_host)
-    Elasticsearch = at_state_node(swarm_state.SwarmElasticsearch)
+    # Elasticsearch's HTTPS, with the CA and certificate make up generated (issue 22).
+    tls = None
+    if https:
+        tls = elasticsearch_tls.ElasticsearchTls(
+            ca_certificate=secret(elasticsearch_tls.CA_CERTIFICATE_SECRET),
+            certificate=secret(elasticsearch_tls.CERTIFICATE_SECRET),
+            key=secret(elasticsearch_tls.KEY_SECRET),
+        )
+    Elasticsearch = partial(at_state_node(swarm_state.SwarmElasticsearch), tls=tls)
     Logstash = at_state_node(swarm_state.SwarmLogstash)
-    Kibana = at_state_node(swarm_state.SwarmKibana)
+    kibana_tls = None
+    if https:  # Kibana's own port over HTTPS, from the same CA
+        kibana_tls = (
+            secret(elasticsearch_tls.KIBANA_CERTIFICATE_SECRET),
+            secret(elasticsearch_tls.KIBANA_KEY_SECRET),
+        )
+    Kibana = partial(at_state_node(swarm_state.SwarmKibana), tls=kibana_tls)
     monitoring = swarm_monitoring  # the same declare(), with the Swarm classes
 urls = settings.urls()
 parts = settings.parts()
@@ -151,6 +168,7 @@ if settings.logs:
             gelf_port=settings.ports["gelf"],
             alerts=settings.metrics and settings.alerting,
             writer_password=secret(es_security.USERS_BY_NAME["lab_logstash_writer"].secret),
+            elasticsearch_ca=elasticsearch.ca_certificate,
             depends_on=elasticsearch.ready,
         ),
     )
@@ -167,6 +185,7 @@ if settings.logs:
             public_url=urls["kibana_url"],
             kibana_system_password=secret(es_security.KIBANA_SYSTEM_SECRET),
             importer_password=secret(es_security.USERS_BY_NAME["lab_kibana_importer"].secret),
+            elasticsearch_ca=elasticsearch.ca_certificate,
             depends_on=elasticsearch.ready,
         ),
     )
@@ -211,7 +230,10 @@ Traefik(
         api_port=settings.ports["api"],
         dashboard_port=settings.ports["traefik"],
         grafana_url=f"http://grafana:{GRAFANA_PORT}" if settings.grafana_on else None,
-        kibana_url=f"http://kibana:{KIBANA_PORT}" if settings.logs else None,
+        kibana_url=(
+            f"{'https' if https else 'http'}://kibana:{KIBANA_PORT}" if settings.logs else None
+        ),
+        kibana_ca=elasticsearch.ca_certificate if https else None,
         # "traefik": the blackbox probes call the functions by Traefik's name on the network.
         hosts=[
             settings.client_host,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from stack import elasticsearch_tls as es_tls
 from stack.configs import elasticsearch_security as es_security
 from stack.containers import (
     PartComponent,
@@ -63,6 +64,15 @@ HEALTH_COMMAND = (
 )
 
 
+def health_command(*, tls: bool = False) -> tuple[str, ...]:
+    """HEALTH_COMMAND; with `tls` (Swarm), over HTTPS, verifying the node with the lab's CA
+    (stack/elasticsearch_tls.py: the certificate names `localhost`)."""
+    if not tls:
+        return HEALTH_COMMAND
+    *start, url = HEALTH_COMMAND
+    return (*start, "--cacert", es_tls.SERVER_CA_FILE, url.replace("http://", "https://", 1))
+
+
 def environment(args: ElasticsearchArgs) -> dict[str, str]:
     """The node's settings, on one host or on Swarm."""
     return {
@@ -93,6 +103,7 @@ def password_files(args: ElasticsearchArgs) -> dict[str, pulumi.Output[str]]:
 
 class Elasticsearch(PartComponent):
     PART = "elasticsearch"
+    ca_certificate = None  # plain HTTP on one host (docs/security.md); the CA on Swarm
 
     def container_arguments(self, args: ElasticsearchArgs) -> dict:
         return dict(
@@ -127,6 +138,7 @@ def secure(part: pulumi.ComponentResource, name: str, args: ElasticsearchArgs) -
         kibana_system_password=args.kibana_system_password,
         passwords=dict(args.user_passwords),
         trigger=part.container.id,
+        ca_certificate=getattr(part, "ca_certificate", None),
         **es_security.setup_inputs(args.log_retention),
         opts=pulumi.ResourceOptions(parent=part, depends_on=[part.container]),
     )

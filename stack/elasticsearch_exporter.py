@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from stack import elasticsearch_tls as es_tls
 from stack.containers import PartArgs, ScrapedPart, healthcheck, secret_upload
 
 PORT = 9114
@@ -26,6 +27,8 @@ class ElasticsearchExporterArgs(PartArgs):
     elasticsearch_url: str  # on the lab network, e.g. http://elasticsearch:9200
     username: str
     password: pulumi.Input[str]
+    # The lab's CA (PEM) when Elasticsearch serves HTTPS (Swarm: stack/elasticsearch_tls.py).
+    ca_certificate: pulumi.Input[str] | None = None
 
 
 def start_command(args: ElasticsearchExporterArgs) -> list[str]:
@@ -36,6 +39,9 @@ def start_command(args: ElasticsearchExporterArgs) -> list[str]:
             "--es.indices",  # documents per index: the lines indexed, beside the calls answered
             "--es.timeout=5s",
             f"--web.listen-address=:{PORT}",
+            # Verify the node against the lab's CA only (elasticsearch_exporter v1.9.0
+            # main.go: es.ca, "Path to PEM file that contains trusted Certificate Authorities").
+            *([f"--es.ca={es_tls.CLIENT_CA_FILE}"] if args.ca_certificate else []),
         ]
     )
     return [
@@ -51,7 +57,10 @@ class ElasticsearchExporter(ScrapedPart, port=PORT, job=JOB):
     def container_arguments(self, args: ElasticsearchExporterArgs) -> dict:
         return dict(
             entrypoints=start_command(args),
-            uploads=[secret_upload(PASSWORD_FILE, args.password, owner=EXPORTER_UID)],
+            uploads=[
+                secret_upload(PASSWORD_FILE, args.password, owner=EXPORTER_UID),
+                *es_tls.ca_uploads(args.ca_certificate, owner=EXPORTER_UID),
+            ],
             # No published port: Prometheus scrapes it on the lab network.
             health=healthcheck(HEALTH_COMMAND),
         )

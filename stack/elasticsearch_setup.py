@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -67,10 +68,23 @@ def basic_auth(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+def tls_context(ca_certificate: str | None) -> ssl.SSLContext | None:
+    """For an https URL: verify the server against `ca_certificate` (PEM) alone, host name
+    included; None leaves urllib's default (the system's CAs, which never hold the lab's)."""
+    return ssl.create_default_context(cadata=ca_certificate) if ca_certificate else None
+
+
 def call(
-    base_url: str, method: str, path: str, body: Any, auth: str, timeout: float = 30.0
+    base_url: str,
+    method: str,
+    path: str,
+    body: Any,
+    auth: str,
+    timeout: float = 30.0,
+    ca_certificate: str | None = None,
 ) -> tuple[int, Any]:
-    """One JSON request; the HTTP status and the decoded answer, errors included."""
+    """One JSON request; the HTTP status and the decoded answer, errors included. Over https
+    the server must prove itself with a certificate from `ca_certificate`."""
     data = None if body is None else json.dumps(body).encode()
     headers = {"Authorization": auth, "Accept": "application/json"}
     if data is not None:
@@ -79,7 +93,8 @@ def call(
         base_url.rstrip("/") + path, data=data, method=method, headers=headers
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        context = tls_context(ca_certificate)
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()
@@ -106,17 +121,31 @@ def refused(step: str, method: str, path: str, status: int, answer: Any) -> Setu
 
 
 def wait_for_elasticsearch(
-    url: str, auth: str, deadline_seconds: float, retry_delay_seconds: float
+    url: str,
+    auth: str,
+    deadline_seconds: float,
+    retry_delay_seconds: float,
+    ca_certificate: str | None = None,
 ) -> None:
-    """Until `GET /` answers 200 as elastic; 401/403 fail at once, unready answers are retried."""
+    """Until `GET /` answers 200 as elastic; 401/403 and a server that fails verification
+    (before any password is sent) fail at once, unready answers are retried."""
     give_up_at = time.monotonic() + deadline_seconds
     attempts = 0
     while True:
         attempts += 1
         try:
-            status, answer = call(url, "GET", "/", None, auth, timeout=10.0)
+            status, answer = call(
+                url, "GET", "/", None, auth, timeout=10.0, ca_certificate=ca_certificate
+            )
         except (ConnectionError, urllib.error.URLError, TimeoutError) as error:
-            status, answer = None, str(getattr(error, "reason", error))
+            reason = getattr(error, "reason", error)
+            if isinstance(reason, ssl.SSLCertVerificationError):
+                raise SetupError(
+                    f"Elasticsearch security setup failed at step 'wait for Elasticsearch': "
+                    f"{url} is not the lab's Elasticsearch: its certificate does not verify "
+                    f"against the lab's CA ({reason.verify_message or reason})"
+                ) from None
+            status, answer = None, str(reason)
         if status == 200:
             return
         if status in (401, 403):
@@ -159,11 +188,12 @@ def apply_security(
     """Send every request as elastic; per role and user path, whether Elasticsearch created it
     (True) or updated it (False)."""
     url = props["elasticsearch_url"]
+    ca_certificate = props.get("ca_certificate")
     auth = basic_auth("elastic", props["elastic_password"])
-    wait_for_elasticsearch(url, auth, deadline_seconds, retry_delay_seconds)
+    wait_for_elasticsearch(url, auth, deadline_seconds, retry_delay_seconds, ca_certificate)
     created: dict[str, Any] = {}
     for step, method, path, body in requests_for(props):
-        status, answer = call(url, method, path, body, auth)
+        status, answer = call(url, method, path, body, auth, ca_certificate=ca_certificate)
         if status != 200:
             raise refused(step, method, path, status, answer)
         # Roles answer {"role": {"created": b}}, users {"created": b}; the rest has no flag.
@@ -211,6 +241,7 @@ by_value(
     SetupError,
     inputs_hash,
     basic_auth,
+    tls_context,
     call,
     describe,
     refused,
@@ -241,6 +272,7 @@ class ElasticsearchSecurity(pulumi.dynamic.Resource):
         trigger: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
         deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+        ca_certificate: pulumi.Input[str] | None = None,
     ) -> None:
         missing = sorted(set(users) - set(passwords))
         if missing:
@@ -262,6 +294,13 @@ class ElasticsearchSecurity(pulumi.dynamic.Resource):
                 # Re-apply when this changes: the Elasticsearch container's id, so a replaced
                 # container (or data volume) gets its users again.
                 "trigger": trigger,
+                # The CA (PEM) an https URL's server must prove itself with (Swarm); not hashed:
+                # a new CA means a new Elasticsearch task, which the trigger already follows.
+                **(
+                    {"ca_certificate": pulumi.Output.secret(ca_certificate)}
+                    if ca_certificate is not None
+                    else {}
+                ),
                 "state_hash": None,
             },
             pulumi.ResourceOptions.merge(opts, secret),

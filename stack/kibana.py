@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from stack import elasticsearch_tls as es_tls
 from stack.configs import elasticsearch_security as es_security
 from stack.configs import kibana_yml
 from stack.containers import PartComponent, PublishingArgs, secret_upload, slow_start_healthcheck
@@ -20,6 +21,8 @@ class KibanaArgs(PublishingArgs):
     public_url: str  # through Traefik, e.g. http://127.0.0.1:8000/kibana
     kibana_system_password: pulumi.Input[str]  # Kibana's own login to Elasticsearch
     importer_password: pulumi.Input[str]  # the saved-objects import's login
+    # The lab's CA (PEM) when Elasticsearch serves HTTPS (Swarm: stack/elasticsearch_tls.py).
+    elasticsearch_ca: pulumi.Input[str] | None = None
 
 
 class Kibana(PartComponent):
@@ -30,7 +33,8 @@ class Kibana(PartComponent):
         # environment into command-line arguments, where a password would show (kibana_yml.py).
         return dict(
             uploads=[
-                secret_upload(kibana_yml.CONFIG_FILE, config(args), owner=kibana_yml.KIBANA_UID)
+                secret_upload(kibana_yml.CONFIG_FILE, config(args), owner=kibana_yml.KIBANA_UID),
+                *es_tls.ca_uploads(args.elasticsearch_ca, owner=kibana_yml.KIBANA_UID),
             ],
             ports=[args.placement.publish(KIBANA_PORT, args.port)],
             health=slow_start_healthcheck(HEALTH_COMMAND, **HEALTH_TIMING),
@@ -44,7 +48,7 @@ class Kibana(PartComponent):
         return {"url": self.url, "direct_url": direct_url}
 
 
-def config(args: KibanaArgs) -> pulumi.Output[str]:
+def config(args: KibanaArgs, *, server_tls: bool = False) -> pulumi.Output[str]:
     """kibana.yml with kibana_system's login (a secret: the whole file is one)."""
     return pulumi.Output.from_input(args.kibana_system_password).apply(
         lambda password: kibana_yml.render(
@@ -52,6 +56,8 @@ def config(args: KibanaArgs) -> pulumi.Output[str]:
             password=password,
             base_path=KIBANA_SUB_PATH,
             public_url=args.public_url,
+            elasticsearch_ca_file=es_tls.CLIENT_CA_FILE if args.elasticsearch_ca else None,
+            server_tls=server_tls,
         )
     )
 
@@ -62,7 +68,22 @@ HEALTH_COMMAND = ("curl", "-fsS", f"http://localhost:{KIBANA_PORT}{KIBANA_SUB_PA
 HEALTH_TIMING = {"retries": 18, "start_period": "90s"}
 
 
-def import_objects(part: pulumi.ComponentResource, name: str, args: KibanaArgs, url: str) -> None:
+def health_command(*, tls: bool = False) -> tuple[str, ...]:
+    """HEALTH_COMMAND; with `tls` (Swarm), over HTTPS verified with the lab's CA (the
+    certificate names `localhost`)."""
+    if not tls:
+        return HEALTH_COMMAND
+    *start, url = HEALTH_COMMAND
+    return (*start, "--cacert", es_tls.CLIENT_CA_FILE, url.replace("http://", "https://", 1))
+
+
+def import_objects(
+    part: pulumi.ComponentResource,
+    name: str,
+    args: KibanaArgs,
+    url: str,
+    ca_certificate: pulumi.Input[str] | None = None,
+) -> None:
     """The saved objects, imported by the importer user at `url` (Kibana's published port, from
     where Pulumi runs) once `part.container` runs, again whenever it is replaced."""
     part.saved_objects = KibanaSavedObjects(
@@ -72,6 +93,7 @@ def import_objects(part: pulumi.ComponentResource, name: str, args: KibanaArgs, 
         trigger=part.container.id,
         username=es_security.KIBANA_IMPORTER_USER,
         password=args.importer_password,
+        ca_certificate=ca_certificate,
         opts=pulumi.ResourceOptions(parent=part, depends_on=[part.container]),
     )
     part.url = args.public_url

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -74,6 +75,7 @@ def import_saved_objects(
     username: str | None = None,
     password: str | None = None,
     auth_retry_seconds: float = DEFAULT_AUTH_RETRY_SECONDS,
+    ca_certificate: str | None = None,
 ) -> dict:
     """Import with overwrite; retry while Kibana is not ready yet (connection refused, 503)
     and, for `auth_retry_seconds` from the first one, a refused login (401/403, while Kibana
@@ -89,6 +91,8 @@ def import_saved_objects(
     attempts = 0
     refused_since = None
     who = f" as {username}" if username is not None else ""
+    # Over https (Swarm) Kibana must prove itself with a certificate from the lab's CA alone.
+    context = ssl.create_default_context(cadata=ca_certificate) if ca_certificate else None
     while True:
         attempts += 1
         request = urllib.request.Request(
@@ -103,7 +107,9 @@ def import_saved_objects(
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=request_timeout) as response:
+            with urllib.request.urlopen(
+                request, timeout=request_timeout, context=context
+            ) as response:
                 answer = json.loads(response.read().decode() or "{}")
             break
         except urllib.error.HTTPError as error:
@@ -123,6 +129,12 @@ def import_saved_objects(
                         " password answers 401, a role without saved-objects management 403)"
                     ) from None
         except (ConnectionError, urllib.error.URLError, TimeoutError) as error:
+            if isinstance(getattr(error, "reason", None), ssl.SSLCertVerificationError):
+                # Not a Kibana that is still starting: waiting would not make it the lab's.
+                raise RuntimeError(
+                    f"Kibana import failed: {kibana_url} is not the lab's Kibana: its"
+                    f" certificate does not verify against the lab's CA ({error.reason})"
+                ) from None
             reason = str(getattr(error, "reason", error))
         if time.monotonic() + retry_delay_seconds > give_up_at:
             raise RuntimeError(
@@ -177,6 +189,7 @@ class KibanaSavedObjectsProvider(ApplyingProvider):
             deadline_seconds=self.deadline_seconds,
             username=props.get("username"),
             password=props.get("password"),
+            ca_certificate=props.get("ca_certificate"),
         )
         return _outputs(props, answer)
 
@@ -207,6 +220,7 @@ class KibanaSavedObjects(pulumi.dynamic.Resource):
         password: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
         deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+        ca_certificate: pulumi.Input[str] | None = None,
     ) -> None:
         super().__init__(
             KibanaSavedObjectsProvider(deadline_seconds),
@@ -219,6 +233,12 @@ class KibanaSavedObjects(pulumi.dynamic.Resource):
                 # The importer's login (security on); the password stays a secret input.
                 "username": username,
                 "password": None if password is None else pulumi.Output.secret(password),
+                # The CA (PEM) an https Kibana must prove itself with (Swarm); not diffed.
+                **(
+                    {"ca_certificate": pulumi.Output.secret(ca_certificate)}
+                    if ca_certificate is not None
+                    else {}
+                ),
                 "content_hash": None,
                 "success_count": None,
             },

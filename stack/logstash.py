@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from stack import elasticsearch_tls as es_tls
 from stack.configs import elasticsearch_security as es_security
 from stack.configs import elasticsearch_template, logstash_alerts, logstash_conf
 from stack.configs.logstash_health import command as health_command
@@ -29,6 +30,8 @@ class LogstashArgs(PartArgs):
     # Alertmanager's webhook on an HTTP input, into the alerts index (logstash_alerts.py).
     alerts: bool = False
     writer_password: pulumi.Input[str]  # es_security.LOGSTASH_WRITER_USER's
+    # The lab's CA (PEM) when Elasticsearch serves HTTPS (Swarm: stack/elasticsearch_tls.py).
+    elasticsearch_ca: pulumi.Input[str] | None = None
 
 
 LOGSTASH_UID = "1000"  # the image's user (Logstash's Dockerfile)
@@ -53,6 +56,7 @@ def pipeline(args: LogstashArgs) -> pulumi.Output[str]:
             elasticsearch_url=args.elasticsearch_url,
             alerts=args.alerts,
             writer=(es_security.LOGSTASH_WRITER_USER, password),
+            ca_file=es_tls.CLIENT_CA_FILE if args.elasticsearch_ca else None,
         )
     )
 
@@ -66,6 +70,7 @@ class Logstash(PartComponent):
             envs=[f"LS_JAVA_OPTS=-Xms{args.heap} -Xmx{args.heap}"],
             uploads=[
                 secret_upload(logstash_conf.PIPELINE_FILE, pipeline(args), owner=LOGSTASH_UID),
+                *es_tls.ca_uploads(args.elasticsearch_ca, owner=LOGSTASH_UID),
                 *(upload(path, text) for path, text in config_files(args).items()),
             ],
             ports=[args.placement.publish(LOGSTASH_GELF_PORT, args.gelf_port)],

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dashboards.prometheus_rules import TRAEFIK_DOWN
+from stack import elasticsearch_tls as es_tls
 from stack import node_exporter
 from stack.alertmanager import Alertmanager, AlertmanagerArgs
 from stack.blackbox import Blackbox, BlackboxArgs
 from stack.configs import alertmanager_yaml, blackbox_yaml
+from stack.configs import elasticsearch_tls as tls
 from stack.containers import Placement
 from stack.elasticsearch_exporter import ElasticsearchExporter, ElasticsearchExporterArgs
 from stack.logstash_exporter import LogstashExporter, LogstashExporterArgs
@@ -60,8 +62,9 @@ def part_urls(settings: LabSettings) -> dict[str, str]:
     if settings.grafana_on:
         urls["grafana"] = f"http://grafana:{GRAFANA_PORT}{GRAFANA_SUB_PATH}"
     if settings.logs:
-        urls["elasticsearch"] = f"http://elasticsearch:{ELASTICSEARCH_PORT}"
-        urls["kibana"] = f"http://kibana:{KIBANA_PORT}{KIBANA_SUB_PATH}"
+        scheme = "https" if tls.enabled(settings) else "http"
+        urls["elasticsearch"] = f"{scheme}://elasticsearch:{ELASTICSEARCH_PORT}"
+        urls["kibana"] = f"{scheme}://kibana:{KIBANA_PORT}{KIBANA_SUB_PATH}"
         urls["logstash"] = f"http://logstash:{LOGSTASH_API_PORT}"
     return urls
 
@@ -99,6 +102,7 @@ def declare(
                 elasticsearch_url=elasticsearch.internal_url,
                 username=elasticsearch.monitor_user,
                 password=elasticsearch.monitor_password,
+                ca_certificate=elasticsearch.ca_certificate,
                 # The security step creates its login: before it, the first cluster-info call
                 # fails and the next comes 5 minutes later (cluster="unknown_cluster" until then).
                 depends_on=list(elasticsearch.ready),
@@ -140,6 +144,10 @@ def declare(
         found.alertmanager_url = found.alertmanager.internal_url
     if settings.probes:
         parts = part_urls(settings)
+        # On Swarm the Elasticsearch probe verifies HTTPS with the lab's CA.
+        ca_certificate = elasticsearch.ca_certificate if elasticsearch is not None else None
+        tls_parts = ("elasticsearch", "kibana")  # Kibana's port is HTTPS there too
+        ca_files = {part: es_tls.CLIENT_CA_FILE for part in tls_parts} if ca_certificate else {}
         blackbox = part["blackbox"](
             f"{name}-blackbox",
             BlackboxArgs.for_part(
@@ -147,8 +155,9 @@ def declare(
                 settings,
                 "blackbox",
                 config=blackbox_yaml.render(
-                    parts=tuple(parts), own_services=bool(settings.services)
+                    parts=tuple(parts), own_services=bool(settings.services), ca_files=ca_files
                 ),
+                ca_certificate=ca_certificate,
             ),
         )
         found.extra_jobs += blackbox_yaml.scrape_jobs(

@@ -22,7 +22,7 @@ from dashboards import prometheus_rules
 from stack import exposure, user_services
 from stack import settings_grammar as grammar
 from stack import settings_tables as tables
-from stack.configs import alertmanager_yaml
+from stack.configs import alertmanager_yaml, elasticsearch_tls
 
 NAMESPACE = "lab"
 
@@ -163,7 +163,9 @@ class LabSettings:
         """On Swarm the state node publishes its parts' ports (host mode), not this machine."""
         on_state_node = self.engine == "swarm" and port_key in tables.STATE_NODE_PORTS
         host = self.swarm_state_host if on_state_node and self.swarm_state_host else None
-        return f"http://{host or self.client_host}:{self.ports[port_key]}{path}"
+        tls = port_key == "elasticsearch" and elasticsearch_tls.enabled(self)  # HTTPS on Swarm
+        host = f"{'https' if tls else 'http'}://{host or self.client_host}"
+        return f"{host}:{self.ports[port_key]}{path}"
 
     @property
     def api_url(self) -> str:

@@ -10,6 +10,7 @@ from types import MappingProxyType
 
 from stack import alert_receivers
 from stack import settings_grammar as grammar
+from stack.configs import elasticsearch_tls
 from stack.exposure import PUBLISHED
 
 # Upstream images of the monitoring parts, pinned (stand-ins: scripts/build_images.sh).
@@ -103,8 +104,12 @@ SCALARS = {
     # A list, read by its own module (stack/alert_receivers.py); its secrets are SECRET_OBJECTS.
     alert_receivers.KEY: ("alert_receivers", alert_receivers.parse),
 }
-# Secret keys a user sets (never generated): their values stay out of the settings object.
-SECRET_OBJECTS = (alert_receivers.SECRETS_KEY,)
+# The CA and the servers' certificates on Swarm (configs/elasticsearch_tls.py), which make up
+# generates as secrets (lab/certificates.py), not as passwords.
+TLS_SECRET_KEYS = tuple(elasticsearch_tls.TLS_SECRETS)
+# Secret keys whose values stay out of the settings object: a user's, never generated, and the
+# TLS material.
+SECRET_OBJECTS = (alert_receivers.SECRETS_KEY, *TLS_SECRET_KEYS)
 
 
 def memory_problem(settings) -> str | None:

@@ -11,7 +11,7 @@ parts are in stack/swarm_monitoring.py, Grafana and the Elastic stack in stack/s
 from __future__ import annotations
 
 from app.contract import APP_PORT
-from stack import function_service, prometheus, traefik
+from stack import elasticsearch_tls, function_service, prometheus, traefik
 from stack.component import SwarmComponent
 from stack.configs import prometheus_yaml, traefik_yaml
 from stack.function_service import HEALTH_PROBE, FunctionServiceArgs
@@ -91,6 +91,8 @@ class SwarmTraefik(PartService):
             traefik_yaml.DYNAMIC_FILE: traefik.dynamic_config(args, health_check=False),
         }
         users = {path: text for path, text in [traefik.users_file(args)] if text is not None}
+        if args.kibana_ca:  # Kibana's HTTPS, verified with the lab's CA
+            users[elasticsearch_tls.CLIENT_CA_FILE] = args.kibana_ca
         return dict(
             args=[f"--configFile={traefik_yaml.STATIC_FILE}"],
             env={"GOMEMLIMIT": go_memory_limit(args.memory_mb)},

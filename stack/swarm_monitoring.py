@@ -14,6 +14,7 @@ from stack import (
     alertmanager,
     blackbox,
     elasticsearch_exporter,
+    elasticsearch_tls,
     logstash_exporter,
     monitoring,
     node_exporter,
@@ -29,6 +30,7 @@ from stack.node_exporter import NodeExporterArgs
 from stack.settings import LabSettings
 from stack.settings_tables import ALERTMANAGER_SUB_PATH
 from stack.swarm_objects import (
+    NOBODY,
     NODE_HOSTNAME,
     STATE_CONSTRAINT,
     PartService,
@@ -82,6 +84,12 @@ class SwarmBlackbox(PartService):
         return dict(
             args=[f"--config.file={blackbox_yaml.CONFIG_FILE}"],
             configs=self.configs({blackbox_yaml.CONFIG_FILE: args.config}),
+            # The CA the Elasticsearch probe verifies HTTPS with (stack/elasticsearch_tls.py).
+            secrets=self.secrets(
+                {elasticsearch_tls.CLIENT_CA_FILE: args.ca_certificate}, owner=NOBODY
+            )
+            if args.ca_certificate
+            else None,
             healthcheck=healthcheck(blackbox.HEALTH_COMMAND),
         )
 
@@ -134,10 +142,12 @@ class SwarmElasticsearchExporter(SwarmScrapedPart):
     SCRAPED = elasticsearch_exporter.ElasticsearchExporter
 
     def service_arguments(self, args: ElasticsearchExporterArgs) -> dict:
-        password = {elasticsearch_exporter.PASSWORD_FILE: args.password}
+        files = {elasticsearch_exporter.PASSWORD_FILE: args.password}
+        if args.ca_certificate:
+            files[elasticsearch_tls.CLIENT_CA_FILE] = args.ca_certificate
         return dict(
             commands=elasticsearch_exporter.start_command(args),
-            secrets=self.secrets(password, owner=elasticsearch_exporter.EXPORTER_UID),
+            secrets=self.secrets(files, owner=elasticsearch_exporter.EXPORTER_UID),
             healthcheck=healthcheck(elasticsearch_exporter.HEALTH_COMMAND),
         )
 

@@ -12,7 +12,7 @@ outside the overlay, where 127.0.0.1 is the sending node itself.
 from __future__ import annotations
 
 from stack import elasticsearch as es
-from stack import grafana, kibana, log_shipping, logstash
+from stack import elasticsearch_tls, grafana, kibana, log_shipping, logstash
 from stack.configs import (
     kibana_yml,
     logstash_alerts,
@@ -73,27 +73,51 @@ class StatePartService(PartService):
         self.state_host = state_host
         super().__init__(name, args, opts)
 
+    def ca_file(self, ca_certificate) -> dict:
+        """The lab's CA as the client's 0400 file (stack/elasticsearch_tls.py), or nothing."""
+        return {elasticsearch_tls.CLIENT_CA_FILE: ca_certificate} if ca_certificate else {}
+
 
 class SwarmElasticsearch(StatePartService):
     """One Elasticsearch node on the state node with its data volume there; the elastic
-    password and the health check's curl config are secret files for uid 1000."""
+    password and the health check's curl config are secret files for uid 1000. With `tls`
+    (stack/elasticsearch_tls.py), its HTTP is HTTPS with the lab's CA, the key and
+    certificates secret files in its config directory, and every client verifies it."""
 
     PART = "elasticsearch"
 
+    def __init__(
+        self,
+        name: str,
+        args: es.ElasticsearchArgs,
+        opts=None,
+        *,
+        state_host: str,
+        tls: elasticsearch_tls.ElasticsearchTls | None = None,
+    ) -> None:
+        self.tls = tls
+        self.scheme = "https" if tls else "http"
+        self.ca_certificate = tls.ca_certificate if tls else None
+        super().__init__(name, args, opts, state_host=state_host)
+
     def service_arguments(self, args: es.ElasticsearchArgs) -> dict:
+        files = {**es.password_files(args), **(self.tls.server_files() if self.tls else {})}
+        env = es.environment(args)
+        if self.tls:
+            env.update(elasticsearch_tls.server_settings())
         return dict(
-            env=es.environment(args),
-            secrets=self.secrets(es.password_files(args), owner=ELASTIC_UID),
+            env=env,
+            secrets=self.secrets(files, owner=ELASTIC_UID),
             data_dir=es.DATA_DIR,
-            healthcheck=slow_start_healthcheck(es.HEALTH_COMMAND),
+            healthcheck=slow_start_healthcheck(es.health_command(tls=self.tls is not None)),
             constraints=[STATE_CONSTRAINT],
             endpoint=host_ports((ELASTICSEARCH_PORT, args.port)),
         )
 
     def outputs(self, args: es.ElasticsearchArgs) -> dict:
-        self.internal_url = f"http://elasticsearch:{ELASTICSEARCH_PORT}"
+        self.internal_url = f"{self.scheme}://elasticsearch:{ELASTICSEARCH_PORT}"
         # The published port on the state node, where Pulumi's security step signs in.
-        self.url = f"http://{self.state_host}:{args.port}"
+        self.url = f"{self.scheme}://{self.state_host}:{args.port}"
         es.secure(self, self.name, args)
         return {"url": self.url, "internal_url": self.internal_url}
 
@@ -110,7 +134,11 @@ class SwarmLogstash(StatePartService):
             configs=self.configs(logstash.config_files(args), owner=ELASTIC_UID),
             # The pipeline is a secret, as it is a 0400 upload on one host (stack/logstash.py).
             secrets=self.secrets(
-                {logstash_conf.PIPELINE_FILE: logstash.pipeline(args)}, owner=ELASTIC_UID
+                {
+                    logstash_conf.PIPELINE_FILE: logstash.pipeline(args),
+                    **self.ca_file(args.elasticsearch_ca),
+                },
+                owner=ELASTIC_UID,
             ),
             data_dir=logstash_conf.DATA_DIR,
             healthcheck=slow_start_healthcheck(logstash_health()),
@@ -129,22 +157,40 @@ class SwarmLogstash(StatePartService):
 
 class SwarmKibana(StatePartService):
     """Kibana on the state node; its saved objects imported through its published port
-    there (`state_host`), from wherever Pulumi runs."""
+    there (`state_host`), from wherever Pulumi runs. With `tls` (its certificate and key, from
+    the lab's CA: stack/configs/elasticsearch_tls.py), its own port serves HTTPS, which the
+    import, Traefik, the probe and the health check verify with that CA."""
 
     PART = "kibana"
+
+    def __init__(
+        self, name: str, args: KibanaArgs, opts=None, *, state_host: str, tls=None
+    ) -> None:
+        self.tls = tls if args.elasticsearch_ca else None  # its clients need the CA too
+        self.scheme = "https" if self.tls else "http"
+        super().__init__(name, args, opts, state_host=state_host)
 
     def service_arguments(self, args: KibanaArgs) -> dict:
         # The whole configuration is kibana.yml, a secret (it holds kibana_system's password;
         # Kibana's image turns its environment into command-line arguments: kibana_yml.py).
-        files = {kibana_yml.CONFIG_FILE: kibana.config(args)}
+        files = {
+            kibana_yml.CONFIG_FILE: kibana.config(args, server_tls=self.tls is not None),
+            **self.ca_file(args.elasticsearch_ca),
+        }
+        if self.tls:
+            certificate, key = self.tls
+            files[elasticsearch_tls.KIBANA_CERTIFICATE_FILE] = certificate
+            files[elasticsearch_tls.KIBANA_KEY_FILE] = key
+        health = kibana.health_command(tls=self.tls is not None)
         return dict(
             secrets=self.secrets(files, owner=kibana_yml.KIBANA_UID),
-            healthcheck=slow_start_healthcheck(kibana.HEALTH_COMMAND, **kibana.HEALTH_TIMING),
+            healthcheck=slow_start_healthcheck(health, **kibana.HEALTH_TIMING),
             constraints=[STATE_CONSTRAINT],
             endpoint=host_ports((KIBANA_PORT, args.port)),
         )
 
     def outputs(self, args: KibanaArgs) -> dict:
-        direct_url = f"http://{self.state_host}:{args.port}{KIBANA_SUB_PATH}"
-        kibana.import_objects(self, self.name, args, direct_url)
+        direct_url = f"{self.scheme}://{self.state_host}:{args.port}{KIBANA_SUB_PATH}"
+        ca = args.elasticsearch_ca if self.tls else None
+        kibana.import_objects(self, self.name, args, direct_url, ca_certificate=ca)
         return {"url": self.url, "direct_url": direct_url}

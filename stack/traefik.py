@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from stack import elasticsearch_tls as es_tls
 from stack.configs import traefik_yaml
 from stack.containers import PartArgs, PartComponent, healthcheck, secret_upload, upload
 from stack.log_shipping import gelf_logging
@@ -25,6 +26,8 @@ class TraefikArgs(PartArgs):
     dashboard_port: int = PORTS["traefik"]
     grafana_url: str | None = None
     kibana_url: str | None = None
+    # The lab's CA (PEM) when Kibana serves HTTPS (Swarm: stack/configs/elasticsearch_tls.py).
+    kibana_ca: pulumi.Input[str] | None = None
     # Host names the routers answer besides 127.0.0.1 and localhost (the client host).
     hosts: Sequence[str] = ()
     # Logstash's GELF input: the JSON access log goes the way the app's lines go.
@@ -81,6 +84,7 @@ class Traefik(PartComponent):
                 upload(traefik_yaml.STATIC_FILE, static),
                 upload(traefik_yaml.DYNAMIC_FILE, dynamic),
                 *users,
+                *es_tls.ca_uploads(args.kibana_ca, owner=TRAEFIK_UID),
             ],
             ports=[
                 args.placement.publish(TRAEFIK_WEB_PORT, args.api_port),
@@ -114,6 +118,7 @@ def dynamic_config(args: TraefikArgs, *, health_check: bool = True) -> str:
         hosts=args.hosts,
         health_check=health_check,
         own_services=args.own_services,
+        kibana_ca_file=es_tls.CLIENT_CA_FILE if args.kibana_ca else None,
     )
 
 

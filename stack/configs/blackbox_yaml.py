@@ -86,7 +86,9 @@ def _json_string_field(name: str, value: str) -> str:
     return rf'"{re.escape(name)}"\s*:\s*"{re.escape(value)}"'
 
 
-def _http_module(*, regexps: Sequence[str] = (), auth: BasicAuth | None = None) -> dict[str, Any]:
+def _http_module(
+    *, regexps: Sequence[str] = (), auth: BasicAuth | None = None, ca_file: str | None = None
+) -> dict[str, Any]:
     http: dict[str, Any] = {
         "method": "GET",
         "valid_status_codes": [200],
@@ -97,6 +99,10 @@ def _http_module(*, regexps: Sequence[str] = (), auth: BasicAuth | None = None) 
         http["fail_if_body_not_matches_regexp"] = list(regexps)
     if auth is not None:
         http["basic_auth"] = {"username": auth.username, "password_file": auth.password_file}
+    if ca_file is not None:
+        # An https target must prove itself with a certificate from this CA (prometheus/common
+        # config/http_config.go TLSConfig `ca_file`, inline in blackbox_exporter's HTTPProbe).
+        http["tls_config"] = {"ca_file": ca_file}
     return {"prober": "http", "timeout": TIMEOUT, "http": http}
 
 
@@ -112,13 +118,15 @@ def modules(
     parts: Iterable[str] = tuple(PART_HEALTH),
     basic_auth: Mapping[str, BasicAuth] = MappingProxyType({}),
     own_services: bool = False,
+    ca_files: Mapping[str, str] = MappingProxyType({}),
 ) -> dict[str, dict[str, Any]]:
     """The modules by name: `call_<function>` for each function's sample call (status 200,
     the function's name and its exact result in the JSON body) and `health_<part>` for each
     part the lab runs. `basic_auth` maps a part to the credentials its probe sends (for
-    Elasticsearch with security on)."""
+    Elasticsearch with security on); `ca_files` maps a part to the CA file its https probe
+    verifies with (Elasticsearch on Swarm)."""
     parts = list(parts)
-    _check_parts([*parts, *basic_auth])
+    _check_parts([*parts, *basic_auth, *ca_files])
     found: dict[str, dict[str, Any]] = {}
     for function in functions:
         _, result = SAMPLE_CALLS[function]
@@ -135,7 +143,7 @@ def modules(
     for part in parts:
         check = PART_HEALTH[part]
         found[health_module(part)] = _http_module(
-            regexps=check.body_regexps, auth=basic_auth.get(part)
+            regexps=check.body_regexps, auth=basic_auth.get(part), ca_file=ca_files.get(part)
         )
     return found
 
@@ -146,11 +154,16 @@ def render(
     parts: Iterable[str] = tuple(PART_HEALTH),
     basic_auth: Mapping[str, BasicAuth] = MappingProxyType({}),
     own_services: bool = False,
+    ca_files: Mapping[str, str] = MappingProxyType({}),
 ) -> str:
     """The exporter's whole `config.yml` (see `modules`; `own_services`: SERVICE_MODULE too)."""
     document = {
         "modules": modules(
-            functions=functions, parts=parts, basic_auth=basic_auth, own_services=own_services
+            functions=functions,
+            parts=parts,
+            basic_auth=basic_auth,
+            own_services=own_services,
+            ca_files=ca_files,
         )
     }
     return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)

@@ -12,6 +12,7 @@ import re
 
 import yaml
 
+from stack.configs import elasticsearch_tls
 from stack.configs.elasticsearch_security import KIBANA_SYSTEM_USER
 
 CONFIG_FILE = "/usr/share/kibana/config/kibana.yml"  # the image's config (it replaces it)
@@ -28,9 +29,16 @@ class KibanaConfigError(ValueError):
 
 
 def settings(
-    *, elasticsearch_url: str, password: str, base_path: str, public_url: str
+    *,
+    elasticsearch_url: str,
+    password: str,
+    base_path: str,
+    public_url: str,
+    elasticsearch_ca_file: str | None = None,
+    server_tls: bool = False,
 ) -> dict[str, object]:
-    """Every setting the lab gives Kibana, by its kibana.yml name."""
+    """Every setting the lab gives Kibana, by its kibana.yml name; with
+    `elasticsearch_ca_file`, Kibana trusts only that CA for Elasticsearch (HTTPS on Swarm)."""
     if _ENV_REFERENCE.search(password):
         raise KibanaConfigError(
             "lab:kibanaSystemPassword contains `${...}`, which Kibana would read as an "
@@ -53,6 +61,16 @@ def settings(
         "telemetry.optIn": False,
         "telemetry.enabled": False,
         "newsfeed.enabled": False,
+        # The CA's PEM file; verificationMode stays at its default, `full` (certificate and
+        # host name: elastic/kibana 8.19 src/core/packages/elasticsearch/server-internal
+        # elasticsearch_config.ts, ssl.certificateAuthorities and ssl.verificationMode).
+        **(
+            {"elasticsearch.ssl.certificateAuthorities": [elasticsearch_ca_file]}
+            if elasticsearch_ca_file
+            else {}
+        ),
+        # Kibana's own port over HTTPS (Swarm: its clients verify it with the lab's CA).
+        **(elasticsearch_tls.kibana_server_settings() if server_tls else {}),
     }
 
 

@@ -188,12 +188,23 @@ def _credentials(writer: tuple[str, str] | None) -> str:
 """
 
 
+def _tls(ca_file: str | None) -> str:
+    """The output's trust for an https URL: only the lab's CA, with full verification (the
+    default `ssl_verification_mode`). `ssl_certificate_authorities` is the option of the
+    v11.22.13 that Logstash 8.19 bundles (plugin_mixins/elasticsearch/api_configs.rb;
+    docs/product-rules.md L4); `cacert` is its deprecated form (Logstash 8.11 release notes)."""
+    if ca_file is None:
+        return ""
+    return f'    ssl_certificate_authorities => ["{ca_file}"]\n'
+
+
 def pipeline(
     *,
     elasticsearch_url: str,
     template_file: str = TEMPLATE_FILE,
     alerts: bool = False,
     writer: tuple[str, str] | None = None,
+    ca_file: str | None = None,
 ) -> str:
     """The pipeline file: the app's JSON line decoded at the root, GELF metadata renamed.
 
@@ -202,12 +213,12 @@ def pipeline(
     `writer`: (user, password) the log output signs in with; the password is literal in this
     file, which only Logstash's uid may read (docs/product-rules.md L10: no file form for
     `${VAR}`). None renders the output without a login.
+    `ca_file`: the CA (PEM file) both outputs verify an https Elasticsearch with.
     """
+    output_options = _tls(ca_file) + _credentials(writer)
     alert_input = logstash_alerts.input_block() if alerts else ""
     alert_filter = logstash_alerts.filter_block() if alerts else ""
-    alert_output = (
-        logstash_alerts.output_block(elasticsearch_url, _credentials(writer)) if alerts else ""
-    )
+    alert_output = logstash_alerts.output_block(elasticsearch_url, output_options) if alerts else ""
     # Logstash has no `unless`: the log output sits in an `if` that skips the alert events.
     logs_only = f'  if "{logstash_alerts.TAG}" not in [tags] {{\n' if alerts else ""
     logs_only_end = "  }\n" if alerts else ""
@@ -250,7 +261,7 @@ output {{
     template_name => "{elasticsearch_template.NAME}"
     template => "{template_file}"
     template_overwrite => true
-{_credentials(writer)}  }}
+{output_options}  }}
 {logs_only_end}}}
 """
 

@@ -155,6 +155,7 @@ def dynamic(
     health_check: bool = True,
     hosts: Sequence[str] = (),
     own_services: Sequence[tuple[UserService, Sequence[str]]] = (),
+    kibana_ca_file: str | None = None,
 ) -> str:
     """Per function a Host + PathPrefix router and a health-checked balancer; the UIs when given.
 
@@ -241,6 +242,12 @@ def dynamic(
                 **auth,
             }
             services[ui] = {"loadBalancer": {"servers": [{"url": url}]}}
+    transports = {}
+    if kibana_url and kibana_ca_file:
+        # Kibana over HTTPS (Swarm): verified with the lab's CA alone, by the URL's host name
+        # (Traefik v3 servers transport `rootCAs`; the service names it as `serversTransport`).
+        transports["kibana"] = {"rootCAs": [kibana_ca_file]}
+        services["kibana"]["loadBalancer"]["serversTransport"] = "kibana"
     if prometheus_url:
         # Prometheus serves at / on the lab network (Grafana, the probes and the front door
         # use that), and under /prometheus/ only as browsers see it (--web.external-url).
@@ -258,6 +265,7 @@ def dynamic(
                 "routers": routers,
                 "services": services,
                 "middlewares": middlewares,
+                **({"serversTransports": transports} if transports else {}),
             }
         }
     )

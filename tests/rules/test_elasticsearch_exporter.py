@@ -25,6 +25,7 @@ def test_the_start_command_runs_the_binary_with_env_credentials_from_the_file():
     class Args:
         elasticsearch_url = "http://elasticsearch:9200"
         username = "lab_monitor"
+        ca_certificate = None
 
     shell, flag, script = exporter.start_command(Args())
     assert (shell, flag) == ("/bin/sh", "-c")

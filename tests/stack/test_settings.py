@@ -23,7 +23,8 @@ KNOWN = (
     "memoryMb, alertFor, alertTiming, services, grafanaAdminPassword, elasticPassword, "
     "kibanaSystemPassword, "
     "logstashWriterPassword, kibanaImporterPassword, labUserPassword, monitorPassword, "
-    "traefikAdminPassword, alertReceiverSecrets"
+    "traefikAdminPassword, alertReceiverSecrets, tlsCaCertificate, tlsCaKey, "
+    "elasticsearchTlsCertificate, elasticsearchTlsKey, kibanaTlsCertificate, kibanaTlsKey"
 )
 # (config under `lab:`, the one message a user reads)
 INVALID = {
@@ -224,6 +225,7 @@ def test_on_swarm_the_state_nodes_parts_are_reached_on_the_state_node():
         {"engine": "swarm", "swarmStateHost": "10.0.0.2", "allowOpenPorts": OPEN_ON_SWARM}
     )
     assert lab.url("prometheus") == "http://10.0.0.2:9090"
-    assert lab.url("elasticsearch") == "http://10.0.0.2:9200"
+    # On Swarm Elasticsearch serves HTTPS with the lab's CA (issue 22).
+    assert lab.url("elasticsearch") == "https://10.0.0.2:9200"
     assert lab.api_url == "http://127.0.0.1:8000"  # Traefik on the manager, as DOCKER_HOST
     assert settings.parse({}).url("prometheus") == "http://127.0.0.1:9090"

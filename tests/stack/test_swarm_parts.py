@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from stack import log_shipping, settings
-from stack.configs import prometheus_yaml, traefik_yaml
+from stack.configs import blackbox_yaml, kibana_yml, logstash_conf, prometheus_yaml, traefik_yaml
 from stack.containers import Placement
 from stack.node_exporter import HOST_MOUNTS
 from stack.swarm_objects import NODE_HOSTNAME, STATE_CONSTRAINT, config_name
@@ -27,7 +27,15 @@ STATE_HOST = "10.20.0.2"
 PREFIX = "lab-swarm-"
 # The two files Swarm renders differently on purpose: Prometheus finds tasks by DNS, and
 # Traefik leaves backend health to Swarm's task health check (stack/swarm.py).
-SWARM_OWN_FILES = {prometheus_yaml.CONFIG_FILE, traefik_yaml.DYNAMIC_FILE}
+# And the files of Elasticsearch's clients: on Swarm they name an https URL and the lab's CA
+# (tests/stack/test_swarm_tls.py checks them).
+SWARM_OWN_FILES = {
+    prometheus_yaml.CONFIG_FILE,
+    traefik_yaml.DYNAMIC_FILE,
+    blackbox_yaml.CONFIG_FILE,
+    kibana_yml.CONFIG_FILE,
+    logstash_conf.PIPELINE_FILE,
+}
 STATEFUL = ("prometheus", "alertmanager", "grafana", "elasticsearch", "logstash", "kibana")
 
 
@@ -96,7 +104,8 @@ def test_every_uploaded_file_is_a_config_or_a_secret_with_the_same_content():
                 assert secret, f"{name}: {path} is a 0400 upload on one host, no secret here"
                 assert secret["fileMode"] == 0o400, (name, path)
                 assert secret["fileUid"] == upload["owner"], (name, path)
-                assert secrets[secret["secretName"]] == upload["content"], (name, path)
+                if path not in SWARM_OWN_FILES:
+                    assert secrets[secret["secretName"]] == upload["content"], (name, path)
                 assert path not in by_config, f"{name}: {path} is also a (readable) config"
             else:
                 config = by_config.get(path)

@@ -32,8 +32,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from lab import certificates
 from lab.support import REPO_ROOT
 from stack import settings
+from stack.configs import elasticsearch_tls
 
 PROGRAM = REPO_ROOT / "stack" / "__main__.py"
 TEST_GRAFANA_PASSWORD = "mock-grafana-password"  # only ever used under mocks
@@ -49,6 +51,16 @@ SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
 # Every password the program requires, as a made-up value (only ever used under mocks).
 MOCK_SECRETS = {key: f"mock-{key[len('lab:') :]}-pw" for key in SECRET_KEYS} | {
     "lab:grafanaAdminPassword": TEST_GRAFANA_PASSWORD
+}
+# The Swarm TLS secrets (stack/configs/elasticsearch_tls.py), real PEMs as make up makes them.
+TLS_SECRET_KEYS = tuple(f"lab:{key}" for key in settings.tables.TLS_SECRET_KEYS)
+MOCK_TLS = {
+    f"lab:{key}": text
+    for key, text in certificates.ensure(
+        {},
+        elasticsearch_tls.server_names("10.0.0.5"),
+        kibana_names=elasticsearch_tls.kibana_names("10.0.0.5"),
+    ).items()
 }
 
 
@@ -68,7 +80,7 @@ def _config_string(value: Any) -> str:
 
 def stack_config(overrides: Mapping[str, Any] | None = None) -> dict[str, str]:
     """Mock passwords, then the overrides: every other key keeps its default."""
-    config: dict[str, Any] = dict(MOCK_SECRETS)
+    config: dict[str, Any] = {**MOCK_SECRETS, **MOCK_TLS}
     config.update(overrides or {})
     # None removes a key, to see how the program fares without it.
     return {key: _config_string(value) for key, value in config.items() if value is not None}
@@ -227,7 +239,7 @@ def _run_in_this_process(project: str, stack: str, config: dict[str, str]) -> di
         def call(self, args: pulumi.runtime.MockCallArgs):
             return {}
 
-    pulumi.runtime.set_all_config(config, list(SECRET_KEYS))
+    pulumi.runtime.set_all_config(config, [*SECRET_KEYS, *TLS_SECRET_KEYS])
     pulumi.runtime.set_mocks(
         LabMocks(),
         project=project,
