@@ -171,6 +171,13 @@ def select_stack(cli=None, *, install: bool = True):
     )
 
 
+def generated_secret(config_key: str) -> str:
+    """A new random value for `lab:<key>`, as long as its product wants (SECRET_BYTES)."""
+    key = config_key.split(":", 1)[-1]
+    tables = settings.tables
+    return secrets.token_urlsafe(tables.SECRET_BYTES.get(key, tables.SECRET_BYTES_DEFAULT))
+
+
 def ensure_secrets(stack) -> None:
     """Generate each missing password on `up` (the first, or the first after an upgrade that
     added one); keep the ones already there."""
@@ -179,7 +186,7 @@ def ensure_secrets(stack) -> None:
     present = stack.get_all_config()
     for key in SECRET_CONFIG_KEYS:
         if key not in present:
-            value = automation.ConfigValue(value=secrets.token_urlsafe(18), secret=True)
+            value = automation.ConfigValue(value=generated_secret(key), secret=True)
             stack.set_config(key, value)
 
 

@@ -19,6 +19,7 @@ from stack.settings import LabSettings, SettingsError
 GRAFANA_PASSWORD_FILE = "/run/secrets/grafana-admin-password"
 ELASTIC_PASSWORD_FILE = "/run/secrets/elastic-password"
 MONITOR_PASSWORD_FILE = "/run/secrets/elasticsearch-monitor-password"
+GRAFANA_SECRET_KEY_FILE = "/run/secrets/grafana-secret-key"
 
 
 class Login(NamedTuple):
@@ -80,8 +81,31 @@ LOGINS = (
         "traefik",
         traefik_yaml.USERS_FILE,
         "65534",
-        note="the file holds its $apr1$ hash",
+        note="the file holds its bcrypt hash (salt: lab:passwordHashSalt)",
     ),
+)
+
+
+class Key(NamedTuple):
+    """A generated secret that is no login: a product's encryption key or the hashes' salt."""
+
+    key: str  # lab:<key>, a Pulumi secret
+    part: str  # the part that reads it (LabSettings.parts())
+    file: str | None  # where the container reads it (0400); None: the program only
+    uid: str | None = None
+
+
+KEYS = (
+    Key("passwordHashSalt", "traefik", None),
+    Key("grafanaSecretKey", "grafana", GRAFANA_SECRET_KEY_FILE, "472"),
+    Key("kibanaSecurityEncryptionKey", "kibana", kibana_yml.CONFIG_FILE, kibana_yml.KIBANA_UID),
+    Key(
+        "kibanaSavedObjectsEncryptionKey",
+        "kibana",
+        kibana_yml.CONFIG_FILE,
+        kibana_yml.KIBANA_UID,
+    ),
+    Key("kibanaReportingEncryptionKey", "kibana", kibana_yml.CONFIG_FILE, kibana_yml.KIBANA_UID),
 )
 # Parts without a login of their own, which Traefik serves behind this basic auth.
 MONITORING = traefik_yaml.MONITORING_ROUTES
@@ -146,6 +170,17 @@ def print_credentials(
             lines.append(f"  {'':<22} password: {value if value else f'(not read: {why_not})'}")
         else:
             lines.append(f"  {'':<22} password: {HIDDEN}")
+    keys = [key for key in KEYS if key.part in parts]
+    if keys:
+        lines.append("Generated keys (no login; never shown, `pulumi config get` reads them):")
+    for key in keys:
+        where = (
+            f"in the container: {key.file} (0400, uid {key.uid})"
+            if key.file
+            else "read by the program only"
+        )
+        lines.append(f"  {key.part:<22} key: {namespace}:{key.key}, {where}")
+        lines.append(f"  {'':<22} for: {lab_settings.tables.SECRETS[key.key]}")
     off = sorted({login.part for login in LOGINS} - set(parts))
     if off:
         lines.append(f"Switched off, so no login: {', '.join(off)}.")

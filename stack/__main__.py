@@ -20,6 +20,7 @@ from stack import monitoring, swarm
 from stack import settings as lab_settings
 from stack.app_image import AppImage, AppImageArgs
 from stack.configs import elasticsearch_security as es_security
+from stack.configs import kibana_yml
 from stack.configs.alertmanager_yaml import PORT as ALERTMANAGER_PORT
 from stack.containers import Placement
 from stack.elasticsearch import Elasticsearch, ElasticsearchArgs
@@ -133,6 +134,9 @@ if settings.logs:
             public_url=urls["kibana_url"],
             kibana_system_password=secret(es_security.KIBANA_SYSTEM_SECRET),
             importer_password=secret(es_security.USERS_BY_NAME["lab_kibana_importer"].secret),
+            encryption_keys={
+                setting: secret(key) for setting, key in kibana_yml.ENCRYPTION_KEYS.items()
+            },
             depends_on=elasticsearch.ready,
         ),
     )
@@ -171,6 +175,7 @@ Traefik(
         ],
         gelf_address=logstash.gelf_address if logstash else None,
         admin_password=secret("traefikAdminPassword"),
+        hash_salt=secret("passwordHashSalt"),
         prometheus_url=f"http://prometheus:{PROMETHEUS_PORT}" if settings.metrics else None,
         # Alertmanager serves under /alertmanager itself; Prometheus at / (the route strips).
         alertmanager_url=f"http://alertmanager:{ALERTMANAGER_PORT}"
@@ -219,6 +224,7 @@ if settings.metrics:
                 settings,
                 "grafana",
                 admin_password=secret("grafanaAdminPassword"),
+                secret_key=secret("grafanaSecretKey"),
                 dashboards={
                     grafana_overview.UID: grafana_overview.build(
                         FUNCTIONS,

@@ -67,6 +67,27 @@ SECRETS: Mapping[str, str] = MappingProxyType(
         "labUserPassword": "the person's login to Kibana (user `lab`)",
         "monitorPassword": "the Elasticsearch exporter's read-only monitoring user",
         "traefikAdminPassword": "Traefik's dashboard and the monitoring routes (basic auth)",
+        # Keys and a salt, not logins: no person signs in with them (lab/credentials.KEYS).
+        "passwordHashSalt": "the salt of the lab's bcrypt password hashes (Traefik's users)",
+        "grafanaSecretKey": "Grafana's secret_key, which encrypts its stored datasource secrets",
+        "kibanaSecurityEncryptionKey": "Kibana's xpack.security.encryptionKey (its sessions)",
+        "kibanaSavedObjectsEncryptionKey": (
+            "Kibana's xpack.encryptedSavedObjects.encryptionKey (alerting rules, connectors)"
+        ),
+        "kibanaReportingEncryptionKey": "Kibana's xpack.reporting.encryptionKey (its reports)",
+    }
+)
+# Random bytes of each generated secret (URL-safe base-64: 4 characters per 3 bytes), where
+# the product wants more than the default: Kibana's encryption keys are at least 32 characters
+# (kibana 8.19 x-pack/plugins/security/server/config.ts, encrypted_saved_objects config.ts,
+# reporting server/config/schema.ts: `schema.string({ minLength: 32 })`).
+SECRET_BYTES_DEFAULT = 18
+SECRET_BYTES: Mapping[str, int] = MappingProxyType(
+    {
+        "kibanaSecurityEncryptionKey": 32,
+        "kibanaSavedObjectsEncryptionKey": 32,
+        "kibanaReportingEncryptionKey": 32,
+        "grafanaSecretKey": 32,
     }
 )
 

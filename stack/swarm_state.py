@@ -20,7 +20,7 @@ from stack.configs import (
 )
 from stack.configs.logstash_health import command as logstash_health
 from stack.containers import PartArgs
-from stack.grafana import ADMIN_PASSWORD_FILE, GRAFANA_UID, GrafanaArgs
+from stack.grafana import GRAFANA_UID, GrafanaArgs
 from stack.kibana import KibanaArgs
 from stack.logstash import LogstashArgs
 from stack.settings import (
@@ -48,7 +48,7 @@ class SwarmGrafana(PartService):
     PART = "grafana"
 
     def service_arguments(self, args: GrafanaArgs) -> dict:
-        password = {ADMIN_PASSWORD_FILE: args.admin_password}
+        password = grafana.secret_files(args)
         return dict(
             env=grafana.environment(args),
             configs=self.configs(grafana.provisioning_files(args), owner=GRAFANA_UID),

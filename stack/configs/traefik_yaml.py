@@ -211,7 +211,11 @@ def dynamic(
         services[function] = {"loadBalancer": balancer}
     guard = {"middlewares": [AUTH_MIDDLEWARE]} if users_file else {}
     if users_file:
-        middlewares[AUTH_MIDDLEWARE] = {"basicAuth": {"usersFile": users_file}}
+        # removeHeader: the person's Authorization header stops at Traefik, so no backend
+        # (Traefik's own API aside) ever sees the admin password.
+        middlewares[AUTH_MIDDLEWARE] = {
+            "basicAuth": {"usersFile": users_file, "removeHeader": True}
+        }
     uis = {"grafana": (grafana_url, {}), "kibana": (kibana_url, {})}
     uis.update({ui: (url, guard) for ui, url in monitoring.items()})
     for ui, (url, auth) in uis.items():
@@ -245,7 +249,7 @@ def dynamic(
     )
 
 
-def basic_auth_users(password: str) -> str:
+def basic_auth_users(password: str, lab_salt: str) -> str:
     """The users file of the basic-auth middleware: ADMIN_USER with lab:traefikAdminPassword,
-    the same text for the same password (htpasswd.py says why `$apr1$`)."""
-    return htpasswd.line(ADMIN_USER, password)
+    bcrypt with the lab's salt secret, the same text for the same password (htpasswd.py)."""
+    return htpasswd.line(ADMIN_USER, password, lab_salt)

@@ -121,6 +121,7 @@ KIBANA = dict(
     elasticsearch_url="http://elasticsearch:9200",
     base_path="/kibana",
     public_url="http://127.0.0.1:8000/kibana",
+    encryption_keys={name: f"{n}" * 32 for n, name in enumerate(kibana_yml.ENCRYPTION_KEYS)},
 )
 
 

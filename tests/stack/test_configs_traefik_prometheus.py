@@ -38,7 +38,7 @@ def test_prometheus_answers_under_its_route_and_at_its_own_root(
     config = tmp_path / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 1s\n")
     users = tmp_path / "users"
-    users.write_text(traefik_yaml.basic_auth_users(PASSWORD))
+    users.write_text(traefik_yaml.basic_auth_users(PASSWORD, "a generated salt"))
     dynamic = tmp_path / "dynamic.yml"
     dynamic.write_text(
         traefik_yaml.dynamic(

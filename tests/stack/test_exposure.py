@@ -96,6 +96,6 @@ def test_traefik_declares_its_basic_auth():
     for router in ("dashboard", *traefik_yaml.MONITORING_ROUTES):
         assert traefik_yaml.AUTH_MIDDLEWARE in dynamic["routers"][router]["middlewares"], router
     users = upload(traefik, traefik_yaml.USERS_FILE)
-    assert users.startswith(f"{traefik_yaml.ADMIN_USER}:$apr1$")
+    assert users.startswith(f"{traefik_yaml.ADMIN_USER}:$2b$")
     (item,) = [u for u in traefik["inputs"]["uploads"] if u["file"] == traefik_yaml.USERS_FILE]
     assert (item["permissions"], item["owner"]) == ("0400", "65534"), traefik["urn"]
