@@ -17,7 +17,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from dashboards import alert_events
 from stack.configs import elasticsearch_security as es_security
+from stack.configs import elasticsearch_template, logstash_alerts
 from stack.containers import (
     PartComponent,
     PublishingArgs,
@@ -112,6 +114,15 @@ class Elasticsearch(PartComponent):
         return {"url": self.url, "internal_url": self.internal_url}
 
 
+def index_templates() -> dict[str, dict]:
+    """The composable templates of the lab's indices (logs and alerts), by name, which the setup
+    step puts as `elastic`: Logstash's writer has no `manage_index_templates`."""
+    return {
+        elasticsearch_template.NAME: elasticsearch_template.template(),
+        alert_events.TEMPLATE_NAME: logstash_alerts.template(),
+    }
+
+
 def secure(part: pulumi.ComponentResource, name: str, args: ElasticsearchArgs) -> None:
     """Every other login's user, role and password, and the retention policy, set as
     `elastic` once the node (`part.container`) answers at `part.url`, where Pulumi runs; what
@@ -123,6 +134,7 @@ def secure(part: pulumi.ComponentResource, name: str, args: ElasticsearchArgs) -
         kibana_system_password=args.kibana_system_password,
         passwords=dict(args.user_passwords),
         trigger=part.container.id,
+        index_templates=index_templates(),
         **es_security.setup_inputs(args.log_retention),
         opts=pulumi.ResourceOptions(parent=part, depends_on=[part.container]),
     )

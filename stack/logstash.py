@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 
 from stack.configs import elasticsearch_security as es_security
-from stack.configs import elasticsearch_template, logstash_alerts, logstash_conf
+from stack.configs import logstash_alerts, logstash_conf
 from stack.configs.logstash_health import command as health_command
 from stack.containers import PartArgs, PartComponent, secret_upload, slow_start_healthcheck, upload
 from stack.log_shipping import gelf_address
@@ -35,14 +35,9 @@ LOGSTASH_UID = "1000"  # the image's user (Logstash's Dockerfile)
 
 
 def config_files(args: LogstashArgs) -> dict[str, str]:
-    """Logstash's files but the pipeline: its settings and the index templates it installs."""
-    files = {
-        logstash_conf.SETTINGS_FILE: logstash_conf.settings(),
-        logstash_conf.TEMPLATE_FILE: elasticsearch_template.render(),
-    }
-    if args.alerts:
-        files[logstash_alerts.TEMPLATE_FILE] = logstash_alerts.render_template()
-    return files
+    """Logstash's files but the pipeline: its settings (the index templates are the security
+    setup step's, stack/elasticsearch.py index_templates())."""
+    return {logstash_conf.SETTINGS_FILE: logstash_conf.settings()}
 
 
 def pipeline(args: LogstashArgs) -> pulumi.Output[str]:

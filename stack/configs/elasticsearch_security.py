@@ -38,16 +38,19 @@ MONITOR_ROLE = "lab_monitor"
 
 
 def logstash_writer_role() -> dict:
-    """Logstash installs its two templates and appends documents; it cannot read or delete.
+    """Logstash appends documents; it cannot read, delete or change a template.
 
     `create_doc` authorises bulk items with op_type create only, so the output needs
     `action => "create"`; `auto_configure` lets the bulk auto-create a day's index and add the
     dynamic fields the template does not map (without it ES 8 falls back to a deprecated
     allowance for mapping updates under create_doc). `monitor` covers `GET /` and `_license`,
-    which the output reads when it connects; `manage_index_templates` its template install.
+    which the output reads when it connects. No `manage_index_templates`: it would let this
+    password rewrite any template in the cluster; the security setup step installs the lab's
+    templates (stack/elasticsearch.py index_templates()) and the outputs say
+    `manage_template => false`.
     """
     return {
-        "cluster": ["manage_index_templates", "monitor"],
+        "cluster": ["monitor"],
         "indices": [
             {"names": list(WRITTEN_INDEX_PATTERNS), "privileges": ["create_doc", "auto_configure"]}
         ],

@@ -8,13 +8,12 @@ from collections.abc import Mapping
 import yaml
 
 from app.contract import LOGS_INDEX_PREFIX
-from stack.configs import elasticsearch_security, elasticsearch_template, logstash_alerts
+from stack.configs import elasticsearch_security, logstash_alerts
 from stack.settings import LOGSTASH_GELF_PORT
 
 PIPELINE_DIR = "/usr/share/logstash/pipeline"
 PIPELINE_FILE = f"{PIPELINE_DIR}/logstash.conf"
 SETTINGS_FILE = "/usr/share/logstash/config/logstash.yml"
-TEMPLATE_FILE = "/usr/share/logstash/config/lab-logs-template.json"
 DATA_DIR = "/usr/share/logstash/data"
 DEAD_LETTER_QUEUE_DIR = f"{DATA_DIR}/dead_letter_queue"
 # Documents Elasticsearch refuses (400/404) wait here instead of being logged and dropped; past
@@ -133,7 +132,6 @@ def _credentials(writer: tuple[str, str] | None) -> str:
 def pipeline(
     *,
     elasticsearch_url: str,
-    template_file: str = TEMPLATE_FILE,
     alerts: bool = False,
     writer: tuple[str, str] | None = None,
 ) -> str:
@@ -187,11 +185,8 @@ output {{
     index => "{LOGS_INDEX_PREFIX}%{{+YYYY.MM.dd}}"
     data_stream => "false"
     ilm_enabled => "false"
-    manage_template => true
-    template_api => "composable"
-    template_name => "{elasticsearch_template.NAME}"
-    template => "{template_file}"
-    template_overwrite => true
+    # The setup step installs the template (elasticsearch_template.NAME): the writer may not.
+    manage_template => false
 {_credentials(writer)}  }}
 {logs_only_end}}}
 """

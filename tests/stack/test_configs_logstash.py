@@ -22,7 +22,7 @@ def test_logstash_pipeline_matches_the_contract():
     assert 'hosts => ["http://elasticsearch:9200"]' in pipeline
     assert f'index => "{LOGS_INDEX_PREFIX}%{{+YYYY.MM.dd}}"' in pipeline
     assert 'data_stream => "false"' in pipeline
-    assert f'template => "{logstash_conf.TEMPLATE_FILE}"' in pipeline
+    assert "manage_template => false" in pipeline
     assert pipeline.count("{") == pipeline.count("}")
 
 
@@ -32,7 +32,7 @@ def test_the_index_written_matches_the_templates_pattern():
     assert pattern == [LOGS_INDEX_PATTERN]
     assert LOGS_INDEX_PATTERN == LOGS_INDEX_PREFIX + "*"
     pipeline = logstash_conf.pipeline(elasticsearch_url="http://elasticsearch:9200")
-    assert f'template_name => "{elasticsearch_template.NAME}"' in pipeline
+    assert f'index => "{LOGS_INDEX_PREFIX}%{{+YYYY.MM.dd}}"' in pipeline
 
 
 def test_settings_persist_the_queue_on_the_data_volume():

@@ -87,7 +87,6 @@ def test_the_webhook_goes_to_logstash_only_with_logs_on():
     assert urls == [logstash_alerts.webhook_url()]
     pipeline = upload(with_logs["lab-dev-logstash"], "/usr/share/logstash/pipeline/logstash.conf")
     assert f"port => {logstash_alerts.PORT}" in pipeline
-    assert upload(with_logs["lab-dev-logstash"], logstash_alerts.TEMPLATE_FILE)
     without = containers(declared_under("logs-off"))
     config = yaml.safe_load(
         upload(without["lab-dev-alertmanager"], "/etc/alertmanager/alertmanager.yml")
