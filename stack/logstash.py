@@ -35,21 +35,31 @@ LOGSTASH_UID = "1000"  # the image's user (Logstash's Dockerfile)
 
 
 def config_files(args: LogstashArgs) -> dict[str, str]:
-    """Logstash's files but the pipeline: its settings (the index templates are the security
-    setup step's, stack/elasticsearch.py index_templates())."""
-    return {logstash_conf.SETTINGS_FILE: logstash_conf.settings()}
+    """Logstash's files but the pipelines: its settings and the list of pipelines (the index
+    templates are the security setup step's, stack/elasticsearch.py index_templates())."""
+    return {
+        logstash_conf.SETTINGS_FILE: logstash_conf.settings(),
+        logstash_conf.PIPELINES_FILE: logstash_conf.pipelines(alerts=args.alerts),
+    }
 
 
-def pipeline(args: LogstashArgs) -> pulumi.Output[str]:
-    """The pipeline file, a secret: it holds the writer's password (Logstash has no file form
-    for an output's password)."""
-    return pulumi.Output.from_input(args.writer_password).apply(
-        lambda password: logstash_conf.pipeline(
-            elasticsearch_url=args.elasticsearch_url,
-            alerts=args.alerts,
-            writer=(es_security.LOGSTASH_WRITER_USER, password),
-        )
+def pipeline_files(args: LogstashArgs) -> dict[str, pulumi.Output[str]]:
+    """The pipeline files by path, secrets: they hold the writer's password (Logstash has no
+    file form for an output's password). The alerts pipeline only with `args.alerts`."""
+    writer = pulumi.Output.from_input(args.writer_password).apply(
+        lambda password: (es_security.LOGSTASH_WRITER_USER, password)
     )
+    url = args.elasticsearch_url
+    files = {
+        logstash_conf.PIPELINE_FILE: writer.apply(
+            lambda login: logstash_conf.pipeline(elasticsearch_url=url, writer=login)
+        )
+    }
+    if args.alerts:
+        files[logstash_conf.ALERTS_PIPELINE_FILE] = writer.apply(
+            lambda login: logstash_conf.alerts_pipeline(elasticsearch_url=url, writer=login)
+        )
+    return files
 
 
 class Logstash(PartComponent):
@@ -60,7 +70,10 @@ class Logstash(PartComponent):
             data_dir=logstash_conf.DATA_DIR,
             envs=[f"LS_JAVA_OPTS=-Xms{args.heap} -Xmx{args.heap}"],
             uploads=[
-                secret_upload(logstash_conf.PIPELINE_FILE, pipeline(args), owner=LOGSTASH_UID),
+                *(
+                    secret_upload(path, text, owner=LOGSTASH_UID)
+                    for path, text in pipeline_files(args).items()
+                ),
                 *(upload(path, text) for path, text in config_files(args).items()),
             ],
             ports=[args.placement.publish(LOGSTASH_GELF_PORT, args.gelf_port)],

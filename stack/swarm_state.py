@@ -106,10 +106,8 @@ class SwarmLogstash(StatePartService):
         return dict(
             env={"LS_JAVA_OPTS": f"-Xms{args.heap} -Xmx{args.heap}"},
             configs=self.configs(logstash.config_files(args), owner=ELASTIC_UID),
-            # The pipeline is a secret, as it is a 0400 upload on one host (stack/logstash.py).
-            secrets=self.secrets(
-                {logstash_conf.PIPELINE_FILE: logstash.pipeline(args)}, owner=ELASTIC_UID
-            ),
+            # The pipelines are secrets, as they are 0400 uploads on one host (stack/logstash.py).
+            secrets=self.secrets(logstash.pipeline_files(args), owner=ELASTIC_UID),
             data_dir=logstash_conf.DATA_DIR,
             healthcheck=slow_start_healthcheck(logstash_health()),
             constraints=[STATE_CONSTRAINT],

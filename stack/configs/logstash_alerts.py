@@ -2,8 +2,8 @@
 each notification into one event per alert, in its own index with its own template (installed
 by the security setup step, stack/elasticsearch.py index_templates()).
 
-The field names come from dashboards/alert_events.py; logstash_conf.pipeline(alerts=True)
-places these blocks beside the GELF ones, routed by TAG.
+The field names come from dashboards/alert_events.py; logstash_conf.alerts_pipeline() places
+these blocks in a pipeline of their own, apart from the GELF logs (issue 22).
 """
 
 from __future__ import annotations

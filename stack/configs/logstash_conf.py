@@ -13,6 +13,14 @@ from stack.settings import LOGSTASH_GELF_PORT
 
 PIPELINE_DIR = "/usr/share/logstash/pipeline"
 PIPELINE_FILE = f"{PIPELINE_DIR}/logstash.conf"
+# The alerts have a pipeline of their own (issue 22): no log line, whatever JSON it holds, can
+# reach the alerts' output. Logstash runs every pipeline of pipelines.yml when logstash.yml sets
+# no `path.config` (logstash-core/lib/logstash/config/source/local.rb `match?` takes
+# `path.config`, multi_local.rb reads pipelines.yml otherwise; docs: "Multiple Pipelines").
+ALERTS_PIPELINE_FILE = f"{PIPELINE_DIR}/alerts.conf"
+PIPELINES_FILE = "/usr/share/logstash/config/pipelines.yml"
+LOGS_PIPELINE_ID = "main"
+ALERTS_PIPELINE_ID = "alerts"
 SETTINGS_FILE = "/usr/share/logstash/config/logstash.yml"
 DATA_DIR = "/usr/share/logstash/data"
 DEAD_LETTER_QUEUE_DIR = f"{DATA_DIR}/dead_letter_queue"
@@ -129,28 +137,37 @@ def _credentials(writer: tuple[str, str] | None) -> str:
 """
 
 
-def pipeline(
-    *,
-    elasticsearch_url: str,
-    alerts: bool = False,
-    writer: tuple[str, str] | None = None,
-) -> str:
-    """The pipeline file: the app's JSON line decoded at the root, GELF metadata renamed.
+def pipelines(*, alerts: bool) -> str:
+    """pipelines.yml: the logs pipeline, and with `alerts` the alerts pipeline beside it."""
+    entries = [{"pipeline.id": LOGS_PIPELINE_ID, "path.config": PIPELINE_FILE}]
+    if alerts:
+        entries.append({"pipeline.id": ALERTS_PIPELINE_ID, "path.config": ALERTS_PIPELINE_FILE})
+    return yaml.safe_dump(entries, sort_keys=False)
 
-    `alerts`: also Alertmanager's webhook on an HTTP input, one event per alert in its own
-    index (stack/configs/logstash_alerts.py); the log output then skips those events.
+
+def alerts_pipeline(*, elasticsearch_url: str, writer: tuple[str, str] | None = None) -> str:
+    """The alerts pipeline file: Alertmanager's webhook on an HTTP input, one event per alert
+    in its own index (stack/configs/logstash_alerts.py). `writer` as for pipeline()."""
+    return f"""input {{
+{logstash_alerts.input_block()}}}
+
+filter {{
+{logstash_alerts.filter_block()}}}
+
+output {{
+{logstash_alerts.output_block(elasticsearch_url, _credentials(writer))}}}
+"""
+
+
+def pipeline(*, elasticsearch_url: str, writer: tuple[str, str] | None = None) -> str:
+    """The logs pipeline file: the app's JSON line decoded at the root, GELF metadata renamed.
+
+    The alerts are not here (alerts_pipeline()): a line's JSON merges at the event's root, so
+    in one pipeline it could carry the alerts' tag and be routed to their index.
     `writer`: (user, password) the log output signs in with; the password is literal in this
     file, which only Logstash's uid may read (docs/product-rules.md L10: no file form for
     `${VAR}`). None renders the output without a login.
     """
-    alert_input = logstash_alerts.input_block() if alerts else ""
-    alert_filter = logstash_alerts.filter_block() if alerts else ""
-    alert_output = (
-        logstash_alerts.output_block(elasticsearch_url, _credentials(writer)) if alerts else ""
-    )
-    # Logstash has no `unless`: the log output sits in an `if` that skips the alert events.
-    logs_only = f'  if "{logstash_alerts.TAG}" not in [tags] {{\n' if alerts else ""
-    logs_only_end = "  }\n" if alerts else ""
     renames = "\n".join(f'      "{src}" => "{dst}"' for src, dst in GELF_RENAMES.items())
     dropped = ", ".join(f'"{field}"' for field in GELF_DROPPED)
     return f"""\
@@ -161,7 +178,7 @@ input {{
     use_tcp => true
     use_udp => false
   }}
-{alert_input}}}
+}}
 
 filter {{
   # The app's stdout line is ECS JSON; merge it at the root (its `message` replaces GELF's).
@@ -177,10 +194,10 @@ filter {{
   mutate {{
     remove_field => [{dropped}]
   }}
-{_traefik_access_filter()}{alert_filter}}}
+{_traefik_access_filter()}}}
 
 output {{
-{alert_output}{logs_only}  elasticsearch {{
+  elasticsearch {{
     hosts => ["{elasticsearch_url}"]
     index => "{LOGS_INDEX_PREFIX}%{{+YYYY.MM.dd}}"
     data_stream => "false"
@@ -188,18 +205,19 @@ output {{
     # The setup step installs the template (elasticsearch_template.NAME): the writer may not.
     manage_template => false
 {_credentials(writer)}  }}
-{logs_only_end}}}
+}}
 """
 
 
 def settings() -> str:
     """`logstash.yml`: the API on every interface of the container, a persisted queue and
-    the dead-letter queue on the data volume; `config.debug` stays off, since it would log the
-    pipeline's text (the writer's password with it)."""
+    the dead-letter queue on the data volume (defaults of each pipeline of pipelines.yml);
+    `config.debug` stays off, since it would log the pipeline's text (the writer's password
+    with it)."""
     return yaml.safe_dump(
         {
             "api.http.host": "0.0.0.0",
-            "path.config": PIPELINE_DIR,
+            # No path.config: it would make Logstash ignore pipelines.yml (PIPELINES_FILE).
             "config.debug": False,
             "queue.type": "persisted",
             "queue.max_bytes": QUEUE_MAX_BYTES,

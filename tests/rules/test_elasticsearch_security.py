@@ -101,11 +101,10 @@ def test_the_logstash_outputs_send_op_type_create():
     """logstash-output-elasticsearch v11.22.13 lib/logstash/outputs/elasticsearch.rb l.138,
     l.493: `action` defaults to `index` unless data_stream (the lab sets data_stream false), and
     a bulk `index` item needs `index`/`create`/`write`, which the writer role does not hold."""
+    writer = (security.LOGSTASH_WRITER_USER, "pw")
     pipeline = logstash_conf.pipeline(
-        elasticsearch_url="http://elasticsearch:9200",
-        alerts=True,
-        writer=(security.LOGSTASH_WRITER_USER, "pw"),
-    )
+        elasticsearch_url="http://elasticsearch:9200", writer=writer
+    ) + logstash_conf.alerts_pipeline(elasticsearch_url="http://elasticsearch:9200", writer=writer)
     outputs = re.findall(r"elasticsearch \{(.*?)\n\s*\}", pipeline, re.S)
     assert len(outputs) == 2
     for block in outputs:

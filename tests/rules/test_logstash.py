@@ -59,7 +59,10 @@ OPTION = re.compile(r"^\s*([a-z_]+)\s*=>\s*(.*)$")
 
 
 def pipeline(alerts: bool) -> str:
-    return logstash_conf.pipeline(elasticsearch_url="http://elasticsearch:9200", alerts=alerts)
+    """The logs pipeline, and the alerts pipeline after it with `alerts` (both files' text)."""
+    url = "http://elasticsearch:9200"
+    alerts_text = logstash_conf.alerts_pipeline(elasticsearch_url=url) if alerts else ""
+    return logstash_conf.pipeline(elasticsearch_url=url) + alerts_text
 
 
 def plugins(text: str) -> list[tuple[str, str, dict[str, str]]]:

@@ -21,7 +21,10 @@ DAY = "2026.01.31"
 
 def written_indices() -> list[str]:
     """Every index the rendered pipeline writes on a given day (logs and alerts)."""
-    pipeline = logstash_conf.pipeline(elasticsearch_url="http://elasticsearch:9200", alerts=True)
+    url = "http://elasticsearch:9200"
+    pipeline = logstash_conf.pipeline(elasticsearch_url=url) + logstash_conf.alerts_pipeline(
+        elasticsearch_url=url
+    )
     names = re.findall(r'index => "([^"]+)"', pipeline)
     assert len(names) == 2, names  # the log output and the alert output
     return [name.replace("%{+YYYY.MM.dd}", DAY) for name in names]

@@ -85,7 +85,7 @@ def test_the_webhook_goes_to_logstash_only_with_logs_on():
     )
     urls = [c["url"] for r in config["receivers"] for c in r.get("webhook_configs", [])]
     assert urls == [logstash_alerts.webhook_url()]
-    pipeline = upload(with_logs["lab-dev-logstash"], "/usr/share/logstash/pipeline/logstash.conf")
+    pipeline = upload(with_logs["lab-dev-logstash"], "/usr/share/logstash/pipeline/alerts.conf")
     assert f"port => {logstash_alerts.PORT}" in pipeline
     without = containers(declared_under("logs-off"))
     config = yaml.safe_load(
