@@ -105,6 +105,7 @@ if settings.logs:
             elastic_password=secret(es_security.ELASTIC_SECRET),
             kibana_system_password=secret(es_security.KIBANA_SYSTEM_SECRET),
             user_passwords={user.name: secret(user.secret) for user in es_security.USERS},
+            hash_salt=secret("passwordHashSalt"),
         ),
     )
     logstash = Logstash(

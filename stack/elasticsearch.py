@@ -33,16 +33,17 @@ from stack.settings import ELASTICSEARCH_PORT, LabSettings
 DATA_DIR = "/usr/share/elasticsearch/data"
 ELASTIC_USER = "elastic"
 PASSWORD_FILE = "/run/secrets/elastic-password"
-# curl's config file (`-K`) with the elastic login, so the health check's command line and
+# curl's config file (`-K`) with the health check's login (es_security.HEALTH_USER, a
+# monitoring user of the file realm, never `elastic`), so the health check's command line and
 # environment never hold the password.
-CURL_CONFIG_FILE = "/run/secrets/elastic-curlrc"
+CURL_CONFIG_FILE = "/run/secrets/elasticsearch-health-curlrc"
 ES_UID = "1000"  # the image's user (Elasticsearch's Dockerfile); gid 0
 
 
-def curl_config(password: str) -> str:
+def curl_config(password: str, user: str = es_security.HEALTH_USER) -> str:
     """curl's `user = "name:password"` line, quoted as curl's config parser reads it."""
     escaped = password.replace("\\", "\\\\").replace('"', '\\"')
-    return f'user = "{ELASTIC_USER}:{escaped}"\n'
+    return f'user = "{user}:{escaped}"\n'
 
 
 @dataclass(kw_only=True)
@@ -53,6 +54,8 @@ class ElasticsearchArgs(PublishingArgs):
     kibana_system_password: pulumi.Input[str]
     # User name (es_security.USERS) -> its generated password.
     user_passwords: Mapping[str, pulumi.Input[str]]
+    # lab:passwordHashSalt: the file realm's bcrypt salt (the health check's user).
+    hash_salt: pulumi.Input[str]
 
 
 HEALTH_COMMAND = (
@@ -84,9 +87,21 @@ def environment(args: ElasticsearchArgs) -> dict[str, str]:
 
 
 def password_files(args: ElasticsearchArgs) -> dict[str, pulumi.Output[str]]:
-    """elastic's password, for the image's entrypoint, and the health check's curl config."""
+    """elastic's password, for the image's entrypoint; the health check's user in the file
+    realm (its hash and role) and its curl config, with the monitoring user's password."""
     password = pulumi.Output.from_input(args.elastic_password)
-    return {PASSWORD_FILE: password, CURL_CONFIG_FILE: password.apply(curl_config)}
+    monitor = pulumi.Output.from_input(args.user_passwords[es_security.MONITOR_USER])
+    realm = pulumi.Output.all(monitor, args.hash_salt).apply(
+        lambda values: es_security.file_realm(*values)
+    )
+    files = {PASSWORD_FILE: password, CURL_CONFIG_FILE: monitor.apply(curl_config)}
+    for path in (
+        es_security.FILE_REALM_USERS,
+        es_security.FILE_REALM_USERS_ROLES,
+        es_security.FILE_ROLES,
+    ):
+        files[path] = realm.apply(lambda texts, path=path: texts[path])
+    return files
 
 
 class Elasticsearch(PartComponent):

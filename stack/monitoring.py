@@ -12,7 +12,7 @@ from typing import Any
 from dashboards.prometheus_rules import TRAEFIK_DOWN
 from stack import node_exporter
 from stack.alertmanager import Alertmanager, AlertmanagerArgs
-from stack.blackbox import Blackbox, BlackboxArgs
+from stack.blackbox import ELASTICSEARCH_PASSWORD_FILE, Blackbox, BlackboxArgs
 from stack.configs import alertmanager_yaml, blackbox_yaml
 from stack.containers import Placement
 from stack.elasticsearch_exporter import ElasticsearchExporter, ElasticsearchExporterArgs
@@ -130,10 +130,22 @@ def declare(
         found.alertmanager_url = found.alertmanager.internal_url
     if settings.probes:
         parts = part_urls(settings)
+        # Elasticsearch answers nobody without a login: its probe signs in as the monitoring
+        # user (cluster `monitor` covers /_cluster/health), never as `elastic`.
+        auth, password_files = {}, {}
+        if elasticsearch is not None:
+            auth["elasticsearch"] = blackbox_yaml.BasicAuth(
+                elasticsearch.monitor_user, ELASTICSEARCH_PASSWORD_FILE
+            )
+            password_files[ELASTICSEARCH_PASSWORD_FILE] = elasticsearch.monitor_password
         blackbox = part["blackbox"](
             f"{name}-blackbox",
             BlackboxArgs.for_part(
-                placement, settings, "blackbox", config=blackbox_yaml.render(parts=tuple(parts))
+                placement,
+                settings,
+                "blackbox",
+                config=blackbox_yaml.render(parts=tuple(parts), basic_auth=auth),
+                password_files=password_files,
             ),
         )
         found.extra_jobs += blackbox_yaml.scrape_jobs(

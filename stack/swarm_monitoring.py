@@ -81,6 +81,7 @@ class SwarmBlackbox(PartService):
         return dict(
             args=[f"--config.file={blackbox_yaml.CONFIG_FILE}"],
             configs=self.configs({blackbox_yaml.CONFIG_FILE: args.config}),
+            secrets=self.secrets(args.password_files, owner=blackbox.EXPORTER_UID) or None,
             healthcheck=healthcheck(blackbox.HEALTH_COMMAND),
         )
 

@@ -37,17 +37,18 @@ class HashError(ValueError):
     pass
 
 
-def salt(lab_salt: str, purpose: str) -> bytes:
-    """`$2b$<cost>$` and 16 bytes keyed from the lab's salt secret and the purpose, in
-    bcrypt's 22-character encoding."""
+def salt(lab_salt: str, purpose: str, variant: str = "2b") -> bytes:
+    """`$<variant>$<cost>$` and 16 bytes keyed from the lab's salt secret and the purpose, in
+    bcrypt's 22-character encoding. `2a` where a reader knows no other (Elasticsearch's file
+    realm: x-pack core Hasher resolves a bcrypt hash by the `$2a$` prefix)."""
     if not lab_salt:
         raise HashError("lab:passwordHashSalt is empty: `make up` generates it")
     raw = hmac.new(lab_salt.encode(), purpose.encode(), hashlib.sha256).digest()[:16]
     encoded = base64.b64encode(raw).rstrip(b"=").translate(_TO_BCRYPT)
-    return b"$2b$%02d$" % COST + encoded
+    return b"$%s$%02d$" % (variant.encode(), COST) + encoded
 
 
-def bcrypt_hash(password: str, lab_salt: str, purpose: str) -> str:
+def bcrypt_hash(password: str, lab_salt: str, purpose: str, variant: str = "2b") -> str:
     """The bcrypt hash of `password`, the same for the same password, salt secret and purpose."""
     secret = password.encode()
     if not secret:
@@ -57,7 +58,7 @@ def bcrypt_hash(password: str, lab_salt: str, purpose: str) -> str:
             f"the password of {purpose!r} is {len(secret)} bytes: bcrypt reads at most "
             f"{MAX_PASSWORD_BYTES}; choose a shorter one"
         )
-    return bcrypt.hashpw(secret, salt(lab_salt, purpose)).decode()
+    return bcrypt.hashpw(secret, salt(lab_salt, purpose, variant)).decode()
 
 
 def line(user: str, password: str, lab_salt: str) -> str:

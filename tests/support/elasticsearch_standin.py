@@ -95,6 +95,7 @@ TIME_VALUE = re.compile(r"^\d+(nanos|micros|ms|s|m|h|d)$")
 # action -> the cluster privileges that grant it (ClusterPrivilegeResolver)
 ACTIONS = {
     "main": ("cluster:monitor/main", ("monitor", "manage", "all")),
+    "cluster_health": ("cluster:monitor/health", ("monitor", "manage", "all")),
     "put_role": ("cluster:admin/xpack/security/role/put", ("manage_security", "all")),
     "put_user": ("cluster:admin/xpack/security/user/put", ("manage_security", "all")),
     "change_password": (
@@ -227,6 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self) -> tuple[str, str] | None:
         patterns = (
             ("GET", r"^/$", "main"),
+            ("GET", r"^/_cluster/health(\?.*)?$", "cluster_health"),
             ("PUT", r"^/_security/role/([^/]+)$", "put_role"),
             ("PUT", r"^/_security/user/([^/]+)$", "put_user"),
             ("POST", r"^/_security/user/([^/]+)/_password$", "change_password"),
@@ -340,3 +342,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
         self.server.index_templates[name] = body
         self._send(200, {"acknowledged": True})
+
+    def _cluster_health(self, _name: str, _body: Any) -> None:
+        # One node holding no replica: yellow at best (RestClusterHealthAction's body).
+        self._send(200, {"cluster_name": "lab", "status": "yellow", "number_of_nodes": 1})
