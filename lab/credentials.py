@@ -11,7 +11,7 @@ from typing import NamedTuple, TextIO
 from lab import automation
 from lab.status import configured_urls
 from stack import settings as lab_settings
-from stack.configs import kibana_yml, logstash_conf, traefik_yaml
+from stack.configs import kibana_yml, logstash_conf, traefik_yaml, web_config
 from stack.settings import LabSettings, SettingsError
 
 # Where the components upload each secret (a front door may not import a component;
@@ -81,7 +81,17 @@ LOGINS = (
         "traefik",
         traefik_yaml.USERS_FILE,
         "65534",
-        note="the file holds its bcrypt hash (salt: lab:passwordHashSalt)",
+        note="the file holds its bcrypt hash (salt: lab:passwordHashSalt); Prometheus and"
+        " Alertmanager take the same login (their web config)",
+    ),
+    Login(
+        "monitoringApiPassword",
+        web_config.MONITORING_USER,
+        "prometheus",
+        None,
+        web_config.PASSWORD_FILE,
+        "65534",
+        note="the lab's own clients of Prometheus and Alertmanager (Grafana, probes, checks)",
     ),
 )
 

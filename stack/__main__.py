@@ -20,7 +20,7 @@ from stack import monitoring, swarm
 from stack import settings as lab_settings
 from stack.app_image import AppImage, AppImageArgs
 from stack.configs import elasticsearch_security as es_security
-from stack.configs import kibana_yml
+from stack.configs import kibana_yml, web_config
 from stack.configs.alertmanager_yaml import PORT as ALERTMANAGER_PORT
 from stack.containers import Placement
 from stack.elasticsearch import Elasticsearch, ElasticsearchArgs
@@ -186,6 +186,13 @@ Traefik(
 )
 
 if settings.metrics:
+    # Prometheus' and Alertmanager's own login (stack/configs/web_config.py): the person's
+    # (Traefik's admin password, passed through by Traefik) and the lab's clients'.
+    web_login = {
+        "admin_password": secret("traefikAdminPassword"),
+        "monitoring_password": secret(web_config.MONITORING_SECRET),
+        "hash_salt": secret("passwordHashSalt"),
+    }
     # Alertmanager, probes and node-exporter (stack/monitoring.py, stack/swarm_monitoring.py).
     watch = monitoring.declare(
         name,
@@ -196,6 +203,7 @@ if settings.metrics:
         elasticsearch=elasticsearch,
         logstash=logstash,
         app_image=app_image.image_name,
+        web_login=web_login,
     )
     prometheus = Prometheus(
         f"{name}-prometheus",
@@ -215,6 +223,8 @@ if settings.metrics:
             public_url=settings.url("api", "/prometheus/"),
             alertmanager_url=watch.alertmanager_url,
             extra_jobs=watch.extra_jobs,
+            publish=settings.publish_monitoring_ports,
+            **web_login,
         ),
     )
     if settings.grafana_on:
@@ -226,6 +236,7 @@ if settings.metrics:
                 "grafana",
                 admin_password=secret("grafanaAdminPassword"),
                 secret_key=secret("grafanaSecretKey"),
+                monitoring_password=web_login["monitoring_password"],
                 dashboards={
                     grafana_overview.UID: grafana_overview.build(
                         FUNCTIONS,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stack.configs import alertmanager_yaml
-from stack.containers import PartComponent, PublishingArgs, healthcheck, upload
+import pulumi
+
+from stack.configs import alertmanager_yaml, web_config
+from stack.containers import PartComponent, PublishingArgs, healthcheck, secret_upload, upload
+from stack.prometheus import NOBODY, guarded, health_command, login_files
 from stack.settings_tables import ALERTMANAGER_SUB_PATH as SUB_PATH
 
 DATA_DIR = "/alertmanager"
@@ -15,13 +18,20 @@ DATA_DIR = "/alertmanager"
 class AlertmanagerArgs(PublishingArgs):
     config: str  # alertmanager_yaml.render(...)
     public_url: str | None = None  # the UI as browsers reach it, e.g. through Traefik
+    # Its own login, as Prometheus' (stack/prometheus.py login_files); all None: none. The
+    # direct port only with lab:publishMonitoringPorts.
+    admin_password: pulumi.Input[str] | None = None
+    monitoring_password: pulumi.Input[str] | None = None
+    hash_salt: pulumi.Input[str] | None = None
+    publish: bool = False
 
 
 # Where Alertmanager answers: inside its container (the health check, the default external
 # URL) and on the lab network (what Prometheus is told, with the path prefix).
 LOCAL_URL = f"http://localhost:{alertmanager_yaml.PORT}{SUB_PATH}"
 INTERNAL_URL = f"http://alertmanager:{alertmanager_yaml.PORT}{SUB_PATH}"
-HEALTH_COMMAND = ("wget", "-qO-", f"{LOCAL_URL}/-/healthy")
+HEALTH_URL = f"{LOCAL_URL}/-/healthy"
+HEALTH_COMMAND = ("wget", "-qO-", HEALTH_URL)  # without a login
 
 
 def flags(args: AlertmanagerArgs) -> list[str]:
@@ -33,6 +43,7 @@ def flags(args: AlertmanagerArgs) -> list[str]:
         f"--web.route-prefix={SUB_PATH}",
         # One instance: no gossip port, no peers to look for.
         "--cluster.listen-address=",
+        *([f"--web.config.file={web_config.WEB_CONFIG_FILE}"] if guarded(args) else []),
     ]
 
 
@@ -43,13 +54,23 @@ class Alertmanager(PartComponent):
         return dict(
             data_dir=DATA_DIR,
             command=flags(args),
-            uploads=[upload(alertmanager_yaml.CONFIG_FILE, args.config)],
-            ports=[args.placement.publish(alertmanager_yaml.PORT, args.port)],
-            health=healthcheck(HEALTH_COMMAND),
+            uploads=[
+                upload(alertmanager_yaml.CONFIG_FILE, args.config),
+                *(
+                    secret_upload(path, text, owner=NOBODY)
+                    for path, text in login_files(args).items()
+                ),
+            ],
+            ports=[args.placement.publish(alertmanager_yaml.PORT, args.port)]
+            if args.publish
+            else [],
+            health=healthcheck(health_command(args, HEALTH_URL)),
             wait_timeout=60,
         )
 
     def outputs(self, name: str, args: AlertmanagerArgs) -> dict:
-        self.url = args.placement.url(args.port, f"{SUB_PATH}/")
+        self.url = (
+            args.placement.url(args.port, f"{SUB_PATH}/") if args.publish else args.public_url
+        )
         self.internal_url = INTERNAL_URL
         return {"url": self.url}

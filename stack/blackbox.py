@@ -15,6 +15,8 @@ HEALTH_COMMAND = ("wget", "-qO-", f"http://localhost:{blackbox_yaml.PORT}/-/heal
 EXPORTER_UID = "65534"  # the image's user (nobody), stack/hardening.py
 # The Elasticsearch probe's password (lab_monitor's), named by the module's password_file.
 ELASTICSEARCH_PASSWORD_FILE = "/run/secrets/blackbox-elasticsearch-password"
+# The Prometheus probe's (web_config.MONITORING_USER's, Prometheus' own login).
+MONITORING_PASSWORD_FILE = "/run/secrets/blackbox-monitoring-password"
 
 
 @dataclass(kw_only=True)

@@ -12,8 +12,13 @@ from typing import Any
 from dashboards.prometheus_rules import TRAEFIK_DOWN
 from stack import node_exporter
 from stack.alertmanager import Alertmanager, AlertmanagerArgs
-from stack.blackbox import ELASTICSEARCH_PASSWORD_FILE, Blackbox, BlackboxArgs
-from stack.configs import alertmanager_yaml, blackbox_yaml
+from stack.blackbox import (
+    ELASTICSEARCH_PASSWORD_FILE,
+    MONITORING_PASSWORD_FILE,
+    Blackbox,
+    BlackboxArgs,
+)
+from stack.configs import alertmanager_yaml, blackbox_yaml, web_config
 from stack.containers import Placement
 from stack.elasticsearch_exporter import ElasticsearchExporter, ElasticsearchExporterArgs
 from stack.logstash_exporter import LogstashExporter, LogstashExporterArgs
@@ -77,12 +82,16 @@ def declare(
     logstash: Any = None,
     app_image: Any = None,
     classes: Mapping[str, type] | None = None,
+    web_login: Mapping[str, Any] | None = None,
 ) -> Monitoring:
     """The parts the switches turn on; nothing when `lab:metrics` is off. With `lab:logs`,
     `elasticsearch` and `logstash` (the components) are watched by their exporters, the
     Logstash one running from `app_image` (the lab's own image name). `classes` maps each
     part to the component declaring it (CONTAINERS here; stack/swarm_monitoring.py passes
-    its services), with the same Args either way."""
+    its services), with the same Args either way. `web_login` (admin_password,
+    monitoring_password, hash_salt) puts Alertmanager behind its own login and signs the
+    Prometheus probe in (stack/configs/web_config.py)."""
+    web_login = dict(web_login or {})
     part = {**CONTAINERS, **(classes or {})}
     found = Monitoring()
     if not settings.metrics:
@@ -125,6 +134,8 @@ def declare(
                     **settings.alert_timing,
                 ),
                 public_url=alertmanager_public_url,
+                publish=settings.publish_monitoring_ports,
+                **web_login,
             ),
         )
         found.alertmanager_url = found.alertmanager.internal_url
@@ -138,6 +149,12 @@ def declare(
                 elasticsearch.monitor_user, ELASTICSEARCH_PASSWORD_FILE
             )
             password_files[ELASTICSEARCH_PASSWORD_FILE] = elasticsearch.monitor_password
+        if web_login:
+            # Prometheus answers its health path only to a login too.
+            auth["prometheus"] = blackbox_yaml.BasicAuth(
+                web_config.MONITORING_USER, MONITORING_PASSWORD_FILE
+            )
+            password_files[MONITORING_PASSWORD_FILE] = web_login["monitoring_password"]
         blackbox = part["blackbox"](
             f"{name}-blackbox",
             BlackboxArgs.for_part(

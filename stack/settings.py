@@ -133,6 +133,9 @@ class LabSettings:
     swarm_state_host: str | None = None  # the state node's address (lab:swarmStateHost)
     allow_open_ports: bool = False  # login-less ports on a reachable address (exposure.py)
     lifecycle: bool = False  # Prometheus's POST /-/reload and /-/quit (--web.enable-lifecycle)
+    # Prometheus' and Alertmanager's own ports on the bind address (issue 22): off, they are
+    # reached through Traefik's /prometheus/ and /alertmanager/ only (Host rules, one entry).
+    publish_monitoring_ports: bool = False
     # Alertmanager, the blackbox probes, node-exporter: each needs `metrics` (settings_tables).
     alerting: bool = True
     probes: bool = True
@@ -167,8 +170,17 @@ class LabSettings:
         return {
             "api_url": self.api_url,
             "traefik_url": self.url("traefik", "/dashboard/"),
-            "prometheus_url": self.url("prometheus") if self.metrics else None,
-            "alertmanager_url": self.url("alertmanager", f"{tables.ALERTMANAGER_SUB_PATH}/")
+            "prometheus_url": (
+                self.url("prometheus")
+                if self.publish_monitoring_ports
+                else self.url("api", "/prometheus/")
+            )
+            if self.metrics
+            else None,
+            "alertmanager_url": self.url(
+                "alertmanager" if self.publish_monitoring_ports else "api",
+                f"{tables.ALERTMANAGER_SUB_PATH}/",
+            )
             if self.metrics and self.alerting
             else None,
             "grafana_url": self.url("api", f"{GRAFANA_SUB_PATH}/") if self.grafana_on else None,

@@ -67,6 +67,9 @@ SECRETS: Mapping[str, str] = MappingProxyType(
         "labUserPassword": "the person's login to Kibana (user `lab`)",
         "monitorPassword": "the Elasticsearch exporter's read-only monitoring user",
         "traefikAdminPassword": "Traefik's dashboard and the monitoring routes (basic auth)",
+        "monitoringApiPassword": (
+            "the lab's own clients of Prometheus and Alertmanager (their web config login)"
+        ),
         # Keys and a salt, not logins: no person signs in with them (lab/credentials.KEYS).
         "passwordHashSalt": "the salt of the lab's bcrypt password hashes (Traefik's users)",
         "grafanaSecretKey": "Grafana's secret_key, which encrypts its stored datasource secrets",
@@ -108,6 +111,7 @@ SCALARS = {
     "bindAddress": ("bind_address", grammar.address),
     "allowOpenPorts": ("allow_open_ports", grammar.boolean),
     "lifecycle": ("lifecycle", grammar.boolean),
+    "publishMonitoringPorts": ("publish_monitoring_ports", grammar.boolean),
     "prometheusRetention": ("prometheus_retention", grammar.duration),
     "prometheusRetentionSize": ("prometheus_retention_size", grammar.byte_size),
     "logRetention": ("log_retention", grammar.elastic_duration),

@@ -17,6 +17,7 @@ from stack import (
     logstash_exporter,
     monitoring,
     node_exporter,
+    prometheus,
 )
 from stack.alertmanager import AlertmanagerArgs
 from stack.blackbox import BlackboxArgs
@@ -47,14 +48,19 @@ class SwarmAlertmanager(PartService):
         return dict(
             args=alertmanager.flags(args),
             configs=self.configs({alertmanager_yaml.CONFIG_FILE: args.config}),
+            secrets=self.secrets(prometheus.login_files(args), owner=prometheus.NOBODY) or None,
             data_dir=alertmanager.DATA_DIR,
-            healthcheck=healthcheck(alertmanager.HEALTH_COMMAND),
+            healthcheck=healthcheck(prometheus.health_command(args, alertmanager.HEALTH_URL)),
             constraints=[STATE_CONSTRAINT],
-            endpoint=host_ports((alertmanager_yaml.PORT, args.port)),
+            endpoint=host_ports((alertmanager_yaml.PORT, args.port)) if args.publish else None,
         )
 
     def outputs(self, args: AlertmanagerArgs) -> dict:
-        self.url = args.placement.url(args.port, f"{ALERTMANAGER_SUB_PATH}/")
+        self.url = (
+            args.placement.url(args.port, f"{ALERTMANAGER_SUB_PATH}/")
+            if args.publish
+            else args.public_url
+        )
         self.internal_url = alertmanager.INTERNAL_URL
         return {"url": self.url}
 

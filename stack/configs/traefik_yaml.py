@@ -152,9 +152,10 @@ def dynamic(
     already takes an unhealthy or stopping task out of the name.
     Grafana and Kibana are configured to serve under their sub-paths themselves, so their
     routers forward the path unchanged; so do Prometheus (`/prometheus`) and Alertmanager
-    (`/alertmanager`), which have no login of their own: their routes exist only with
-    `users_file` (basic auth, basic_auth_users()). The dashboard and API router takes the same
-    basic auth when `users_file` is given, and none without (local processes on loopback).
+    (`/alertmanager`), which check the person's login themselves (their web config): their
+    routes exist only in a lab with logins (`users_file` given). The dashboard and API router
+    takes Traefik's basic auth when `users_file` is given, and none without (local processes
+    on loopback).
     """
     monitoring = {"prometheus": prometheus_url, "alertmanager": alertmanager_url}
     unguarded = [ui for ui, url in monitoring.items() if url and not users_file]
@@ -217,7 +218,11 @@ def dynamic(
             "basicAuth": {"usersFile": users_file, "removeHeader": True}
         }
     uis = {"grafana": (grafana_url, {}), "kibana": (kibana_url, {})}
-    uis.update({ui: (url, guard) for ui, url in monitoring.items()})
+    # Prometheus and Alertmanager check the person's own basic auth themselves (their web
+    # config, web_config.py): Traefik passes the Authorization header through, so one login is
+    # checked once, where the API is, with bcrypt results cached there (exporter-toolkit);
+    # Traefik's own check (no cache) and a service password in this file are not needed.
+    uis.update({ui: (url, {}) for ui, url in monitoring.items()})
     for ui, (url, auth) in uis.items():
         if url:
             routers[ui] = {
@@ -231,7 +236,7 @@ def dynamic(
         # Prometheus serves at / on the lab network (Grafana, the probes and the front door
         # use that), and under /prometheus/ only as browsers see it (--web.external-url).
         middlewares[PROMETHEUS_PREFIX] = {"stripPrefix": {"prefixes": ["/prometheus"]}}
-        routers["prometheus"]["middlewares"] = [AUTH_MIDDLEWARE, PROMETHEUS_PREFIX]
+        routers["prometheus"]["middlewares"] = [PROMETHEUS_PREFIX]
     routers[DASHBOARD_ROUTER] = {
         "rule": f"({hosts_match}) && (PathPrefix(`/api`) || PathPrefix(`/dashboard`))",
         "entryPoints": ["traefik"],

@@ -17,7 +17,8 @@ def test_the_program_refuses_open_ports_before_declaring_anything():
     with pytest.raises(ProgramFailed) as failed:
         capture({"lab:bindAddress": "0.0.0.0"})
     assert "publishes ports that answer without a login" in failed.value.error
-    assert "prometheus 9090/tcp" in failed.value.error
+    assert "gelf 12201/tcp" in failed.value.error
+    assert "prometheus 9090" not in failed.value.error  # its own login (issue 22)
     assert "traefik 8080" not in failed.value.error  # basic auth on the dashboard
     assert "elasticsearch 9200" not in failed.value.error  # security on
     assert not [r for r in failed.value.resources if r["custom"]], "declared before refusing"
@@ -45,8 +46,8 @@ def test_prometheus_has_no_unauthenticated_lifecycle_api():
 
 
 def test_the_refusal_names_the_ports_without_a_login_exactly():
-    """With Traefik's basic auth and Elasticsearch security on, what stays open on a reachable
-    address: the direct ports of Prometheus and Alertmanager and the GELF input."""
+    """With Traefik's basic auth, Prometheus' and Alertmanager's web config and Elasticsearch
+    security on, what stays open on a reachable address: the GELF input."""
     with pytest.raises(SettingsError) as refused:
         parse({"bindAddress": "0.0.0.0"})
     message = str(refused.value)
@@ -54,11 +55,10 @@ def test_the_refusal_names_the_ports_without_a_login_exactly():
     assert message == exposure.refusal(LabSettings(bind_address="0.0.0.0"))
     assert message == (
         "lab:bindAddress = '0.0.0.0' publishes ports that answer without a login to every"
-        " machine that reaches it: prometheus 9090/tcp: Prometheus's UI and API;"
-        " gelf 12201/tcp: Logstash's GELF input (anyone can write log lines);"
-        " alertmanager 9093/tcp: Alertmanager's UI and API."
+        " machine that reaches it:"
+        " gelf 12201/tcp: Logstash's GELF input (anyone can write log lines)."
         " Bind to 127.0.0.1 (the default) (/prometheus and /alertmanager on the api port 8000"
-        " ask for Traefik's login), switch those parts off, or set lab:allowOpenPorts: true to"
+        " ask for the admin login), switch those parts off, or set lab:allowOpenPorts: true to"
         " accept it"
     )
 
@@ -93,9 +93,30 @@ def test_traefik_declares_its_basic_auth():
     """The `login` claims of the traefik and api ports, as the program declares them."""
     traefik = containers(capture({}))["lab-dev-traefik"]
     dynamic = yaml.safe_load(upload(traefik, traefik_yaml.DYNAMIC_FILE))["http"]
-    for router in ("dashboard", *traefik_yaml.MONITORING_ROUTES):
-        assert traefik_yaml.AUTH_MIDDLEWARE in dynamic["routers"][router]["middlewares"], router
+    assert traefik_yaml.AUTH_MIDDLEWARE in dynamic["routers"]["dashboard"]["middlewares"]
+    # Prometheus and Alertmanager take the person's login themselves: Traefik passes it on.
+    for router in traefik_yaml.MONITORING_ROUTES:
+        middlewares = dynamic["routers"][router].get("middlewares", [])
+        assert traefik_yaml.AUTH_MIDDLEWARE not in middlewares, router
     users = upload(traefik, traefik_yaml.USERS_FILE)
     assert users.startswith(f"{traefik_yaml.ADMIN_USER}:$2b$")
     (item,) = [u for u in traefik["inputs"]["uploads"] if u["file"] == traefik_yaml.USERS_FILE]
     assert (item["permissions"], item["owner"]) == ("0400", "65534"), traefik["urn"]
+
+
+def test_prometheus_and_alertmanager_have_their_own_login_and_no_direct_port():
+    """Issue 22: their direct ports skipped Traefik's login and Host rules. Now each runs with
+    --web.config.file (bcrypt users) and publishes no port unless lab:publishMonitoringPorts."""
+    declared = containers(capture({}))
+    for name, flag_file in (
+        ("lab-dev-prometheus", "--web.config.file=/run/secrets/web-config.yml"),
+        ("lab-dev-alertmanager", "--web.config.file=/run/secrets/web-config.yml"),
+    ):
+        inputs = declared[name]["inputs"]
+        assert flag_file in inputs["command"], name
+        assert not inputs.get("ports"), f"{name} publishes {inputs.get('ports')}"
+        config = yaml.safe_load(upload(declared[name], "/run/secrets/web-config.yml"))
+        assert set(config["basic_auth_users"]) == {"admin", "lab_monitoring"}, name
+    published = containers(capture({"lab:publishMonitoringPorts": True}))
+    assert [p["external"] for p in published["lab-dev-prometheus"]["inputs"]["ports"]] == [9090]
+    assert [p["external"] for p in published["lab-dev-alertmanager"]["inputs"]["ports"]] == [9093]
