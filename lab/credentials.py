@@ -11,7 +11,7 @@ from typing import NamedTuple, TextIO
 from lab import automation
 from lab.status import configured_urls
 from stack import settings as lab_settings
-from stack.configs import kibana_yml, logstash_conf, traefik_yaml, web_config
+from stack.configs import alertmanager_yaml, kibana_yml, logstash_conf, traefik_yaml, web_config
 from stack.settings import LabSettings, SettingsError
 
 # Where the components upload each secret (a front door may not import a component;
@@ -83,6 +83,15 @@ LOGINS = (
         "65534",
         note="the file holds its bcrypt hash (salt: lab:passwordHashSalt); Prometheus and"
         " Alertmanager take the same login (their web config)",
+    ),
+    Login(
+        "alertWebhookPassword",
+        alertmanager_yaml.WEBHOOK_USER,
+        "alertmanager",
+        None,
+        alertmanager_yaml.WEBHOOK_PASSWORD_FILE,
+        "65534",
+        note="Logstash's alerts pipeline holds it too (its HTTP input's user)",
     ),
     Login(
         "monitoringApiPassword",

@@ -19,8 +19,8 @@ from dashboards import grafana_overview, kibana_objects, prometheus_rules
 from stack import monitoring, swarm
 from stack import settings as lab_settings
 from stack.app_image import AppImage, AppImageArgs
+from stack.configs import alertmanager_yaml, kibana_yml, web_config
 from stack.configs import elasticsearch_security as es_security
-from stack.configs import kibana_yml, web_config
 from stack.configs.alertmanager_yaml import PORT as ALERTMANAGER_PORT
 from stack.containers import Placement
 from stack.elasticsearch import Elasticsearch, ElasticsearchArgs
@@ -119,6 +119,7 @@ if settings.logs:
             gelf_port=settings.ports["gelf"],
             alerts=settings.metrics and settings.alerting,
             writer_password=secret(es_security.USERS_BY_NAME["lab_logstash_writer"].secret),
+            webhook_password=secret(alertmanager_yaml.WEBHOOK_SECRET),
             depends_on=elasticsearch.ready,
         ),
     )
@@ -204,6 +205,7 @@ if settings.metrics:
         logstash=logstash,
         app_image=app_image.image_name,
         web_login=web_login,
+        webhook_password=secret(alertmanager_yaml.WEBHOOK_SECRET) if logstash else None,
     )
     prometheus = Prometheus(
         f"{name}-prometheus",

@@ -24,6 +24,8 @@ class AlertmanagerArgs(PublishingArgs):
     monitoring_password: pulumi.Input[str] | None = None
     hash_salt: pulumi.Input[str] | None = None
     publish: bool = False
+    # The password of the webhook's login to Logstash (alertmanager_yaml.WEBHOOK_PASSWORD_FILE).
+    webhook_password: pulumi.Input[str] | None = None
 
 
 # Where Alertmanager answers: inside its container (the health check, the default external
@@ -47,6 +49,14 @@ def flags(args: AlertmanagerArgs) -> list[str]:
     ]
 
 
+def secret_files(args: AlertmanagerArgs) -> dict[str, pulumi.Input[str]]:
+    """Its login files (web config) and the webhook's password, by path."""
+    files: dict[str, pulumi.Input[str]] = dict(login_files(args))
+    if args.webhook_password is not None:
+        files[alertmanager_yaml.WEBHOOK_PASSWORD_FILE] = args.webhook_password
+    return files
+
+
 class Alertmanager(PartComponent):
     PART = "alertmanager"
 
@@ -58,7 +68,7 @@ class Alertmanager(PartComponent):
                 upload(alertmanager_yaml.CONFIG_FILE, args.config),
                 *(
                     secret_upload(path, text, owner=NOBODY)
-                    for path, text in login_files(args).items()
+                    for path, text in secret_files(args).items()
                 ),
             ],
             ports=[args.placement.publish(alertmanager_yaml.PORT, args.port)]

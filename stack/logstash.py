@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from stack.configs import alertmanager_yaml, logstash_alerts, logstash_conf
 from stack.configs import elasticsearch_security as es_security
-from stack.configs import logstash_alerts, logstash_conf
 from stack.configs.logstash_health import command as health_command
 from stack.containers import PartArgs, PartComponent, secret_upload, slow_start_healthcheck, upload
 from stack.log_shipping import gelf_address
@@ -29,6 +29,8 @@ class LogstashArgs(PartArgs):
     # Alertmanager's webhook on an HTTP input, into the alerts index (logstash_alerts.py).
     alerts: bool = False
     writer_password: pulumi.Input[str]  # es_security.LOGSTASH_WRITER_USER's
+    # The login the alerts' HTTP input asks of Alertmanager (alertmanager_yaml.WEBHOOK_USER).
+    webhook_password: pulumi.Input[str] | None = None
 
 
 LOGSTASH_UID = "1000"  # the image's user (Logstash's Dockerfile)
@@ -56,8 +58,14 @@ def pipeline_files(args: LogstashArgs) -> dict[str, pulumi.Output[str]]:
         )
     }
     if args.alerts:
-        files[logstash_conf.ALERTS_PIPELINE_FILE] = writer.apply(
-            lambda login: logstash_conf.alerts_pipeline(elasticsearch_url=url, writer=login)
+        files[logstash_conf.ALERTS_PIPELINE_FILE] = pulumi.Output.all(
+            writer, args.webhook_password
+        ).apply(
+            lambda values: logstash_conf.alerts_pipeline(
+                elasticsearch_url=url,
+                writer=values[0],
+                webhook=None if values[1] is None else (alertmanager_yaml.WEBHOOK_USER, values[1]),
+            )
         )
     return files
 

@@ -83,6 +83,7 @@ def declare(
     app_image: Any = None,
     classes: Mapping[str, type] | None = None,
     web_login: Mapping[str, Any] | None = None,
+    webhook_password: Any = None,
 ) -> Monitoring:
     """The parts the switches turn on; nothing when `lab:metrics` is off. With `lab:logs`,
     `elasticsearch` and `logstash` (the components) are watched by their exporters, the
@@ -122,6 +123,12 @@ def declare(
         )
         found.extra_jobs.append(logstash_exporter.scrape_job())
     if settings.alerting:
+        # Logstash's HTTP input asks for a login: the webhook signs in from a password file.
+        webhook_login = (
+            (alertmanager_yaml.WEBHOOK_USER, alertmanager_yaml.WEBHOOK_PASSWORD_FILE)
+            if webhook_url and webhook_password is not None
+            else None
+        )
         found.alertmanager = part["alertmanager"](
             f"{name}-alertmanager",
             AlertmanagerArgs.for_part(
@@ -131,8 +138,10 @@ def declare(
                 config=alertmanager_yaml.render(
                     traefik_down_alert=TRAEFIK_DOWN,
                     webhook_url=webhook_url,
+                    webhook_login=webhook_login,
                     **settings.alert_timing,
                 ),
+                webhook_password=webhook_password if webhook_login else None,
                 public_url=alertmanager_public_url,
                 publish=settings.publish_monitoring_ports,
                 **web_login,

@@ -67,6 +67,7 @@ SECRETS: Mapping[str, str] = MappingProxyType(
         "labUserPassword": "the person's login to Kibana (user `lab`)",
         "monitorPassword": "the Elasticsearch exporter's read-only monitoring user",
         "traefikAdminPassword": "Traefik's dashboard and the monitoring routes (basic auth)",
+        "alertWebhookPassword": "Alertmanager's login to Logstash's alerts input (HTTP)",
         "monitoringApiPassword": (
             "the lab's own clients of Prometheus and Alertmanager (their web config login)"
         ),

@@ -48,7 +48,7 @@ class SwarmAlertmanager(PartService):
         return dict(
             args=alertmanager.flags(args),
             configs=self.configs({alertmanager_yaml.CONFIG_FILE: args.config}),
-            secrets=self.secrets(prometheus.login_files(args), owner=prometheus.NOBODY) or None,
+            secrets=self.secrets(alertmanager.secret_files(args), owner=prometheus.NOBODY) or None,
             data_dir=alertmanager.DATA_DIR,
             healthcheck=healthcheck(prometheus.health_command(args, alertmanager.HEALTH_URL)),
             constraints=[STATE_CONSTRAINT],

@@ -41,13 +41,18 @@ def _event_field(webhook_field: str) -> str:
     return name
 
 
-def input_block() -> str:
+def input_block(login: str = "") -> str:
+    """The HTTP input; `login` its `user`/`password` lines (logstash-input-http v3.10.3
+    http.rb: `config :user`, `config :password, :validate => :password`; without them it
+    takes any request), rendered by logstash_conf so the password is quoted as Logstash reads
+    it."""
     # Alertmanager sends application/json, which the input decodes to the event's root.
+    lines = "".join(f"    {line}\n" for line in login.splitlines())
     return f"""\
   http {{
     port => {PORT}
     tags => ["{TAG}"]
-  }}
+{lines}  }}
 """
 
 

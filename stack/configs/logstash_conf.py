@@ -145,18 +145,37 @@ def pipelines(*, alerts: bool) -> str:
     return yaml.safe_dump(entries, sort_keys=False)
 
 
-def alerts_pipeline(*, elasticsearch_url: str, writer: tuple[str, str] | None = None) -> str:
+def alerts_pipeline(
+    *,
+    elasticsearch_url: str,
+    writer: tuple[str, str] | None = None,
+    webhook: tuple[str, str] | None = None,
+) -> str:
     """The alerts pipeline file: Alertmanager's webhook on an HTTP input, one event per alert
-    in its own index (stack/configs/logstash_alerts.py). `writer` as for pipeline()."""
-    return f"""input {{
-{logstash_alerts.input_block()}}}
-
+    in its own index (stack/configs/logstash_alerts.py). `writer` as for pipeline();
+    `webhook` (user, password) the login the HTTP input asks of Alertmanager. The input comes
+    last (Logstash takes the sections in any order), so its password ends the file."""
+    return f"""\
 filter {{
 {logstash_alerts.filter_block()}}}
 
 output {{
 {logstash_alerts.output_block(elasticsearch_url, _credentials(writer))}}}
+
+input {{
+{logstash_alerts.input_block(_input_login(webhook))}}}
 """
+
+
+def _input_login(login: tuple[str, str] | None) -> str:
+    if login is None:
+        return ""
+    user, password = login
+    user_literal = elasticsearch_security.logstash_string(user, "the alert webhook's user")
+    password_literal = elasticsearch_security.logstash_string(
+        password, "the alert webhook's password (lab:alertWebhookPassword)"
+    )
+    return f"user => {user_literal}\npassword => {password_literal}\n"
 
 
 def pipeline(*, elasticsearch_url: str, writer: tuple[str, str] | None = None) -> str:

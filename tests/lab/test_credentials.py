@@ -57,6 +57,7 @@ def test_every_secret_of_the_settings_is_a_described_login():
         "lab",
         "lab_monitor",
         "admin",
+        "lab_alertmanager",
         "lab_monitoring",
     ]
 
@@ -129,7 +130,11 @@ def test_only_the_logins_of_running_parts(stack):
     out = io.StringIO()
     credentials.print_credentials(parse({"logs": False, "grafana": False}), out, show=True)
     text = out.getvalue()
-    assert stack.asked == ["lab:traefikAdminPassword", "lab:monitoringApiPassword"]
+    assert stack.asked == [
+        "lab:traefikAdminPassword",
+        "lab:alertWebhookPassword",
+        "lab:monitoringApiPassword",
+    ]
     assert "lab:elasticPassword" not in text
     assert "also signs in at http://127.0.0.1:8000/prometheus/, http" in text
     out = io.StringIO()

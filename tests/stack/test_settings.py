@@ -21,7 +21,8 @@ KNOWN = (
     "logstashHeap, slowCallMs, engine, swarmStateHost, alerting, probes, host, images, ports, "
     "memoryMb, alertFor, alertTiming, grafanaAdminPassword, elasticPassword, kibanaSystemPassword, "
     "logstashWriterPassword, kibanaImporterPassword, labUserPassword, monitorPassword, "
-    "traefikAdminPassword, monitoringApiPassword, passwordHashSalt, grafanaSecretKey, "
+    "traefikAdminPassword, alertWebhookPassword, monitoringApiPassword, passwordHashSalt, "
+    "grafanaSecretKey, "
     "kibanaSecurityEncryptionKey, kibanaSavedObjectsEncryptionKey, kibanaReportingEncryptionKey"
 )
 # (config under `lab:`, the one message a user reads)
