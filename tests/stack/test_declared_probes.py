@@ -9,6 +9,7 @@ real lab the Elasticsearch probe got 401 and LabProbeFailed fired for ever.
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,11 +18,12 @@ import yaml
 
 from lab.support import free_port
 from stack import elasticsearch_setup as setup
-from stack.configs import blackbox_yaml
+from stack.configs import blackbox_yaml, web_config
 from stack.configs import elasticsearch_security as security
 from tests.stack.captured import containers, declared_under, upload
 from tests.stack.test_configs_blackbox import (  # noqa: F401 (fixtures)
     HEALTH_ANSWERS,
+    Answer,
     blackbox_exporter,
     parts,
     probe,
@@ -87,6 +89,7 @@ def test_every_declared_part_probe_succeeds_with_elasticsearch_secured(
     parts,  # noqa: F811
     elasticsearch,
     tmp_path,
+    monkeypatch,
 ):
     config_file = declared_exporter_files(tmp_path)
     targets = declared_part_targets()
@@ -99,6 +102,10 @@ def test_every_declared_part_probe_succeeds_with_elasticsearch_secured(
         else:
             parts.answers[path] = HEALTH_ANSWERS[part][0]
             local[part] = (module, parts.url + path)
+    # Prometheus answers its health path only to its monitoring user (its web config).
+    parts.protected.add(urlsplit(targets["prometheus"][1]).path)
+    monitoring = f"{web_config.MONITORING_USER}:{MOCK_SECRETS['lab:monitoringApiPassword']}"
+    monkeypatch.setattr(Answer, "credentials", base64.b64encode(monitoring.encode()).decode())
     url = f"http://127.0.0.1:{free_port()}"
     argv = [
         blackbox_exporter,
