@@ -45,6 +45,11 @@ REQUEST_DURATION = "lab_request_duration_seconds"
 COMPUTE_DURATION = "lab_compute_duration_seconds"
 REQUESTS_IN_FLIGHT = "lab_requests_in_flight"
 REJECTED_TOTAL = "lab_rejected_requests_total"
+# Incident drills (app/faults.py): which fault is switched on, and the limit memory grows to.
+DRILL_FAULT_ACTIVE = "lab_drill_fault_active"
+MEMORY_LIMIT_BYTES = "lab_memory_limit_bytes"
+# prometheus-client's process collector (Linux /proc): the replica's resident memory.
+PROCESS_RESIDENT_MEMORY = "process_resident_memory_bytes"
 
 # Shared by the app's histograms and Traefik's static config, so their quantiles compare
 # bucket by bucket and the proxy-overhead panel is a subtraction of like with like.
@@ -79,6 +84,11 @@ REJECTION_REASONS: tuple[str, ...] = (
 ACCESS_DATASET = "lab.access"
 LIFECYCLE_DATASET = "lab.lifecycle"
 SERVICE_NAME_PREFIX = "lab-"
+# How a replica stops on SIGTERM (app/server.py serve()): /health answers 503 for the drain
+# window (LAB_DRAIN_SECONDS, at most this), then the calls in flight get this long. The
+# program's stop grace period (stack/stopping.py) is derived from both.
+MAX_DRAIN_SECONDS = 5.0
+IN_FLIGHT_TIMEOUT_SECONDS = 4.5
 
 # Every field a shipped log line may carry and the Elasticsearch type it is mapped to
 # (docs/contract.md "Log lines"); the index template and the Kibana objects read this.

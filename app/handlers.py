@@ -13,11 +13,17 @@ from types import TracebackType
 from typing import Any
 
 import tornado.web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    ProcessCollector,
+    generate_latest,
+)
 
 from app.access_log import URL_PATH_LOG_LIMIT, access_logger
 from app.compute import FUNCTIONS, ArgumentError, FunctionSpec, parse_arguments
 from app.contract import ACCESS_DATASET, HEALTH_PATH, METRICS_PATH
+from app.faults import Faults
 from app.metrics import ServiceMetrics
 
 ARGUMENTS_LOG_LIMIT = 64
@@ -69,12 +75,18 @@ class ServiceState:
     """
 
     def __init__(
-        self, spec: FunctionSpec, registry: CollectorRegistry, logger: logging.Logger
+        self,
+        spec: FunctionSpec,
+        registry: CollectorRegistry,
+        logger: logging.Logger,
+        memory_limit_bytes: int | None = None,
     ) -> None:
         self.spec = spec
         self.function = spec.name
         self.logger = logger
         self.metrics = ServiceMetrics(spec.name, registry)
+        # Switched from outside by the incident drills (app/faults.py); all off by default.
+        self.faults = Faults(spec.name, registry, limit_bytes=memory_limit_bytes)
         self.active_requests = 0
         # Set on SIGTERM: /health turns 503 so the replica leaves the rotation before it stops.
         self.draining = False
@@ -189,6 +201,21 @@ class BaseHandler(tornado.web.RequestHandler):
 class FunctionHandler(BaseHandler):
     """`GET /{function}/{arg1}/[{arg2}/]`: parse, compute, answer the exact result."""
 
+    def prepare(self):
+        # Tornado awaits what prepare() returns: a call pays for a coroutine only while an
+        # incident drill has a fault switched on in this replica.
+        faults = self.state.faults
+        if faults.delay_seconds or faults.error_share:
+            return self._drill_fault()
+        return None
+
+    async def _drill_fault(self) -> None:
+        faults = self.state.faults
+        if faults.delay_seconds:
+            await asyncio.sleep(faults.delay_seconds)
+        if faults.fails_this_call():
+            raise ApiError(500, "failed on purpose: an incident drill's error fault is on")
+
     def get(self, *raw_arguments: str) -> None:
         state = self.state
         spec = state.spec
@@ -287,6 +314,7 @@ def make_app(
     registry: CollectorRegistry | None = None,
     logger: logging.Logger | None = None,
     call_delay_seconds: float = 0.0,
+    memory_limit_bytes: int | None = None,
 ) -> tornado.web.Application:
     """One service instance for `function`; its metrics go into `registry` (a new one if
     None), its access lines to `logger`. No side effects: nothing listens yet.
@@ -294,7 +322,14 @@ def make_app(
     The instance's ServiceState is `app.settings["lab_state"]`, for the server's drain.
     """
     registry = CollectorRegistry() if registry is None else registry
-    state = ServiceState(FUNCTIONS[function], registry, access_logger if logger is None else logger)
+    # Resident memory and CPU of this process (Linux /proc), what the memory drill watches.
+    ProcessCollector(registry=registry)
+    state = ServiceState(
+        FUNCTIONS[function],
+        registry,
+        access_logger if logger is None else logger,
+        memory_limit_bytes=memory_limit_bytes,
+    )
     return tornado.web.Application(
         route_table(state, registry, call_delay_seconds),
         default_handler_class=NotFoundHandler,

@@ -15,9 +15,16 @@ import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from app import faults
 from app.access_log import configure_logging, lifecycle_logger
 from app.compute import FUNCTIONS
-from app.contract import APP_PORT, LIFECYCLE_DATASET, service_name
+from app.contract import (
+    APP_PORT,
+    IN_FLIGHT_TIMEOUT_SECONDS,
+    LIFECYCLE_DATASET,
+    MAX_DRAIN_SECONDS,
+    service_name,
+)
 from app.handlers import ServiceState, make_app
 from app.limits import BoundedHTTPServer
 
@@ -27,9 +34,6 @@ EVENT_LOOPS = ("uvloop", "asyncio")
 # stop listening. Without this window a request Traefik had already routed here meets a
 # closed socket and the client sees a 502.
 DEFAULT_DRAIN_SECONDS = 3.5
-MAX_DRAIN_SECONDS = 5.0
-# Docker waits 10 s between SIGTERM and SIGKILL: drain window + in-flight wait stay below it.
-IN_FLIGHT_TIMEOUT_SECONDS = 4.5
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,11 @@ async def serve(settings: Settings) -> None:
     """Listen until SIGTERM or SIGINT; then answer /health with 503 for the drain window
     (SIGTERM only: Ctrl-C wants the process gone), stop listening, let the requests in
     flight finish and return."""
-    app = make_app(settings.function, call_delay_seconds=settings.call_delay_seconds)
+    app = make_app(
+        settings.function,
+        call_delay_seconds=settings.call_delay_seconds,
+        memory_limit_bytes=faults.memory_limit_bytes(),
+    )
     state: ServiceState = app.settings["lab_state"]
     server = BoundedHTTPServer(app, settings.limits)
     # A backlog as deep as the connection cap, so a burst of new connections (Traefik opening
@@ -180,6 +188,7 @@ async def serve(settings: Settings) -> None:
         "server.address": settings.host,
         "server.port": settings.port,
     }
+    faults.install(state.faults, loop, lifecycle_logger, lifecycle)
     lifecycle_logger.info(
         f"{name} listening on {settings.host}:{settings.port} ({event_loop})",
         extra={**lifecycle, "event.action": "service-start", "lab.event_loop": event_loop},

@@ -294,6 +294,7 @@ def build(
     sections = [(None, grafana_rows.alert_panels())]
     sections.append(("All functions: $function", summary_panels()))
     sections += [(f"Function: {function}", function_panels(function)) for function in functions]
+    sections.append((grafana_rows.REPLICAS_ROW, grafana_rows.replica_panels()))
     if probes:
         sections.append((PARTS_ROW, parts_panels()))
     if host:

@@ -13,6 +13,7 @@ WINDOW = "$__rate_interval"
 ALERTS_ROW = "Alerts"
 HOST_ROW = "Host"
 LOGS_ROW = "Log delivery"
+REPLICAS_ROW = "Replicas: $function"
 # Grafana's list of alerts reads the rules' state from the Prometheus datasource (by name).
 ALERT_LIST_DATASOURCE = panels.PROMETHEUS_NAME
 LOG_MISSING_STEPS: panels.Steps = ((None, "green"), (promql.LOG_MISSING_LIMIT, "red"))
@@ -74,6 +75,39 @@ def alert_annotation() -> dict:
         "tagKeys": "alertname,function,severity",
         "useValueForTime": False,
     }
+
+
+def replica_panels() -> list:
+    """One line per replica over the last few scrapes: what the incident drills' alerts see,
+    and where a single bad replica stands out from its healthy siblings."""
+    scope = promql.PICKED
+    replica = "{{instance}}"
+    return [
+        panels.timeseries_panel(
+            f"Mean call time per replica ({promql.REPLICA_WINDOW})",
+            "Each replica's mean time to answer a call, from its own histogram. One replica "
+            "far above its siblings holds its calls (LabReplicaSlow above the line).",
+            "s",
+            panels.queries([(promql.replica_mean_call_seconds(scope), replica)]),
+            steps=((None, "green"), (promql.REPLICA_MEAN_LIMIT_SECONDS, "red")),
+        ),
+        panels.timeseries_panel(
+            f"5xx share per replica ({promql.REPLICA_WINDOW})",
+            "Share of each replica's calls answered with a 5xx (LabReplicaErrors above the "
+            "line). Read its error lines in Kibana's lab-errors search.",
+            "percentunit",
+            panels.queries([(promql.replica_error_ratio(scope), replica)]),
+            steps=((None, "green"), (promql.ERROR_RATIO_LIMIT, "red")),
+        ),
+        panels.timeseries_panel(
+            "Memory used of the limit per replica",
+            "Resident memory of each replica as a share of its memory limit; at 1 the kernel's "
+            "OOM killer ends it (LabReplicaMemoryHigh above the line).",
+            "percentunit",
+            panels.queries([(promql.replica_memory_used(scope), replica)]),
+            steps=((None, "green"), (promql.MEMORY_USED_LIMIT, "red")),
+        ),
+    ]
 
 
 def host_panels() -> list:

@@ -32,6 +32,11 @@ TRAEFIK_DOWN = "LabTraefikDown"
 PART = "{{ $labels.part }}"
 REASON = "{{ $labels.reason }}"
 _DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# Down and per-replica alerts: true on two evaluations in a row (5 s apart at the lab's
+# evaluation interval), so one missed scrape does not page and a dead replica pages within
+# about 15 s (docs/incidents.md: what bounds each drill's time to detect).
+DOWN_FOR = "5s"
+REPLICA_FOR = "5s"
 
 
 @dataclass(frozen=True)
@@ -135,10 +140,10 @@ def _alerts(functions: Sequence[str]) -> list[Alert]:
             query=promql.function_targets_up(scope),
             comparison="==",
             threshold=0,
-            duration="1m",
+            duration=DOWN_FOR,
             severity="page",
             summary="{{ $labels.instance }} of {{ $labels.job }} is down",
-            description="Prometheus could not scrape {{ $labels.instance }} for a minute; "
+            description="Prometheus could not scrape {{ $labels.instance }} twice in a row; "
             "Traefik's health check should have taken it out of the load balancer.",
         ),
         Alert(
@@ -146,14 +151,52 @@ def _alerts(functions: Sequence[str]) -> list[Alert]:
             query=promql.targets_up('job="traefik"'),
             comparison="==",
             threshold=0,
-            duration="1m",
+            duration=DOWN_FOR,
             severity="page",
             summary="Traefik is down: no function is reachable",
-            description="Prometheus could not scrape Traefik ({{ $labels.instance }}) for a "
-            "minute; every call to the lab goes through it.",
+            description="Prometheus could not scrape Traefik ({{ $labels.instance }}) twice in "
+            "a row; every call to the lab goes through it.",
             # Its inhibition of the per-function alerts ends when it resolves; a probe through
             # Traefik recovers a scrape later, and would otherwise be sent as firing.
             keep_firing_for="15s",
+        ),
+        Alert(
+            name="LabReplicaSlow",
+            query=promql.replica_mean_call_seconds(scope),
+            comparison=">",
+            threshold=promql.REPLICA_MEAN_LIMIT_SECONDS,
+            duration=REPLICA_FOR,
+            severity="ticket",
+            summary="{{ $labels.instance }} of " + FUNCTION + " holds its calls",
+            description="Over the last " + promql.REPLICA_WINDOW + " the mean call time of "
+            "{{ $labels.instance }} stayed above "
+            f"{promql.REPLICA_MEAN_LIMIT_SECONDS * 1000:g} ms while the functions answer in "
+            "milliseconds: the replica, not the argument, is slow. Compare it with its "
+            "siblings on the overview's Replicas row.",
+        ),
+        Alert(
+            name="LabReplicaErrors",
+            query=promql.replica_error_ratio(scope),
+            comparison=">",
+            threshold=promql.ERROR_RATIO_LIMIT,
+            duration=REPLICA_FOR,
+            severity="page",
+            summary="{{ $labels.instance }} of " + FUNCTION + " answers 5xx",
+            description="Over the last " + promql.REPLICA_WINDOW + " more than "
+            f"{error_percent} of the calls {{{{ $labels.instance }}}} answered were 5xx. Its "
+            "error lines are in Kibana's lab-errors search.",
+        ),
+        Alert(
+            name="LabReplicaMemoryHigh",
+            query=promql.replica_memory_used(scope),
+            comparison=">",
+            threshold=promql.MEMORY_USED_LIMIT,
+            duration=REPLICA_FOR,
+            severity="ticket",
+            summary="{{ $labels.instance }} of " + FUNCTION + " nears its memory limit",
+            description=f"{{{{ $labels.instance }}}} holds more than "
+            f"{promql.MEMORY_USED_LIMIT * 100:g}% of its memory limit; at the limit the "
+            "kernel's OOM killer ends it and Docker restarts it.",
         ),
         Alert(
             name="LabProbeFailed",

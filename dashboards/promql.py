@@ -12,6 +12,8 @@ from app.contract import (
     COMPUTE_DURATION,
     FUNCTIONS,
     LOGS_INDEX_PREFIX,
+    MEMORY_LIMIT_BYTES,
+    PROCESS_RESIDENT_MEMORY,
     REJECTED_TOTAL,
     REQUEST_DURATION,
     REQUESTS_IN_FLIGHT,
@@ -31,6 +33,14 @@ LATENCY_LIMIT_SECONDS = 0.25
 REJECTION_RATE_LIMIT = 0.05
 # Share of the expected log lines that may be late at any moment without anyone being told.
 LOG_MISSING_LIMIT = 0.02
+# One replica on its own (the incident drills' alerts): a window of four 5 s scrapes, the
+# shortest that Prometheus' rate() docs recommend, so a replica going bad shows in seconds.
+REPLICA_WINDOW = "20s"
+# Mean call time of one replica: the functions answer in well under 10 ms (make bench), so a
+# mean above this is a replica holding calls, not a costly argument.
+REPLICA_MEAN_LIMIT_SECONDS = 0.1
+# Resident memory against the replica's limit: above this share the OOM killer is near.
+MEMORY_USED_LIMIT = 0.8
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,34 @@ def traefik_overhead(quantile: float, scope: Scope, window: str) -> str:
 def in_flight(scope: Scope) -> str:
     """Calls being handled right now, summed over replicas."""
     return f"sum by (function) ({REQUESTS_IN_FLIGHT}{{{scope.function}}})"
+
+
+def _per_replica(expr: str) -> str:
+    """An expression by scrape target, with the job copied to `function` (the label
+    Alertmanager groups and inhibits on)."""
+    return f'label_replace({expr}, "function", "$1", "job", "(.+)")'
+
+
+def replica_mean_call_seconds(scope: Scope, window: str = REPLICA_WINDOW) -> str:
+    """Mean time to answer a call, per replica (LabReplicaSlow)."""
+    total = f"sum by (job, instance) ({_rate(APP_LATENCY + '_sum', scope.job, window)})"
+    count = f"sum by (job, instance) ({_rate(APP_LATENCY + '_count', scope.job, window)})"
+    return _per_replica(f"{total} / {count}")
+
+
+def replica_error_ratio(scope: Scope, window: str = REPLICA_WINDOW) -> str:
+    """Share of one replica's calls answered with a 5xx (LabReplicaErrors)."""
+    failed = f'{scope.job},code=~"5.."'
+    errors = f"sum by (job, instance) ({_rate(REQUESTS_TOTAL, failed, window)})"
+    calls = f"sum by (job, instance) ({_rate(REQUESTS_TOTAL, scope.job, window)})"
+    return _per_replica(f"{errors} / {calls}")
+
+
+def replica_memory_used(scope: Scope) -> str:
+    """Resident memory as a share of the replica's limit (LabReplicaMemoryHigh)."""
+    used = f"max by (job, instance) ({PROCESS_RESIDENT_MEMORY}{{{scope.job}}})"
+    limit = f"max by (job, instance) ({MEMORY_LIMIT_BYTES}{{{scope.job}}})"
+    return _per_replica(f"{used} / {limit}")
 
 
 def targets_up(job_matcher: str) -> str:

@@ -106,6 +106,27 @@ def pulumi_env() -> dict[str, str]:
     }
 
 
+# Variables of the user's shell that would override pulumi_env(): the CLI reads
+# PULUMI_CONFIG_PASSPHRASE first, and when it is set at all (even empty) never looks at
+# PULUMI_CONFIG_PASSPHRASE_FILE (pkg/secrets/passphrase/manager.go readPassphrase).
+OVERRIDING_ENV = ("PULUMI_CONFIG_PASSPHRASE",)
+
+
+def cli_environ(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment the CLI and its children get: the Automation API starts the CLI with
+    {**os.environ, **env_vars} (pulumi/automation/_cmd.py), minus what would override ours."""
+    env = dict(os.environ if base is None else base)
+    for name in OVERRIDING_ENV:
+        env.pop(name, None)
+    return {**env, **pulumi_env()}
+
+
+def _clear_overriding_env() -> None:
+    """env_vars can add but not remove a variable: drop the overriding ones from os.environ."""
+    for name in OVERRIDING_ENV:
+        os.environ.pop(name, None)
+
+
 def ensure_passphrase(path: Path = PASSPHRASE_FILE) -> Path:
     """Create the secrets passphrase once (0600 from the start, never world-readable)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,6 +179,7 @@ def select_stack(cli=None, *, install: bool = True):
     ensure_passphrase()
     PULUMI_HOME.mkdir(exist_ok=True)
     env = pulumi_env()
+    _clear_overriding_env()
     os.environ.update(env)  # the CLI's child processes (language host, plugins) read these
     workspace = automation.LocalWorkspaceOptions(
         work_dir=str(REPO_ROOT),

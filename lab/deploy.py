@@ -13,15 +13,14 @@ import ipaddress
 import re
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from app.contract import FUNCTIONS
 from lab import automation, volumes
+from lab import preflight as preflight_checks
 from lab.support import LabError
 from stack.settings import LabSettings, SettingsError
 
-MIN_MAX_MAP_COUNT = 262144
 COMMANDS = ("preview", "up", "down")
 # From Docker Engine 28 on, a port published on 127.0.0.1 no longer answers packets that other
 # hosts on the LAN address to 127.0.0.1 (moby issues 45610 and 41872).
@@ -46,27 +45,6 @@ def check_docker(client_factory: Callable[[], Any] | None = None):
     return client
 
 
-def check_max_map_count(settings: LabSettings, sysctl_path: Path) -> None:
-    if not settings.logs or not sysctl_path.exists():
-        return
-    value = int(sysctl_path.read_text().strip())
-    if value < MIN_MAX_MAP_COUNT:
-        raise LabError(
-            f"vm.max_map_count is {value}, Elasticsearch needs {MIN_MAX_MAP_COUNT}: run "
-            f"`sudo sysctl -w vm.max_map_count={MIN_MAX_MAP_COUNT}` (persist it in "
-            "/etc/sysctl.d/99-lab.conf), or set lab:logs to false"
-        )
-
-
-def available_memory_mb(meminfo_path: Path) -> int | None:
-    if not meminfo_path.exists():
-        return None
-    for line in meminfo_path.read_text().splitlines():
-        if line.startswith("MemAvailable:"):
-            return int(line.split()[1]) // 1024
-    return None
-
-
 def lab_memory_in_use_mb(client: Any, stack: str = automation.STACK) -> int:
     """Memory limits of this lab's running containers: an `up` over a running lab reuses it."""
     total = 0
@@ -75,7 +53,9 @@ def lab_memory_in_use_mb(client: Any, stack: str = automation.STACK) -> int:
     return total
 
 
-def check_memory(settings: LabSettings, available_mb: int | None, in_use_mb: int) -> None:
+def check_memory(
+    settings: LabSettings, available_mb: int | None, in_use_mb: int, platform: str = "linux"
+) -> None:
     if available_mb is None:
         return
     total = settings.memory_needed_mb(len(FUNCTIONS))
@@ -83,8 +63,9 @@ def check_memory(settings: LabSettings, available_mb: int | None, in_use_mb: int
     if needed > available_mb:
         saved = total - dataclasses.replace(settings, logs=False).memory_needed_mb(len(FUNCTIONS))
         raise LabError(
-            f"the enabled parts need about {needed} MB of memory but {available_mb} MB are free: "
-            f"free some, or switch parts off (lab:logs false saves {saved} MB)"
+            f"the enabled parts need about {needed} MB of memory but {available_mb} MB are free"
+            f" where the containers run: free some ({preflight_checks.memory_fix(platform)}),"
+            f" or switch parts off (lab:logs false saves {saved} MB)"
         )
 
 
@@ -115,17 +96,32 @@ def engine_version(client: Any) -> str:
         return ""
 
 
+def engine_facts(client: Any, settings: LabSettings) -> preflight_checks.EngineFacts | None:
+    """The engine's memory, max_map_count and volume disk, read through the daemon
+    (lab/preflight.py) with the lab's Python base image; None, and no check, when the probe
+    cannot run (the image cannot be pulled yet): `up` then fails on its own, later."""
+    try:
+        return preflight_checks.read_engine(client, settings.images["python"])
+    except Exception as error:  # no image, no registry: the checks are advice, not a gate
+        print(f"lab: could not read the engine's limits ({type(error).__name__})", file=sys.stderr)
+        return None
+
+
 def preflight(
     settings: LabSettings,
     *,
     client_factory: Callable[[], Any] | None = None,
-    sysctl_path: Path = Path("/proc/sys/vm/max_map_count"),
-    meminfo_path: Path = Path("/proc/meminfo"),
+    read_engine: Callable[[Any, LabSettings], Any] = engine_facts,
     warn: Callable[[str], None] = lambda line: print(f"lab: {line}", file=sys.stderr),
 ) -> None:
+    """Checks read where the containers will run, not on this machine (issue 20)."""
     client = check_docker(client_factory)
-    check_max_map_count(settings, sysctl_path)
-    check_memory(settings, available_memory_mb(meminfo_path), lab_memory_in_use_mb(client))
+    facts = read_engine(client, settings)
+    if facts is not None:
+        preflight_checks.check_max_map_count(settings.logs, facts)
+        preflight_checks.check_disk(settings.logs, facts, warn)
+        available = facts.memory_available_mb or facts.memory_total_mb
+        check_memory(settings, available, lab_memory_in_use_mb(client), facts.platform)
     if warning := engine_warning(settings, engine_version(client)):
         warn(warning)
 

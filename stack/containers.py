@@ -17,6 +17,8 @@ import pulumi_docker as docker
 
 from stack.component import LabComponent
 from stack.hardening import HARDENING
+from stack.network import BACKEND, EDGE, EDGE_ONLY, networks_of
+from stack.stopping import STOP_GRACE
 
 NO_NEW_PRIVILEGES = "no-new-privileges:true"
 
@@ -28,9 +30,11 @@ class Placement:
 
     project: str
     stack: str
-    network_name: pulumi.Input[str]
+    network_name: pulumi.Input[str]  # the backend network (stack/network.py)
     bind_address: str = "127.0.0.1"
     client_host: str = "127.0.0.1"
+    # The edge network; None puts the edge on network_name (one network, as in unit tests).
+    edge_network_name: pulumi.Input[str] | None = None
 
     @property
     def prefix(self) -> str:
@@ -55,8 +59,24 @@ class Placement:
             for key, value in self.label_pairs(part).items()
         ]
 
-    def network_attachment(self, *aliases: str) -> list[docker.ContainerNetworksAdvancedArgs]:
-        return [docker.ContainerNetworksAdvancedArgs(name=self.network_name, aliases=list(aliases))]
+    def network_names(self, joins: Sequence[str] = (BACKEND,)) -> list[pulumi.Input[str]]:
+        """The Docker names of the networks `joins` lists (stack/network.py EDGE, BACKEND)."""
+        edge = self.network_name if self.edge_network_name is None else self.edge_network_name
+        names = {EDGE: edge, BACKEND: self.network_name}
+        return list(dict.fromkeys(names[which] for which in joins))
+
+    def network_attachment(
+        self, *aliases: str, joins: Sequence[str] = (BACKEND,)
+    ) -> list[docker.ContainerNetworksAdvancedArgs]:
+        return [
+            docker.ContainerNetworksAdvancedArgs(name=network, aliases=list(aliases))
+            for network in self.network_names(joins)
+        ]
+
+    def edge_attachment(self, *aliases: str) -> list[docker.ContainerNetworksAdvancedArgs]:
+        """The edge network only: how a function replica, and a user's own service, joins the
+        lab (Traefik and Prometheus reach it there; it reaches no store, UI or exporter)."""
+        return self.network_attachment(*aliases, joins=EDGE_ONLY)
 
     def publish(
         self, internal: int, external: int, protocol: str = "tcp"
@@ -129,12 +149,15 @@ def part_container(
     **arguments,
 ) -> docker.Container:
     """The part's container, `{name}-container` under `parent` (or `resource_name`), named and
-    labelled for `part`, hardened by its row of stack/hardening.py (`row`, default the part), on
-    the lab network with `part` as its alias. `image` defaults to pulling `args.image`;
+    labelled for `part`, hardened by its row of stack/hardening.py (`row`, default the part) and
+    stopped with the grace period of its row of stack/stopping.py, on the networks
+    stack/network.networks_of() gives it (or `networks_advanced`, e.g.
+    Placement.edge_attachment()) with `part` as its alias. `image` defaults to pulling `args.image`;
     `data_dir` mounts the part's named data volume there; `wait_timeout` makes `up` wait until
     the health check passes (dependants then start after a healthy part, not a created one).
     Every other keyword is the part's own docker.Container argument."""
     hardening = HARDENING[row or part]
+    networks = networks_of(row or part)
     if image is None:
         image = remote_image(parent, name, args.image).image_id
     if data_dir is not None:
@@ -158,9 +181,15 @@ def part_container(
             drops=["ALL"], adds=list(hardening.cap_add) or None
         ),
         healthcheck=health,
-        networks_advanced=args.placement.network_attachment(part),
+        # The provider stops a container with this timeout before it removes it (on `down`
+        # and on a replacement); without it, at once with SIGKILL (stack/stopping.py).
+        destroy_grace_seconds=STOP_GRACE[row or part].seconds,
         opts=child_options(parent, args.depends_on, replace_on_changes=replace or None),
-        **(container_defaults(args.placement, part, memory_mb=args.memory_mb) | arguments),
+        **(
+            container_defaults(args.placement, part, memory_mb=args.memory_mb)
+            | {"networks_advanced": args.placement.network_attachment(part, joins=networks)}
+            | arguments
+        ),
     )
 
 

@@ -4,9 +4,10 @@ Security is on, as Elasticsearch 8 itself defaults: every request needs a login.
 superuser's password is a generated Pulumi secret that reaches the container only as a 0400 file
 owned by uid 1000 (`ELASTIC_PASSWORD_FILE`, docs/product-rules.md E2); the security setup step
 (stack/elasticsearch_setup.py) then gives every other login its own user and role. One node
-needs no transport TLS (discovery.type=single-node: no other node ever connects), and the HTTP
-port is published on the bind address only, so HTTP stays plain; a multi-node or remote setup
-would add TLS (README, security).
+has no transport peer (discovery.type=single-node), so its transport port (9300) is bound to the
+node's own loopback (`transport.host: _local_`), where no other container reaches it: without
+transport TLS, whoever speaks to that port can claim any user (issue 22; docs/security.md).
+The HTTP port is published on the bind address only, so on one host HTTP stays plain.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ def environment(args: ElasticsearchArgs) -> dict[str, str]:
         # HTTP stays plain on the bind address; one node has no transport peer.
         "xpack.security.http.ssl.enabled": "false",
         "xpack.security.transport.ssl.enabled": "false",
+        # ...so the transport listens on loopback only: the image's network.host (0.0.0.0)
+        # would open it to the lab network (tests/rules/test_elasticsearch_transport.py).
+        "transport.host": "_local_",
         "ELASTIC_PASSWORD_FILE": PASSWORD_FILE,
         "xpack.ml.enabled": "false",
         "ingest.geoip.downloader.enabled": "false",

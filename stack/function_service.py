@@ -65,6 +65,7 @@ class FunctionService(LabComponent):
                 resource_name=f"{name}-{alias}",
                 image=args.image,
                 labels=labels,
+                networks_advanced=args.placement.edge_attachment(alias),
                 envs=env_list(environment(args.function)),
                 health=healthcheck(HEALTH_PROBE),
                 **logging,

@@ -8,7 +8,8 @@ changed ones are, with overwrite, so re-imports are idempotent.
 
 With Elasticsearch security on, the import signs in (HTTP basic) as the lab's importer user,
 whose role allows only Kibana's saved-objects management (stack/configs/elasticsearch_security.py);
-a refused login (401/403) fails at once with Kibana's answer. The password is a secret input and
+a refused login (401/403) is retried for a bounded time (Kibana registers its privileges
+asynchronously at start), then fails with Kibana's answer. The password is a secret input and
 never an output; a changed password alone does not re-import.
 
 Pulumi pickles the provider (dill) and runs it in a separate host process that cannot import
@@ -37,6 +38,14 @@ FILENAME = "lab-saved-objects.ndjson"
 RESOURCE_ID = "lab-saved-objects"
 DEFAULT_DEADLINE_SECONDS = 300.0
 DEFAULT_RETRY_DELAY_SECONDS = 3.0
+# How long a refused login (401/403) is retried from the first refusal: Kibana registers its
+# feature privileges with Elasticsearch asynchronously once Elasticsearch is reachable
+# (elastic/kibana 8.19 x-pack/platform/plugins/shared/security/server/authorization/
+# authorization_service.tsx start(): registerPrivilegesWithCluster on online$, retried), and
+# until then the importer's role names privileges Elasticsearch does not know, so the API
+# check answers 403 (authorization/api_authorization.ts response.forbidden).
+DEFAULT_AUTH_RETRY_SECONDS = 60.0
+REFUSED = (401, 403)
 
 
 def content_hash(ndjson: str) -> str:
@@ -64,8 +73,11 @@ def import_saved_objects(
     request_timeout: float = 30.0,
     username: str | None = None,
     password: str | None = None,
+    auth_retry_seconds: float = DEFAULT_AUTH_RETRY_SECONDS,
 ) -> dict:
-    """Import with overwrite; retry while Kibana is not ready yet; return Kibana's answer."""
+    """Import with overwrite; retry while Kibana is not ready yet (connection refused, 503)
+    and, for `auth_retry_seconds` from the first one, a refused login (401/403, while Kibana
+    registers its privileges); return Kibana's answer."""
     login = {}
     if username is not None:
         token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
@@ -75,6 +87,8 @@ def import_saved_objects(
     url = kibana_url.rstrip("/") + IMPORT_PATH + "?overwrite=true"
     give_up_at = time.monotonic() + deadline_seconds
     attempts = 0
+    refused_since = None
+    who = f" as {username}" if username is not None else ""
     while True:
         attempts += 1
         request = urllib.request.Request(
@@ -93,13 +107,21 @@ def import_saved_objects(
                 answer = json.loads(response.read().decode() or "{}")
             break
         except urllib.error.HTTPError as error:
-            if error.code != 503:  # only "not ready yet" is worth waiting for
-                detail = error.read().decode(errors="replace")[:2000]
-                who = f" as {username}" if username is not None else ""
+            detail = error.read().decode(errors="replace")[:2000]
+            if error.code not in (503, *REFUSED):  # "not ready yet" is worth waiting for
                 raise RuntimeError(
                     f"Kibana import failed{who}: HTTP {error.code}: {detail}"
                 ) from None
-            reason = "HTTP 503"
+            reason = f"HTTP {error.code}"
+            if error.code in REFUSED:
+                now = time.monotonic()
+                refused_since = now if refused_since is None else refused_since
+                if now + retry_delay_seconds > min(refused_since + auth_retry_seconds, give_up_at):
+                    raise RuntimeError(
+                        f"Kibana import failed{who}: HTTP {error.code}: {detail} (still refused"
+                        f" after {attempts} attempts over {now - refused_since:.0f} s: a wrong"
+                        " password answers 401, a role without saved-objects management 403)"
+                    ) from None
         except (ConnectionError, urllib.error.URLError, TimeoutError) as error:
             reason = str(getattr(error, "reason", error))
         if time.monotonic() + retry_delay_seconds > give_up_at:

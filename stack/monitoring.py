@@ -107,7 +107,9 @@ def declare(
                 elasticsearch_url=elasticsearch.internal_url,
                 username=elasticsearch.monitor_user,
                 password=elasticsearch.monitor_password,
-                depends_on=[elasticsearch.container],
+                # The security step creates its login: before it, the first cluster-info call
+                # fails and the next comes 5 minutes later (cluster="unknown_cluster" until then).
+                depends_on=list(elasticsearch.ready),
             ),
         )
         found.extra_jobs.append(exporter.scrape_job())

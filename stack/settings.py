@@ -131,7 +131,11 @@ class LabSettings:
     # `docker`: containers on one host; `swarm`: services on a swarm manager (stack/swarm.py).
     engine: str = "docker"
     swarm_state_host: str | None = None  # the state node's address (lab:swarmStateHost)
-    allow_open_ports: bool = False  # login-less ports on a reachable address (exposure.py)
+    # IPsec (ESP) on the Swarm overlays between nodes; a kernel without ESP drops the traffic
+    # between nodes instead (docs/security.md, tests/swarm/test_encrypted_overlay.py).
+    swarm_encryption: bool = True
+    # Port keys accepted open without a login where other machines reach them (exposure.py).
+    allow_open_ports: tuple[str, ...] = ()
     lifecycle: bool = False  # Prometheus's POST /-/reload and /-/quit (--web.enable-lifecycle)
     # Prometheus' and Alertmanager's own ports on the bind address (issue 22): off, they are
     # reached through Traefik's /prometheus/ and /alertmanager/ only (Host rules, one entry).

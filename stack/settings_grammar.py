@@ -61,6 +61,22 @@ def mapping(value: Any) -> dict:
     return dict(value)
 
 
+def names(value: Any, choices: tuple[str, ...]) -> tuple[str, ...]:
+    """A list of names, each one of `choices`, without repeats (a YAML list; the engine's
+    JSON text of one)."""
+    allowed = f"a list of port keys, each one of {', '.join(choices)}"
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise Invalid(allowed) from None
+    if not isinstance(value, list) or not all(item in choices for item in value):
+        raise Invalid(allowed)
+    if len(set(value)) != len(value):
+        raise Invalid(f"{allowed}, each named once")
+    return tuple(value)
+
+
 def choice(value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise Invalid(" or ".join(choices))

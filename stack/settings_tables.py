@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from stack import settings_grammar as grammar
+from stack.exposure import PUBLISHED
 
 # Upstream images of the monitoring parts, pinned (stand-ins: scripts/build_images.sh).
 MONITORING_IMAGES: Mapping[str, str] = MappingProxyType(
@@ -110,7 +111,8 @@ SCALARS = {
     "grafana": ("grafana", grammar.boolean),
     "logs": ("logs", grammar.boolean),
     "bindAddress": ("bind_address", grammar.address),
-    "allowOpenPorts": ("allow_open_ports", grammar.boolean),
+    # Port keys (lab:ports) the user accepts open without a login where others reach them.
+    "allowOpenPorts": ("allow_open_ports", lambda v: grammar.names(v, tuple(PUBLISHED))),
     "lifecycle": ("lifecycle", grammar.boolean),
     "publishMonitoringPorts": ("publish_monitoring_ports", grammar.boolean),
     "prometheusRetention": ("prometheus_retention", grammar.duration),
@@ -121,6 +123,7 @@ SCALARS = {
     "slowCallMs": ("slow_call_ms", lambda v: grammar.integer(v, 1, 60_000)),
     "engine": ("engine", lambda v: grammar.choice(v, ENGINES)),
     "swarmStateHost": ("swarm_state_host", lambda v: grammar.text(v, _HOST, _HOST_ALLOWED)),
+    "swarmEncryption": ("swarm_encryption", grammar.boolean),
     **{key: (key, grammar.boolean) for key in MONITORING_SWITCHES},
 }
 

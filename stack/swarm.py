@@ -15,7 +15,7 @@ from stack import function_service, prometheus, traefik
 from stack.component import SwarmComponent
 from stack.configs import prometheus_yaml, traefik_yaml, web_config
 from stack.function_service import HEALTH_PROBE, FunctionServiceArgs
-from stack.network import LabNetwork
+from stack.network import LabNetwork, LabNetworkArgs, edge_networks
 from stack.prometheus import DATA_DIR, PrometheusArgs
 from stack.settings import PROMETHEUS_PORT, TRAEFIK_API_PORT, TRAEFIK_WEB_PORT
 from stack.swarm_objects import (
@@ -33,10 +33,17 @@ from stack.traefik import TRAEFIK_UID, TraefikArgs, go_memory_limit
 
 
 class SwarmLabNetwork(LabNetwork):
-    """The lab's network as an attachable overlay spanning every node."""
+    """The lab's two networks as attachable overlays spanning every node."""
 
     ENGINE = "swarm"
     DRIVER = "overlay"
+
+    def driver_arguments(self, args: LabNetworkArgs) -> dict:
+        # Plain containers (a probe, `docker run --network`) join an overlay only when it is
+        # attachable; services join it either way. `encrypted` (any value, moby's overlay
+        # driver reads the key's presence) turns on IPsec ESP between the nodes.
+        encrypted = {"options": {"encrypted": ""}} if args.encrypted else {}
+        return {"attachable": True, **encrypted}
 
 
 class SwarmFunctionService(SwarmComponent):
@@ -59,6 +66,7 @@ class SwarmFunctionService(SwarmComponent):
             env=function_service.environment(args.function),
             healthcheck=healthcheck(HEALTH_PROBE),
             log_driver=gelf_driver(args.gelf_address, f"{{{{.Name}}}}/{args.function}"),
+            networks_advanceds=edge_networks(args.placement, args.function),
         )
         return {"function": args.function, "service": self.docker_name}
 

@@ -22,6 +22,9 @@ from stack.component import SwarmComponent
 from stack.containers import PartArgs, Placement
 from stack.hardening import HARDENING
 from stack.log_shipping import gelf_logging
+from stack.network import networks_of, service_networks
+from stack.stopping import STOP_GRACE, swarm_duration
+from stack.swarm_converge import converge_config
 
 MIB = 1024 * 1024
 # Stateful parts run where their named volumes are: the node labelled lab.state=true.
@@ -184,14 +187,6 @@ def start_first() -> docker.ServiceUpdateConfigArgs:
     )
 
 
-def networks(placement: Placement, *aliases: str) -> list:
-    return [
-        docker.ServiceTaskSpecNetworksAdvancedArgs(
-            name=placement.network_name, aliases=list(aliases)
-        )
-    ]
-
-
 def host_ports(*pairs: tuple[int, int], protocol: str = "tcp") -> docker.ServiceEndpointSpecArgs:
     """dnsrr, with ports published in host mode on the node the task runs on (the ingress
     mesh needs IPVS too)."""
@@ -253,11 +248,13 @@ def part_service(
     data_dir: str | None = None,
     mounts: Sequence = (),
     log_driver=None,
+    networks_advanceds: Sequence | None = None,
     **container,
 ) -> docker.Service:
     """The part's service `{project}-{stack}-{part}` under `parent`: its hardening row (`row`,
     else the part's: user, read-only root, tmpfs, every capability dropped), labels, memory,
-    restart policy, the lab network with `part` as alias, its data volume at `data_dir`, its
+    restart policy, the networks stack/network.networks_of() gives it (or `networks_advanceds`,
+    e.g. stack/network.edge_networks()) with `part` as alias, its data volume at `data_dir`, its
     placement (`constraints`, `spread` over the nodes) and mode (`replicas` tasks or one per
     node); `container` holds the part's own container-spec arguments (`args`, env, configs,
     secrets, healthcheck, hostname)."""
@@ -273,13 +270,9 @@ def part_service(
         for path in hardening.tmpfs
     ]
     volume = [data_mount(part_args.placement, part, data_dir)] if data_dir else []
-    mode = None
-    if global_mode:
-        mode = docker.ServiceModeArgs(global_=True)
-    elif replicas is not None:
-        mode = docker.ServiceModeArgs(
-            replicated=docker.ServiceModeReplicatedArgs(replicas=replicas)
-        )
+    # A replicated service always names its count: the converge wait reads it.
+    count = docker.ServiceModeReplicatedArgs(replicas=1 if replicas is None else replicas)
+    mode = docker.ServiceModeArgs(**({"global_": True} if global_mode else {"replicated": count}))
     placement = None
     if constraints or spread:
         placement = docker.ServiceTaskSpecPlacementArgs(
@@ -296,6 +289,7 @@ def part_service(
                 user=hardening.user,
                 read_only=hardening.read_only or None,
                 cap_drops=["ALL"],
+                stop_grace_period=swarm_duration(STOP_GRACE[row or part].seconds),
                 mounts=[*volume, *tmpfs, *mounts] or None,
                 labels=[
                     docker.ServiceTaskSpecContainerSpecLabelArgs(label=k, value=v)
@@ -309,10 +303,12 @@ def part_service(
             placement=placement,
             resources=resources(part_args.memory_mb),
             restart_policy=restart_policy(),
-            networks_advanceds=networks(part_args.placement, part),
+            networks_advanceds=networks_advanceds
+            or service_networks(part_args.placement, part, joins=networks_of(row or part)),
             log_driver=log_driver,
         ),
         update_config=update_config,
+        converge_config=None if global_mode else converge_config(container.get("healthcheck")),
         endpoint_spec=endpoint or docker.ServiceEndpointSpecArgs(mode="dnsrr"),
         opts=options(parent, part_args.depends_on),
     )

@@ -28,7 +28,13 @@ from tests.support.capture import capture
 from tests.support.declared import stack_config
 
 SOURCES = ("app", "stack", "dashboards", "lab", "tests", "Pulumi.yaml", "Pulumi.dev.yaml")
-IGNORED = shutil.ignore_patterns("__pycache__", "wheelhouse", ".*_cache", "*.pyc")
+IGNORED = shutil.ignore_patterns(
+    "__pycache__",
+    "wheelhouse",
+    ".*_cache",
+    "*.pyc",
+    ".venv",  # stack/.venv links the venv
+)
 
 
 def edited_copy(tmp_path: Path, relative: str, old: str, new: str) -> Path:

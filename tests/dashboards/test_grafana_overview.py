@@ -178,6 +178,7 @@ def test_the_loop_follows_the_function_list():
         "All functions: $function",
         "Function: fibonacci",
         "Function: ackermann",
+        "Replicas: $function",
         grafana_overview.PARTS_ROW,
         grafana_rows.HOST_ROW,
         grafana_rows.LOGS_ROW,

@@ -8,7 +8,7 @@ import yaml
 
 from app.contract import FUNCTIONS
 from dashboards import grafana_overview, prometheus_rules, promql
-from tests.dashboards import promql_walk
+from tests.dashboards import promql_walk, replica_scenarios
 
 ALERT_NAMES = {
     "LabHighErrorRatio",
@@ -19,6 +19,9 @@ ALERT_NAMES = {
     "LabTraefikErrorRatio",
     "LabRequestsRejected",
     "LabLogLinesMissing",
+    "LabReplicaSlow",
+    "LabReplicaErrors",
+    "LabReplicaMemoryHigh",
 }
 
 
@@ -115,6 +118,7 @@ _HEALTH = 'job="probe-parts",instance="http://grafana:3000/grafana/api/health",p
 # checks that nothing fires while the alert's `for` runs, then that it fires for the guilty
 # series only.
 SCENARIOS = {
+    **replica_scenarios.SCENARIOS,
     "LabHighErrorRatio": {
         # fibonacci starts failing 0.1/s of 1.1/s (9%) at minute 11; factorial answers many
         # 400s (clients' fault) and no 5xx. Above 5% from about minute 13, for 5m.
@@ -298,10 +302,10 @@ def test_alert_fires_when_it_should_and_not_before(promtool, rule_path, tmp_path
     scenario = SCENARIOS[alert_name]
     unit_tests = {
         "rule_files": [str(rule_path)],
-        "evaluation_interval": "1m",
+        "evaluation_interval": scenario.get("interval", "1m"),
         "tests": [
             {
-                "interval": "1m",
+                "interval": scenario.get("interval", "1m"),
                 "input_series": scenario["input_series"],
                 "alert_rule_test": [
                     _expect(alert_name, when, firing) for when, firing in scenario["checks"]
@@ -328,11 +332,11 @@ def test_every_alert_has_a_scenario():
 
 def test_for_durations_are_settable_and_traefik_down_is_never_the_slowest():
     rules = yaml.safe_load(
-        prometheus_rules.render(FUNCTIONS, {"LabProbeFailed": "10s", "LabTraefikDown": "10s"})
+        prometheus_rules.render(FUNCTIONS, {"LabProbeFailed": "10s", "LabTraefikDown": "2s"})
     )["groups"][0]["rules"]
     durations = {rule["alert"]: rule["for"] for rule in rules}
     assert durations["LabProbeFailed"] == "10s"
-    assert durations["LabTargetDown"] == "1m"
+    assert durations["LabTraefikDown"] == "2s"
     with pytest.raises(ValueError, match="LabTraefikDown's for: 2m is longer"):
         prometheus_rules.alerts(FUNCTIONS, {"LabTraefikDown": "2m"})
     with pytest.raises(ValueError, match="no such alert"):

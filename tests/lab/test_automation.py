@@ -74,3 +74,77 @@ def test_settings_errors_name_the_stack_file_once(tmp_path):
     with pytest.raises(SettingsError) as raised:
         automation.stack_settings(bad)
     assert str(raised.value).count("Pulumi.dev.yaml") == 1
+
+
+# A stand-in `pulumi` binary: answers `version`, and for every other command writes the
+# passphrase source the real CLI would pick, by readPassphrase's rule in pulumi/pulumi
+# pkg/secrets/passphrase/manager.go: PULUMI_CONFIG_PASSPHRASE when set at all (even empty),
+# else the file named by a non-empty PULUMI_CONFIG_PASSPHRASE_FILE.
+FAKE_CLI = """#!/bin/sh
+if [ "$1" = version ]; then echo v3.272.0; exit 0; fi
+if [ "${PULUMI_CONFIG_PASSPHRASE+set}" = set ]; then
+    echo "env:$PULUMI_CONFIG_PASSPHRASE" >> "$LAB_FAKE_CLI_LOG"
+elif [ -n "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    echo "file:$PULUMI_CONFIG_PASSPHRASE_FILE" >> "$LAB_FAKE_CLI_LOG"
+else
+    echo "prompt" >> "$LAB_FAKE_CLI_LOG"
+fi
+"""
+
+
+@pytest.mark.parametrize("users_passphrase", ["", "the user's own"])
+def test_a_users_passphrase_never_reaches_the_cli(tmp_path, monkeypatch, users_passphrase):
+    """The stack is encrypted with .pulumi-state/passphrase whatever the user's shell holds."""
+    from pulumi.automation import PulumiCommand
+
+    (tmp_path / "bin").mkdir()
+    cli_file = tmp_path / "bin" / "pulumi"
+    cli_file.write_text(FAKE_CLI)
+    cli_file.chmod(0o755)
+    log = tmp_path / "cli.log"
+    monkeypatch.setenv("LAB_FAKE_CLI_LOG", str(log))
+    for name in automation.pulumi_env():  # select_stack exports these; restore them after
+        monkeypatch.setenv(name, "before")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", users_passphrase)
+    monkeypatch.setattr(automation, "PULUMI_HOME", tmp_path / "home")
+    monkeypatch.setattr(automation, "PASSPHRASE_FILE", tmp_path / "state" / "passphrase")
+    create_passphrase = automation.ensure_passphrase
+    monkeypatch.setattr(
+        automation, "ensure_passphrase", lambda: create_passphrase(automation.PASSPHRASE_FILE)
+    )
+    automation.select_stack(PulumiCommand(root=str(tmp_path), skip_version_check=True))
+    sources = set(log.read_text().splitlines())
+    assert sources == {f"file:{automation.PASSPHRASE_FILE}"}
+
+
+def test_the_cli_environment_drops_a_users_passphrase_and_keeps_the_rest():
+    env = automation.cli_environ({"PULUMI_CONFIG_PASSPHRASE": "", "HOME": "/home/u"})
+    assert "PULUMI_CONFIG_PASSPHRASE" not in env
+    assert env["HOME"] == "/home/u"
+    assert env["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(automation.PASSPHRASE_FILE)
+
+
+def test_the_by_hand_command_make_credentials_prints_reads_the_passphrase_file(
+    tmp_path, monkeypatch
+):
+    """The line `make credentials` prints for running pulumi by hand, run by a real shell with
+    a user's PULUMI_CONFIG_PASSPHRASE set: the CLI still reads the passphrase file."""
+    import io
+    import subprocess
+
+    from lab import credentials
+
+    (tmp_path / "pulumi").write_text(FAKE_CLI)
+    (tmp_path / "pulumi").chmod(0o755)
+    out = io.StringIO()
+    credentials.print_credentials(automation.stack_settings(), out)
+    (line,) = [x for x in out.getvalue().splitlines() if "pulumi config get" in x]
+    log = tmp_path / "cli.log"
+    env = {
+        "PATH": f"{tmp_path}:/usr/bin:/bin",
+        "PULUMI_CONFIG_PASSPHRASE": "",
+        "LAB_FAKE_CLI_LOG": str(log),
+    }
+    command = line.strip().replace("<key>", "grafanaAdminPassword")
+    subprocess.run(["/bin/sh", "-c", command], env=env, check=True, timeout=30)
+    assert log.read_text().splitlines() == [f"file:{automation.PASSPHRASE_FILE}"]

@@ -174,9 +174,25 @@ def test_the_files_credentials_name_are_where_the_program_puts_them():
 
 def test_credentials_say_when_open_ports_were_allowed():
     out = io.StringIO()
-    lab = parse({"bindAddress": "0.0.0.0", "allowOpenPorts": True})
+    lab = parse(
+        {"bindAddress": "0.0.0.0", "allowOpenPorts": ["prometheus", "gelf", "alertmanager"]}
+    )
     credentials.print_credentials(lab, out)
-    assert "lab:allowOpenPorts is true" in out.getvalue()
+    assert (
+        "lab:allowOpenPorts names prometheus, gelf, alertmanager: these answer anyone there"
+        in out.getvalue()
+    )
+
+
+def test_credentials_on_swarm_say_every_port_is_on_every_interface():
+    """Issue 22: a host-mode port has no host address, so lab:bindAddress does not hold there."""
+    out = io.StringIO()
+    lab = parse(
+        {"engine": "swarm", "logs": False, "allowOpenPorts": ["prometheus", "alertmanager"]}
+    )
+    credentials.print_credentials(lab, out)
+    assert "On Swarm every port is published on every interface of its node." in out.getvalue()
+    assert "published on 127.0.0.1 only" not in out.getvalue()
 
 
 # Rows whose container file the program does not declare yet (the Elasticsearch security work

@@ -165,15 +165,44 @@ def test_required_memory_follows_the_enabled_parts():
 
 
 class FakeDocker:
-    def __init__(self, answers=True, running_limits_mb=(), version="28.0.1"):
+    """A daemon's answers: `info`, and the output of the preflight's one-shot container as a
+    Debian shell gives it (`cat`, `grep`, POSIX `df -Pk`)."""
+
+    def __init__(
+        self,
+        answers=True,
+        running_limits_mb=(),
+        version="28.0.1",
+        *,
+        max_map_count=262144,
+        available_kb=16000000,
+        disk_kb=(100_000_000, 60_000_000),  # total, available
+        operating_system="Debian GNU/Linux 12 (bookworm)",
+        kernel="6.1.0-18-amd64",
+    ):
         self.answers = answers
         self.version = lambda: {"Version": version}
         self.volumes = SimpleNamespace(list=lambda filters: [])
+        self.runs: list[dict] = []
+        total, available = disk_kb
+        probe = (
+            f"{max_map_count}\nMemAvailable:   {available_kb} kB\n"
+            f"/dev/sda1 {total} {total - available} {available} 40% /lab-probe\n"
+        )
+        self.info = lambda: {
+            "MemTotal": 32 * 1024**3,
+            "OperatingSystem": operating_system,
+            "KernelVersion": kernel,
+            "DockerRootDir": "/var/lib/docker",
+        }
         self.containers = SimpleNamespace(
             list=lambda filters: [
                 SimpleNamespace(attrs={"HostConfig": {"Memory": mb * 1024 * 1024}})
                 for mb in running_limits_mb
-            ]
+            ],
+            run=lambda image, command, **options: (
+                self.runs.append({"image": image, "command": command, **options}) or probe.encode()
+            ),
         )
 
     def ping(self):
@@ -187,33 +216,21 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def test_preflight_says_how_to_fix_each_problem(tmp_path):
-    low_map = write(tmp_path / "max_map_count", "65530\n")
-    good_map = write(tmp_path / "max_map_count_ok", "262144\n")
-    plenty = write(tmp_path / "meminfo", "MemTotal: 32000000 kB\nMemAvailable: 16000000 kB\n")
-    scarce = write(tmp_path / "meminfo_low", "MemAvailable: 2000000 kB\n")
-
+def test_preflight_says_how_to_fix_each_problem():
+    """Every value comes from the daemon (FakeDocker), whatever this machine's /proc says."""
     with pytest.raises(LabError, match="Docker daemon does not answer"):
         deploy.preflight(DEFAULTS, client_factory=lambda: FakeDocker(answers=False))
+    low_map = lambda: FakeDocker(max_map_count=65530)  # noqa: E731
     with pytest.raises(LabError, match=r"sysctl -w vm.max_map_count=262144"):
-        deploy.preflight(
-            DEFAULTS, client_factory=FakeDocker, sysctl_path=low_map, meminfo_path=plenty
-        )
+        deploy.preflight(DEFAULTS, client_factory=low_map)
     # Without the Elastic stack the kernel setting does not matter.
-    deploy.preflight(
-        dataclasses.replace(DEFAULTS, logs=False),
-        client_factory=FakeDocker,
-        sysctl_path=low_map,
-        meminfo_path=plenty,
-    )
+    deploy.preflight(dataclasses.replace(DEFAULTS, logs=False), client_factory=low_map)
     logs_cost = sum(MEMORY_MB[part] for part in LOGS_PARTS)
+    scarce = lambda **kw: FakeDocker(available_kb=2000000, **kw)  # noqa: E731
     with pytest.raises(LabError, match=f"but 1953 MB are free.*saves {logs_cost} MB"):
-        deploy.preflight(
-            DEFAULTS, client_factory=FakeDocker, sysctl_path=good_map, meminfo_path=scarce
-        )
+        deploy.preflight(DEFAULTS, client_factory=scarce)
     # A running lab's own containers count as available to the `up` that replaces them.
-    running = lambda: FakeDocker(running_limits_mb=[5000])  # noqa: E731
-    deploy.preflight(DEFAULTS, client_factory=running, sysctl_path=good_map, meminfo_path=scarce)
+    deploy.preflight(DEFAULTS, client_factory=lambda: scarce(running_limits_mb=[5000]))
 
 
 @pytest.mark.live
@@ -225,16 +242,11 @@ def test_preflight_docker_check_against_the_real_daemon(docker_client):
     ("version", "warned"),
     [("20.10.24+dfsg1", True), ("27.5.1", True), ("", True), ("28.0.0", False), ("29.1.2", False)],
 )
-def test_engines_before_28_get_a_warning_with_what_to_do(version, warned, tmp_path):
+def test_engines_before_28_get_a_warning_with_what_to_do(version, warned):
     """moby issues 45610 and 41872: before Engine 28, a LAN host reaches 127.0.0.1 ports."""
-    plenty = write(tmp_path / "meminfo", "MemAvailable: 16000000 kB\n")
     warnings: list[str] = []
     deploy.preflight(
-        DEFAULTS,
-        client_factory=lambda: FakeDocker(version=version),
-        sysctl_path=tmp_path / "absent",
-        meminfo_path=plenty,
-        warn=warnings.append,
+        DEFAULTS, client_factory=lambda: FakeDocker(version=version), warn=warnings.append
     )
     assert bool(warnings) is warned, warnings
     if warned:
@@ -254,7 +266,9 @@ def test_engines_before_28_get_a_warning_with_what_to_do(version, warned, tmp_pa
 
 
 def test_no_loopback_warning_where_nothing_is_published_on_loopback():
-    reachable = dataclasses.replace(DEFAULTS, bind_address="0.0.0.0", allow_open_ports=True)
+    reachable = dataclasses.replace(
+        DEFAULTS, bind_address="0.0.0.0", allow_open_ports=("prometheus",)
+    )
     assert deploy.engine_warning(reachable, "20.10.24") is None
     swarm = dataclasses.replace(DEFAULTS, engine="swarm", logs=False, grafana=False)
     assert deploy.engine_warning(swarm, "20.10.24") is None

@@ -16,7 +16,7 @@ def test_configured_urls_follow_the_settings():
         {
             "ports": {"api": 18000, "prometheus": 19090},
             "bindAddress": "0.0.0.0",
-            "allowOpenPorts": True,
+            "allowOpenPorts": ["prometheus", "gelf", "alertmanager"],
         }
     )
     assert status.configured_urls(settings) == {

@@ -18,6 +18,7 @@ import yaml
 
 from lab.support import REPO_ROOT
 from stack import app_image, kibana_import
+from tests.support import engine_launch
 from tests.support.dynamic_providers import foreign_imports
 
 PROJECT = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
@@ -34,12 +35,20 @@ def test_main_is_the_stack_directory_with_its_entry_point():
     assert (program_dir() / "__main__.py").is_file()
 
 
-def test_virtualenv_resolves_from_the_project_root():
-    """sdk/python/toolchain/pip.go resolveVirtualEnvironmentPath: relative to the root."""
+def test_virtualenv_resolves_for_the_language_host_and_the_dynamic_provider_launcher():
+    """The same `virtualenv` option is read by two rules (pulumi/pulumi at the pin):
+    the language host joins a relative value to the project root
+    (sdk/python/toolchain/pip.go resolveVirtualEnvironmentPath), the dynamic provider launcher
+    (sdk/python/dist/pulumi-resource-pulumi-python) to its $PWD, which is the program directory
+    (provider_plugin.go NewProvider -> newPlugin(ctx.Pwd), plugin.go cmd.Dir = pwd). Both must
+    find a python there, or the launcher exits 1 before any dynamic provider runs."""
     options = PROJECT["runtime"]["options"]
     assert options["toolchain"] == "pip"
-    venv = REPO_ROOT / options["virtualenv"]
-    assert (venv / "bin" / "python").exists(), venv
+    language_host = engine_launch.language_host_virtualenv(REPO_ROOT, options["virtualenv"])
+    assert (language_host / "bin" / "python").exists(), language_host
+    env = engine_launch.runtime_options_env(PROJECT)
+    launcher = engine_launch.launcher_python(env, program_dir())
+    assert launcher.resolve() == (language_host / "bin" / "python").resolve()
 
 
 def test_the_app_build_context_resolves_from_the_program_directory():

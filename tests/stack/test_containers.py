@@ -64,3 +64,26 @@ def test_a_label_change_never_replaces_a_data_volume(declared):
     for resource in declared["resources"]:
         if resource["type"] == VOLUME:
             assert "labels" in resource["options"]["ignore_changes"], resource["urn"]
+
+
+def test_the_edge_helpers_join_the_edge_network_only():
+    """Issue 22: the one way a replica, or a user's own service (issue 20), joins the lab: the
+    edge network alone, as a container (Placement.edge_attachment) and as a Swarm service
+    (stack/network.edge_networks); with no edge network given, the backend stands in."""
+    import pulumi
+
+    from stack.containers import Placement
+    from stack.network import edge_networks
+
+    def joined(args) -> tuple:
+        # pulumi.get: the provider's `name` getter is deprecated in favour of `id`, which
+        # the program does not set (it names the network).
+        return pulumi.get(args, "name"), pulumi.get(args, "aliases")
+
+    placement = Placement("lab", "dev", network_name="back", edge_network_name="edge")
+    assert [joined(n) for n in placement.edge_attachment("mine")] == [("edge", ["mine"])]
+    assert [joined(n) for n in edge_networks(placement, "mine")] == [("edge", ["mine"])]
+    both = placement.network_attachment("traefik", joins=("edge", "backend"))
+    assert [joined(n)[0] for n in both] == ["edge", "back"]
+    flat = Placement("lab", "dev", network_name="back").edge_attachment("mine")
+    assert [joined(n)[0] for n in flat] == ["back"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stack import elasticsearch_exporter as exporter
-from tests.stack.captured import containers, part_container, runs, scrape_targets
+from tests.stack.captured import DYNAMIC, by_type, containers, part_container, runs, scrape_targets
 from tests.support.capture import MOCK_SECRETS
 
 
@@ -11,7 +11,7 @@ def test_runs_with_metrics_and_logs_and_is_scraped(declared):
     found, container = part_container(declared, "elasticsearch_exporter")
     if container is None:
         return
-    assert container["options"]["depends_on"] == [found["lab-dev-elasticsearch"]["urn"]]
+    assert security_urn(declared) in container["options"]["depends_on"]
     assert scrape_targets(found, exporter.JOB) == [f"elasticsearch_exporter:{exporter.PORT}"]
 
 
@@ -26,3 +26,22 @@ def test_its_password_is_a_0400_file_and_nowhere_else(declared):
     assert (secret["permissions"], secret["owner"]) == ("0400", exporter.EXPORTER_UID)
     assert secret["content"] == password
     assert "--es.indices" in inputs["entrypoints"][-1]
+
+
+def security_urn(declared: dict) -> str:
+    """The security step (stack/elasticsearch_setup.py) that creates the exporter's login."""
+    (step,) = [
+        r for r in by_type(declared, DYNAMIC) if r["name"].endswith("-elasticsearch-security")
+    ]
+    return step["urn"]
+
+
+def test_the_exporter_starts_after_the_security_step_that_creates_its_login(declared):
+    """prometheus-community/elasticsearch_exporter pkg/clusterinfo/clusterinfo.go Retriever.Run:
+    one cluster-info call at start, the next only after --es.clusterinfo.interval (5m by
+    default); a failed call (401 before `lab_monitor` exists) leaves the series labelled
+    cluster="unknown_cluster" until then. So it waits for the step, not for the container."""
+    _found, container = part_container(declared, "elasticsearch_exporter")
+    if container is None:
+        return
+    assert security_urn(declared) in container["options"]["depends_on"]

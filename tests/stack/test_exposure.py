@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from lab.support import REPO_ROOT
 from stack import exposure
 from stack.configs import traefik_yaml
 from stack.settings import LabSettings, SettingsError, parse
 from tests.stack.captured import containers, upload
-from tests.support.capture import ProgramFailed, capture
+from tests.support.capture import OPEN_BY_DEFAULT, OPEN_ON_SWARM, ProgramFailed, capture
 
 
 def test_the_program_refuses_open_ports_before_declaring_anything():
@@ -25,7 +26,7 @@ def test_the_program_refuses_open_ports_before_declaring_anything():
 
 
 def test_with_the_override_every_port_is_published_on_the_address_asked():
-    result = capture({"lab:bindAddress": "0.0.0.0", "lab:allowOpenPorts": True})
+    result = capture({"lab:bindAddress": "0.0.0.0", "lab:allowOpenPorts": OPEN_BY_DEFAULT})
     for name, container in containers(result).items():
         for port in container["inputs"].get("ports", []):
             assert port["ip"] == "0.0.0.0", name
@@ -58,8 +59,8 @@ def test_the_refusal_names_the_ports_without_a_login_exactly():
         " machine that reaches it:"
         " gelf 12201/tcp: Logstash's GELF input (anyone can write log lines)."
         " Bind to 127.0.0.1 (the default) (/prometheus and /alertmanager on the api port 8000"
-        " ask for the admin login), switch those parts off, or set lab:allowOpenPorts: true to"
-        " accept it"
+        " ask for the admin login), switch those parts off, or set"
+        " lab:allowOpenPorts: [gelf] to accept it"
     )
 
 
@@ -69,11 +70,14 @@ def test_the_refusal_follows_the_parts_that_run():
         "lab:bindAddress = '10.0.0.5' publishes ports that answer without a login to every"
         " machine that reaches it: gelf 12201/tcp: Logstash's GELF input (anyone can write log"
         " lines). Bind to 127.0.0.1 (the default), switch those parts off, or set"
-        " lab:allowOpenPorts: true to accept it"
+        " lab:allowOpenPorts: [gelf] to accept it"
     )
     assert exposure.refusal(LabSettings(bind_address="10.0.0.5", metrics=False, logs=False)) is None
     assert exposure.refusal(LabSettings(bind_address="::1")) is None
-    assert exposure.refusal(LabSettings(bind_address="0.0.0.0", allow_open_ports=True)) is None
+    everything = tuple(OPEN_BY_DEFAULT)
+    assert (
+        exposure.refusal(LabSettings(bind_address="0.0.0.0", allow_open_ports=everything)) is None
+    )
 
 
 def test_every_port_with_a_login_has_one_in_the_declared_program():
@@ -120,3 +124,50 @@ def test_prometheus_and_alertmanager_have_their_own_login_and_no_direct_port():
     published = containers(capture({"lab:publishMonitoringPorts": True}))
     assert [p["external"] for p in published["lab-dev-prometheus"]["inputs"]["ports"]] == [9090]
     assert [p["external"] for p in published["lab-dev-alertmanager"]["inputs"]["ports"]] == [9093]
+
+
+SWARM = {"engine": "swarm", "swarm_state_host": "10.0.0.2"}
+
+
+def test_on_swarm_every_published_port_without_a_login_is_refused_by_name(monkeypatch):
+    """Issue 22. Docker publishes a Swarm port in host mode on every interface of the node: the
+    service's PortConfig has no host address to bind (moby api/types/swarm/network.go,
+    PortConfig: Name, Protocol, TargetPort, PublishedPort, PublishMode, no IP; pulumi-docker's
+    ServiceEndpointSpecPort likewise). So the loopback bind address protects nothing there.
+    Prometheus and Alertmanager ask their own login now (web config), so by default nothing
+    but the GELF input (the documented exception) is open; a port without a login (here
+    Prometheus' entry as it was before its web config) is still refused by name."""
+    lab = LabSettings(**SWARM)
+    assert lab.bind_address == "127.0.0.1"
+    assert exposure.refusal(lab) is None
+    without_login = exposure.PUBLISHED["prometheus"]._replace(login=None)
+    monkeypatch.setitem(exposure.PUBLISHED, "prometheus", without_login)
+    assert exposure.refusal(lab) == (
+        "lab:engine = 'swarm' publishes every port in host mode on every interface of its node"
+        " (no host address), so these answer without a login to every machine that reaches"
+        " the node: prometheus 9090/tcp: Prometheus's UI and API. Switch those parts off"
+        " (/prometheus and /alertmanager on the api port 8000 ask for the admin login),"
+        " or set lab:allowOpenPorts: [prometheus] to accept it"
+    )
+    # Named: no longer refused.
+    assert exposure.refused_port_keys(LabSettings(**SWARM, allow_open_ports=("prometheus",))) == []
+
+
+def test_on_swarm_the_gelf_input_is_the_documented_exception():
+    """Every node's daemon sends its tasks' logs to the state node's GELF port, so it must be
+    published there; docs/security.md gives the firewall rule that narrows it to the nodes."""
+    lab = LabSettings(**SWARM, allow_open_ports=tuple(OPEN_ON_SWARM))
+    assert "gelf" in exposure.open_port_keys(lab)
+    assert "gelf" not in exposure.refused_port_keys(lab)
+    # On one host the GELF input is only ever dialled on loopback: no exception there.
+    assert "gelf" in exposure.refused_port_keys(LabSettings(bind_address="0.0.0.0"))
+    rule = "iptables -I DOCKER-USER -p tcp -m conntrack --ctorigdstport 12201"
+    assert rule in (REPO_ROOT / "docs" / "security.md").read_text()
+
+
+def test_the_program_refuses_a_swarm_lab_with_open_ports_before_declaring_anything():
+    with pytest.raises(ProgramFailed) as failed:
+        capture({"lab:engine": "swarm", "lab:logs": False, "lab:grafana": False}, stack="swarm")
+    assert "lab:engine = 'swarm' publishes every port in host mode" in failed.value.error
+    assert "prometheus 9090/tcp" in failed.value.error
+    assert not [r for r in failed.value.resources if r["custom"]], "declared before refusing"

@@ -37,16 +37,29 @@ def test_every_part_and_replica_is_declared(declared):
     assert names == expected
 
 
-def test_one_network_and_every_container_on_it_with_its_alias(declared):
-    (network,) = by_type(declared, NETWORK)
-    assert network["inputs"]["name"] == "lab-dev-network"
-    assert network["inputs"]["driver"] == "bridge"
+BACKEND, EDGE = "lab-dev-network", "lab-dev-network-edge"
+
+
+def test_two_networks_joined_by_need_each_container_with_its_alias(declared):
+    """Issue 22: the replicas on the edge network only (no store, UI, control API or exporter
+    there); Traefik (routes to the replicas and the UIs) and Prometheus (scrapes the replicas
+    and the exporters) on both; every other part on the backend only."""
+    networks = {n["inputs"]["name"]: n for n in by_type(declared, NETWORK)}
+    assert set(networks) == {BACKEND, EDGE}
+    assert {n["inputs"]["driver"] for n in networks.values()} == {"bridge"}
     for name, container in containers(declared).items():
         attachments = container["inputs"]["networksAdvanced"]
-        assert [a["name"] for a in attachments] == ["lab-dev-network"], container["urn"]
         alias = name.removeprefix("lab-dev-")
-        assert attachments[0]["aliases"] == [alias], container["urn"]
-        assert network["urn"] in container["dependencies"], container["urn"]
+        if alias.rsplit("-", 1)[0] in FUNCTIONS:
+            expected = [EDGE]
+        elif alias in ("traefik", "prometheus"):
+            expected = [EDGE, BACKEND]
+        else:
+            expected = [BACKEND]
+        assert [a["name"] for a in attachments] == expected, container["urn"]
+        for attachment in attachments:
+            assert attachment["aliases"] == [alias], container["urn"]
+            assert networks[attachment["name"]]["urn"] in container["dependencies"], name
 
 
 def test_names_and_labels_on_every_container_network_and_volume(declared):

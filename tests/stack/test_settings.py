@@ -12,13 +12,14 @@ import pytest
 
 from stack import settings
 from stack.settings import LabSettings, SettingsError
-from tests.support.capture import REPO_ROOT
+from tests.support.capture import OPEN_BY_DEFAULT, OPEN_ON_SWARM, REPO_ROOT
 
 KNOWN = (
     "replicas, metrics, grafana, logs, bindAddress, allowOpenPorts, lifecycle, "
     "publishMonitoringPorts, prometheusRetention, "
     "prometheusRetentionSize, logRetention, elasticsearchHeap, "
-    "logstashHeap, slowCallMs, engine, swarmStateHost, alerting, probes, host, images, ports, "
+    "logstashHeap, slowCallMs, engine, swarmStateHost, swarmEncryption, alerting, probes, host, "
+    "images, ports, "
     "memoryMb, alertFor, alertTiming, grafanaAdminPassword, elasticPassword, kibanaSystemPassword, "
     "logstashWriterPassword, kibanaImporterPassword, labUserPassword, monitorPassword, "
     "traefikAdminPassword, alertWebhookPassword, monitoringApiPassword, passwordHashSalt, "
@@ -59,9 +60,10 @@ INVALID = {
         + ")",
     ),
     "alert-for-outruns-inhibition": (
-        {"alertFor": {"LabTargetDown": "10s"}},
+        {"alertFor": {"LabTargetDown": "10s", "LabTraefikDown": "1m"}},
         "lab:alertFor is invalid: LabTraefikDown's for: 1m is longer than that of"
-        " ['LabTargetDown'] (its inhibition would come too late)",
+        " ['LabReplicaErrors', 'LabReplicaMemoryHigh', 'LabReplicaSlow', 'LabTargetDown']"
+        " (its inhibition would come too late)",
     ),
     "unknown-key": (
         {"replica": 3},
@@ -133,7 +135,7 @@ def test_engine_text_and_yaml_values_mean_the_same():
     [("127.0.0.1", "127.0.0.1"), ("0.0.0.0", "127.0.0.1"), ("::", "127.0.0.1"), ("::1", "[::1]")],
 )
 def test_the_client_host_of_a_bind_address(bind_address, client_host):
-    lab = settings.parse({"bindAddress": bind_address, "allowOpenPorts": True})
+    lab = settings.parse({"bindAddress": bind_address, "allowOpenPorts": OPEN_BY_DEFAULT})
     assert lab.client_host == client_host
     assert lab.api_url == f"http://{client_host}:8000"
 
@@ -178,7 +180,7 @@ def test_a_reachable_bind_address_is_refused_naming_each_open_port():
         "alertmanager 9093",
     ):
         assert port not in message, message
-    assert "lab:allowOpenPorts: true" in message
+    assert "lab:allowOpenPorts: [prometheus, gelf, alertmanager]" in message
 
 
 def test_the_refusal_names_only_the_ports_of_running_parts_with_their_numbers():
@@ -194,18 +196,40 @@ def test_the_refusal_names_only_the_ports_of_running_parts_with_their_numbers():
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "::1"])
 def test_loopback_addresses_need_no_override(address):
-    assert settings.parse({"bindAddress": address}).allow_open_ports is False
+    assert settings.parse({"bindAddress": address}).allow_open_ports == ()
 
 
 def test_allow_open_ports_is_the_explicit_override_and_typed():
-    lab = settings.parse({"bindAddress": "0.0.0.0", "allowOpenPorts": True})
-    assert (lab.bind_address, lab.allow_open_ports) == ("0.0.0.0", True)
-    with pytest.raises(SettingsError, match="lab:allowOpenPorts = 'yes' is invalid"):
-        settings.parse({"allowOpenPorts": "yes"})
+    lab = settings.parse({"bindAddress": "0.0.0.0", "allowOpenPorts": OPEN_BY_DEFAULT})
+    assert (lab.bind_address, lab.allow_open_ports) == ("0.0.0.0", tuple(OPEN_BY_DEFAULT))
+    for bad in ("yes", True, ["prometheus", "nope"], ["gelf", "gelf"]):
+        with pytest.raises(SettingsError, match=r"lab:allowOpenPorts = .* is invalid: expected a"):
+            settings.parse({"allowOpenPorts": bad})
+
+
+def test_allow_open_ports_accepts_only_the_ports_it_names():
+    """Issue 22: the override names each port; one left out is still refused, by name."""
+    with pytest.raises(SettingsError) as refused:
+        settings.parse({"bindAddress": "0.0.0.0", "allowOpenPorts": ["prometheus", "gelf"]})
+    message = str(refused.value)
+    assert "alertmanager 9093/tcp" in message, message
+    assert "prometheus 9090" not in message, message
+    assert "gelf 12201" not in message, message
+    assert "lab:allowOpenPorts: [alertmanager]" in message, message
+
+
+def test_allow_open_ports_from_the_engine_is_json_text():
+    """The engine hands a list over as its JSON text (stack/settings_grammar.from_engine)."""
+    lab = settings.from_pulumi_config(
+        {"lab:bindAddress": "0.0.0.0", "lab:allowOpenPorts": json.dumps(OPEN_BY_DEFAULT)}
+    )
+    assert lab.allow_open_ports == tuple(OPEN_BY_DEFAULT)
 
 
 def test_on_swarm_the_state_nodes_parts_are_reached_on_the_state_node():
-    lab = settings.parse({"engine": "swarm", "swarmStateHost": "10.0.0.2"})
+    lab = settings.parse(
+        {"engine": "swarm", "swarmStateHost": "10.0.0.2", "allowOpenPorts": OPEN_ON_SWARM}
+    )
     assert lab.url("prometheus") == "http://10.0.0.2:9090"
     assert lab.url("elasticsearch") == "http://10.0.0.2:9200"
     assert lab.api_url == "http://127.0.0.1:8000"  # Traefik on the manager, as DOCKER_HOST

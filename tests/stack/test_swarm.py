@@ -11,12 +11,18 @@ from app.contract import FUNCTIONS
 from stack import settings
 from stack.configs import prometheus_yaml
 from stack.settings import SettingsError
-from tests.support.capture import capture
+from tests.support.capture import OPEN_ON_SWARM, capture
 
 SERVICE = "docker:index/service:Service"
 CONFIG = "docker:index/serviceConfig:ServiceConfig"
 CONTAINER = "docker:index/container:Container"
-SWARM = {"lab:engine": "swarm", "lab:logs": False, "lab:grafana": False}
+SWARM = {
+    "lab:engine": "swarm",
+    "lab:logs": False,
+    "lab:grafana": False,
+    "lab:allowOpenPorts": OPEN_ON_SWARM,
+}
+OPEN = {"allowOpenPorts": OPEN_ON_SWARM}
 
 
 @functools.cache
@@ -30,7 +36,10 @@ def services() -> dict[str, dict]:
 
 def test_engine_is_docker_or_swarm():
     assert settings.parse({}).engine == "docker"
-    assert settings.parse({"engine": "swarm", "logs": False, "grafana": False}).engine == "swarm"
+    assert (
+        settings.parse({"engine": "swarm", "logs": False, "grafana": False, **OPEN}).engine
+        == "swarm"
+    )
     with pytest.raises(SettingsError, match="expected docker or swarm"):
         settings.parse({"engine": "k8s"})
 
@@ -38,11 +47,11 @@ def test_engine_is_docker_or_swarm():
 def test_swarm_with_logs_needs_the_state_nodes_address():
     """The gelf driver runs in each node's daemon: 127.0.0.1 would be the sending node."""
     with pytest.raises(SettingsError, match="needs lab:swarmStateHost"):
-        settings.parse({"engine": "swarm"})
-    assert settings.parse({"engine": "swarm", "swarmStateHost": "10.0.0.5"}).logs
-    assert settings.parse({"engine": "swarm", "logs": False}).grafana_on
+        settings.parse({"engine": "swarm", **OPEN})
+    assert settings.parse({"engine": "swarm", "swarmStateHost": "10.0.0.5", **OPEN}).logs
+    assert settings.parse({"engine": "swarm", "logs": False, **OPEN}).grafana_on
     with pytest.raises(SettingsError, match="lab:swarmStateHost"):
-        settings.parse({"engine": "swarm", "swarmStateHost": "udp://10.0.0.5:12201"})
+        settings.parse({"engine": "swarm", "swarmStateHost": "udp://10.0.0.5:12201", **OPEN})
 
 
 def test_the_swarm_stack_file_parses():
@@ -62,9 +71,38 @@ def test_every_part_is_a_service_and_no_container_is_declared():
         "lab-swarm-blackbox",
         "lab-swarm-node_exporter",
     }
-    network = next(r for r in swarm_resources() if r["type"] == "docker:index/network:Network")
-    assert network["inputs"]["driver"] == "overlay"
-    assert network["inputs"]["attachable"]
+    networks = [r for r in swarm_resources() if r["type"] == "docker:index/network:Network"]
+    assert {n["inputs"]["name"] for n in networks} == {
+        "lab-swarm-network",
+        "lab-swarm-network-edge",
+    }
+    for network in networks:
+        assert network["inputs"]["driver"] == "overlay"
+        assert network["inputs"]["attachable"]
+        # moby's overlay driver turns IPsec on for the key's presence (`--opt encrypted`).
+        assert network["inputs"]["options"] == {"encrypted": ""}, network["urn"]
+
+
+def test_the_overlays_are_plain_only_when_asked():
+    resources = capture({**SWARM, "lab:swarmEncryption": False}, stack="swarm")["resources"]
+    networks = [r for r in resources if r["type"] == "docker:index/network:Network"]
+    assert len(networks) == 2
+    assert all(not n["inputs"].get("options") for n in networks), networks
+
+
+def test_services_join_the_overlays_by_need():
+    """Issue 22, as on one host: function tasks on the edge overlay only; Traefik and
+    Prometheus on both; the rest on the backend."""
+    for name, inputs in services().items():
+        joined = [n["name"] for n in inputs["taskSpec"]["networksAdvanceds"]]
+        part = name.removeprefix("lab-swarm-")
+        if part in FUNCTIONS:
+            expected = ["lab-swarm-network-edge"]
+        elif part in ("traefik", "prometheus"):
+            expected = ["lab-swarm-network-edge", "lab-swarm-network"]
+        else:
+            expected = ["lab-swarm-network"]
+        assert joined == expected, name
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

@@ -17,7 +17,7 @@ from stack.configs import prometheus_yaml, traefik_yaml
 from stack.containers import Placement
 from stack.node_exporter import HOST_MOUNTS
 from stack.swarm_objects import NODE_HOSTNAME, STATE_CONSTRAINT, config_name
-from tests.support.capture import capture
+from tests.support.capture import OPEN_ON_SWARM, capture
 
 SERVICE = "docker:index/service:Service"
 CONFIG = "docker:index/serviceConfig:ServiceConfig"
@@ -33,7 +33,11 @@ STATEFUL = ("prometheus", "alertmanager", "grafana", "elasticsearch", "logstash"
 
 @functools.cache
 def swarm() -> tuple[dict, ...]:
-    config = {"lab:engine": "swarm", "lab:swarmStateHost": STATE_HOST}
+    config = {
+        "lab:engine": "swarm",
+        "lab:swarmStateHost": STATE_HOST,
+        "lab:allowOpenPorts": OPEN_ON_SWARM,
+    }
     return tuple(capture(config, stack="swarm")["resources"])
 
 
@@ -204,3 +208,15 @@ def test_the_hardening_of_each_part_is_the_single_host_ones():
         assert swarm_spec["capDrops"] == ["ALL"], name
         assert swarm_spec.get("user") == container.get("user"), name
         assert bool(swarm_spec.get("readOnly")) == bool(container.get("readOnly")), name
+
+
+def test_the_elasticsearch_exporter_service_starts_after_the_security_step():
+    """As on one host (tests/stack/test_elasticsearch_exporter.py): the exporter's login
+    exists only once the security step ran."""
+    (step,) = [r for r in swarm() if r["name"].endswith("-elasticsearch-security")]
+    (exporter,) = [
+        r
+        for r in swarm()
+        if r["type"] == SERVICE and r["inputs"]["name"] == f"{PREFIX}elasticsearch_exporter"
+    ]
+    assert step["urn"] in exporter["options"]["depends_on"]

@@ -37,6 +37,10 @@ from stack import settings
 
 PROGRAM = REPO_ROOT / "stack" / "__main__.py"
 TEST_GRAFANA_PASSWORD = "mock-grafana-password"  # only ever used under mocks
+# lab:allowOpenPorts for a test that publishes what answers without a login to the network
+# (stack/exposure.py): on a reachable bind address, and on Swarm (the GELF input is excepted).
+OPEN_BY_DEFAULT = ["prometheus", "gelf", "alertmanager"]
+OPEN_ON_SWARM = ["prometheus", "alertmanager"]
 SECRET_KEYS = tuple(f"lab:{key}" for key in settings.SECRET_KEYS)
 # How a secret value travels to the engine: {SIGNATURE_KEY: SECRET_SIGNATURE, "value": ...}
 # (Pulumi's wire format, sdk/go/common/resource/sig/sig.go: Key and Secret).

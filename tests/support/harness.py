@@ -248,6 +248,21 @@ class Harness:
                 raise TimeoutError(f"not healthy after {timeout:.0f} s: {sorted(pending)}")
             time.sleep(0.5)
 
+    def stop_as_provider(self, inputs: Mapping) -> dict:
+        """Stop a declared container as the provider does before it removes it (`make down`, a
+        replacement): ContainerStop with destroyGraceSeconds as the timeout, 0 s when unset
+        (terraform-provider-docker v4.5.0 resource_docker_container_funcs.go,
+        resourceDockerContainerDelete). Returns the container's state once stopped."""
+        grace = int(inputs.get("destroyGraceSeconds") or 0)
+        self.client.api.stop(inputs["name"], timeout=grace)
+        return self.client.api.inspect_container(inputs["name"])["State"]
+
+    def remove_as_provider(self, inputs: Mapping) -> None:
+        """The removal that follows: forced, volumes as removeVolumes says (same function)."""
+        self.client.api.remove_container(
+            inputs["name"], force=True, v=bool(inputs.get("removeVolumes"))
+        )
+
     # -- teardown ----------------------------------------------------------------------------
 
     def teardown(self) -> None:

@@ -104,7 +104,8 @@ def running_api() -> Iterator[FakeApi]:
 
 
 class FakeKibana(BaseHTTPRequestHandler):
-    """Answers 503 `unready` times, then validates the import as Kibana 8.19 documents it:
+    """Answers 503 `unready` times, each of `refusals` once, then validates the import as
+    Kibana 8.19 documents it:
     POST /api/saved_objects/_import?overwrite=true, a kbn-xsrf header, and a
     multipart/form-data body whose `file` part carries the NDJSON."""
 
@@ -115,6 +116,9 @@ class FakeKibana(BaseHTTPRequestHandler):
         if server.unready > 0:
             server.unready -= 1
             return json_answer(self, 503, {"statusCode": 503, "error": "Service Unavailable"})
+        if server.refusals:
+            status = server.refusals.pop(0)
+            return json_answer(self, status, refusal(status, self.path))
         problem = self._problem(body)
         if problem:
             return json_answer(self, 400, {"statusCode": 400, "message": problem})
@@ -187,10 +191,26 @@ def import_answer(ndjson: str, existing: frozenset = frozenset()) -> dict:
     return answer
 
 
-def start_kibana(unready: int = 0, port: int = 0) -> ThreadingHTTPServer:
-    """A FakeKibana serving in the background; the caller shuts it down."""
+def refusal(status: int, path: str) -> dict:
+    """Kibana 8.19's refusals: 401 from authentication, 403 from the API privilege check
+    (x-pack/platform/plugins/shared/security/server/authorization/api_authorization.ts)."""
+    if status == 401:
+        return {"statusCode": 401, "error": "Unauthorized", "message": "[security_exception]"}
+    message = (
+        f"API [POST {path}] is unauthorized for user, this action is granted by the Kibana"
+        " privileges [savedObjectsManagement]"
+    )
+    return {"statusCode": 403, "error": "Forbidden", "message": message}
+
+
+def start_kibana(
+    unready: int = 0, port: int = 0, refusals: tuple[int, ...] = ()
+) -> ThreadingHTTPServer:
+    """A FakeKibana serving in the background; the caller shuts it down. It answers 503
+    `unready` times, then each status of `refusals` (401/403) once, then as Kibana does."""
     server = ThreadingHTTPServer(("127.0.0.1", port), FakeKibana)
     server.unready, server.requests, server.received = unready, [], ""
+    server.refusals = list(refusals)
     server.existing = frozenset()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

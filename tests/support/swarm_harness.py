@@ -66,6 +66,9 @@ def container_spec(
         result["ReadOnly"] = True
     if spec.get("capDrops"):
         result["CapabilityDrop"] = spec["capDrops"]
+    if spec.get("stopGracePeriod"):
+        # SIGTERM -> SIGKILL when Swarm stops the task (an update, a drain, a removal).
+        result["StopGracePeriod"] = nanoseconds(spec["stopGracePeriod"])
     if spec.get("healthcheck"):
         check = spec["healthcheck"]
         result["Healthcheck"] = {
@@ -206,6 +209,7 @@ class SwarmHarness:
                 inputs["name"],
                 driver=inputs["driver"],
                 attachable=bool(inputs.get("attachable")),
+                options=inputs.get("options"),
                 labels=_labels(inputs.get("labels"), self.run_id),
             )
             self.networks.append(inputs["name"])

@@ -17,6 +17,7 @@ import pytest
 
 from app.contract import APP_PORT, APP_USER
 from stack.configs.traefik_yaml import USERS_FILE
+from tests.support.capture import OPEN_ON_SWARM
 from tests.support.declared import capture
 from tests.support.live_lab import STANDIN_IMAGES
 from tests.support.swarm_cluster import wait_for
@@ -49,6 +50,10 @@ CONFIG = {
     "lab:replicas": REPLICAS,
     "lab:images": STANDIN_IMAGES,
     "lab:ports": {"api": FRONT_PORT, "gelf": GELF_PORT},
+    "lab:allowOpenPorts": OPEN_ON_SWARM,
+    # This kernel has no ESP: an encrypted overlay drops the traffic between nodes
+    # (tests/swarm/test_encrypted_overlay.py), so the lab runs here with plain overlays.
+    "lab:swarmEncryption": False,
 }
 # What cannot run here: their services are left out (the Logstash one becomes the receiver).
 NOT_HERE = ("elasticsearch", "kibana", "grafana", "elasticsearch_exporter", "logstash_exporter")
@@ -63,7 +68,7 @@ def prometheus_instances(swarm, job: str) -> set[str]:
 
 
 def task_instances(swarm, part: str) -> set[str]:
-    network = f"lab-{STACK}-network"
+    network = f"lab-{STACK}-network-edge"  # the functions' network (stack/network.py)
     return {
         f"{task['addresses'][network][0]}:{APP_PORT}"
         for task in swarm.tasks(service(part))
