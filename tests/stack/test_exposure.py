@@ -165,9 +165,18 @@ def test_on_swarm_the_gelf_input_is_the_documented_exception():
     assert rule in (REPO_ROOT / "docs" / "security.md").read_text()
 
 
-def test_the_program_refuses_a_swarm_lab_with_open_ports_before_declaring_anything():
-    with pytest.raises(ProgramFailed) as failed:
-        capture({"lab:engine": "swarm", "lab:logs": False, "lab:grafana": False}, stack="swarm")
-    assert "lab:engine = 'swarm' publishes every port in host mode" in failed.value.error
-    assert "prometheus 9090/tcp" in failed.value.error
-    assert not [r for r in failed.value.resources if r["custom"]], "declared before refusing"
+def test_a_swarm_lab_needs_no_open_port_allowed_now_that_each_asks_a_login():
+    """Before issue 22's web configs, this Swarm lab was refused for Prometheus' and
+    Alertmanager's ports; now each asks its own login, so it declares without allowing any
+    (the refusal by name itself: test_on_swarm_every_published_port_..._refused_by_name)."""
+    result = capture(
+        {"lab:engine": "swarm", "lab:logs": False, "lab:grafana": False}, stack="swarm"
+    )
+    services = {
+        r["inputs"]["name"]: r["inputs"]
+        for r in result["resources"]
+        if r["type"] == "docker:index/service:Service"
+    }
+    for name in ("lab-swarm-prometheus", "lab-swarm-alertmanager"):
+        arguments = services[name]["taskSpec"]["containerSpec"]["args"]
+        assert "--web.config.file=/run/secrets/web-config.yml" in arguments, name
