@@ -192,7 +192,7 @@ def print_credentials(
             lines.append(f"  {'':<22} password: {HIDDEN}")
     keys = [key for key in KEYS if key.part in parts]
     if keys:
-        lines.append("Generated keys (no login; never shown, `pulumi config get` reads them):")
+        lines.append("Generated keys (no login, never shown; the command above reads one):")
     for key in keys:
         where = (
             f"in the container: {key.file} (0400, uid {key.uid})"
