@@ -194,9 +194,11 @@ def select_stack(cli=None, *, install: bool = True):
     )
 
 
-def generate_password() -> str:
-    """A new password: 18 random bytes, URL-safe base64 (24 characters), no quoting needed."""
-    return secrets.token_urlsafe(18)
+def generated_secret(config_key: str) -> str:
+    """A new random value for `lab:<key>`, as long as its product wants (SECRET_BYTES)."""
+    key = config_key.split(":", 1)[-1]
+    tables = settings.tables
+    return secrets.token_urlsafe(tables.SECRET_BYTES.get(key, tables.SECRET_BYTES_DEFAULT))
 
 
 def ensure_secrets(stack, lab: LabSettings | None = None) -> None:
@@ -209,7 +211,7 @@ def ensure_secrets(stack, lab: LabSettings | None = None) -> None:
     present = stack.get_all_config()
     for key in SECRET_CONFIG_KEYS:
         if key not in present:
-            value = automation.ConfigValue(value=generate_password(), secret=True)
+            value = automation.ConfigValue(value=generated_secret(key), secret=True)
             stack.set_config(key, value)
     if lab is not None and elasticsearch_tls.enabled(lab):
         prefix = f"{settings.NAMESPACE}:"

@@ -11,7 +11,7 @@ from typing import NamedTuple, TextIO
 from lab import automation
 from lab.status import configured_urls
 from stack import settings as lab_settings
-from stack.configs import kibana_yml, logstash_conf, traefik_yaml
+from stack.configs import alertmanager_yaml, kibana_yml, logstash_conf, traefik_yaml, web_config
 from stack.settings import LabSettings, SettingsError
 
 # Where the components upload each secret (a front door may not import a component;
@@ -19,6 +19,7 @@ from stack.settings import LabSettings, SettingsError
 GRAFANA_PASSWORD_FILE = "/run/secrets/grafana-admin-password"
 ELASTIC_PASSWORD_FILE = "/run/secrets/elastic-password"
 MONITOR_PASSWORD_FILE = "/run/secrets/elasticsearch-monitor-password"
+GRAFANA_SECRET_KEY_FILE = "/run/secrets/grafana-secret-key"
 
 
 class Login(NamedTuple):
@@ -80,8 +81,50 @@ LOGINS = (
         "traefik",
         traefik_yaml.USERS_FILE,
         "65534",
-        note="the file holds its $apr1$ hash",
+        note="the file holds its bcrypt hash (salt: lab:passwordHashSalt); Prometheus and"
+        " Alertmanager take the same login (their web config)",
     ),
+    Login(
+        "alertWebhookPassword",
+        alertmanager_yaml.WEBHOOK_USER,
+        "alertmanager",
+        None,
+        alertmanager_yaml.WEBHOOK_PASSWORD_FILE,
+        "65534",
+        note="Logstash's alerts pipeline holds it too (its HTTP input's user)",
+    ),
+    Login(
+        "monitoringApiPassword",
+        web_config.MONITORING_USER,
+        "prometheus",
+        None,
+        web_config.PASSWORD_FILE,
+        "65534",
+        note="the lab's own clients of Prometheus and Alertmanager (Grafana, probes, checks)",
+    ),
+)
+
+
+class Key(NamedTuple):
+    """A generated secret that is no login: a product's encryption key or the hashes' salt."""
+
+    key: str  # lab:<key>, a Pulumi secret
+    part: str  # the part that reads it (LabSettings.parts())
+    file: str | None  # where the container reads it (0400); None: the program only
+    uid: str | None = None
+
+
+KEYS = (
+    Key("passwordHashSalt", "traefik", None),
+    Key("grafanaSecretKey", "grafana", GRAFANA_SECRET_KEY_FILE, "472"),
+    Key("kibanaSecurityEncryptionKey", "kibana", kibana_yml.CONFIG_FILE, kibana_yml.KIBANA_UID),
+    Key(
+        "kibanaSavedObjectsEncryptionKey",
+        "kibana",
+        kibana_yml.CONFIG_FILE,
+        kibana_yml.KIBANA_UID,
+    ),
+    Key("kibanaReportingEncryptionKey", "kibana", kibana_yml.CONFIG_FILE, kibana_yml.KIBANA_UID),
 )
 # Parts without a login of their own, which Traefik serves behind this basic auth.
 MONITORING = traefik_yaml.MONITORING_ROUTES
@@ -148,6 +191,17 @@ def print_credentials(
             lines.append(f"  {'':<22} password: {value if value else f'(not read: {why_not})'}")
         else:
             lines.append(f"  {'':<22} password: {HIDDEN}")
+    keys = [key for key in KEYS if key.part in parts]
+    if keys:
+        lines.append("Generated keys (no login, never shown; the command above reads one):")
+    for key in keys:
+        where = (
+            f"in the container: {key.file} (0400, uid {key.uid})"
+            if key.file
+            else "read by the program only"
+        )
+        lines.append(f"  {key.part:<22} key: {namespace}:{key.key}, {where}")
+        lines.append(f"  {'':<22} for: {lab_settings.tables.SECRETS[key.key]}")
     off = sorted({login.part for login in LOGINS} - set(parts))
     if off:
         lines.append(f"Switched off, so no login: {', '.join(off)}.")
@@ -217,7 +271,7 @@ def rotate(name: str, out: TextIO | None = None) -> int:
         from pulumi import automation as pulumi_automation
 
         stack.set_config(
-            key, pulumi_automation.ConfigValue(value=automation.generate_password(), secret=True)
+            key, pulumi_automation.ConfigValue(value=automation.generated_secret(key), secret=True)
         )
     except Exception as error:  # the passphrase, the stack or the CLI: nothing was changed
         reason = automation.explain(error) or str(error).strip().splitlines()[-1][:200]

@@ -144,11 +144,12 @@ def stop_traffic(pid: int | None) -> None:
         os.killpg(pid, signal.SIGTERM)
 
 
-def firing(prometheus_url: str | None) -> list[dict]:
-    """Prometheus' alerts that fire now (pending ones are not there yet)."""
+def firing(prometheus_url: str | None, auth: tuple[str, str] | None = None) -> list[dict]:
+    """Prometheus' alerts that fire now (pending ones are not there yet); `auth` is the login
+    the Docker lab's Prometheus asks (its web config), None for `make local`'s."""
     if prometheus_url is None:
         return []
-    answer = get_json(prometheus_url + "/api/v1/alerts") or {}
+    answer = get_json(prometheus_url + "/api/v1/alerts", auth=auth) or {}
     found = answer.get("data", {}).get("alerts", [])
     return [alert for alert in found if alert.get("state") == "firing"]
 
@@ -161,12 +162,17 @@ def names_the_drill(alert: dict, drill: Drill) -> bool:
     return True
 
 
-def detected(drill: Drill, active: Active, prometheus_url: str | None) -> dict[str, float]:
+def detected(
+    drill: Drill,
+    active: Active,
+    prometheus_url: str | None,
+    auth: tuple[str, str] | None = None,
+) -> dict[str, float]:
     """Each of the drill's alerts that fires, with the seconds from the drill's start to its
     firing: Prometheus' activeAt (the first evaluation that saw it) plus the rule's `for`."""
     durations = {alert.name: seconds(alert.duration) for alert in alerts()}
     fired: dict[str, float] = {}
-    for alert in firing(prometheus_url):
+    for alert in firing(prometheus_url, auth):
         if names_the_drill(alert, drill):
             name = alert["labels"]["alertname"]
             active_at = datetime.fromisoformat(alert["activeAt"].replace("Z", "+00:00"))
@@ -230,7 +236,7 @@ def describe(active: Active, lab) -> list[str]:
     drill = BY_NAME[active.drill]
     since = time.time() - active.started
     lines = [f"{drill.name} on {active.kind} for {since:.0f} s: {drill.breaks}"]
-    fired = detected(drill, active, lab.prometheus_url)
+    fired = detected(drill, active, lab.prometheus_url, lab.prometheus_auth)
     for alert in drill.alerts:
         after = fired.get(alert)
         lines.append(

@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from dashboards.prometheus_rules import seconds
 from lab import incident
 from lab.incident_catalogue import DRILLS, Drill
-from lab.support import LabError, get_json
+from lab.support import LabError, basic_auth_header, get_json
 
 RUNS = 5
 POLL_SECONDS = 0.25
@@ -76,12 +76,15 @@ def delivered(metrics_text: str, integration: str = WEBHOOK) -> float | None:
     return attempted - totals.get(NOTIFICATIONS + "_failed_total", 0.0)
 
 
-def webhook_notifications(alertmanager_url: str | None) -> float | None:
+def webhook_notifications(
+    alertmanager_url: str | None, auth: tuple[str, str] | None = None
+) -> float | None:
     """What `delivered` says of the running Alertmanager's /metrics, or None without one."""
     if alertmanager_url is None:
         return None
+    request = urllib.request.Request(alertmanager_url + "/metrics", headers=basic_auth_header(auth))
     try:
-        with urllib.request.urlopen(alertmanager_url + "/metrics", timeout=2) as response:
+        with urllib.request.urlopen(request, timeout=2) as response:
             return delivered(response.read().decode())
     except OSError:
         return None
@@ -111,14 +114,14 @@ def _poll(condition: Callable[[], bool], timeout: float, clock=time.monotonic) -
 def firing_of(drill: Drill, lab) -> set[str]:
     return {
         alert["labels"]["alertname"]
-        for alert in incident.firing(lab.prometheus_url)
+        for alert in incident.firing(lab.prometheus_url, lab.prometheus_auth)
         if incident.names_the_drill(alert, drill)
     }
 
 
-def evaluation_interval(prometheus_url: str) -> float:
+def evaluation_interval(prometheus_url: str, auth: tuple[str, str] | None = None) -> float:
     """The running Prometheus' rule evaluation interval, from its loaded config."""
-    answer = get_json(prometheus_url + "/api/v1/status/config") or {}
+    answer = get_json(prometheus_url + "/api/v1/status/config", auth=auth) or {}
     config = yaml.safe_load(answer.get("data", {}).get("yaml") or "{}") or {}
     return seconds(config.get("global", {}).get("evaluation_interval", "1m"))
 
@@ -132,7 +135,9 @@ def run_once(drill: Drill, lab, *, state=incident.STATE_FILE, dephase: float = 0
     time.sleep(dephase)
     # Alertmanager's webhook is Logstash's HTTP input: without Logstash nothing is sent.
     notifies = lab.alertmanager_url is not None and "logstash" in lab.parts()
-    sent_before = webhook_notifications(lab.alertmanager_url) if notifies else None
+    sent_before = (
+        webhook_notifications(lab.alertmanager_url, lab.prometheus_auth) if notifies else None
+    )
     fired: dict[str, float | None] = dict.fromkeys(drill.alerts)
     notified: list[float] = []
     began = time.monotonic()
@@ -144,7 +149,11 @@ def run_once(drill: Drill, lab, *, state=incident.STATE_FILE, dephase: float = 0
             for name in firing_of(drill, lab):
                 if fired.get(name, 0.0) is None:
                     fired[name] = now
-            sent = webhook_notifications(lab.alertmanager_url) if notifies else None
+            sent = (
+                webhook_notifications(lab.alertmanager_url, lab.prometheus_auth)
+                if notifies
+                else None
+            )
             if not notified and sent is not None and sent > (sent_before or 0.0):
                 notified.append(time.monotonic() - began)
             return None not in fired.values() and (sent_before is None or bool(notified))
@@ -229,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" {', '.join(d.name for d in drills)}",
             file=sys.stderr,
         )
-        interval = evaluation_interval(lab.prometheus_url)
+        interval = evaluation_interval(lab.prometheus_url, lab.prometheus_auth)
         runs = []
         for drill in drills:
             for number in range(1, args.runs + 1):

@@ -9,6 +9,7 @@ it after a crash without knowing how far `start` got.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from lab.local import MANIFEST
 from lab.support import BUILD_DIR, LabError
+from stack.configs import web_config
 
 LOCAL_MANIFEST = BUILD_DIR / "local" / MANIFEST
 
@@ -41,6 +43,7 @@ class LocalTargets:
         return self.urls.get("prometheus")
 
     alertmanager_url = None
+    prometheus_auth = None  # `make local`'s Prometheus runs on loopback without a login
 
     @property
     def api_url(self) -> str:
@@ -103,6 +106,16 @@ class DockerTargets:
     @property
     def alertmanager_url(self) -> str | None:
         return self.urls.get("alertmanager") if "alertmanager" in self.containers else None
+
+    @functools.cached_property
+    def prometheus_auth(self) -> tuple[str, str] | None:
+        """The person's login to Prometheus and Alertmanager (their web config: `admin` with
+        lab:traefikAdminPassword), read from the stack's secrets; None when unreadable."""
+        from lab import credentials  # the stack's secret config, only when a drill needs it
+
+        values, _why_not = credentials.read_secrets(["traefikAdminPassword"])
+        password = values.get("traefikAdminPassword")
+        return (web_config.ADMIN_USER, password) if password else None
 
     @property
     def api_url(self) -> str:

@@ -3,6 +3,7 @@ for HTTP, and starting (Traefik too) and stopping child processes without leavin
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ctypes
 import json
@@ -57,10 +58,20 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
         return None
 
 
-def get_json(url: str, timeout: float = 2.0) -> Any:
-    """The JSON document a GET of `url` answers with, or None when nothing usable answered."""
+def basic_auth_header(auth: tuple[str, str] | None) -> dict[str, str]:
+    """{"Authorization": "Basic ..."} for (user, password), {} for None."""
+    if auth is None:
+        return {}
+    token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def get_json(url: str, timeout: float = 2.0, auth: tuple[str, str] | None = None) -> Any:
+    """The JSON document a GET of `url` answers with (signed in with `auth`, a basic-auth
+    user and password), or None when nothing usable answered."""
+    request = urllib.request.Request(url, headers=basic_auth_header(auth))
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.load(response)
     except (OSError, ValueError):
         return None

@@ -21,9 +21,9 @@ from stack import alert_receivers, monitoring, swarm
 from stack import settings as lab_settings
 from stack import settings_grammar as grammar
 from stack.app_image import AppImage, AppImageArgs
+from stack.configs import alertmanager_yaml, kibana_yml, prometheus_yaml, web_config
 from stack.configs import elasticsearch_security as es_security
 from stack.configs import elasticsearch_tls as tls_facts
-from stack.configs import prometheus_yaml
 from stack.configs.alertmanager_yaml import PORT as ALERTMANAGER_PORT
 from stack.containers import Placement
 from stack.elasticsearch import Elasticsearch, ElasticsearchArgs
@@ -155,6 +155,7 @@ if settings.logs:
             elastic_password=secret(es_security.ELASTIC_SECRET),
             kibana_system_password=secret(es_security.KIBANA_SYSTEM_SECRET),
             user_passwords={user.name: secret(user.secret) for user in es_security.USERS},
+            hash_salt=secret("passwordHashSalt"),
         ),
     )
     logstash = Logstash(
@@ -169,6 +170,7 @@ if settings.logs:
             alerts=settings.metrics and settings.alerting,
             writer_password=secret(es_security.USERS_BY_NAME["lab_logstash_writer"].secret),
             elasticsearch_ca=elasticsearch.ca_certificate,
+            webhook_password=secret(alertmanager_yaml.WEBHOOK_SECRET),
             depends_on=elasticsearch.ready,
         ),
     )
@@ -186,6 +188,9 @@ if settings.logs:
             kibana_system_password=secret(es_security.KIBANA_SYSTEM_SECRET),
             importer_password=secret(es_security.USERS_BY_NAME["lab_kibana_importer"].secret),
             elasticsearch_ca=elasticsearch.ca_certificate,
+            encryption_keys={
+                setting: secret(key) for setting, key in kibana_yml.ENCRYPTION_KEYS.items()
+            },
             depends_on=elasticsearch.ready,
         ),
     )
@@ -242,6 +247,7 @@ Traefik(
         gelf_address=logstash.gelf_address if logstash else None,
         own_services=[(s.entry, s.backend_urls()) for s in own_services],
         admin_password=secret("traefikAdminPassword"),
+        hash_salt=secret("passwordHashSalt"),
         prometheus_url=f"http://prometheus:{PROMETHEUS_PORT}" if settings.metrics else None,
         # Alertmanager serves under /alertmanager itself; Prometheus at / (the route strips).
         alertmanager_url=f"http://alertmanager:{ALERTMANAGER_PORT}"
@@ -251,6 +257,13 @@ Traefik(
 )
 
 if settings.metrics:
+    # Prometheus' and Alertmanager's own login (stack/configs/web_config.py): the person's
+    # (Traefik's admin password, passed through by Traefik) and the lab's clients'.
+    web_login = {
+        "admin_password": secret("traefikAdminPassword"),
+        "monitoring_password": secret(web_config.MONITORING_SECRET),
+        "hash_salt": secret("passwordHashSalt"),
+    }
     # Alertmanager, probes and node-exporter (stack/monitoring.py, stack/swarm_monitoring.py).
     watch = monitoring.declare(
         name,
@@ -262,6 +275,8 @@ if settings.metrics:
         logstash=logstash,
         app_image=app_image.image_name,
         receiver_secrets=alert_receiver_secrets,
+        web_login=web_login,
+        webhook_password=secret(alertmanager_yaml.WEBHOOK_SECRET) if logstash else None,
     )
     prometheus = Prometheus(
         f"{name}-prometheus",
@@ -290,6 +305,8 @@ if settings.metrics:
                     if s.entry.metrics_path
                 ),
             ],
+            publish=settings.publish_monitoring_ports,
+            **web_login,
         ),
     )
     if settings.grafana_on:
@@ -300,6 +317,8 @@ if settings.metrics:
                 settings,
                 "grafana",
                 admin_password=secret("grafanaAdminPassword"),
+                secret_key=secret("grafanaSecretKey"),
+                monitoring_password=web_login["monitoring_password"],
                 dashboards={
                     grafana_overview.UID: grafana_overview.build(
                         FUNCTIONS,

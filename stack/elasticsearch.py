@@ -18,8 +18,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from dashboards import alert_events
 from stack import elasticsearch_tls as es_tls
 from stack.configs import elasticsearch_security as es_security
+from stack.configs import elasticsearch_template, logstash_alerts
 from stack.containers import (
     PartComponent,
     PublishingArgs,
@@ -33,16 +35,17 @@ from stack.settings import ELASTICSEARCH_PORT, LabSettings
 DATA_DIR = "/usr/share/elasticsearch/data"
 ELASTIC_USER = "elastic"
 PASSWORD_FILE = "/run/secrets/elastic-password"
-# curl's config file (`-K`) with the elastic login, so the health check's command line and
+# curl's config file (`-K`) with the health check's login (es_security.HEALTH_USER, a
+# monitoring user of the file realm, never `elastic`), so the health check's command line and
 # environment never hold the password.
-CURL_CONFIG_FILE = "/run/secrets/elastic-curlrc"
+CURL_CONFIG_FILE = "/run/secrets/elasticsearch-health-curlrc"
 ES_UID = "1000"  # the image's user (Elasticsearch's Dockerfile); gid 0
 
 
-def curl_config(password: str) -> str:
+def curl_config(password: str, user: str = es_security.HEALTH_USER) -> str:
     """curl's `user = "name:password"` line, quoted as curl's config parser reads it."""
     escaped = password.replace("\\", "\\\\").replace('"', '\\"')
-    return f'user = "{ELASTIC_USER}:{escaped}"\n'
+    return f'user = "{user}:{escaped}"\n'
 
 
 @dataclass(kw_only=True)
@@ -53,6 +56,8 @@ class ElasticsearchArgs(PublishingArgs):
     kibana_system_password: pulumi.Input[str]
     # User name (es_security.USERS) -> its generated password.
     user_passwords: Mapping[str, pulumi.Input[str]]
+    # lab:passwordHashSalt: the file realm's bcrypt salt (the health check's user).
+    hash_salt: pulumi.Input[str]
 
 
 HEALTH_COMMAND = (
@@ -96,9 +101,21 @@ def environment(args: ElasticsearchArgs) -> dict[str, str]:
 
 
 def password_files(args: ElasticsearchArgs) -> dict[str, pulumi.Output[str]]:
-    """elastic's password, for the image's entrypoint, and the health check's curl config."""
+    """elastic's password, for the image's entrypoint; the health check's user in the file
+    realm (its hash and role) and its curl config, with the monitoring user's password."""
     password = pulumi.Output.from_input(args.elastic_password)
-    return {PASSWORD_FILE: password, CURL_CONFIG_FILE: password.apply(curl_config)}
+    monitor = pulumi.Output.from_input(args.user_passwords[es_security.MONITOR_USER])
+    realm = pulumi.Output.all(monitor, args.hash_salt).apply(
+        lambda values: es_security.file_realm(*values)
+    )
+    files = {PASSWORD_FILE: password, CURL_CONFIG_FILE: monitor.apply(curl_config)}
+    for path in (
+        es_security.FILE_REALM_USERS,
+        es_security.FILE_REALM_USERS_ROLES,
+        es_security.FILE_ROLES,
+    ):
+        files[path] = realm.apply(lambda texts, path=path: texts[path])
+    return files
 
 
 class Elasticsearch(PartComponent):
@@ -127,6 +144,15 @@ class Elasticsearch(PartComponent):
         return {"url": self.url, "internal_url": self.internal_url}
 
 
+def index_templates() -> dict[str, dict]:
+    """The composable templates of the lab's indices (logs and alerts), by name, which the setup
+    step puts as `elastic`: Logstash's writer has no `manage_index_templates`."""
+    return {
+        elasticsearch_template.NAME: elasticsearch_template.template(),
+        alert_events.TEMPLATE_NAME: logstash_alerts.template(),
+    }
+
+
 def secure(part: pulumi.ComponentResource, name: str, args: ElasticsearchArgs) -> None:
     """Every other login's user, role and password, and the retention policy, set as
     `elastic` once the node (`part.container`) answers at `part.url`, where Pulumi runs; what
@@ -139,6 +165,7 @@ def secure(part: pulumi.ComponentResource, name: str, args: ElasticsearchArgs) -
         passwords=dict(args.user_passwords),
         trigger=part.container.id,
         ca_certificate=getattr(part, "ca_certificate", None),
+        index_templates=index_templates(),
         **es_security.setup_inputs(args.log_retention),
         opts=pulumi.ResourceOptions(parent=part, depends_on=[part.container]),
     )

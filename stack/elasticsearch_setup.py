@@ -4,8 +4,9 @@ against Elasticsearch's published URL).
 
 In order: wait until Elasticsearch answers `GET /` as `elastic`; set kibana_system's password
 (`POST /_security/user/kibana_system/_password`: a reserved user cannot be PUT); `PUT` each
-role, then each user with its password; `PUT` the ILM policy. Every call is a create-or-update,
-so a re-run converges rather than fails. The resource diffs on a hash of all its inputs,
+role, then each user with its password; `PUT` the ILM policy, then the index templates (the
+Logstash writer may not). Every call is a create-or-update, so a re-run converges rather than
+fails. The resource diffs on a hash of all its inputs,
 passwords included, so a changed password re-runs the step and nothing else does; the hash is a
 secret output (a password's digest stays encrypted in the state). A refusal fails with the step,
 the request and Elasticsearch's answer.
@@ -42,6 +43,7 @@ HASHED_INPUTS = (
     "users",
     "passwords",
     "ilm_policies",
+    "index_templates",
     "trigger",
 )
 HINTS = {
@@ -176,6 +178,9 @@ def requests_for(props: dict[str, Any]) -> list[tuple[str, str, str, Any]]:
         steps.append((f"put user {name}", "PUT", f"/_security/user/{name}", full))
     for name, body in sorted(props["ilm_policies"].items()):
         steps.append((f"put ILM policy {name}", "PUT", f"/_ilm/policy/{name}", body))
+    # After the policy its template names; Logstash's writer may not install templates.
+    for name, body in sorted((props.get("index_templates") or {}).items()):
+        steps.append((f"put index template {name}", "PUT", f"/_index_template/{name}", body))
     return steps
 
 
@@ -209,6 +214,7 @@ def _outputs(props: dict[str, Any]) -> dict[str, Any]:
         "roles": props["roles"],
         "users": props["users"],
         "ilm_policies": props["ilm_policies"],
+        "index_templates": props.get("index_templates") or {},
         "state_hash": inputs_hash(props),
     }
 
@@ -269,6 +275,7 @@ class ElasticsearchSecurity(pulumi.dynamic.Resource):
         users: dict[str, dict],
         passwords: dict[str, pulumi.Input[str]],
         ilm_policies: dict[str, dict],
+        index_templates: dict[str, dict] | None = None,
         trigger: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
         deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
@@ -291,6 +298,7 @@ class ElasticsearchSecurity(pulumi.dynamic.Resource):
                     user: pulumi.Output.secret(password) for user, password in passwords.items()
                 },
                 "ilm_policies": ilm_policies,
+                "index_templates": index_templates or {},
                 # Re-apply when this changes: the Elasticsearch container's id, so a replaced
                 # container (or data volume) gets its users again.
                 "trigger": trigger,

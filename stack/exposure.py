@@ -19,36 +19,40 @@ class Published(NamedTuple):
     login: str | None = None  # what asks for credentials on this port, None if nothing does
 
 
-# Port key (lab:ports.<key>) -> what answers there. Traefik's dashboard/API and the monitoring
-# routes on the api port ask for Traefik's basic auth (lab:traefikAdminPassword), Grafana,
-# Elasticsearch and Kibana their own logins (Elasticsearch security on). The function API is
-# public by design: pure, bounded functions behind Traefik's limits. Prometheus and Alertmanager
-# have no login of their own, so their direct ports are open (reach them through the api port's
-# /prometheus and /alertmanager instead), and anyone who reaches the GELF input can write log
-# lines.
+# Port key (lab:ports.<key>) -> what answers there. Traefik's dashboard/API asks for Traefik's
+# basic auth (lab:traefikAdminPassword); Prometheus and Alertmanager for their own (their web
+# config, issue 22: the same admin login, or the lab's monitoring user), through the api port's
+# /prometheus and /alertmanager or on their direct ports (published only with
+# lab:publishMonitoringPorts); Grafana, Elasticsearch and Kibana their own logins
+# (Elasticsearch security on). The function API is public by design: pure, bounded functions
+# behind Traefik's limits. Anyone who reaches the GELF input can write log lines.
 PUBLISHED = {
     "api": Published(
         "traefik",
         "the function API (public), /grafana, /kibana, /prometheus, /alertmanager via Traefik",
-        login="the UIs' own logins; Traefik basic auth on /prometheus and /alertmanager",
+        login="the UIs' own logins (Prometheus and Alertmanager: their web config's)",
     ),
     "traefik": Published(
         "traefik",
         "Traefik's API and dashboard (/ping and /metrics stay open)",
         login="Traefik basic auth (user admin, lab:traefikAdminPassword)",
     ),
-    "prometheus": Published("prometheus", "Prometheus's UI and API"),
+    "prometheus": Published(
+        "prometheus", "Prometheus's UI and API", login="its web config (user admin)"
+    ),
     "grafana": Published("grafana", "Grafana", login="Grafana's admin login"),
     "elasticsearch": Published(
         "elasticsearch", "Elasticsearch's API", login="Elasticsearch security (users per job)"
     ),
     "kibana": Published("kibana", "Kibana", login="Kibana's login (user lab, via Elasticsearch)"),
     "gelf": Published("logstash", "Logstash's GELF input (anyone can write log lines)"),
-    "alertmanager": Published("alertmanager", "Alertmanager's UI and API"),
+    "alertmanager": Published(
+        "alertmanager", "Alertmanager's UI and API", login="its web config (user admin)"
+    ),
 }
 
 
-# Parts with no login of their own that Traefik serves behind its basic auth on the api port
+# Parts Traefik routes on the api port that take the admin login themselves
 # (stack/configs/traefik_yaml.MONITORING_ROUTES).
 GUARDED_ROUTES = ("prometheus", "alertmanager")
 
@@ -109,7 +113,7 @@ def refusal(settings) -> str | None:
     ports = [_describe(settings, key) for key in refused]
     guarded = [f"/{ui}" for ui in GUARDED_ROUTES if ui in settings.parts()]
     through_traefik = (
-        f" ({' and '.join(guarded)} on the api port {settings.ports['api']} ask for Traefik's"
+        f" ({' and '.join(guarded)} on the api port {settings.ports['api']} ask for the admin"
         " login)"
         if guarded
         else ""

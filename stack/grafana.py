@@ -57,11 +57,19 @@ def start_script(password_file: str = ADMIN_PASSWORD_FILE, run_sh: str = RUN_SH)
 
 
 START_COMMAND = ("sh", "-c", start_script(), "grafana-start")
+# secret_key encrypts the secrets Grafana stores (datasource passwords); unset, it is the
+# public default of conf/defaults.ini (`secret_key = SW2YcwTIb9zpOOhoPsMm`, grafana v11.6.5).
+SECRET_KEY_FILE = "/run/secrets/grafana-secret-key"
+# The datasources' password (web_config.MONITORING_USER's), read by provisioning ($__file{}).
+MONITORING_PASSWORD_FILE = "/run/secrets/grafana-monitoring-password"
 
 
 @dataclass(kw_only=True)
 class GrafanaArgs(PublishingArgs):
     admin_password: pulumi.Input[str]
+    secret_key: pulumi.Input[str]  # lab:grafanaSecretKey
+    # Prometheus' and Alertmanager's login for the datasources (None: they have none).
+    monitoring_password: pulumi.Input[str] | None = None
     dashboards: dict[str, dict]  # file stem (the dashboard uid) -> dashboard JSON model
     public_url: str  # where browsers reach it through Traefik, e.g. http://127.0.0.1:8000/grafana/
     # Alertmanager on the lab network (None: no Alertmanager datasource).
@@ -79,7 +87,10 @@ def provisioning_files(args: GrafanaArgs) -> dict[str, str]:
     """The provisioned datasources, dashboard provider and dashboards, by path."""
     return {
         grafana_provisioning.DATASOURCES_FILE: grafana_provisioning.datasources(
-            args.prometheus_url, args.alertmanager_url, args.kibana_url
+            args.prometheus_url,
+            args.alertmanager_url,
+            args.kibana_url,
+            MONITORING_PASSWORD_FILE if args.monitoring_password is not None else None,
         ),
         grafana_provisioning.PROVIDERS_FILE: grafana_provisioning.dashboard_providers(),
         **{
@@ -91,12 +102,22 @@ def provisioning_files(args: GrafanaArgs) -> dict[str, str]:
     }
 
 
+def secret_files(args: GrafanaArgs) -> dict[str, pulumi.Input[str]]:
+    """The admin password and the secret key, each a 0400 file for Grafana's user; run.sh
+    reads every GF_*__FILE as that user (docs/product-rules.md G5)."""
+    files = {ADMIN_PASSWORD_FILE: args.admin_password, SECRET_KEY_FILE: args.secret_key}
+    if args.monitoring_password is not None:
+        files[MONITORING_PASSWORD_FILE] = args.monitoring_password
+    return files
+
+
 def environment(args: GrafanaArgs) -> dict[str, str]:
     """Grafana's settings: the admin login from the password file, no anonymous access, no
     sign-up, served under its sub-path, nothing phoned home."""
     return {
         "GF_SECURITY_ADMIN_USER": "admin",
         "GF_SECURITY_ADMIN_PASSWORD__FILE": ADMIN_PASSWORD_FILE,
+        "GF_SECURITY_SECRET_KEY__FILE": SECRET_KEY_FILE,
         "GF_AUTH_ANONYMOUS_ENABLED": "false",
         "GF_USERS_ALLOW_SIGN_UP": "false",
         "GF_AUTH_DISABLE_LOGIN_FORM": "false",
@@ -113,7 +134,8 @@ class Grafana(PartComponent):
 
     def container_arguments(self, args: GrafanaArgs) -> dict:
         uploads = [upload(path, text) for path, text in provisioning_files(args).items()]
-        uploads.append(secret_upload(ADMIN_PASSWORD_FILE, args.admin_password, owner=GRAFANA_UID))
+        for path, value in secret_files(args).items():
+            uploads.append(secret_upload(path, value, owner=GRAFANA_UID))
         return dict(
             entrypoints=list(START_COMMAND),
             data_dir=DATA_DIR,

@@ -21,6 +21,8 @@ class KibanaArgs(PublishingArgs):
     public_url: str  # through Traefik, e.g. http://127.0.0.1:8000/kibana
     kibana_system_password: pulumi.Input[str]  # Kibana's own login to Elasticsearch
     importer_password: pulumi.Input[str]  # the saved-objects import's login
+    # kibana.yml setting -> its key (kibana_yml.ENCRYPTION_KEYS), generated Pulumi secrets.
+    encryption_keys: dict[str, pulumi.Input[str]]
     # The lab's CA (PEM) when Elasticsearch serves HTTPS (Swarm: stack/elasticsearch_tls.py).
     elasticsearch_ca: pulumi.Input[str] | None = None
 
@@ -49,13 +51,15 @@ class Kibana(PartComponent):
 
 
 def config(args: KibanaArgs, *, server_tls: bool = False) -> pulumi.Output[str]:
-    """kibana.yml with kibana_system's login (a secret: the whole file is one)."""
-    return pulumi.Output.from_input(args.kibana_system_password).apply(
-        lambda password: kibana_yml.render(
+    """kibana.yml with kibana_system's login and the encryption keys (a secret: the whole file
+    is one)."""
+    return pulumi.Output.all(password=args.kibana_system_password, keys=args.encryption_keys).apply(
+        lambda values: kibana_yml.render(
             elasticsearch_url=args.elasticsearch_url,
-            password=password,
+            password=values["password"],
             base_path=KIBANA_SUB_PATH,
             public_url=args.public_url,
+            encryption_keys=values["keys"],
             elasticsearch_ca_file=es_tls.CLIENT_CA_FILE if args.elasticsearch_ca else None,
             server_tls=server_tls,
         )

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pulumi
 
 from stack import elasticsearch_tls as es_tls
+from stack.configs import alertmanager_yaml, logstash_alerts, logstash_conf
 from stack.configs import elasticsearch_security as es_security
-from stack.configs import elasticsearch_template, logstash_alerts, logstash_conf
 from stack.configs.logstash_health import command as health_command
 from stack.containers import PartArgs, PartComponent, secret_upload, slow_start_healthcheck, upload
 from stack.log_shipping import gelf_address
@@ -32,33 +32,49 @@ class LogstashArgs(PartArgs):
     writer_password: pulumi.Input[str]  # es_security.LOGSTASH_WRITER_USER's
     # The lab's CA (PEM) when Elasticsearch serves HTTPS (Swarm: stack/elasticsearch_tls.py).
     elasticsearch_ca: pulumi.Input[str] | None = None
+    # The login the alerts' HTTP input asks of Alertmanager (alertmanager_yaml.WEBHOOK_USER).
+    webhook_password: pulumi.Input[str] | None = None
 
 
 LOGSTASH_UID = "1000"  # the image's user (Logstash's Dockerfile)
 
 
 def config_files(args: LogstashArgs) -> dict[str, str]:
-    """Logstash's files but the pipeline: its settings and the index templates it installs."""
-    files = {
+    """Logstash's files but the pipelines: its settings and the list of pipelines (the index
+    templates are the security setup step's, stack/elasticsearch.py index_templates())."""
+    return {
         logstash_conf.SETTINGS_FILE: logstash_conf.settings(),
-        logstash_conf.TEMPLATE_FILE: elasticsearch_template.render(),
+        logstash_conf.PIPELINES_FILE: logstash_conf.pipelines(alerts=args.alerts),
+    }
+
+
+def pipeline_files(args: LogstashArgs) -> dict[str, pulumi.Output[str]]:
+    """The pipeline files by path, secrets: they hold the writer's password (Logstash has no
+    file form for an output's password). The alerts pipeline only with `args.alerts`."""
+    writer = pulumi.Output.from_input(args.writer_password).apply(
+        lambda password: (es_security.LOGSTASH_WRITER_USER, password)
+    )
+    url = args.elasticsearch_url
+    ca_file = es_tls.CLIENT_CA_FILE if args.elasticsearch_ca else None
+    files = {
+        logstash_conf.PIPELINE_FILE: writer.apply(
+            lambda login: logstash_conf.pipeline(
+                elasticsearch_url=url, writer=login, ca_file=ca_file
+            )
+        )
     }
     if args.alerts:
-        files[logstash_alerts.TEMPLATE_FILE] = logstash_alerts.render_template()
-    return files
-
-
-def pipeline(args: LogstashArgs) -> pulumi.Output[str]:
-    """The pipeline file, a secret: it holds the writer's password (Logstash has no file form
-    for an output's password)."""
-    return pulumi.Output.from_input(args.writer_password).apply(
-        lambda password: logstash_conf.pipeline(
-            elasticsearch_url=args.elasticsearch_url,
-            alerts=args.alerts,
-            writer=(es_security.LOGSTASH_WRITER_USER, password),
-            ca_file=es_tls.CLIENT_CA_FILE if args.elasticsearch_ca else None,
+        files[logstash_conf.ALERTS_PIPELINE_FILE] = pulumi.Output.all(
+            writer, args.webhook_password
+        ).apply(
+            lambda values: logstash_conf.alerts_pipeline(
+                elasticsearch_url=url,
+                writer=values[0],
+                webhook=None if values[1] is None else (alertmanager_yaml.WEBHOOK_USER, values[1]),
+                ca_file=ca_file,
+            )
         )
-    )
+    return files
 
 
 class Logstash(PartComponent):
@@ -69,7 +85,10 @@ class Logstash(PartComponent):
             data_dir=logstash_conf.DATA_DIR,
             envs=[f"LS_JAVA_OPTS=-Xms{args.heap} -Xmx{args.heap}"],
             uploads=[
-                secret_upload(logstash_conf.PIPELINE_FILE, pipeline(args), owner=LOGSTASH_UID),
+                *(
+                    secret_upload(path, text, owner=LOGSTASH_UID)
+                    for path, text in pipeline_files(args).items()
+                ),
                 *es_tls.ca_uploads(args.elasticsearch_ca, owner=LOGSTASH_UID),
                 *(upload(path, text) for path, text in config_files(args).items()),
             ],

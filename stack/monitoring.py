@@ -13,8 +13,13 @@ from dashboards.prometheus_rules import TRAEFIK_DOWN
 from stack import elasticsearch_tls as es_tls
 from stack import node_exporter
 from stack.alertmanager import Alertmanager, AlertmanagerArgs
-from stack.blackbox import Blackbox, BlackboxArgs
-from stack.configs import alertmanager_yaml, blackbox_yaml
+from stack.blackbox import (
+    ELASTICSEARCH_PASSWORD_FILE,
+    MONITORING_PASSWORD_FILE,
+    Blackbox,
+    BlackboxArgs,
+)
+from stack.configs import alertmanager_yaml, blackbox_yaml, web_config
 from stack.configs import elasticsearch_tls as tls
 from stack.containers import Placement
 from stack.elasticsearch_exporter import ElasticsearchExporter, ElasticsearchExporterArgs
@@ -81,13 +86,18 @@ def declare(
     app_image: Any = None,
     classes: Mapping[str, type] | None = None,
     receiver_secrets: Mapping[str, Any] | None = None,
+    web_login: Mapping[str, Any] | None = None,
+    webhook_password: Any = None,
 ) -> Monitoring:
     """The parts the switches turn on; nothing when `lab:metrics` is off. With `lab:logs`,
     `elasticsearch` and `logstash` (the components) are watched by their exporters, the
     Logstash one running from `app_image` (the lab's own image name). `classes` maps each
     part to the component declaring it (CONTAINERS here; stack/swarm_monitoring.py passes
     its services), with the same Args either way. `receiver_secrets` maps each
-    lab:alertReceivers name to its secret (a Pulumi Output)."""
+    lab:alertReceivers name to its secret (a Pulumi Output). `web_login` (admin_password,
+    monitoring_password, hash_salt) puts Alertmanager behind its own login and signs the
+    Prometheus probe in (stack/configs/web_config.py)."""
+    web_login = dict(web_login or {})
     part = {**CONTAINERS, **(classes or {})}
     found = Monitoring()
     if not settings.metrics:
@@ -121,6 +131,12 @@ def declare(
         )
         found.extra_jobs.append(logstash_exporter.scrape_job())
     if settings.alerting:
+        # Logstash's HTTP input asks for a login: the webhook signs in from a password file.
+        webhook_login = (
+            (alertmanager_yaml.WEBHOOK_USER, alertmanager_yaml.WEBHOOK_PASSWORD_FILE)
+            if webhook_url and webhook_password is not None
+            else None
+        )
         found.alertmanager = part["alertmanager"](
             f"{name}-alertmanager",
             AlertmanagerArgs.for_part(
@@ -131,14 +147,18 @@ def declare(
                     traefik_down_alert=TRAEFIK_DOWN,
                     webhook_url=webhook_url,
                     extra_receivers=[r.receiver() for r in settings.alert_receivers],
+                    webhook_login=webhook_login,
                     **settings.alert_timing,
                 ),
+                webhook_password=webhook_password if webhook_login else None,
                 public_url=alertmanager_public_url,
-                secret_files={
+                receiver_files={
                     r.secret_file: (receiver_secrets or {})[r.name]
                     for r in settings.alert_receivers
                     if r.secret_file
                 },
+                publish=settings.publish_monitoring_ports,
+                **web_login,
             ),
         )
         found.alertmanager_url = found.alertmanager.internal_url
@@ -148,6 +168,20 @@ def declare(
         ca_certificate = elasticsearch.ca_certificate if elasticsearch is not None else None
         tls_parts = ("elasticsearch", "kibana")  # Kibana's port is HTTPS there too
         ca_files = {part: es_tls.CLIENT_CA_FILE for part in tls_parts} if ca_certificate else {}
+        # Elasticsearch answers nobody without a login: its probe signs in as the monitoring
+        # user (cluster `monitor` covers /_cluster/health), never as `elastic`.
+        auth, password_files = {}, {}
+        if elasticsearch is not None:
+            auth["elasticsearch"] = blackbox_yaml.BasicAuth(
+                elasticsearch.monitor_user, ELASTICSEARCH_PASSWORD_FILE
+            )
+            password_files[ELASTICSEARCH_PASSWORD_FILE] = elasticsearch.monitor_password
+        if web_login:
+            # Prometheus answers its health path only to a login too.
+            auth["prometheus"] = blackbox_yaml.BasicAuth(
+                web_config.MONITORING_USER, MONITORING_PASSWORD_FILE
+            )
+            password_files[MONITORING_PASSWORD_FILE] = web_login["monitoring_password"]
         blackbox = part["blackbox"](
             f"{name}-blackbox",
             BlackboxArgs.for_part(
@@ -155,9 +189,13 @@ def declare(
                 settings,
                 "blackbox",
                 config=blackbox_yaml.render(
-                    parts=tuple(parts), own_services=bool(settings.services), ca_files=ca_files
+                    parts=tuple(parts),
+                    own_services=bool(settings.services),
+                    ca_files=ca_files,
+                    basic_auth=auth,
                 ),
                 ca_certificate=ca_certificate,
+                password_files=password_files,
             ),
         )
         found.extra_jobs += blackbox_yaml.scrape_jobs(

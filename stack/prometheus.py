@@ -1,4 +1,6 @@
-"""Prometheus: scrapes Traefik, every replica and itself; evaluates the lab's rules."""
+"""Prometheus: scrapes Traefik, every replica and itself; evaluates the lab's rules. With the
+lab's passwords it serves behind its own login (stack/configs/web_config.py), and publishes its
+port only when lab:publishMonitoringPorts asks (Traefik's /prometheus/ is the way in)."""
 
 from __future__ import annotations
 
@@ -6,12 +8,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stack.configs import prometheus_yaml
-from stack.containers import PartComponent, PublishingArgs, healthcheck, upload
+import pulumi
+
+from stack.configs import prometheus_yaml, web_config
+from stack.containers import PartComponent, PublishingArgs, healthcheck, secret_upload, upload
 from stack.settings import PROMETHEUS_PORT, TRAEFIK_API_PORT, LabSettings
 
 DATA_DIR = "/prometheus"
-HEALTH_COMMAND = ("wget", "-qO-", f"http://localhost:{PROMETHEUS_PORT}/-/healthy")
+HEALTH_URL = f"http://localhost:{PROMETHEUS_PORT}/-/healthy"
+HEALTH_COMMAND = ("wget", "-qO-", HEALTH_URL)  # without a login (`make local`'s loopback)
+NOBODY = "65534"  # Prometheus' and Alertmanager's images run as nobody
 
 
 @dataclass(kw_only=True)
@@ -27,6 +33,43 @@ class PrometheusArgs(PublishingArgs):
     # (probes, node-exporter), as prometheus_yaml.render takes them.
     alertmanager_url: str | None = None
     extra_jobs: Sequence[Mapping[str, Any]] = ()
+    # Its own login (web_config): the person's and the lab's passwords and the hashes' salt;
+    # all None: no login. The direct port only with lab:publishMonitoringPorts.
+    admin_password: pulumi.Input[str] | None = None
+    monitoring_password: pulumi.Input[str] | None = None
+    hash_salt: pulumi.Input[str] | None = None
+    publish: bool = False
+
+
+def guarded(args: Any) -> bool:
+    """Whether a Prometheus or Alertmanager Args asks for the web config's login."""
+    given = [args.admin_password, args.monitoring_password, args.hash_salt]
+    if any(value is None for value in given) and any(value is not None for value in given):
+        raise ValueError("the web config needs admin_password, monitoring_password, hash_salt")
+    return given[0] is not None
+
+
+def login_files(args: Any) -> dict[str, pulumi.Output[str]]:
+    """The web config and the monitoring user's password and Authorization header, by path
+    (each a 0400 secret for nobody); {} without a login."""
+    if not guarded(args):
+        return {}
+    monitoring = pulumi.Output.from_input(args.monitoring_password)
+    config = pulumi.Output.all(args.admin_password, monitoring, args.hash_salt).apply(
+        lambda values: web_config.render(
+            admin_password=values[0], monitoring_password=values[1], lab_salt=values[2]
+        )
+    )
+    return {
+        web_config.WEB_CONFIG_FILE: config,
+        web_config.PASSWORD_FILE: monitoring,
+        web_config.AUTH_HEADER_FILE: monitoring.apply(web_config.authorization),
+    }
+
+
+def health_command(args: Any, url: str) -> Sequence[str]:
+    """The health check of a Prometheus or Alertmanager Args: signed in when it has a login."""
+    return web_config.health_command(url) if guarded(args) else ("wget", "-qO-", url)
 
 
 class Prometheus(PartComponent):
@@ -40,7 +83,11 @@ class Prometheus(PartComponent):
             rule_files=[prometheus_yaml.RULES_FILE],
             alertmanager_url=args.alertmanager_url,
             extra_jobs=args.extra_jobs,
+            client_auth=web_config.basic_auth() if guarded(args) else None,
         )
+        secrets = [
+            secret_upload(path, text, owner=NOBODY) for path, text in login_files(args).items()
+        ]
         return dict(
             data_dir=DATA_DIR,
             # The image's entrypoint is the prometheus binary; these replace its default flags.
@@ -48,15 +95,16 @@ class Prometheus(PartComponent):
             uploads=[
                 upload(prometheus_yaml.CONFIG_FILE, config),
                 upload(prometheus_yaml.RULES_FILE, args.rules),
+                *secrets,
             ],
-            ports=[args.placement.publish(PROMETHEUS_PORT, args.port)],
-            health=healthcheck(HEALTH_COMMAND),
+            ports=[args.placement.publish(PROMETHEUS_PORT, args.port)] if args.publish else [],
+            health=healthcheck(health_command(args, HEALTH_URL)),
             # Grafana starts after Prometheus answers, not merely after it was created.
             wait_timeout=120,
         )
 
     def outputs(self, name: str, args: PrometheusArgs) -> dict:
-        self.url = args.placement.url(args.port)
+        self.url = args.placement.url(args.port) if args.publish else args.public_url
         return {"url": self.url, "config": self.config}
 
 
@@ -75,6 +123,7 @@ def flags(args: PrometheusArgs) -> list[str]:
             if args.public_url
             else []
         ),
+        *([f"--web.config.file={web_config.WEB_CONFIG_FILE}"] if guarded(args) else []),
         # Off unless lab:lifecycle asks: it lets anyone reaching the port POST /-/quit
         # (issue 11); a config change replaces the container through its upload anyway.
         *(["--web.enable-lifecycle"] if args.lifecycle else []),

@@ -138,6 +138,7 @@ class LabSettings:
     # Port keys accepted open without a login where other machines reach them (exposure.py).
     allow_open_ports: tuple[str, ...] = ()
     lifecycle: bool = False  # Prometheus's POST /-/reload and /-/quit (--web.enable-lifecycle)
+    publish_monitoring_ports: bool = False  # Prometheus', Alertmanager's ports (else Traefik)
     # Alertmanager, the blackbox probes, node-exporter: each needs `metrics` (settings_tables).
     alerting: bool = True
     probes: bool = True
@@ -173,11 +174,15 @@ class LabSettings:
 
     def urls(self) -> dict[str, str | None]:
         """What each part answers on from this machine (None for a part switched off)."""
+        own = self.publish_monitoring_ports  # else Prometheus, Alertmanager through Traefik
+        alerts = f"{tables.ALERTMANAGER_SUB_PATH}/"
         return {
             "api_url": self.api_url,
             "traefik_url": self.url("traefik", "/dashboard/"),
-            "prometheus_url": self.url("prometheus") if self.metrics else None,
-            "alertmanager_url": self.url("alertmanager", f"{tables.ALERTMANAGER_SUB_PATH}/")
+            "prometheus_url": (self.url("prometheus") if own else self.url("api", "/prometheus/"))
+            if self.metrics
+            else None,
+            "alertmanager_url": self.url("alertmanager" if own else "api", alerts)
             if self.metrics and self.alerting
             else None,
             "grafana_url": self.url("api", f"{GRAFANA_SUB_PATH}/") if self.grafana_on else None,

@@ -70,6 +70,31 @@ SECRETS: Mapping[str, str] = MappingProxyType(
         "labUserPassword": "the person's login to Kibana (user `lab`)",
         "monitorPassword": "the Elasticsearch exporter's read-only monitoring user",
         "traefikAdminPassword": "Traefik's dashboard and the monitoring routes (basic auth)",
+        "alertWebhookPassword": "Alertmanager's login to Logstash's alerts input (HTTP)",
+        "monitoringApiPassword": (
+            "the lab's own clients of Prometheus and Alertmanager (their web config login)"
+        ),
+        # Keys and a salt, not logins: no person signs in with them (lab/credentials.KEYS).
+        "passwordHashSalt": "the salt of the lab's bcrypt password hashes (Traefik's users)",
+        "grafanaSecretKey": "Grafana's secret_key, which encrypts its stored datasource secrets",
+        "kibanaSecurityEncryptionKey": "Kibana's xpack.security.encryptionKey (its sessions)",
+        "kibanaSavedObjectsEncryptionKey": (
+            "Kibana's xpack.encryptedSavedObjects.encryptionKey (alerting rules, connectors)"
+        ),
+        "kibanaReportingEncryptionKey": "Kibana's xpack.reporting.encryptionKey (its reports)",
+    }
+)
+# Random bytes of each generated secret (URL-safe base-64: 4 characters per 3 bytes), where
+# the product wants more than the default: Kibana's encryption keys are at least 32 characters
+# (kibana 8.19 x-pack/plugins/security/server/config.ts, encrypted_saved_objects config.ts,
+# reporting server/config/schema.ts: `schema.string({ minLength: 32 })`).
+SECRET_BYTES_DEFAULT = 18
+SECRET_BYTES: Mapping[str, int] = MappingProxyType(
+    {
+        "kibanaSecurityEncryptionKey": 32,
+        "kibanaSavedObjectsEncryptionKey": 32,
+        "kibanaReportingEncryptionKey": 32,
+        "grafanaSecretKey": 32,
     }
 )
 
@@ -91,6 +116,7 @@ SCALARS = {
     # Port keys (lab:ports) the user accepts open without a login where others reach them.
     "allowOpenPorts": ("allow_open_ports", lambda v: grammar.names(v, tuple(PUBLISHED))),
     "lifecycle": ("lifecycle", grammar.boolean),
+    "publishMonitoringPorts": ("publish_monitoring_ports", grammar.boolean),
     "prometheusRetention": ("prometheus_retention", grammar.duration),
     "prometheusRetentionSize": ("prometheus_retention_size", grammar.byte_size),
     "logRetention": ("log_retention", grammar.elastic_duration),

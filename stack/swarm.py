@@ -13,7 +13,7 @@ from __future__ import annotations
 from app.contract import APP_PORT
 from stack import elasticsearch_tls, function_service, prometheus, traefik
 from stack.component import SwarmComponent
-from stack.configs import prometheus_yaml, traefik_yaml
+from stack.configs import prometheus_yaml, traefik_yaml, web_config
 from stack.function_service import HEALTH_PROBE, FunctionServiceArgs
 from stack.network import LabNetwork, LabNetworkArgs, edge_networks
 from stack.prometheus import DATA_DIR, PrometheusArgs
@@ -124,17 +124,19 @@ class SwarmPrometheus(PartService):
             discovery="dns",
             alertmanager_url=args.alertmanager_url,
             extra_jobs=args.extra_jobs,
+            client_auth=web_config.basic_auth() if prometheus.guarded(args) else None,
         )
         files = {prometheus_yaml.CONFIG_FILE: self.config, prometheus_yaml.RULES_FILE: args.rules}
         return dict(
             args=prometheus.flags(args),
             configs=self.configs(files),
+            secrets=self.secrets(prometheus.login_files(args), owner=prometheus.NOBODY) or None,
             data_dir=DATA_DIR,
-            healthcheck=healthcheck(prometheus.HEALTH_COMMAND),
+            healthcheck=healthcheck(prometheus.health_command(args, prometheus.HEALTH_URL)),
             constraints=[STATE_CONSTRAINT],
-            endpoint=host_ports((PROMETHEUS_PORT, args.port)),
+            endpoint=host_ports((PROMETHEUS_PORT, args.port)) if args.publish else None,
         )
 
     def outputs(self, args: PrometheusArgs) -> dict:
-        self.url = args.placement.url(args.port)
+        self.url = args.placement.url(args.port) if args.publish else args.public_url
         return {"config": self.config}

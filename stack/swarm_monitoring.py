@@ -18,6 +18,7 @@ from stack import (
     logstash_exporter,
     monitoring,
     node_exporter,
+    prometheus,
 )
 from stack.alertmanager import AlertmanagerArgs
 from stack.blackbox import BlackboxArgs
@@ -30,7 +31,6 @@ from stack.node_exporter import NodeExporterArgs
 from stack.settings import LabSettings
 from stack.settings_tables import ALERTMANAGER_SUB_PATH
 from stack.swarm_objects import (
-    NOBODY,
     NODE_HOSTNAME,
     STATE_CONSTRAINT,
     PartService,
@@ -49,15 +49,22 @@ class SwarmAlertmanager(PartService):
         return dict(
             args=alertmanager.flags(args),
             configs=self.configs({alertmanager_yaml.CONFIG_FILE: args.config}),
-            secrets=self.secrets(args.secret_files, owner=alertmanager.ALERTMANAGER_UID) or None,
+            secrets=self.secrets(
+                {**args.receiver_files, **alertmanager.secret_files(args)}, owner=prometheus.NOBODY
+            )
+            or None,
             data_dir=alertmanager.DATA_DIR,
-            healthcheck=healthcheck(alertmanager.HEALTH_COMMAND),
+            healthcheck=healthcheck(prometheus.health_command(args, alertmanager.HEALTH_URL)),
             constraints=[STATE_CONSTRAINT],
-            endpoint=host_ports((alertmanager_yaml.PORT, args.port)),
+            endpoint=host_ports((alertmanager_yaml.PORT, args.port)) if args.publish else None,
         )
 
     def outputs(self, args: AlertmanagerArgs) -> dict:
-        self.url = args.placement.url(args.port, f"{ALERTMANAGER_SUB_PATH}/")
+        self.url = (
+            args.placement.url(args.port, f"{ALERTMANAGER_SUB_PATH}/")
+            if args.publish
+            else args.public_url
+        )
         self.internal_url = alertmanager.INTERNAL_URL
         return {"url": self.url}
 
@@ -84,12 +91,20 @@ class SwarmBlackbox(PartService):
         return dict(
             args=[f"--config.file={blackbox_yaml.CONFIG_FILE}"],
             configs=self.configs({blackbox_yaml.CONFIG_FILE: args.config}),
-            # The CA the Elasticsearch probe verifies HTTPS with (stack/elasticsearch_tls.py).
+            # The CA the Elasticsearch probe verifies HTTPS with (stack/elasticsearch_tls.py),
+            # and the passwords its probes sign in with.
             secrets=self.secrets(
-                {elasticsearch_tls.CLIENT_CA_FILE: args.ca_certificate}, owner=NOBODY
+                {
+                    **(
+                        {elasticsearch_tls.CLIENT_CA_FILE: args.ca_certificate}
+                        if args.ca_certificate
+                        else {}
+                    ),
+                    **args.password_files,
+                },
+                owner=blackbox.EXPORTER_UID,
             )
-            if args.ca_certificate
-            else None,
+            or None,
             healthcheck=healthcheck(blackbox.HEALTH_COMMAND),
         )
 

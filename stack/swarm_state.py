@@ -20,7 +20,7 @@ from stack.configs import (
 )
 from stack.configs.logstash_health import command as logstash_health
 from stack.containers import PartArgs
-from stack.grafana import ADMIN_PASSWORD_FILE, GRAFANA_UID, GrafanaArgs
+from stack.grafana import GRAFANA_UID, GrafanaArgs
 from stack.kibana import KibanaArgs
 from stack.logstash import LogstashArgs
 from stack.settings import (
@@ -48,7 +48,7 @@ class SwarmGrafana(PartService):
     PART = "grafana"
 
     def service_arguments(self, args: GrafanaArgs) -> dict:
-        password = {ADMIN_PASSWORD_FILE: args.admin_password}
+        password = grafana.secret_files(args)
         return dict(
             commands=list(grafana.START_COMMAND),
             data_dir=grafana.DATA_DIR,
@@ -132,12 +132,9 @@ class SwarmLogstash(StatePartService):
         return dict(
             env={"LS_JAVA_OPTS": f"-Xms{args.heap} -Xmx{args.heap}"},
             configs=self.configs(logstash.config_files(args), owner=ELASTIC_UID),
-            # The pipeline is a secret, as it is a 0400 upload on one host (stack/logstash.py).
+            # The pipelines are secrets, as they are 0400 uploads on one host (stack/logstash.py).
             secrets=self.secrets(
-                {
-                    logstash_conf.PIPELINE_FILE: logstash.pipeline(args),
-                    **self.ca_file(args.elasticsearch_ca),
-                },
+                {**logstash.pipeline_files(args), **self.ca_file(args.elasticsearch_ca)},
                 owner=ELASTIC_UID,
             ),
             data_dir=logstash_conf.DATA_DIR,

@@ -35,6 +35,8 @@ class TraefikArgs(PartArgs):
     # lab:traefikAdminPassword: basic auth on the dashboard/API and the monitoring routes,
     # which exist only with it (Prometheus and Alertmanager have no login of their own).
     admin_password: pulumi.Input[str] | None = None
+    # lab:passwordHashSalt: the users file's bcrypt salt, random per lab, stable across runs.
+    hash_salt: pulumi.Input[str] | None = None
     prometheus_url: str | None = None
     alertmanager_url: str | None = None
     # lab:services: each entry and its backend URLs (stack/service_replicas.py).
@@ -126,5 +128,9 @@ def users_file(args: TraefikArgs) -> tuple[str, pulumi.Output[str] | None]:
     """Where the basic-auth users file goes and its text (None without an admin password)."""
     if args.admin_password is None:
         return traefik_yaml.USERS_FILE, None
-    text = pulumi.Output.from_input(args.admin_password).apply(traefik_yaml.basic_auth_users)
+    if args.hash_salt is None:
+        raise ValueError("Traefik's admin password needs hash_salt (lab:passwordHashSalt)")
+    text = pulumi.Output.all(args.admin_password, args.hash_salt).apply(
+        lambda values: traefik_yaml.basic_auth_users(*values)
+    )
     return traefik_yaml.USERS_FILE, text

@@ -68,10 +68,27 @@ class Receiver:
     matchers: Sequence[str] = field(default_factory=tuple)
 
 
+# Logstash's HTTP input asks for this user (issue 22: anyone on the network could post forged
+# alerts); Alertmanager signs in with it, the password read from a file (http_config
+# basic_auth password_file, prometheus/common config/http_config.go, Alertmanager >= 0.22).
+WEBHOOK_USER = "lab_alertmanager"
+WEBHOOK_SECRET = "alertWebhookPassword"
+WEBHOOK_PASSWORD_FILE = "/run/secrets/alert-webhook-password"
+
+
+def _webhook_login(login: tuple[str, str] | None) -> dict:
+    """`(user, password_file)` as the webhook's http_config; {} without."""
+    if login is None:
+        return {}
+    user, password_file = login
+    return {"http_config": {"basic_auth": {"username": user, "password_file": password_file}}}
+
+
 def render(
     *,
     traefik_down_alert: str,
     webhook_url: str | None,
+    webhook_login: tuple[str, str] | None = None,
     extra_receivers: Sequence[Receiver] = (),
     group_wait: str = TIMING["group_wait"],
     group_interval: str = TIMING["group_interval"],
@@ -113,7 +130,14 @@ def render(
                 "name": WEBHOOK_RECEIVER,
                 # send_resolved: the alerts index records when an alert ended, not only when
                 # it started. max_alerts 0 sends every alert of the group.
-                "webhook_configs": [{"url": webhook_url, "send_resolved": True, "max_alerts": 0}],
+                "webhook_configs": [
+                    {
+                        "url": webhook_url,
+                        "send_resolved": True,
+                        "max_alerts": 0,
+                        **_webhook_login(webhook_login),
+                    }
+                ],
             }
         )
         routes.append({"receiver": WEBHOOK_RECEIVER, "continue": True})

@@ -13,8 +13,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import yaml
+
 from app.contract import LOGS_INDEX_PATTERN
 from dashboards.alert_events import ALERTS_INDEX_PATTERN
+from stack.configs import htpasswd
 
 # Built-in (reserved) user Kibana connects as; only its password can be set (E7).
 KIBANA_SYSTEM_USER = "kibana_system"
@@ -38,16 +41,19 @@ MONITOR_ROLE = "lab_monitor"
 
 
 def logstash_writer_role() -> dict:
-    """Logstash installs its two templates and appends documents; it cannot read or delete.
+    """Logstash appends documents; it cannot read, delete or change a template.
 
     `create_doc` authorises bulk items with op_type create only, so the output needs
     `action => "create"`; `auto_configure` lets the bulk auto-create a day's index and add the
     dynamic fields the template does not map (without it ES 8 falls back to a deprecated
     allowance for mapping updates under create_doc). `monitor` covers `GET /` and `_license`,
-    which the output reads when it connects; `manage_index_templates` its template install.
+    which the output reads when it connects. No `manage_index_templates`: it would let this
+    password rewrite any template in the cluster; the security setup step installs the lab's
+    templates (stack/elasticsearch.py index_templates()) and the outputs say
+    `manage_template => false`.
     """
     return {
-        "cluster": ["manage_index_templates", "monitor"],
+        "cluster": ["monitor"],
         "indices": [
             {"names": list(WRITTEN_INDEX_PATTERNS), "privileges": ["create_doc", "auto_configure"]}
         ],
@@ -157,6 +163,38 @@ def user_body(user: User) -> dict:
 
 def users() -> dict[str, dict]:
     return {user.name: user_body(user) for user in USERS}
+
+
+# The container's health check signs in as this user of Elasticsearch's file realm, never as
+# `elastic`: the file realm (on by default beside the native one, `file1` before `native1`)
+# reads config/users, users_roles and roles.yml at start, so the user exists before the setup
+# step could create a native one (the step waits for the node the check declares healthy).
+# Sources: elasticsearch 8.19 docs "File-based user authentication" (users: `name:hash`,
+# users_roles: `role:user1,user2`) and "Defining roles" (roles.yml).
+HEALTH_USER = "lab_health"
+HEALTH_ROLE = "lab_health"
+ES_CONFIG_DIR = "/usr/share/elasticsearch/config"
+FILE_REALM_USERS = f"{ES_CONFIG_DIR}/users"
+FILE_REALM_USERS_ROLES = f"{ES_CONFIG_DIR}/users_roles"
+FILE_ROLES = f"{ES_CONFIG_DIR}/roles.yml"
+
+
+def health_role() -> dict:
+    """`GET /_cluster/health` is cluster:monitor/health: `monitor`, nothing else."""
+    return {"cluster": ["monitor"], "indices": []}
+
+
+def file_realm(password: str, lab_salt: str) -> dict[str, str]:
+    """The file realm's files by path: HEALTH_USER with `password` hashed (bcrypt `$2a$`,
+    salted from lab:passwordHashSalt, so the same password renders the same files) and its
+    role."""
+    hashed = htpasswd.bcrypt_hash(password, lab_salt, f"elasticsearch {HEALTH_USER}", "2a")
+    roles = yaml.safe_dump({HEALTH_ROLE: health_role()}, sort_keys=False)
+    return {
+        FILE_REALM_USERS: f"{HEALTH_USER}:{hashed}\n",
+        FILE_REALM_USERS_ROLES: f"{HEALTH_ROLE}:{HEALTH_USER}\n",
+        FILE_ROLES: roles,
+    }
 
 
 def ilm_policy(retention: str) -> dict:

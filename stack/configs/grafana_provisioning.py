@@ -7,6 +7,7 @@ import yaml
 from app.contract import EXEMPLAR_TRACE_LABEL
 from dashboards import kibana_links
 from dashboards.grafana_panels import PROMETHEUS_NAME, PROMETHEUS_UID
+from stack.configs.web_config import MONITORING_USER
 from stack.settings import PROMETHEUS_PORT
 
 PROVISIONING_DIR = "/etc/grafana/provisioning"
@@ -20,14 +21,31 @@ PROMETHEUS_URL = f"http://prometheus:{PROMETHEUS_PORT}"
 ALERTMANAGER_UID = "alertmanager"
 
 
+def _login(password_file: str | None) -> dict:
+    """A datasource's basic auth as the lab's monitoring user (web_config.py), the password
+    read from `password_file` when Grafana provisions it: `$__file{path}` (Grafana 11.6
+    docs, "Provision Grafana": "Using environment variables"/"$__file{}" expansion in
+    provisioning files, pkg/services/provisioning/values), kept encrypted with secret_key."""
+    if password_file is None:
+        return {}
+    return {
+        "basicAuth": True,
+        "basicAuthUser": MONITORING_USER,
+        "secureJsonData": {"basicAuthPassword": f"$__file{{{password_file}}}"},
+    }
+
+
 def datasources(
     prometheus_url: str = PROMETHEUS_URL,
     alertmanager_url: str | None = None,
     kibana_url: str | None = None,
+    password_file: str | None = None,
 ) -> str:
     """One Prometheus datasource, under the uid every panel of dashboards/ names; with
     `alertmanager_url` (e.g. http://alertmanager:9093/alertmanager) Alertmanager's too; with
-    `kibana_url` (as browsers reach it) exemplars link to the lines of their trace in Kibana."""
+    `kibana_url` (as browsers reach it) exemplars link to the lines of their trace in Kibana;
+    with `password_file` both sign in (Prometheus' and Alertmanager's own login)."""
+    login = _login(password_file)
     extra = []
     if alertmanager_url:
         extra.append(
@@ -39,6 +57,7 @@ def datasources(
                 "url": alertmanager_url,
                 "editable": False,
                 "jsonData": {"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
+                **login,
             }
         )
     return yaml.safe_dump(
@@ -55,6 +74,7 @@ def datasources(
                     "isDefault": True,
                     "editable": False,
                     "jsonData": {"timeInterval": "5s", **exemplar_links(kibana_url)},
+                    **login,
                 },
                 *extra,
             ],

@@ -1,78 +1,70 @@
-"""An htpasswd line for Traefik's basicAuth users file: Apache's `$apr1$` MD5-crypt, with a salt
-derived from the password, so the same password renders the same file and an unchanged
-password never replaces Traefik's container. Pure: stdlib only.
+"""bcrypt hashes of the lab's basic-auth passwords: Traefik's users file and the
+`basic_auth_users` of Prometheus' and Alertmanager's web config. Pure: the `bcrypt` package.
 
-Why this form: Traefik v3 checks basic-auth secrets with go-http-auth's CheckSecret
-(containous/go-http-auth a37a7636d23e, basic.go: `{SHA}`, `$2a$`/`$2b$`/`$2x$`/`$2y$` bcrypt,
-anything else MD5-crypt), and checks again on every request without a cache
-(pkg/middlewares/auth/basic_auth.go): bcrypt would cost tens of milliseconds of CPU per
-dashboard call, and `{SHA}` has no salt. The password is a generated 24-character secret
-(lab/automation.py), far beyond what a fast hash makes guessable.
+The salt is random per lab and stable across runs: a generated Pulumi secret
+(lab:passwordHashSalt, stack/settings_tables.SECRETS) keyed with the hash's purpose, so an
+unchanged password renders the same file (the second plan stays empty, no container is
+replaced) while two labs with the same password share no hash, and nothing about the salt
+follows from the password.
+
+Why bcrypt: Traefik v3 checks basic-auth secrets with go-http-auth's CheckSecret
+(containous/go-http-auth basic.go: `$2a$`/`$2b$`/`$2y$` bcrypt, `{SHA}`, else MD5-crypt), and
+Prometheus' and Alertmanager's `--web.config.file` takes bcrypt only (prometheus/exporter-toolkit
+web/tls_config.go: `bcrypt.CompareHashAndPassword`). One scheme, from one kept library.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 
-APR1_MAGIC = "$apr1$"
-# crypt(3)'s base-64 alphabet (md5crypt's `itoa64`).
-_ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_SALT_LENGTH = 8
-_ROUNDS = 1000
-# Bytes of the final digest, three at a time, in the order md5crypt writes them out.
-_OUTPUT_TRIPLES = ((0, 6, 12), (1, 7, 13), (2, 8, 14), (3, 9, 15), (4, 10, 5))
+import bcrypt
+
+# Traefik checks again on every request without a cache (pkg/middlewares/auth/basic_auth.go),
+# so the cost is a trade: 2^10 rounds is about 80 ms here per check; the generated passwords
+# are 24 random characters, far beyond what any cost decides.
+COST = 10
+# bcrypt's own base-64 alphabet (OpenBSD's bcrypt.c), in place of standard base-64's.
+_STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_BCRYPT = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_TO_BCRYPT = bytes.maketrans(_STANDARD, _BCRYPT)
+# bcrypt's limit: it reads no further (the bcrypt package refuses longer passwords).
+MAX_PASSWORD_BYTES = 72
 
 
-def _to64(value: int, count: int) -> str:
-    out = []
-    for _ in range(count):
-        out.append(_ITOA64[value & 0x3F])
-        value >>= 6
-    return "".join(out)
+class HashError(ValueError):
+    pass
 
 
-def derived_salt(password: str) -> str:
-    """Eight salt characters that depend on the password only (keyed so they reveal nothing)."""
-    digest = hmac.new(b"lab traefik basic-auth salt", password.encode(), "sha256").digest()
-    return "".join(_ITOA64[byte & 0x3F] for byte in digest[:_SALT_LENGTH])
+def salt(lab_salt: str, purpose: str, variant: str = "2b") -> bytes:
+    """`$<variant>$<cost>$` and 16 bytes keyed from the lab's salt secret and the purpose, in
+    bcrypt's 22-character encoding. `2a` where a reader knows no other (Elasticsearch's file
+    realm: x-pack core Hasher resolves a bcrypt hash by the `$2a$` prefix)."""
+    if not lab_salt:
+        raise HashError("lab:passwordHashSalt is empty: `make up` generates it")
+    raw = hmac.new(lab_salt.encode(), purpose.encode(), hashlib.sha256).digest()[:16]
+    encoded = base64.b64encode(raw).rstrip(b"=").translate(_TO_BCRYPT)
+    return b"$%s$%02d$" % (variant.encode(), COST) + encoded
 
 
-def apr1(password: str, salt: str) -> str:
-    """`$apr1$<salt>$<hash>` as `htpasswd -m` and `openssl passwd -apr1` write it."""
+def bcrypt_hash(password: str, lab_salt: str, purpose: str, variant: str = "2b") -> str:
+    """The bcrypt hash of `password`, the same for the same password, salt secret and purpose."""
     secret = password.encode()
-    salt_bytes = salt.encode()[:_SALT_LENGTH]
-    magic = APR1_MAGIC.encode()
-    alternate = hashlib.md5(secret + salt_bytes + secret).digest()
-    context = secret + magic + salt_bytes
-    for remaining in range(len(secret), 0, -16):
-        context += alternate[: min(16, remaining)]
-    length = len(secret)
-    while length:
-        context += b"\x00" if length & 1 else secret[:1]
-        length >>= 1
-    final = hashlib.md5(context).digest()
-    for round_ in range(_ROUNDS):
-        block = secret if round_ & 1 else final
-        if round_ % 3:
-            block += salt_bytes
-        if round_ % 7:
-            block += secret
-        block += final if round_ & 1 else secret
-        final = hashlib.md5(block).digest()
-    encoded = "".join(
-        _to64(final[a] << 16 | final[b] << 8 | final[c], 4) for a, b, c in _OUTPUT_TRIPLES
-    )
-    encoded += _to64(final[11], 2)
-    return f"{APR1_MAGIC}{salt_bytes.decode()}${encoded}"
+    if not secret:
+        raise HashError(f"the password of {purpose!r} is empty")
+    if len(secret) > MAX_PASSWORD_BYTES:
+        raise HashError(
+            f"the password of {purpose!r} is {len(secret)} bytes: bcrypt reads at most "
+            f"{MAX_PASSWORD_BYTES}; choose a shorter one"
+        )
+    return bcrypt.hashpw(secret, salt(lab_salt, purpose, variant)).decode()
 
 
-def line(user: str, password: str) -> str:
-    """`user:$apr1$...` plus a newline; Traefik splits each line on `:` into exactly two parts."""
+def line(user: str, password: str, lab_salt: str) -> str:
+    """`user:$2b$...` plus a newline; Traefik splits each line on `:` into exactly two parts."""
     if not user or ":" in user or "\n" in user:
-        raise ValueError(
+        raise HashError(
             f"a basic-auth user name must be non-empty without ':' or newline: {user!r}"
         )
-    if not password:
-        raise ValueError(f"the basic-auth password of {user!r} is empty")
-    return f"{user}:{apr1(password, derived_salt(password))}\n"
+    return f"{user}:{bcrypt_hash(password, lab_salt, f'traefik {user}')}\n"

@@ -23,6 +23,17 @@ KIBANA_UID = "1000"  # the image's `kibana` user, gid 0
 # no escape, so a value holding such a reference cannot be written literally.
 _ENV_REFERENCE = re.compile(r"\$\{\w+(:[^}]*)?\}")
 
+# Kibana's three encryption keys -> the generated Pulumi secret (lab:<key>) holding each. Unset,
+# Kibana makes a random key per start (every session ends on a restart) and keeps alerting
+# and connectors off. Each is `schema.string({ minLength: 32 })` (kibana 8.19: security's
+# server/config.ts, encrypted_saved_objects' server/config.ts, reporting's config schema).
+ENCRYPTION_KEYS = {
+    "xpack.security.encryptionKey": "kibanaSecurityEncryptionKey",
+    "xpack.encryptedSavedObjects.encryptionKey": "kibanaSavedObjectsEncryptionKey",
+    "xpack.reporting.encryptionKey": "kibanaReportingEncryptionKey",
+}
+KEY_MIN_LENGTH = 32
+
 
 class KibanaConfigError(ValueError):
     pass
@@ -34,16 +45,29 @@ def settings(
     password: str,
     base_path: str,
     public_url: str,
+    encryption_keys: dict[str, str],
     elasticsearch_ca_file: str | None = None,
     server_tls: bool = False,
 ) -> dict[str, object]:
-    """Every setting the lab gives Kibana, by its kibana.yml name; with
-    `elasticsearch_ca_file`, Kibana trusts only that CA for Elasticsearch (HTTPS on Swarm)."""
-    if _ENV_REFERENCE.search(password):
-        raise KibanaConfigError(
-            "lab:kibanaSystemPassword contains `${...}`, which Kibana would read as an "
-            "environment variable reference in kibana.yml; choose a password without it"
-        )
+    """Every setting the lab gives Kibana, by its kibana.yml name; `encryption_keys` has a
+    value for each setting of ENCRYPTION_KEYS; with `elasticsearch_ca_file`, Kibana trusts
+    only that CA for Elasticsearch (HTTPS on Swarm)."""
+    values = {"kibanaSystemPassword": password}
+    values.update({ENCRYPTION_KEYS[name]: key for name, key in encryption_keys.items()})
+    for secret, value in values.items():
+        if _ENV_REFERENCE.search(value):
+            raise KibanaConfigError(
+                f"lab:{secret} contains `${{...}}`, which Kibana would read as an "
+                "environment variable reference in kibana.yml; choose a value without it"
+            )
+    if set(encryption_keys) != set(ENCRYPTION_KEYS):
+        raise KibanaConfigError(f"Kibana needs each of {sorted(ENCRYPTION_KEYS)}")
+    for name, key in encryption_keys.items():
+        if len(key) < KEY_MIN_LENGTH:
+            raise KibanaConfigError(
+                f"lab:{ENCRYPTION_KEYS[name]} ({name}) has {len(key)} characters: Kibana "
+                f"wants at least {KEY_MIN_LENGTH}; remove it and `make up` generates one"
+            )
     if base_path.endswith("/") or not public_url.rstrip("/").endswith(base_path):
         raise KibanaConfigError(
             f"server.basePath {base_path!r} must not end in / and server.publicBaseUrl "
@@ -71,10 +95,11 @@ def settings(
         ),
         # Kibana's own port over HTTPS (Swarm: its clients verify it with the lab's CA).
         **(elasticsearch_tls.kibana_server_settings() if server_tls else {}),
+        **{name: encryption_keys[name] for name in ENCRYPTION_KEYS},
     }
 
 
-def render(**fields: str) -> str:
+def render(**fields) -> str:
     """The file's text for settings(**fields); YAML quoting keeps quotes, spaces and `#` in a
     password literal."""
     document = settings(**fields)

@@ -1,20 +1,18 @@
 """Logstash's part of the alert receiver: an HTTP input for Alertmanager's webhook that splits
-each notification into one event per alert, in its own index with its own template.
+each notification into one event per alert, in its own index with its own template (installed
+by the security setup step, stack/elasticsearch.py index_templates()).
 
-The field names come from dashboards/alert_events.py; logstash_conf.pipeline(alerts=True)
-places these blocks beside the GELF ones, routed by TAG.
+The field names come from dashboards/alert_events.py; logstash_conf.alerts_pipeline() places
+these blocks in a pipeline of their own, apart from the GELF logs (issue 22).
 """
 
 from __future__ import annotations
-
-import json
 
 from dashboards.alert_events import (
     ALERT_FIELDS,
     ALERTS_INDEX_PATTERN,
     ALERTS_INDEX_PREFIX,
     EVENT_FIELD_TYPES,
-    TEMPLATE_NAME,
 )
 from stack.configs.elasticsearch_template import _nested_properties
 
@@ -22,7 +20,6 @@ from stack.configs.elasticsearch_template import _nested_properties
 PORT = 8088
 PATH = "/"
 TAG = "lab_alert"
-TEMPLATE_FILE = "/usr/share/logstash/config/lab-alerts-template.json"
 # Where the webhook's list of alerts is, and where each alert sits after the split.
 ALERTS_FIELD = "alerts"
 # The status Alertmanager's webhook gives an alert that has not ended.
@@ -44,13 +41,18 @@ def _event_field(webhook_field: str) -> str:
     return name
 
 
-def input_block() -> str:
+def input_block(login: str = "") -> str:
+    """The HTTP input; `login` its `user`/`password` lines (logstash-input-http v3.10.3
+    http.rb: `config :user`, `config :password, :validate => :password`; without them it
+    takes any request), rendered by logstash_conf so the password is quoted as Logstash reads
+    it."""
     # Alertmanager sends application/json, which the input decodes to the event's root.
+    lines = "".join(f"    {line}\n" for line in login.splitlines())
     return f"""\
   http {{
     port => {PORT}
     tags => ["{TAG}"]
-  }}
+{lines}  }}
 """
 
 
@@ -101,11 +103,7 @@ def output_block(elasticsearch_url: str, credentials: str = "") -> str:
       index => "{ALERTS_INDEX_PREFIX}%{{+YYYY.MM.dd}}"
       data_stream => "false"
       ilm_enabled => "false"
-      manage_template => true
-      template_api => "composable"
-      template_name => "{TEMPLATE_NAME}"
-      template => "{TEMPLATE_FILE}"
-      template_overwrite => true
+      manage_template => false
 {login}    }}
   }}
 """
@@ -121,7 +119,3 @@ def template() -> dict:
         },
         "_meta": {"description": "Alertmanager notifications, one document per alert"},
     }
-
-
-def render_template() -> str:
-    return json.dumps(template(), indent=2, sort_keys=True) + "\n"

@@ -8,13 +8,20 @@ from collections.abc import Mapping
 import yaml
 
 from app.contract import LOGS_INDEX_PREFIX, TRACEPARENT_HEADER, TRACERESPONSE_HEADER
-from stack.configs import elasticsearch_security, elasticsearch_template, logstash_alerts
+from stack.configs import elasticsearch_security, logstash_alerts
 from stack.settings import LOGSTASH_GELF_PORT
 
 PIPELINE_DIR = "/usr/share/logstash/pipeline"
 PIPELINE_FILE = f"{PIPELINE_DIR}/logstash.conf"
+# The alerts have a pipeline of their own (issue 22): no log line, whatever JSON it holds, can
+# reach the alerts' output. Logstash runs every pipeline of pipelines.yml when logstash.yml sets
+# no `path.config` (logstash-core/lib/logstash/config/source/local.rb `match?` takes
+# `path.config`, multi_local.rb reads pipelines.yml otherwise; docs: "Multiple Pipelines").
+ALERTS_PIPELINE_FILE = f"{PIPELINE_DIR}/alerts.conf"
+PIPELINES_FILE = "/usr/share/logstash/config/pipelines.yml"
+LOGS_PIPELINE_ID = "main"
+ALERTS_PIPELINE_ID = "alerts"
 SETTINGS_FILE = "/usr/share/logstash/config/logstash.yml"
-TEMPLATE_FILE = "/usr/share/logstash/config/lab-logs-template.json"
 DATA_DIR = "/usr/share/logstash/data"
 DEAD_LETTER_QUEUE_DIR = f"{DATA_DIR}/dead_letter_queue"
 # Documents Elasticsearch refuses (400/404) wait here instead of being logged and dropped; past
@@ -198,30 +205,64 @@ def _tls(ca_file: str | None) -> str:
     return f'    ssl_certificate_authorities => ["{ca_file}"]\n'
 
 
+def pipelines(*, alerts: bool) -> str:
+    """pipelines.yml: the logs pipeline, and with `alerts` the alerts pipeline beside it."""
+    entries = [{"pipeline.id": LOGS_PIPELINE_ID, "path.config": PIPELINE_FILE}]
+    if alerts:
+        entries.append({"pipeline.id": ALERTS_PIPELINE_ID, "path.config": ALERTS_PIPELINE_FILE})
+    return yaml.safe_dump(entries, sort_keys=False)
+
+
+def alerts_pipeline(
+    *,
+    elasticsearch_url: str,
+    writer: tuple[str, str] | None = None,
+    webhook: tuple[str, str] | None = None,
+    ca_file: str | None = None,
+) -> str:
+    """The alerts pipeline file: Alertmanager's webhook on an HTTP input, one event per alert
+    in its own index (stack/configs/logstash_alerts.py). `writer` as for pipeline();
+    `webhook` (user, password) the login the HTTP input asks of Alertmanager. The input comes
+    last (Logstash takes the sections in any order), so its password ends the file."""
+    return f"""\
+filter {{
+{logstash_alerts.filter_block()}}}
+
+output {{
+{logstash_alerts.output_block(elasticsearch_url, _tls(ca_file) + _credentials(writer))}}}
+
+input {{
+{logstash_alerts.input_block(_input_login(webhook))}}}
+"""
+
+
+def _input_login(login: tuple[str, str] | None) -> str:
+    if login is None:
+        return ""
+    user, password = login
+    user_literal = elasticsearch_security.logstash_string(user, "the alert webhook's user")
+    password_literal = elasticsearch_security.logstash_string(
+        password, "the alert webhook's password (lab:alertWebhookPassword)"
+    )
+    return f"user => {user_literal}\npassword => {password_literal}\n"
+
+
 def pipeline(
     *,
     elasticsearch_url: str,
-    template_file: str = TEMPLATE_FILE,
-    alerts: bool = False,
     writer: tuple[str, str] | None = None,
     ca_file: str | None = None,
 ) -> str:
-    """The pipeline file: the app's JSON line decoded at the root, GELF metadata renamed.
+    """The logs pipeline file: the app's JSON line decoded at the root, GELF metadata renamed.
 
-    `alerts`: also Alertmanager's webhook on an HTTP input, one event per alert in its own
-    index (stack/configs/logstash_alerts.py); the log output then skips those events.
+    The alerts are not here (alerts_pipeline()): a line's JSON merges at the event's root, so
+    in one pipeline it could carry the alerts' tag and be routed to their index.
     `writer`: (user, password) the log output signs in with; the password is literal in this
     file, which only Logstash's uid may read (docs/product-rules.md L10: no file form for
     `${VAR}`). None renders the output without a login.
     `ca_file`: the CA (PEM file) both outputs verify an https Elasticsearch with.
     """
     output_options = _tls(ca_file) + _credentials(writer)
-    alert_input = logstash_alerts.input_block() if alerts else ""
-    alert_filter = logstash_alerts.filter_block() if alerts else ""
-    alert_output = logstash_alerts.output_block(elasticsearch_url, output_options) if alerts else ""
-    # Logstash has no `unless`: the log output sits in an `if` that skips the alert events.
-    logs_only = f'  if "{logstash_alerts.TAG}" not in [tags] {{\n' if alerts else ""
-    logs_only_end = "  }\n" if alerts else ""
     renames = "\n".join(f'      "{src}" => "{dst}"' for src, dst in GELF_RENAMES.items())
     dropped = ", ".join(f'"{field}"' for field in GELF_DROPPED)
     return f"""\
@@ -232,7 +273,7 @@ input {{
     use_tcp => true
     use_udp => false
   }}
-{alert_input}}}
+}}
 
 filter {{
   # The app's stdout line is ECS JSON; merge it at the root (its `message` replaces GELF's).
@@ -248,32 +289,30 @@ filter {{
   mutate {{
     remove_field => [{dropped}]
   }}
-{_traefik_access_filter()}{_own_service_filter()}{alert_filter}}}
+{_traefik_access_filter()}{_own_service_filter()}}}
 
 output {{
-{alert_output}{logs_only}  elasticsearch {{
+  elasticsearch {{
     hosts => ["{elasticsearch_url}"]
     index => "{LOGS_INDEX_PREFIX}%{{+YYYY.MM.dd}}"
     data_stream => "false"
     ilm_enabled => "false"
-    manage_template => true
-    template_api => "composable"
-    template_name => "{elasticsearch_template.NAME}"
-    template => "{template_file}"
-    template_overwrite => true
+    # The setup step installs the template (elasticsearch_template.NAME): the writer may not.
+    manage_template => false
 {output_options}  }}
-{logs_only_end}}}
+}}
 """
 
 
 def settings() -> str:
     """`logstash.yml`: the API on every interface of the container, a persisted queue and
-    the dead-letter queue on the data volume; `config.debug` stays off, since it would log the
-    pipeline's text (the writer's password with it)."""
+    the dead-letter queue on the data volume (defaults of each pipeline of pipelines.yml);
+    `config.debug` stays off, since it would log the pipeline's text (the writer's password
+    with it)."""
     return yaml.safe_dump(
         {
             "api.http.host": "0.0.0.0",
-            "path.config": PIPELINE_DIR,
+            # No path.config: it would make Logstash ignore pipelines.yml (PIPELINES_FILE).
             "config.debug": False,
             "queue.type": "persisted",
             "queue.max_bytes": QUEUE_MAX_BYTES,

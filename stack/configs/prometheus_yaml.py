@@ -30,6 +30,7 @@ def render(
     discovery: str = "static",
     alertmanager_url: str | None = None,
     extra_jobs: Sequence[Mapping] = (),
+    client_auth: Mapping[str, str] | None = None,
 ) -> str:
     """The whole `prometheus.yml`; the job names are what the dashboards match on.
 
@@ -38,9 +39,12 @@ def render(
 
     `alertmanager_url` (e.g. `http://alertmanager:9093/alertmanager`) is where alerts are sent;
     `extra_jobs` are appended as they are (the probe and node-exporter jobs).
+    `client_auth` (a `basic_auth` block) is how Prometheus signs in to itself and to
+    Alertmanager when both serve behind their web config's login (web_config.py).
     """
+    own_login = {"basic_auth": dict(client_auth)} if client_auth else {}
     jobs = [
-        {"job_name": "prometheus", "static_configs": [{"targets": [self_target]}]},
+        {"job_name": "prometheus", "static_configs": [{"targets": [self_target]}], **own_login},
         {"job_name": "traefik", "static_configs": [{"targets": [traefik_target]}]},
     ]
     for function, targets in function_targets.items():
@@ -52,7 +56,7 @@ def render(
     if rule_files:
         document["rule_files"] = list(rule_files)
     if alertmanager_url:
-        document["alerting"] = {"alertmanagers": [_alertmanager(alertmanager_url)]}
+        document["alerting"] = {"alertmanagers": [{**_alertmanager(alertmanager_url), **own_login}]}
     document["scrape_configs"] = jobs + [dict(job) for job in extra_jobs]
     return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
 

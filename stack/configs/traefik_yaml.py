@@ -167,11 +167,11 @@ def dynamic(
     already takes an unhealthy or stopping task out of the name.
     Grafana and Kibana are configured to serve under their sub-paths themselves, so their
     routers forward the path unchanged; so do Prometheus (`/prometheus`) and Alertmanager
-    (`/alertmanager`), which have no login of their own: their routes exist only with
-    `users_file` (basic auth, basic_auth_users()). The dashboard and API router takes the same
-    basic auth when `users_file` is given, and none without (local processes on loopback).
-    `own_services` (a user's entries of lab:services and their backend URLs) are routed under
-    their path, which is stripped: the service sees `/shop/x` as `/x`.
+    (`/alertmanager`), which check the person's login themselves (their web config): their
+    routes exist only in a lab with logins (`users_file` given). The dashboard and API router
+    takes Traefik's basic auth when `users_file` is given, and none without (local processes
+    on loopback). `own_services` (a user's entries of lab:services and their backend URLs) are
+    routed under their path, which is stripped: the service sees `/shop/x` as `/x`.
     """
     monitoring = {"prometheus": prometheus_url, "alertmanager": alertmanager_url}
     unguarded = [ui for ui, url in monitoring.items() if url and not users_file]
@@ -230,9 +230,17 @@ def dynamic(
         _own_service(entry, urls, hosts_match, health_check, routers, services, middlewares)
     guard = {"middlewares": [AUTH_MIDDLEWARE]} if users_file else {}
     if users_file:
-        middlewares[AUTH_MIDDLEWARE] = {"basicAuth": {"usersFile": users_file}}
+        # removeHeader: the person's Authorization header stops at Traefik, so no backend
+        # (Traefik's own API aside) ever sees the admin password.
+        middlewares[AUTH_MIDDLEWARE] = {
+            "basicAuth": {"usersFile": users_file, "removeHeader": True}
+        }
     uis = {"grafana": (grafana_url, {}), "kibana": (kibana_url, {})}
-    uis.update({ui: (url, guard) for ui, url in monitoring.items()})
+    # Prometheus and Alertmanager check the person's own basic auth themselves (their web
+    # config, web_config.py): Traefik passes the Authorization header through, so one login is
+    # checked once, where the API is, with bcrypt results cached there (exporter-toolkit);
+    # Traefik's own check (no cache) and a service password in this file are not needed.
+    uis.update({ui: (url, {}) for ui, url in monitoring.items()})
     for ui, (url, auth) in uis.items():
         if url:
             routers[ui] = {
@@ -252,7 +260,7 @@ def dynamic(
         # Prometheus serves at / on the lab network (Grafana, the probes and the front door
         # use that), and under /prometheus/ only as browsers see it (--web.external-url).
         middlewares[PROMETHEUS_PREFIX] = {"stripPrefix": {"prefixes": ["/prometheus"]}}
-        routers["prometheus"]["middlewares"] = [AUTH_MIDDLEWARE, PROMETHEUS_PREFIX]
+        routers["prometheus"]["middlewares"] = [PROMETHEUS_PREFIX]
     routers[DASHBOARD_ROUTER] = {
         "rule": f"({hosts_match}) && (PathPrefix(`/api`) || PathPrefix(`/dashboard`))",
         "entryPoints": ["traefik"],
@@ -300,7 +308,7 @@ def _own_service(
     services[entry.name] = {"loadBalancer": balancer}
 
 
-def basic_auth_users(password: str) -> str:
+def basic_auth_users(password: str, lab_salt: str) -> str:
     """The users file of the basic-auth middleware: ADMIN_USER with lab:traefikAdminPassword,
-    the same text for the same password (htpasswd.py says why `$apr1$`)."""
-    return htpasswd.line(ADMIN_USER, password)
+    bcrypt with the lab's salt secret, the same text for the same password (htpasswd.py)."""
+    return htpasswd.line(ADMIN_USER, password, lab_salt)

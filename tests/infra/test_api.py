@@ -128,7 +128,9 @@ def test_prometheus_has_every_target_up(lab: LiveLab):
     expected = function_targets(lab)
     deadline = time.monotonic() + 60
     while True:
-        response = requests.get(lab.url("prometheus") + "/api/v1/targets", timeout=10)
+        response = requests.get(
+            lab.url("prometheus") + "/api/v1/targets", auth=lab.monitoring_login, timeout=10
+        )
         active = response.json()["data"]["activeTargets"]
         health = {(t["labels"]["job"], t["labels"]["instance"]): t["health"] for t in active}
         if all(state == "up" for state in health.values()) or time.monotonic() > deadline:

@@ -42,8 +42,10 @@ def stack(monkeypatch, tmp_path):
 
 
 def test_every_secret_of_the_settings_is_a_described_login():
-    """A new secret in settings_tables.SECRETS must say whose login it is, or this fails."""
-    assert [login.key for login in credentials.LOGINS] == list(SECRETS)
+    """A new secret in settings_tables.SECRETS must say whose login (or which part's key) it
+    is, or this fails."""
+    keys = [key.key for key in credentials.KEYS]
+    assert [login.key for login in credentials.LOGINS] + keys == list(SECRETS)
     assert set(SECRETS) == set(settings.SECRET_KEYS)
     users = [login.user for login in credentials.LOGINS]
     assert users == [
@@ -55,6 +57,8 @@ def test_every_secret_of_the_settings_is_a_described_login():
         "lab",
         "lab_monitor",
         "admin",
+        "lab_alertmanager",
+        "lab_monitoring",
     ]
 
 
@@ -64,7 +68,10 @@ def test_default_shows_every_login_and_no_password(stack):
     text = out.getvalue()
     assert stack.asked == []  # nothing decrypted without --show
     assert AWKWARD not in text
-    assert text.count(credentials.HIDDEN) == len(SECRETS)
+    assert text.count(credentials.HIDDEN) == len(credentials.LOGINS)
+    for key in credentials.KEYS:
+        assert f"key: lab:{key.key}," in text
+        assert SECRETS[key.key] in text
     for login in credentials.LOGINS:
         assert f"key: lab:{login.key}\n" in text
         assert f"user {login.user} " in text
@@ -90,8 +97,8 @@ def test_show_prints_each_password_as_stored(stack):
     out = io.StringIO()
     assert credentials.print_credentials(parse({}), out, show=True) == 0
     text = out.getvalue()
-    assert sorted(stack.asked) == sorted(f"lab:{key}" for key in SECRETS)
-    for key in SECRETS:
+    assert sorted(stack.asked) == sorted(f"lab:{login.key}" for login in credentials.LOGINS)
+    for key in (login.key for login in credentials.LOGINS):
         assert f"password: {key}-{AWKWARD}\n" in text  # quotes and spaces untouched
     assert credentials.HIDDEN not in text
 
@@ -101,7 +108,7 @@ def test_show_that_cannot_decrypt_says_why_in_one_line(stack, capsys):
     out = io.StringIO()
     assert credentials.print_credentials(parse({}), out, show=True) == 1
     reason = "(not read: could not read them: lab:grafanaAdminPassword: bad value)"
-    assert out.getvalue().count(f"password: {reason}") == len(SECRETS)
+    assert out.getvalue().count(f"password: {reason}") == len(credentials.LOGINS)
     stack.error = "error: getting secrets manager: incorrect passphrase"  # Pulumi's own words
     out = io.StringIO()
     assert credentials.print_credentials(parse({}), out, show=True) == 1
@@ -123,7 +130,11 @@ def test_only_the_logins_of_running_parts(stack):
     out = io.StringIO()
     credentials.print_credentials(parse({"logs": False, "grafana": False}), out, show=True)
     text = out.getvalue()
-    assert stack.asked == ["lab:traefikAdminPassword"]
+    assert stack.asked == [
+        "lab:traefikAdminPassword",
+        "lab:alertWebhookPassword",
+        "lab:monitoringApiPassword",
+    ]
     assert "lab:elasticPassword" not in text
     assert "also signs in at http://127.0.0.1:8000/prometheus/, http" in text
     out = io.StringIO()
@@ -156,6 +167,9 @@ def test_the_files_credentials_name_are_where_the_program_puts_them():
     assert by_key["elasticPassword"].user == elasticsearch.ELASTIC_USER
     assert by_key["monitorPassword"].file == elasticsearch_exporter.PASSWORD_FILE
     assert by_key["monitorPassword"].uid == elasticsearch_exporter.EXPORTER_UID
+    keys = {key.key: key for key in credentials.KEYS}
+    assert keys["grafanaSecretKey"].file == grafana.SECRET_KEY_FILE
+    assert keys["grafanaSecretKey"].uid == grafana.GRAFANA_UID
 
 
 def test_credentials_say_when_open_ports_were_allowed():

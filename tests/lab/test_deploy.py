@@ -95,7 +95,7 @@ INVALID_CONFIGS = {
     "ports without a login on a reachable address (issue 11)": (
         "  lab:bindAddress: 0.0.0.0\n",
         "lab:bindAddress = '0.0.0.0' publishes ports that answer without a login to every"
-        " machine that reaches it: prometheus 9090/tcp: ",
+        " machine that reaches it: gelf 12201/tcp: ",
     ),
 }
 

@@ -22,11 +22,11 @@ def test_configured_urls_follow_the_settings():
     assert status.configured_urls(settings) == {
         "api": "http://127.0.0.1:18000",
         "traefik": "http://127.0.0.1:8080/dashboard/",
-        "prometheus": "http://127.0.0.1:19090",
+        "prometheus": "http://127.0.0.1:18000/prometheus/",
         "grafana": "http://127.0.0.1:18000/grafana/",
         "elasticsearch": "http://127.0.0.1:9200",
         "kibana": "http://127.0.0.1:18000/kibana",
-        "alertmanager": "http://127.0.0.1:9093/alertmanager/",
+        "alertmanager": "http://127.0.0.1:18000/alertmanager/",
     }
     no_logs = status.configured_urls(parse({"logs": False}))
     assert set(no_logs) == {"api", "traefik", "prometheus", "grafana", "alertmanager"}

@@ -4,9 +4,10 @@ The faults that make alerts reach the webhook are in test_alert_delivery.py."""
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 import urllib.request
+
+import requests
 
 from app.contract import FUNCTIONS
 from lab.support import wait_until
@@ -15,8 +16,9 @@ from tests.support.live_lab import LiveLab
 
 def _query(lab: LiveLab, expr: str) -> list[dict]:
     url = lab.url("prometheus") + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-    with urllib.request.urlopen(url, timeout=5) as answer:
-        return json.load(answer)["data"]["result"]
+    answer = requests.get(url, auth=lab.monitoring_login, timeout=5)
+    answer.raise_for_status()
+    return answer.json()["data"]["result"]
 
 
 def _value(lab: LiveLab, expr: str) -> float | None:

@@ -154,6 +154,7 @@ def prometheus_query(lab: LiveLab, query: str, at: float) -> list[dict]:
     response = requests.get(
         lab.url("prometheus") + "/api/v1/query",
         params={"query": query, "time": f"{at:.3f}"},
+        auth=lab.monitoring_login,
         timeout=10,
     )
     response.raise_for_status()

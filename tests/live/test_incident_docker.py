@@ -52,7 +52,10 @@ DELIVERY_SLACK_SECONDS = 2
 
 def docker_targets(lab: LiveLab) -> DockerTargets:
     urls = {key.removesuffix("_url"): url for key, url in lab.settings.urls().items()}
-    return DockerTargets(lab.client, lab.project, lab.stack, urls)
+    targets = DockerTargets(lab.client, lab.project, lab.stack, urls)
+    # The harness stack's secrets are the test's, not a Pulumi stack's: sign in as declared.
+    targets.prometheus_auth = lab.monitoring_login
+    return targets
 
 
 @pytest.fixture(scope="module")
@@ -100,15 +103,16 @@ def test_a_drill_the_lab_cannot_do_is_refused_in_one_line_and_changes_nothing(
     assert "log-stall" not in runnable
 
 
-def prometheus_timing(url: str) -> dict[str, float]:
+def prometheus_timing(url: str, auth: tuple[str, str]) -> dict[str, float]:
     """The running Prometheus' scrape and evaluation timing and every alerting rule's `for`."""
-    config = requests.get(url + "/api/v1/status/config", timeout=5).json()["data"]["yaml"]
+    config = requests.get(url + "/api/v1/status/config", auth=auth, timeout=5)
+    config = config.json()["data"]["yaml"]
     timing = {
         key: seconds(value)
         for key, value in yaml.safe_load(config)["global"].items()
         if key in ("scrape_interval", "scrape_timeout", "evaluation_interval")
     }
-    groups = requests.get(url + "/api/v1/rules", timeout=5).json()["data"]["groups"]
+    groups = requests.get(url + "/api/v1/rules", auth=auth, timeout=5).json()["data"]["groups"]
     durations = {
         rule["name"]: float(rule["duration"])
         for group in groups
@@ -120,7 +124,8 @@ def prometheus_timing(url: str) -> dict[str, float]:
 
 def alertmanager_route(alerting: AlertingLab) -> dict:
     url = alerting.lab.url("alertmanager") + ALERTMANAGER_SUB_PATH + "/api/v2/status"
-    return yaml.safe_load(requests.get(url, timeout=5).json()["config"]["original"])["route"]
+    answer = requests.get(url, auth=alerting.lab.monitoring_login, timeout=5)
+    return yaml.safe_load(answer.json()["config"]["original"])["route"]
 
 
 def exact_answers(api_url: str) -> bool:
@@ -138,7 +143,7 @@ def firing_since(alerting: AlertingLab, drill, started: float) -> float | None:
     """When (unix time) Prometheus' API first showed the drill's alerts all firing."""
     names = {
         a["labels"]["alertname"]
-        for a in incident.firing(alerting.lab.url("prometheus"))
+        for a in incident.firing(alerting.lab.url("prometheus"), alerting.lab.monitoring_login)
         if incident.names_the_drill(a, drill)
     }
     return time.time() if set(drill.alerts) <= names else None
@@ -166,10 +171,10 @@ def test_the_drill_is_detected_notified_and_undone(alerting: AlertingLab, name: 
     lab = alerting.lab
     drill = BY_NAME[name]
     targets = docker_targets(lab)
-    prometheus = prometheus_timing(lab.url("prometheus"))
+    prometheus = prometheus_timing(lab.url("prometheus"), lab.monitoring_login)
     route = alertmanager_route(alerting)
     wait_until(
-        lambda: not incident.firing(lab.url("prometheus")),
+        lambda: not incident.firing(lab.url("prometheus"), lab.monitoring_login),
         timeout=120,
         interval=1,
         what="no alert firing before the drill",

@@ -102,6 +102,7 @@ def _query(lab: LiveLab, expr: str, at: float) -> list[dict]:
     response = requests.get(
         lab.url("prometheus") + "/api/v1/query",
         params={"query": expr, "time": f"{at:.3f}"},
+        auth=lab.monitoring_login,
         timeout=10,
     )
     response.raise_for_status()

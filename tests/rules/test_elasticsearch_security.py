@@ -101,11 +101,10 @@ def test_the_logstash_outputs_send_op_type_create():
     """logstash-output-elasticsearch v11.22.13 lib/logstash/outputs/elasticsearch.rb l.138,
     l.493: `action` defaults to `index` unless data_stream (the lab sets data_stream false), and
     a bulk `index` item needs `index`/`create`/`write`, which the writer role does not hold."""
+    writer = (security.LOGSTASH_WRITER_USER, "pw")
     pipeline = logstash_conf.pipeline(
-        elasticsearch_url="http://elasticsearch:9200",
-        alerts=True,
-        writer=(security.LOGSTASH_WRITER_USER, "pw"),
-    )
+        elasticsearch_url="http://elasticsearch:9200", writer=writer
+    ) + logstash_conf.alerts_pipeline(elasticsearch_url="http://elasticsearch:9200", writer=writer)
     outputs = re.findall(r"elasticsearch \{(.*?)\n\s*\}", pipeline, re.S)
     assert len(outputs) == 2
     for block in outputs:
@@ -115,9 +114,10 @@ def test_the_logstash_outputs_send_op_type_create():
 def test_the_writer_holds_what_the_output_calls_on_connect():
     """logstash-output-elasticsearch v11.22.13 http_client/pool.rb: HEAD and GET `/`
     (ROOT_URI_PATH, cluster:monitor/main) and GET `/_license` (LICENSE_PATH,
-    cluster:monitor/xpack/license/get) need `monitor`; template_manager.rb installs the
-    template (`manage_index_templates`)."""
-    assert {"monitor", "manage_index_templates"} <= set(security.logstash_writer_role()["cluster"])
+    cluster:monitor/xpack/license/get) need `monitor`; template_manager.rb's template PUT
+    (`manage_index_templates`) never runs with `manage_template => false` (issue 22: the
+    setup step installs the templates), so the writer holds `monitor` only."""
+    assert security.logstash_writer_role()["cluster"] == ["monitor"]
 
 
 def test_the_exporter_role_covers_its_default_collectors():
@@ -181,7 +181,11 @@ KIBANA_SETTINGS = {
     *("server.host", "server.name", "server.basePath", "server.rewriteBasePath"),
     *("server.publicBaseUrl", "elasticsearch.hosts", "elasticsearch.username"),
     *("elasticsearch.password", "telemetry.optIn", "telemetry.enabled", "newsfeed.enabled"),
+    *("xpack.security.encryptionKey", "xpack.encryptedSavedObjects.encryptionKey"),
+    "xpack.reporting.encryptionKey",
 }
+# Each encryption key is `schema.string({ minLength: 32 })` in its plugin's config schema.
+KEYS = {name: "k" * 32 for name in kibana_yml.ENCRYPTION_KEYS}
 
 
 def test_kibana_yml_keys_are_kibana_settings_and_not_the_elastic_user():
@@ -193,6 +197,7 @@ def test_kibana_yml_keys_are_kibana_settings_and_not_the_elastic_user():
         password="pw-123456",
         base_path="/kibana",
         public_url="http://127.0.0.1:8000/kibana",
+        encryption_keys=KEYS,
     )
     assert set(rendered) <= KIBANA_SETTINGS
     assert rendered["elasticsearch.username"] == "kibana_system"
@@ -210,6 +215,7 @@ def test_kibana_yml_refuses_what_kibanas_config_reader_would_substitute():
             password="x${KIBANA_PASSWORD}",
             base_path="/kibana",
             public_url="http://127.0.0.1:8000/kibana",
+            encryption_keys=KEYS,
         )
 
 

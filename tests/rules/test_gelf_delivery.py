@@ -136,19 +136,21 @@ def test_the_output_creates_as_the_writer_role_allows():
 def test_nothing_but_braces_follows_the_password(alerts):
     """logstash-core/lib/logstash/compiler.rb v8.19.4 l.32 raises `grammar.failure_reason`,
     treetop's "Expected ... at line L, column C (byte B) after <the input up to the error>": a
-    syntax error placed after the password would print it in Logstash's log."""
-    password = "pw-not-in-logs"
-    pipeline = logstash_conf.pipeline(
-        elasticsearch_url="http://elasticsearch:9200",
-        alerts=alerts,
-        writer=("lab_logstash_writer", password),
-    )
-    after = pipeline[pipeline.rindex(password) + len(password) + 1 :]
+    syntax error placed after a password would print it in Logstash's log. The alerts pipeline
+    holds two (the writer's, then the HTTP input's, whose section comes last)."""
+    password, last = "pw-not-in-logs", "webhook-pw-last"
+    url = "http://elasticsearch:9200"
+    writer = ("lab_logstash_writer", password)
+    if alerts:
+        pipeline = logstash_conf.alerts_pipeline(
+            elasticsearch_url=url, writer=writer, webhook=("lab_alertmanager", last)
+        )
+    else:
+        pipeline, last = logstash_conf.pipeline(elasticsearch_url=url, writer=writer), password
+    after = pipeline[pipeline.rindex(last) + len(last) + 1 :]
     assert set(after) <= set("} \n"), after
-    # Any earlier copy (the alert output's) is only followed by the renderer's own text.
-    first = pipeline.index(password)
-    assert pipeline.count(password) == (2 if alerts else 1)
-    assert password not in pipeline[first + len(password) : pipeline.rindex(password)]
+    assert pipeline.count(password) == 1
+    assert pipeline.count(last) == 1
 
 
 def test_the_secret_sits_only_in_the_masked_password_option():

@@ -10,6 +10,8 @@ import fnmatch
 import json
 import re
 
+import pytest
+
 from stack.configs import elasticsearch_template, logstash_conf, logstash_health
 
 # logstash-core/lib/logstash/{inputs,filters,outputs}/base.rb and plugin_mixins: common options.
@@ -57,7 +59,10 @@ OPTION = re.compile(r"^\s*([a-z_]+)\s*=>\s*(.*)$")
 
 
 def pipeline(alerts: bool) -> str:
-    return logstash_conf.pipeline(elasticsearch_url="http://elasticsearch:9200", alerts=alerts)
+    """The logs pipeline, and the alerts pipeline after it with `alerts` (both files' text)."""
+    url = "http://elasticsearch:9200"
+    alerts_text = logstash_conf.alerts_pipeline(elasticsearch_url=url) if alerts else ""
+    return logstash_conf.pipeline(elasticsearch_url=url) + alerts_text
 
 
 def plugins(text: str) -> list[tuple[str, str, dict[str, str]]]:
@@ -108,16 +113,27 @@ def test_every_plugin_and_option_exists_in_the_bundled_version():
 
 def test_the_output_index_matches_the_template_pattern():
     """logstash-core/src/main/java/org/logstash/StringInterpolation.java (`%{+FMT}` is Joda in
-    UTC) and logstash-output-elasticsearch lib/logstash/outputs/elasticsearch/template_manager.rb
-    (the file goes to _index_template/<template_name> as is)."""
+    UTC): the daily index falls under the template the setup step installs."""
     template = json.loads(elasticsearch_template.render())
     outputs = [o for s, n, o in plugins(pipeline(False)) if s == "output"]
     (output,) = outputs
     day = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     index = re.sub(r"%\{\+YYYY\.MM\.dd\}", day.strftime("%Y.%m.%d"), json.loads(output["index"]))
     assert any(fnmatch.fnmatchcase(index, p) for p in template["index_patterns"]), index
-    assert json.loads(output["template_name"]) == elasticsearch_template.NAME
-    assert json.loads(output["template"]) == logstash_conf.TEMPLATE_FILE
+
+
+@pytest.mark.parametrize("alerts", [False, True])
+def test_no_output_installs_a_template(alerts):
+    """logstash-output-elasticsearch v11.22.13 lib/logstash/outputs/elasticsearch.rb:
+    `config :manage_template, :validate => :boolean, :default => true`, and
+    template_manager.rb's install_template returns at once `if !plugin.manage_template`: left
+    at its default, the output would PUT its template at start, which needs
+    `manage_index_templates` (issue 22: the writer no longer has it)."""
+    outputs = [o for s, n, o in plugins(pipeline(alerts)) if (s, n) == ("output", "elasticsearch")]
+    assert len(outputs) == (2 if alerts else 1)
+    for output in outputs:
+        assert output.get("manage_template") == "false", output
+        assert not {"template", "template_name", "template_overwrite"} & set(output), output
 
 
 # The Elasticsearch the outputs write to (docs/product-rules.md: the pinned 8.19.4).

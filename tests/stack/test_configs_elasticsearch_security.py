@@ -21,7 +21,10 @@ DAY = "2026.01.31"
 
 def written_indices() -> list[str]:
     """Every index the rendered pipeline writes on a given day (logs and alerts)."""
-    pipeline = logstash_conf.pipeline(elasticsearch_url="http://elasticsearch:9200", alerts=True)
+    url = "http://elasticsearch:9200"
+    pipeline = logstash_conf.pipeline(elasticsearch_url=url) + logstash_conf.alerts_pipeline(
+        elasticsearch_url=url
+    )
     names = re.findall(r'index => "([^"]+)"', pipeline)
     assert len(names) == 2, names  # the log output and the alert output
     return [name.replace("%{+YYYY.MM.dd}", DAY) for name in names]
@@ -59,7 +62,9 @@ def test_the_writer_can_neither_read_nor_delete():
     granted = {p for group in role["indices"] for p in group["privileges"]}
     assert granted == {"create_doc", "auto_configure"}
     assert not granted & {"read", "write", "index", "delete", "delete_index", "all", "manage"}
-    assert set(role["cluster"]) == {"manage_index_templates", "monitor"}
+    # monitor: `GET /` and `_license` when the output connects; no template rights (the setup
+    # step installs the templates, the outputs have manage_template => false).
+    assert set(role["cluster"]) == {"monitor"}
     assert "applications" not in role
 
 
@@ -121,6 +126,7 @@ KIBANA = dict(
     elasticsearch_url="http://elasticsearch:9200",
     base_path="/kibana",
     public_url="http://127.0.0.1:8000/kibana",
+    encryption_keys={name: f"{n}" * 32 for n, name in enumerate(kibana_yml.ENCRYPTION_KEYS)},
 )
 
 

@@ -53,7 +53,7 @@ def test_logstash_pipeline_matches_the_contract():
     assert 'hosts => ["http://elasticsearch:9200"]' in pipeline
     assert f'index => "{LOGS_INDEX_PREFIX}%{{+YYYY.MM.dd}}"' in pipeline
     assert 'data_stream => "false"' in pipeline
-    assert f'template => "{logstash_conf.TEMPLATE_FILE}"' in pipeline
+    assert "manage_template => false" in pipeline
     assert pipeline.count("{") == pipeline.count("}")
 
 
@@ -63,15 +63,25 @@ def test_the_index_written_matches_the_templates_pattern():
     assert pattern == [LOGS_INDEX_PATTERN]
     assert LOGS_INDEX_PATTERN == LOGS_INDEX_PREFIX + "*"
     pipeline = logstash_conf.pipeline(elasticsearch_url="http://elasticsearch:9200")
-    assert f'template_name => "{elasticsearch_template.NAME}"' in pipeline
+    assert f'index => "{LOGS_INDEX_PREFIX}%{{+YYYY.MM.dd}}"' in pipeline
 
 
 def test_settings_persist_the_queue_on_the_data_volume():
     settings = yaml.safe_load(logstash_conf.settings())
     assert settings["queue.type"] == "persisted"
     assert settings["path.queue"].startswith(logstash_conf.DATA_DIR + "/")
-    assert settings["path.config"] == logstash_conf.PIPELINE_DIR
-    assert logstash_conf.PIPELINE_FILE.startswith(settings["path.config"] + "/")
+    # No path.config: it would make Logstash ignore pipelines.yml (local.rb `match?`).
+    assert "path.config" not in settings
+
+
+def test_pipelines_yml_names_the_logs_and_the_alerts_pipeline_apart():
+    """Logstash 8.19 docs "Multiple Pipelines": a list of `pipeline.id` + `path.config`."""
+    assert yaml.safe_load(logstash_conf.pipelines(alerts=False)) == [
+        {"pipeline.id": "main", "path.config": logstash_conf.PIPELINE_FILE}
+    ]
+    both = yaml.safe_load(logstash_conf.pipelines(alerts=True))
+    assert [entry["pipeline.id"] for entry in both] == ["main", "alerts"]
+    assert both[1]["path.config"] == logstash_conf.ALERTS_PIPELINE_FILE != both[0]["path.config"]
 
 
 def test_traefik_access_lines_land_on_the_contracts_fields():

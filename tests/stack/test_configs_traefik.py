@@ -173,10 +173,13 @@ def test_traefik_dynamic_refuses_a_function_without_replicas():
 
 
 class _Backend(BaseHTTPRequestHandler):
-    """A replica stand-in: answers /health and echoes the path it was asked for."""
+    """A replica stand-in: answers /health and echoes the path it was asked for (and whether
+    a credential reached it)."""
 
     def do_GET(self):
-        json_answer(self, 200, {"path": self.path, "port": self.server.server_port})
+        answer = {"path": self.path, "port": self.server.server_port}
+        answer["authorization"] = self.headers.get("Authorization")
+        json_answer(self, 200, answer)
 
     def log_message(self, *args):
         pass

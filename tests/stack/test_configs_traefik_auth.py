@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import bcrypt
 import pytest
 import requests
 import yaml
@@ -22,37 +23,53 @@ from tests.support.processes import stop_process
 AWKWARD_PASSWORD = 'it\'s a "pass" word: \\ ü'
 
 
+SALT = "lab-salt-generated-per-lab"
+
+
 @pytest.mark.parametrize("password", ["secret", AWKWARD_PASSWORD, "x" * 40])
-def test_apr1_is_what_openssl_writes(password):
-    """The same algorithm as Apache's htpasswd -m: openssl computes it independently."""
-    salt = htpasswd.derived_salt(password)
-    expected = subprocess.run(
-        ["openssl", "passwd", "-apr1", "-salt", salt, password],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    assert htpasswd.apr1(password, salt) == expected
+def test_the_hash_is_bcrypt_that_checks_the_password(password):
+    """The bcrypt package checks it independently of the code that made the salt."""
+    user, hashed = traefik_yaml.basic_auth_users(password, SALT).rstrip("\n").split(":", 1)
+    assert user == traefik_yaml.ADMIN_USER
+    assert hashed.startswith(f"$2b${htpasswd.COST:02d}$"), hashed
+    assert bcrypt.checkpw(password.encode(), hashed.encode())
+    assert not bcrypt.checkpw((password + "x").encode(), hashed.encode())
 
 
 def test_users_file_is_deterministic_and_changes_with_the_password():
-    """An unchanged password renders the same upload, so Traefik is not replaced."""
-    first = traefik_yaml.basic_auth_users("generated-secret")
-    assert first == traefik_yaml.basic_auth_users("generated-secret")
-    assert first != traefik_yaml.basic_auth_users("generated-secreT")
-    user, secret = first.strip().split(":")  # Traefik's basicUserParser wants exactly two parts
+    """An unchanged password and salt secret render the same upload (Traefik not replaced)."""
+    first = traefik_yaml.basic_auth_users("generated-secret", SALT)
+    assert first == traefik_yaml.basic_auth_users("generated-secret", SALT)
+    assert first != traefik_yaml.basic_auth_users("generated-secreT", SALT)
+    user, _hash = first.strip().split(":")  # Traefik's basicUserParser wants exactly two parts
     assert user == traefik_yaml.ADMIN_USER == "admin"
-    assert secret.startswith("$apr1$")
     assert "generated-secret" not in first
     assert first.endswith("\n")
     assert first.count("\n") == 1
 
 
+def test_the_salt_comes_from_the_labs_secret_not_from_the_password():
+    """Two labs with the same password share no hash: the salt is the lab's generated secret
+    (issue 22: it was derived from the password under a key in the source)."""
+    one = traefik_yaml.basic_auth_users("same-password", "salt-of-lab-one")
+    other = traefik_yaml.basic_auth_users("same-password", "salt-of-lab-two")
+    assert one != other
+    # bcrypt's 22 salt characters follow `$2b$NN$`; they differ between the labs.
+    assert one.split("$")[3][:22] != other.split("$")[3][:22]
+    with pytest.raises(ValueError, match="passwordHashSalt"):
+        traefik_yaml.basic_auth_users("same-password", "")
+
+
+def test_a_password_longer_than_bcrypt_reads_is_refused_by_name():
+    with pytest.raises(ValueError, match="at most 72"):
+        traefik_yaml.basic_auth_users("x" * 73, SALT)
+
+
 def test_users_file_refuses_what_traefik_could_not_parse():
     with pytest.raises(ValueError, match="empty"):
-        traefik_yaml.basic_auth_users("")
+        traefik_yaml.basic_auth_users("", SALT)
     with pytest.raises(ValueError, match="':'"):
-        htpasswd.line("ad:min", "x")
+        htpasswd.line("ad:min", "x", SALT)
 
 
 def test_auth_guards_the_dashboard_and_the_monitoring_routes_only():
@@ -66,17 +83,24 @@ def test_auth_guards_the_dashboard_and_the_monitoring_routes_only():
             users_file=traefik_yaml.USERS_FILE,
         )
     )["http"]
+    # removeHeader: the admin's Authorization stops at Traefik (Traefik v3
+    # pkg/middlewares/auth/basic_auth.go: `if b.headerField... ; if b.removeHeader {
+    # req.Header.Del(authorizationHeader) }`), so no backend sees the password.
     assert dynamic["middlewares"][traefik_yaml.AUTH_MIDDLEWARE] == {
-        "basicAuth": {"usersFile": "/run/secrets/traefik-users"}
+        "basicAuth": {"usersFile": "/run/secrets/traefik-users", "removeHeader": True}
     }
     guarded = {
         name
         for name, router in dynamic["routers"].items()
         if traefik_yaml.AUTH_MIDDLEWARE in router.get("middlewares", [])
     }
-    # Grafana and Kibana ask their own login; the functions are the public API.
-    assert guarded == {"dashboard", "prometheus", "alertmanager"}
-    assert guarded - {"dashboard"} == set(traefik_yaml.MONITORING_ROUTES)  # the refusal's hint
+    # Grafana and Kibana ask their own login; the functions are the public API; Prometheus and
+    # Alertmanager check the person's login themselves (their web config, issue 22), so
+    # Traefik passes the Authorization header through to them.
+    assert guarded == {"dashboard"}
+    assert {"prometheus", "alertmanager"} == set(traefik_yaml.MONITORING_ROUTES)
+    for ui in traefik_yaml.MONITORING_ROUTES:
+        assert ui in dynamic["routers"], ui
     dashboard = dynamic["routers"]["dashboard"]
     assert dashboard["service"] == "api@internal"
     assert dashboard["entryPoints"] == ["traefik"]
@@ -100,7 +124,7 @@ def test_real_traefik_asks_for_the_password(tmp_path, backend):  # noqa: F811
     traefik = Path(sys.executable).parent / "traefik"
     web_port, api_port = free_port(), free_port()
     users = tmp_path / "users"
-    users.write_text(traefik_yaml.basic_auth_users(AWKWARD_PASSWORD))
+    users.write_text(traefik_yaml.basic_auth_users(AWKWARD_PASSWORD, SALT))
     users.chmod(0o400)
     dynamic = tmp_path / "dynamic.yml"
     dynamic.write_text(
@@ -133,7 +157,7 @@ def test_real_traefik_asks_for_the_password(tmp_path, backend):  # noqa: F811
             file_provider_loaded, timeout=30, interval=0.2, what="traefik's file provider loaded"
         )
         results = {}
-        for url in (f"{api}/dashboard/", f"{api}/api/overview", f"{web}/prometheus/graph"):
+        for url in (f"{api}/dashboard/", f"{api}/api/overview"):
             anonymous = requests.get(url, timeout=5)
             wrong = requests.get(url, auth=("admin", "it's a"), timeout=5)
             right = requests.get(url, auth=login, timeout=5)
@@ -143,6 +167,8 @@ def test_real_traefik_asks_for_the_password(tmp_path, backend):  # noqa: F811
         assert set(results.values()) == {(401, 401, 200)}, results
         forwarded = requests.get(f"{web}/alertmanager/-/healthy", auth=login, timeout=5)
         assert forwarded.json()["path"] == "/alertmanager/-/healthy"  # serves there itself
+        # The person's own login reaches Alertmanager, which checks it (its web config).
+        assert forwarded.json()["authorization"].startswith("Basic ")
         stripped = requests.get(f"{web}/prometheus/-/healthy", auth=login, timeout=5)
         assert stripped.json()["path"] == "/-/healthy"  # Prometheus serves at / on the network
         # Health checks and Prometheus' scrape stay open; the function API is public.

@@ -1,6 +1,7 @@
-"""/prometheus through the real traefik and a real Prometheus (Debian's binary): the route asks
-for Traefik's login, and Prometheus serves at / as the lab network sees it while its UI and API
-answer under /prometheus/ for a browser (--web.external-url, --web.route-prefix=/)."""
+"""/prometheus through the real traefik and a real Prometheus (Debian's binary, 2.42): Prometheus
+asks for its own login (--web.config.file, web_config.render: issue 22), which Traefik passes
+through, and serves at / as the lab network sees it while its UI and API answer under
+/prometheus/ for a browser (--web.external-url, --web.route-prefix=/)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from lab.support import free_port, wait_for_http, wait_until
-from stack.configs import traefik_yaml
+from lab.support import free_port, wait_until
+from stack.configs import traefik_yaml, web_config
 from tests.stack.test_configs_traefik import backend  # noqa: F401 (fixture)
 from tests.support.processes import stop_process
 
 PASSWORD = "a generated password"
+MONITORING_PASSWORD = "the lab's own clients' password"
+SALT = "a generated salt"
 
 
 def start(argv: list[str], log: Path) -> subprocess.Popen:
@@ -38,7 +41,20 @@ def test_prometheus_answers_under_its_route_and_at_its_own_root(
     config = tmp_path / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 1s\n")
     users = tmp_path / "users"
-    users.write_text(traefik_yaml.basic_auth_users(PASSWORD))
+    users.write_text(traefik_yaml.basic_auth_users(PASSWORD, SALT))
+    web = tmp_path / "web-config.yml"
+    web.write_text(
+        web_config.render(
+            admin_password=PASSWORD, monitoring_password=MONITORING_PASSWORD, lab_salt=SALT
+        )
+    )
+    # promtool, the same release's checker, accepts the web config.
+    checked = subprocess.run(
+        [str(Path(prometheus_binary).with_name("promtool")), "check", "web-config", str(web)],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     dynamic = tmp_path / "dynamic.yml"
     dynamic.write_text(
         traefik_yaml.dynamic(
@@ -60,6 +76,7 @@ def test_prometheus_answers_under_its_route_and_at_its_own_root(
             f"--web.listen-address=127.0.0.1:{prometheus_port}",
             f"--web.external-url={public}",
             "--web.route-prefix=/",
+            f"--web.config.file={web}",
         ],
         tmp_path / "prometheus.log",
     )
@@ -68,8 +85,14 @@ def test_prometheus_answers_under_its_route_and_at_its_own_root(
         tmp_path / "traefik.log",
     )
     login = ("admin", PASSWORD)
+    monitoring = (web_config.MONITORING_USER, MONITORING_PASSWORD)
     try:
-        wait_for_http(f"{prometheus_url}/-/ready", timeout=30, process=prometheus)
+        wait_until(
+            lambda: requests.get(f"{prometheus_url}/-/ready", auth=monitoring, timeout=1).ok,
+            timeout=30,
+            interval=0.2,
+            what="Prometheus ready, asked with the monitoring login",
+        )
         # requests' errors are OSErrors: nothing listening yet counts as not ready.
         wait_until(
             lambda: requests.get(f"{public}-/ready", auth=login, timeout=1).status_code == 200,
@@ -81,11 +104,17 @@ def test_prometheus_answers_under_its_route_and_at_its_own_root(
         anonymous = requests.get(f"{public}{query}", timeout=5)
         through = requests.get(f"{public}{query}", auth=login, timeout=5)
         direct = requests.get(f"{prometheus_url}/{query}", timeout=5)
+        signed_in = requests.get(f"{prometheus_url}/{query}", auth=monitoring, timeout=5)
+        wrong = requests.get(f"{public}{query}", auth=("admin", "guess"), timeout=5)
         print(f"\n/prometheus: {anonymous.status_code} without, {through.status_code} with login")
+        # Prometheus itself refuses (issue 22: the direct port skipped Traefik's login).
         assert anonymous.status_code == 401
+        assert wrong.status_code == 401
+        assert direct.status_code == 401
         assert through.status_code == 200
         assert through.json()["data"]["result"][0]["value"][1] == "1"
-        assert direct.status_code == 200  # Grafana, probes and the front door call it at /
+        # Grafana, probes and Prometheus itself call it at / as the monitoring user.
+        assert signed_in.status_code == 200
         # The UI's root redirects under the public prefix (Debian's 2.42 to its classic page,
         # v3 to its own), and that page answers through the route.
         first = requests.get(public, auth=login, timeout=5, allow_redirects=False)

@@ -7,10 +7,13 @@ import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import bcrypt
 import pytest
+import yaml
 
 from stack import elasticsearch
-from tests.stack.captured import DYNAMIC, by_type, containers, runs
+from stack.configs import elasticsearch_security as security
+from tests.stack.captured import DYNAMIC, by_type, containers, declared_under, runs
 from tests.support.capture import MOCK_SECRETS
 
 
@@ -46,11 +49,14 @@ def test_the_elastic_password_reaches_it_as_files_only_uid_1000_reads(declared):
         return
     inputs = containers(declared)["lab-dev-elasticsearch"]["inputs"]
     password = MOCK_SECRETS["lab:elasticPassword"]
+    monitor = MOCK_SECRETS["lab:monitorPassword"]
     uploads = {u["file"]: u for u in inputs["uploads"]}
     for path in (elasticsearch.PASSWORD_FILE, elasticsearch.CURL_CONFIG_FILE):
         assert (uploads[path]["permissions"], uploads[path]["owner"]) == ("0400", "1000")
     assert uploads[elasticsearch.PASSWORD_FILE]["content"] == password
-    assert uploads[elasticsearch.CURL_CONFIG_FILE]["content"] == elasticsearch.curl_config(password)
+    # The health check signs in as the file realm's monitoring user (issue 22), not elastic.
+    assert uploads[elasticsearch.CURL_CONFIG_FILE]["content"] == elasticsearch.curl_config(monitor)
+    assert password not in uploads[elasticsearch.CURL_CONFIG_FILE]["content"]
     check = inputs["healthcheck"]["tests"]
     assert check[:5] == ["CMD", "curl", "-fsS", "-K", elasticsearch.CURL_CONFIG_FILE]
     assert password not in " ".join(check)
@@ -80,4 +86,28 @@ def test_curl_reads_the_login_of_its_config_file_as_written(tmp_path, password):
         subprocess.run(["curl", "-fsS", "-K", str(config), url], check=True, timeout=30)
     finally:
         server.shutdown()
-    assert seen == [f"elastic:{password}"]
+    assert seen == [f"lab_health:{password}"]
+
+
+def test_the_health_check_signs_in_as_a_file_realm_monitor_never_as_elastic():
+    """Issue 22: the check ran as `elastic` every 10 s. Elasticsearch 8.19's file realm
+    (docs "File-based user authentication": config/users holds `user:hash` with a bcrypt hash,
+    config/users_roles `role:user`; roles.yml defines the role) knows the user from the node's
+    start, before the setup step could create a native one. The bcrypt package checks the hash
+    against the monitoring password; the role holds cluster `monitor` only, which grants
+    cluster:monitor/health (ClusterPrivilegeResolver)."""
+    inputs = containers(declared_under("default"))["lab-dev-elasticsearch"]["inputs"]
+    uploads = {u["file"]: u for u in inputs["uploads"]}
+    curlrc = uploads[elasticsearch.CURL_CONFIG_FILE]["content"]
+    assert not curlrc.startswith('user = "elastic:'), curlrc
+    assert curlrc.startswith(f'user = "{security.HEALTH_USER}:')
+    user, hashed = uploads[security.FILE_REALM_USERS]["content"].strip().split(":", 1)
+    assert user == security.HEALTH_USER
+    assert hashed.startswith("$2a$")  # the prefix Elasticsearch's Hasher reads as bcrypt
+    assert bcrypt.checkpw(MOCK_SECRETS["lab:monitorPassword"].encode(), hashed.encode())
+    role, members = uploads[security.FILE_REALM_USERS_ROLES]["content"].strip().split(":")
+    assert members.split(",") == [security.HEALTH_USER]
+    roles = yaml.safe_load(uploads[security.FILE_ROLES]["content"])
+    assert roles == {role: {"cluster": ["monitor"], "indices": []}}
+    for path in (security.FILE_REALM_USERS, security.FILE_REALM_USERS_ROLES, security.FILE_ROLES):
+        assert (uploads[path]["permissions"], uploads[path]["owner"]) == ("0400", "1000"), path

@@ -15,9 +15,12 @@ import urllib.request
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
+from dashboards.alert_events import TEMPLATE_NAME
 from lab.support import REPO_ROOT
 from stack import elasticsearch_setup as setup
 from stack.configs import elasticsearch_security as security
+from stack.configs import elasticsearch_template
+from stack.elasticsearch import index_templates
 from tests.support.dynamic_providers import foreign_imports, run_pickled
 from tests.support.elasticsearch_standin import ElasticsearchStandIn
 
@@ -32,6 +35,7 @@ def props(url: str, **changes) -> dict:
         "kibana_system_password": "kibana-system-pw-1",
         "passwords": dict(PASSWORDS),
         **security.setup_inputs("7d"),
+        "index_templates": index_templates(),
     }
     return {**base, **changes}
 
@@ -64,7 +68,7 @@ def test_the_first_run_creates_every_user_role_and_the_policy(elasticsearch):
     assert set(security.roles()) <= set(server.roles)
     assert server.policies == {security.ILM_POLICY: security.ilm_policy("7d")["policy"]}
     writes = server.writes()
-    expected = 1 + len(security.roles()) + len(security.USERS) + 1
+    expected = 1 + len(security.roles()) + len(security.USERS) + 1 + 2  # + the two templates
     print(f"first run: {len(writes)} writes, {len(server.requests)} requests")
     assert len(writes) == expected
     assert writes[0][:2] == ("POST", "/_security/user/kibana_system/_password")
@@ -136,7 +140,14 @@ def test_no_password_reaches_an_output(elasticsearch):
     text = json.dumps(outs)
     for password in (ELASTIC, "kibana-system-pw-1", *PASSWORDS.values()):
         assert password not in text
-    assert set(outs) == {"elasticsearch_url", "roles", "users", "ilm_policies", "state_hash"}
+    assert set(outs) == {
+        "elasticsearch_url",
+        "roles",
+        "users",
+        "ilm_policies",
+        "index_templates",
+        "state_hash",
+    }
 
 
 def test_a_wrong_elastic_password_fails_naming_the_step_and_the_answer(elasticsearch):
@@ -288,3 +299,22 @@ def test_every_password_input_is_a_pulumi_secret(tmp_path):
         assert secret[key], key
     for key in ("elasticsearch_url", "roles", "users", "ilm_policies"):
         assert not secret[key], key
+
+
+def test_the_setup_installs_the_templates_and_the_writer_cannot(elasticsearch):
+    """Logstash's writer has no `manage_index_templates` (issue 22): its password cannot
+    rewrite a template in the cluster. The setup step, as `elastic`, installs both templates;
+    the writer, signed in with its own password, is refused by Elasticsearch's rule
+    (ClusterPrivilegeResolver, modelled by the stand-in) where it used to be allowed."""
+    server = elasticsearch()
+    provider().create(props(server.url))
+    assert set(server.index_templates) == {elasticsearch_template.NAME, TEMPLATE_NAME}
+    assert server.index_templates[elasticsearch_template.NAME]["index_patterns"] == ["lab-logs-*"]
+    writer = security.LOGSTASH_WRITER_USER
+    auth = setup.basic_auth(writer, PASSWORDS[writer])
+    status, answer = setup.call(
+        server.url, "PUT", "/_index_template/anything", {"index_patterns": ["*"]}, auth
+    )
+    assert status == 403, answer
+    assert "manage_index_templates" in answer["error"]["reason"]
+    assert "anything" not in server.index_templates

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.stack.captured import PARTS, VOLUME, by_type, containers, declared_under, upload
-from tests.support.capture import TEST_GRAFANA_PASSWORD, ProgramFailed, capture
+from tests.support.capture import MOCK_SECRETS, TEST_GRAFANA_PASSWORD, ProgramFailed, capture
 
 
 def password_inputs(container: dict, password: str) -> set[str]:
@@ -135,3 +135,21 @@ def test_grafana_knows_the_interval_prometheus_scrapes_at():
     (source,) = [s for s in datasources["datasources"] if s["type"] == "prometheus"]
     config = yaml.safe_load(upload(prometheus, "/etc/prometheus/prometheus.yml"))
     assert source["jsonData"]["timeInterval"] == config["global"]["scrape_interval"]
+
+
+def test_the_datasources_sign_in_to_prometheus_and_alertmanager_from_a_file():
+    """Issue 22: Prometheus and Alertmanager ask a login. Grafana 11.6 provisioning expands
+    `$__file{path}` in a datasource's values (pkg/services/provisioning/values, "Provision
+    Grafana" docs), so the password stays in a 0400 file and in Grafana's database encrypted
+    with the generated secret_key."""
+    grafana = containers(declared_under("default"))["lab-dev-grafana"]
+    datasources = yaml.safe_load(upload(grafana, "/etc/grafana/provisioning/datasources/lab.yml"))
+    uploads = {u["file"]: u for u in grafana["inputs"]["uploads"]}
+    for source in datasources["datasources"]:
+        assert source["basicAuth"] is True, source["name"]
+        assert source["basicAuthUser"] == "lab_monitoring", source["name"]
+        reference = source["secureJsonData"]["basicAuthPassword"]
+        path = reference.removeprefix("$__file{").removesuffix("}")
+        assert reference == f"$__file{{{path}}}", reference
+        assert uploads[path]["content"] == MOCK_SECRETS["lab:monitoringApiPassword"]
+        assert (uploads[path]["permissions"], uploads[path]["owner"]) == ("0400", "472")

@@ -74,14 +74,15 @@ def status():
     ],
 )
 def test_declared_check_in_each_state(status, part, level, healthy, tmp_path):
-    login = f"elastic:{MOCK_SECRETS['lab:elasticPassword']}" if part == "elasticsearch" else None
+    monitor = MOCK_SECRETS["lab:monitorPassword"]
+    login = f"lab_health:{monitor}" if part == "elasticsearch" else None
     files = uploaded_files(part, tmp_path)
     assert (run(declared_check(part), status(level, login), files) == 0) is healthy
 
 
 def test_elasticsearch_check_fails_with_another_password(status, tmp_path):
-    """Security on: the check signs in with the declared elastic password, or fails."""
-    base = status("available", "elastic:another-password")
+    """Security on: the check signs in with the declared monitoring password, or fails."""
+    base = status("available", "lab_health:another-password")
     assert run(declared_check("elasticsearch"), base, uploaded_files("elasticsearch", tmp_path))
 
 

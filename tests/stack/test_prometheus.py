@@ -44,7 +44,9 @@ def test_prometheus_scrapes_every_replica_with_rules_and_a_volume(declared):
         {"containerPath": "/prometheus", "volumeName": volume["inputs"]["name"]}
     ]
     assert volume["urn"] in prometheus["dependencies"]
-    assert declared["outputs"]["prometheus_url"] == "http://127.0.0.1:9090"
+    # Through Traefik: no direct port unless lab:publishMonitoringPorts (issue 22).
+    assert declared["outputs"]["prometheus_url"] == "http://127.0.0.1:8000/prometheus/"
+    assert not prometheus["inputs"].get("ports"), prometheus["urn"]
 
 
 def test_promtool_accepts_the_uploaded_prometheus_config_and_rules(promtool, tmp_path):

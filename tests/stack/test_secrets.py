@@ -9,10 +9,10 @@ import json
 import pytest
 
 from tests.stack.captured import CONFIGS, containers, declared_under
-from tests.support.capture import TEST_GRAFANA_PASSWORD
+from tests.support.capture import MOCK_SECRETS, TEST_GRAFANA_PASSWORD
 
-# Every password the mocks feed the program.
-PASSWORDS = (TEST_GRAFANA_PASSWORD,)
+# Every password and key the mocks feed the program (stack/settings_tables.SECRETS).
+PASSWORDS = tuple(MOCK_SECRETS.values())
 INSPECTED = ("envs", "command", "entrypoints", "labels")
 
 
@@ -52,6 +52,6 @@ def test_every_password_is_a_secret_file_for_the_process_user_only(config_name):
 
 def test_grafana_password_file_is_owned_by_grafanas_uid():
     grafana = containers(declared_under("default"))["lab-dev-grafana"]
-    (entry,) = [u for u in grafana["inputs"]["uploads"] if _holds_password(u)]
+    (entry,) = [u for u in grafana["inputs"]["uploads"] if TEST_GRAFANA_PASSWORD in json.dumps(u)]
     # Grafana's image runs as uid 472; run.sh reads the file as that user (product-rules G5).
     assert (entry["owner"], entry["permissions"]) == ("472", "0400"), grafana["urn"]

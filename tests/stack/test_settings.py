@@ -16,7 +16,7 @@ from tests.support.capture import OPEN_BY_DEFAULT, OPEN_ON_SWARM, REPO_ROOT
 
 KNOWN = (
     "replicas, metrics, grafana, logs, bindAddress, allowOpenPorts, lifecycle, "
-    "prometheusRetention, "
+    "publishMonitoringPorts, prometheusRetention, "
     "prometheusRetentionSize, logRetention, elasticsearchHeap, "
     "logstashHeap, slowCallMs, engine, swarmStateHost, swarmEncryption, alerting, probes, host, "
     "alertReceivers, images, ports, "
@@ -24,7 +24,10 @@ KNOWN = (
     "kibanaSystemPassword, "
     "logstashWriterPassword, kibanaImporterPassword, labUserPassword, monitorPassword, "
     "traefikAdminPassword, alertReceiverSecrets, tlsCaCertificate, tlsCaKey, "
-    "elasticsearchTlsCertificate, elasticsearchTlsKey, kibanaTlsCertificate, kibanaTlsKey"
+    "elasticsearchTlsCertificate, elasticsearchTlsKey, kibanaTlsCertificate, kibanaTlsKey, "
+    "traefikAdminPassword, alertWebhookPassword, monitoringApiPassword, passwordHashSalt, "
+    "grafanaSecretKey, "
+    "kibanaSecurityEncryptionKey, kibanaSavedObjectsEncryptionKey, kibanaReportingEncryptionKey"
 )
 # (config under `lab:`, the one message a user reads)
 INVALID = {
@@ -144,7 +147,11 @@ def test_urls_follow_the_switches():
     urls = settings.parse({"logs": False, "grafana": False}).urls()
     assert urls["kibana_url"] is None
     assert urls["grafana_url"] is None
-    assert urls["prometheus_url"] == "http://127.0.0.1:9090"
+    # Through Traefik: the direct port only with lab:publishMonitoringPorts (issue 22).
+    assert urls["prometheus_url"] == "http://127.0.0.1:8000/prometheus/"
+    published = settings.parse({"publishMonitoringPorts": True}).urls()
+    assert published["prometheus_url"] == "http://127.0.0.1:9090"
+    assert published["alertmanager_url"] == "http://127.0.0.1:9093/alertmanager/"
     # Grafana reads Prometheus: without metrics there is no Grafana whatever its switch says.
     assert settings.parse({"metrics": False}).urls()["grafana_url"] is None
 
@@ -163,29 +170,31 @@ def test_a_reachable_bind_address_is_refused_naming_each_open_port():
         settings.parse({"bindAddress": "0.0.0.0"})
     message = str(refused.value)
     assert message.startswith("lab:bindAddress = '0.0.0.0' publishes ports"), message
-    for port in ("prometheus 9090/tcp", "gelf 12201/tcp", "alertmanager 9093/tcp"):
-        assert port in message, message
+    assert "gelf 12201/tcp" in message, message
     # Each of these asks for a login now: Grafana's, Traefik's basic auth on its dashboard,
-    # Elasticsearch security (Kibana's login is Elasticsearch's); the function API is public.
-    for port in ("grafana 3000", "traefik 8080", "elasticsearch 9200", "kibana 5601"):
+    # Elasticsearch security (Kibana's login is Elasticsearch's), Prometheus' and
+    # Alertmanager's web config (issue 22); the function API is public.
+    for port in (
+        "grafana 3000",
+        "traefik 8080",
+        "elasticsearch 9200",
+        "kibana 5601",
+        "prometheus 9090",
+        "alertmanager 9093",
+    ):
         assert port not in message, message
-    assert "lab:allowOpenPorts: [prometheus, gelf, alertmanager]" in message
+    assert "lab:allowOpenPorts: [gelf]" in message
 
 
 def test_the_refusal_names_only_the_ports_of_running_parts_with_their_numbers():
-    config = {
-        "bindAddress": "192.0.2.7",
-        "logs": False,
-        "alerting": False,
-        "ports": {"prometheus": 19090},
-    }
+    config = {"bindAddress": "192.0.2.7", "metrics": False, "ports": {"gelf": 12301}}
     with pytest.raises(SettingsError) as refused:
         settings.parse(config)
     ports = str(refused.value).split("every machine that reaches it: ")[1].split(". Bind")[0]
     named = [entry.split(": ")[0] for entry in ports.split("; ")]
-    assert named == ["prometheus 19090/tcp"], ports
+    assert named == ["gelf 12301/tcp"], ports
     # Nothing without a login runs: nothing to refuse.
-    assert settings.parse({**config, "metrics": False}).bind_address == "192.0.2.7"
+    assert settings.parse({**config, "logs": False}).bind_address == "192.0.2.7"
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "::1"])
@@ -204,12 +213,12 @@ def test_allow_open_ports_is_the_explicit_override_and_typed():
 def test_allow_open_ports_accepts_only_the_ports_it_names():
     """Issue 22: the override names each port; one left out is still refused, by name."""
     with pytest.raises(SettingsError) as refused:
-        settings.parse({"bindAddress": "0.0.0.0", "allowOpenPorts": ["prometheus", "gelf"]})
+        settings.parse({"bindAddress": "0.0.0.0", "allowOpenPorts": ["prometheus"]})
     message = str(refused.value)
-    assert "alertmanager 9093/tcp" in message, message
+    # Prometheus asks its own login now (issue 22); the GELF input, not named, is refused.
+    assert "gelf 12201/tcp" in message, message
     assert "prometheus 9090" not in message, message
-    assert "gelf 12201" not in message, message
-    assert "lab:allowOpenPorts: [alertmanager]" in message, message
+    assert "lab:allowOpenPorts: [gelf]" in message, message
 
 
 def test_allow_open_ports_from_the_engine_is_json_text():

@@ -123,14 +123,17 @@ class AlertingLab:
 
     def query(self, expr: str) -> list[dict]:
         answer = requests.get(
-            self.lab.url("prometheus") + "/api/v1/query", params={"query": expr}, timeout=5
+            self.lab.url("prometheus") + "/api/v1/query",
+            params={"query": expr},
+            auth=self.lab.monitoring_login,
+            timeout=5,
         )
         answer.raise_for_status()
         return answer.json()["data"]["result"]
 
     def alertmanager_alerts(self) -> list[dict]:
         url = self.lab.url("alertmanager") + ALERTMANAGER_SUB_PATH + "/api/v2/alerts"
-        return requests.get(url, timeout=5).json()
+        return requests.get(url, auth=self.lab.monitoring_login, timeout=5).json()
 
     def wait_for_notification(self, since: int, status: str, alertname: str, **labels) -> float:
         """The receipt time of the first notification after record `since` of this group."""

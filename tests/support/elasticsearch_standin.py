@@ -12,9 +12,11 @@ x-pack/plugin/core at 8.x):
   granted by the cluster privileges [<privileges>]";
 - answers: PUT role `{"role": {"created": b}}` (RestPutRoleAction), PUT user `{"created": b}`
   (RestPutUserAction), change password `{}` (RestChangePasswordAction), PUT ILM policy
-  `{"acknowledged": true}`; a reserved user cannot be PUT (400 "user [x] is reserved and only the
-  password can be changed"), a new user needs a password of at least 6 characters, unknown
-  privilege names are refused (IndexPrivilege.java / ClusterPrivilegeResolver.java).
+  `{"acknowledged": true}`, PUT index template `{"acknowledged": true}` with the
+  `manage_index_templates` (or `manage`) cluster privilege; a reserved user cannot be PUT
+  (400 "user [x] is reserved and only the password can be changed"), a new user needs a
+  password of at least 6 characters, unknown privilege names are refused (IndexPrivilege.java,
+  ClusterPrivilegeResolver.java).
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ TIME_VALUE = re.compile(r"^\d+(nanos|micros|ms|s|m|h|d)$")
 # action -> the cluster privileges that grant it (ClusterPrivilegeResolver)
 ACTIONS = {
     "main": ("cluster:monitor/main", ("monitor", "manage", "all")),
+    "cluster_health": ("cluster:monitor/health", ("monitor", "manage", "all")),
     "put_role": ("cluster:admin/xpack/security/role/put", ("manage_security", "all")),
     "put_user": ("cluster:admin/xpack/security/user/put", ("manage_security", "all")),
     "change_password": (
@@ -100,6 +103,12 @@ ACTIONS = {
         ("manage_security", "all"),
     ),
     "put_ilm": ("cluster:admin/ilm/put", ("manage_ilm", "manage", "all")),
+    # ClusterPrivilegeResolver: MANAGE_INDEX_TEMPLATES and MANAGE name the
+    # `indices:admin/index_template/*` actions (a cluster privilege, though an indices action).
+    "put_index_template": (
+        "indices:admin/index_template/put",
+        ("manage_index_templates", "manage", "all"),
+    ),
 }
 
 
@@ -122,6 +131,7 @@ class ElasticsearchStandIn(ThreadingHTTPServer):
             "kibana_system": {"password": None, "roles": ["kibana_system"]},
         }
         self.policies: dict[str, dict] = {}
+        self.index_templates: dict[str, dict] = {}
 
     @property
     def url(self) -> str:
@@ -218,10 +228,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self) -> tuple[str, str] | None:
         patterns = (
             ("GET", r"^/$", "main"),
+            ("GET", r"^/_cluster/health(\?.*)?$", "cluster_health"),
             ("PUT", r"^/_security/role/([^/]+)$", "put_role"),
             ("PUT", r"^/_security/user/([^/]+)$", "put_user"),
             ("POST", r"^/_security/user/([^/]+)/_password$", "change_password"),
             ("PUT", r"^/_ilm/policy/([^/]+)$", "put_ilm"),
+            ("PUT", r"^/_index_template/([^/]+)$", "put_index_template"),
         )
         for method, pattern, key in patterns:
             match = re.match(pattern, self.path)
@@ -321,3 +333,16 @@ class _Handler(BaseHTTPRequestHandler):
                 )
         self.server.policies[name] = policy
         self._send(200, {"acknowledged": True})
+
+    def _put_index_template(self, name: str, body: dict) -> None:
+        # MetadataIndexTemplateService: a composable template needs index_patterns.
+        if not isinstance(body, dict) or not body.get("index_patterns"):
+            return self._invalid(
+                "Validation Failed: 1: index patterns are missing;", "action_request_validation"
+            )
+        self.server.index_templates[name] = body
+        self._send(200, {"acknowledged": True})
+
+    def _cluster_health(self, _name: str, _body: Any) -> None:
+        # One node holding no replica: yellow at best (RestClusterHealthAction's body).
+        self._send(200, {"cluster_name": "lab", "status": "yellow", "number_of_nodes": 1})

@@ -20,6 +20,7 @@ import docker
 
 from lab.automation import project_name
 from lab.support import free_port
+from stack.configs import web_config
 from stack.settings import LabSettings, parse, strip_namespace
 from tests.support.declared import (
     CAPTURE_DIR,
@@ -67,6 +68,8 @@ def harness_config(ports: Mapping[str, int], **overrides: object) -> dict[str, o
         "lab:bindAddress": "127.0.0.1",
         "lab:images": STANDIN_IMAGES,
         "lab:ports": dict(ports),
+        # The tests read Prometheus and Alertmanager at their own ports, signed in (issue 22).
+        "lab:publishMonitoringPorts": True,
         **overrides,
     }
 
@@ -96,6 +99,16 @@ class LiveLab:
     @property
     def ports(self) -> dict[str, int]:
         return dict(self.settings.ports)
+
+    @property
+    def monitoring_login(self) -> tuple[str, str]:
+        """Prometheus' and Alertmanager's login for the lab's own clients, as declared (the
+        password file the program uploads to Prometheus)."""
+        inputs = self.containers[self.the_container("prometheus")]
+        (password,) = [
+            u["content"] for u in inputs["uploads"] if u["file"] == web_config.PASSWORD_FILE
+        ]
+        return web_config.MONITORING_USER, password
 
     def url(self, port_key: str) -> str:
         return self.settings.url(port_key)

@@ -27,6 +27,7 @@ class Webhook:
         on_receive: Callable[[dict], None] | None = None,
     ) -> None:
         self.notifications: list[dict] = []
+        self.authorizations: list[str | None] = []  # each notification's Authorization header
         self.changed = threading.Condition()
         webhook = self
 
@@ -35,6 +36,7 @@ class Webhook:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 record = {"received": time.time(), "path": self.path, "body": json.loads(body)}
                 with webhook.changed:
+                    webhook.authorizations.append(self.headers.get("Authorization"))
                     webhook.notifications.append(record["body"])
                     webhook.changed.notify_all()
                 if on_receive is not None:

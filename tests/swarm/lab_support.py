@@ -12,6 +12,7 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 
+from stack.configs import web_config
 from tests.support import provider_model as model
 from tests.support.swarm_harness import CONFIG, NETWORK, SECRET, SERVICE
 from tests.swarm.conftest import report
@@ -126,7 +127,10 @@ def prometheus_api(swarm, service: str, path: str, **params: str):
         filters={"label": f"com.docker.swarm.service.name={service}"}
     )
     query = f"?{urllib.parse.urlencode(params)}" if params else ""
-    code, output = container.exec_run(["wget", "-qO-", f"http://localhost:9090{path}{query}"])
+    # Signed in as the lab's monitoring user, the header read from its secret file (issue 22).
+    header = f'"Authorization: $(cat {web_config.AUTH_HEADER_FILE})"'
+    url = f"'http://localhost:9090{path}{query}'"
+    code, output = container.exec_run(["sh", "-c", f"wget -qO- --header {header} {url}"])
     if code:
         return None
     return json.loads(output)["data"]
