@@ -103,8 +103,7 @@ KIBANA_PORT = 5601
 _WILDCARD_ADDRESSES = ("0.0.0.0", "::")
 
 
-# Here for every caller; defined with the grammar so that list readers may raise it too.
-SettingsError = grammar.SettingsError
+SettingsError = grammar.SettingsError  # defined with the grammar: list readers raise it too
 
 
 @dataclass(frozen=True)
@@ -132,8 +131,7 @@ class LabSettings:
     # `docker`: containers on one host; `swarm`: services on a swarm manager (stack/swarm.py).
     engine: str = "docker"
     swarm_state_host: str | None = None  # the state node's address (lab:swarmStateHost)
-    # IPsec (ESP) on the Swarm overlays between nodes; a kernel without ESP drops the traffic
-    # between nodes instead (docs/security.md, tests/swarm/test_encrypted_overlay.py).
+    # IPsec (ESP) on the Swarm overlays; a kernel without ESP drops it (docs/security.md).
     swarm_encryption: bool = True
     # Port keys accepted open without a login where other machines reach them (exposure.py).
     allow_open_ports: tuple[str, ...] = ()
@@ -206,10 +204,8 @@ class LabSettings:
 
     def memory_needed_mb(self, functions: int) -> int:
         """The sum of the memory limits of every container this config starts."""
-        total = 0
-        for part in self.parts():
-            count = functions * self.replicas if part == "function" else 1
-            total += count * self.memory_mb[part]
+        count = {"function": functions * self.replicas}
+        total = sum(count.get(part, 1) * self.memory_mb[part] for part in self.parts())
         return total + sum(s.replicas * s.memory_mb for s in self.services)
 
 

@@ -23,11 +23,11 @@ KNOWN = (
     "memoryMb, alertFor, alertTiming, services, grafanaAdminPassword, elasticPassword, "
     "kibanaSystemPassword, "
     "logstashWriterPassword, kibanaImporterPassword, labUserPassword, monitorPassword, "
-    "traefikAdminPassword, alertReceiverSecrets, tlsCaCertificate, tlsCaKey, "
-    "elasticsearchTlsCertificate, elasticsearchTlsKey, kibanaTlsCertificate, kibanaTlsKey, "
     "traefikAdminPassword, alertWebhookPassword, monitoringApiPassword, passwordHashSalt, "
     "grafanaSecretKey, "
-    "kibanaSecurityEncryptionKey, kibanaSavedObjectsEncryptionKey, kibanaReportingEncryptionKey"
+    "kibanaSecurityEncryptionKey, kibanaSavedObjectsEncryptionKey, kibanaReportingEncryptionKey, "
+    "alertReceiverSecrets, tlsCaCertificate, tlsCaKey, "
+    "elasticsearchTlsCertificate, elasticsearchTlsKey, kibanaTlsCertificate, kibanaTlsKey"
 )
 # (config under `lab:`, the one message a user reads)
 INVALID = {

@@ -35,6 +35,7 @@ SWARM_OWN_FILES = {
     blackbox_yaml.CONFIG_FILE,
     kibana_yml.CONFIG_FILE,
     logstash_conf.PIPELINE_FILE,
+    logstash_conf.ALERTS_PIPELINE_FILE,
 }
 STATEFUL = ("prometheus", "alertmanager", "grafana", "elasticsearch", "logstash", "kibana")
 

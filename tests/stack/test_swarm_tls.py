@@ -73,8 +73,10 @@ def test_kibana_trusts_only_the_labs_ca():
 def test_every_logstash_output_trusts_only_the_labs_ca():
     """logstash-output-elasticsearch 11.22 options: hosts, ssl_certificate_authorities,
     ssl_verification_mode (default full)."""
-    path = "/usr/share/logstash/pipeline/logstash.conf"
-    pipeline = secret_files("logstash")[path][0]
+    files = secret_files("logstash")
+    pipeline = "".join(
+        files[f"/usr/share/logstash/pipeline/{name}.conf"][0] for name in ("logstash", "alerts")
+    )
     outputs = pipeline.split("elasticsearch {")[1:]
     assert len(outputs) == 2, "the logs and the alerts outputs"
     for output in outputs:

@@ -76,7 +76,7 @@ def https_node(certificate: str, key: str, directory: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def declared_exporter(tmp_path_factory) -> Iterator[str]:
     """The real blackbox exporter (Debian's) with the blackbox config the Swarm lab declares,
-    its CA file the declared secret's content (written here instead of /run/secrets)."""
+    its CA and password files the declared secrets' content (written here, not /run/secrets)."""
     binary = packaged_binary(
         "the blackbox exporter", "prometheus-blackbox-exporter", "blackbox_exporter"
     )
@@ -87,6 +87,10 @@ def declared_exporter(tmp_path_factory) -> Iterator[str]:
     declared_ca = http["tls_config"]["ca_file"]
     (workdir / "ca.crt").write_text(secret_files("blackbox")[declared_ca][0])
     http["tls_config"]["ca_file"] = str(workdir / "ca.crt")
+    # The probe also signs in (issue 22): its password file, the declared secret's content.
+    declared_password = http["basic_auth"]["password_file"]
+    (workdir / "password").write_text(secret_files("blackbox")[declared_password][0])
+    http["basic_auth"]["password_file"] = str(workdir / "password")
     (workdir / "config.yml").write_text(yaml.safe_dump(document))
     url = f"http://127.0.0.1:{free_port()}"
     argv = [
