@@ -14,7 +14,9 @@ def test_indexed_lines_come_from_a_metric_the_declared_exporter_exports():
     BuildFQName(namespace "elasticsearch", "indices", "docs_primary"), a gauge of
     Primaries.Docs.Count labelled `index` and `cluster`, exported only with `--es.indices`."""
     assert "_".join(("elasticsearch", "indices", "docs_primary")) == promql.INDEXED_DOCS
-    args = SimpleNamespace(elasticsearch_url="http://elasticsearch:9200", username="lab_monitor")
+    args = SimpleNamespace(
+        elasticsearch_url="http://elasticsearch:9200", username="lab_monitor", ca_certificate=None
+    )
     shell_line = elasticsearch_exporter.start_command(args)[-1]
     assert "--es.indices" in shell_line.split()
     # The per-index label the query selects on, over the indices Logstash writes.

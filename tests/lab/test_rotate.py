@@ -149,7 +149,7 @@ def _traefik_answers(tmp_path: Path, backend_url: str, password: str, tries: lis
     traefik = Path(sys.executable).parent / "traefik"
     web_port, api_port = free_port(), free_port()
     users = tmp_path / f"users-{len(password)}-{password[:4]}"
-    users.write_text(traefik_yaml.basic_auth_users(password))
+    users.write_text(traefik_yaml.basic_auth_users(password, "a-lab-salt"))
     dynamic = tmp_path / "dynamic.yml"
     dynamic.write_text(
         traefik_yaml.dynamic(
@@ -196,5 +196,5 @@ def test_traefik_takes_the_rotated_password_and_the_old_one_stops(stack, tmp_pat
     new = stack.values["lab:traefikAdminPassword"]
     # The users file is an upload of Traefik's container: a new password is a new file, so
     # `make up` replaces the container, which starts with it.
-    assert traefik_yaml.basic_auth_users(new) != traefik_yaml.basic_auth_users(old)
+    assert traefik_yaml.basic_auth_users(new, "s") != traefik_yaml.basic_auth_users(old, "s")
     assert _traefik_answers(tmp_path, backend, new, [old, new]) == [401, 200]

@@ -67,7 +67,7 @@ def test_a_part_switched_off_has_no_row_and_no_password(stack, capsys):
 def test_make_up_ends_with_the_way_in(stack, monkeypatch, capsys):
     monkeypatch.setattr(automation, "stack_settings", lambda: parse({}))
     monkeypatch.setattr(automation, "check_secrets", lambda: None)
-    monkeypatch.setattr(automation, "ensure_secrets", lambda stack: None)
+    monkeypatch.setattr(automation, "ensure_secrets", lambda stack, settings=None: None)
     monkeypatch.setattr(deploy, "preflight", lambda settings: None)
     assert deploy.run("up") == 0
     out = capsys.readouterr().out
@@ -80,7 +80,7 @@ def test_status_shows_the_way_in_only_when_the_lab_is_up(monkeypatch, capsys):
     monkeypatch.setattr(automation, "stack_settings", lambda: parse({}))
     monkeypatch.setattr(status, "stack_outputs", lambda settings: ({"api": "http://x"}, None))
     for code in (0, 1):
-        monkeypatch.setattr(status, "print_status", lambda urls, note, code=code: code)
+        monkeypatch.setattr(status, "print_status", lambda urls, note, code=code, **_: code)
         assert status.main([]) == code
         shown = "The way in" in capsys.readouterr().out
         assert shown is (code == 0)
