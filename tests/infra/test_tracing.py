@@ -41,6 +41,7 @@ def stored_exemplar_ids(lab: LiveLab, since: float) -> set[str]:
             "start": since - 1,
             "end": time.time() + 1,
         },
+        auth=lab.monitoring_login,
         timeout=10,
     )
     assert response.status_code == 200, response.text

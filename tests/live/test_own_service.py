@@ -77,7 +77,10 @@ class OwnServiceLab:
 
     def query(self, expr: str) -> list[dict]:
         answer = requests.get(
-            self.lab.url("prometheus") + "/api/v1/query", params={"query": expr}, timeout=5
+            self.lab.url("prometheus") + "/api/v1/query",
+            params={"query": expr},
+            auth=self.lab.monitoring_login,
+            timeout=5,
         )
         answer.raise_for_status()
         return answer.json()["data"]["result"]
