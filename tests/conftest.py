@@ -88,3 +88,14 @@ def lab(request, docker_client):
     from tests.support.live_lab import open_lab
 
     yield from open_lab(request.config.getoption("--lab-target"), docker_client)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The incident drills' time-to-detect table, when drill tests ran (tests/support/
+    drill_times.py)."""
+    from tests.support import drill_times
+
+    if drill_times.ROWS:
+        terminalreporter.section("incident drills: time to detect")
+        for line in drill_times.table():
+            terminalreporter.write_line(line)

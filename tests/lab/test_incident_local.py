@@ -18,6 +18,7 @@ from lab.incident_targets import LocalTargets
 from lab.local import MANIFEST, LocalLab
 from lab.support import wait_until
 from tests.support import incident_bounds
+from tests.support.drill_times import DrillTime, record
 
 pytestmark = [pytest.mark.slow]
 LOCAL_DRILLS = [drill for drill in DRILLS if drill.local]
@@ -75,6 +76,8 @@ def test_the_drill_is_detected_in_time_and_stop_restores_the_lab(lab, drill, tmp
         wait_until(all_fired, timeout=bound + 15, interval=0.5, what=f"{drill.alerts}")
         for alert, after in fired.items():
             assert 0 < after <= bound, f"{alert} fired {after:.1f} s after the start"
+        slowest = max(fired[alert] for alert in drill.alerts)
+        record(DrillTime("make local", drill.name, ", ".join(drill.alerts), slowest, bound))
         report = "\n".join(incident.describe(active, targets))
         assert all(f"{alert}: fired after" in report for alert in drill.alerts), report
     finally:

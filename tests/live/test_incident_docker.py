@@ -35,7 +35,9 @@ from lab.incident_catalogue import BY_NAME, FUNCTION
 from lab.incident_targets import DockerTargets
 from lab.support import LabError, wait_until
 from stack.settings_tables import ALERTMANAGER_SUB_PATH
+from tests.support import drill_times
 from tests.support.alerting_lab import AlertingLab
+from tests.support.drill_times import DrillTime
 from tests.support.incident_bounds import detection_bound
 from tests.support.live_lab import LiveLab
 from tests.support.reference import reference_result
@@ -219,6 +221,8 @@ def test_the_drill_is_detected_notified_and_undone(alerting: AlertingLab, name: 
         f" {to_notify:.1f} s after it; {', '.join(active.targets)} stopped in"
         f" {applied - active.started:.1f} s"
     )
+    alerts = ", ".join(drill.alerts)
+    drill_times.record(DrillTime("docker", name, alerts, to_fire, bound, to_notify))
     assert to_fire <= bound
     assert record["received"] - fired[-1] <= delay + prometheus["evaluation_interval"] + (
         DELIVERY_SLACK_SECONDS
