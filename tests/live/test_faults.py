@@ -150,17 +150,6 @@ def test_a_crashed_replica_loses_at_most_the_requests_it_held(harness_lab):
     assert load.outcomes["200"] > 100, load.outcomes
 
 
-def prometheus_query(lab: LiveLab, query: str, at: float) -> list[dict]:
-    response = requests.get(
-        lab.url("prometheus") + "/api/v1/query",
-        params={"query": query, "time": f"{at:.3f}"},
-        auth=lab.monitoring_login,
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()["data"]["result"]
-
-
 def test_prometheus_samples_survive_a_new_container(harness_lab):
     lab, harness, api = harness_lab, harness_lab.harness, harness_lab.client.api
     name = lab.the_container("prometheus")
@@ -169,12 +158,12 @@ def test_prometheus_samples_survive_a_new_container(harness_lab):
 
     def scraped():
         """Prometheus holds at least 3 traefik samples"""
-        values = prometheus_query(lab, query, time.time())
+        values = lab.query(query, time.time())
         return values and float(values[0]["value"][1]) >= 3
 
     wait_until(scraped, timeout=60, interval=1)
     checked_at = time.time()
-    before = prometheus_query(lab, query, checked_at)
+    before = lab.query(query, checked_at)
     # Crash it (SIGKILL, no clean shutdown), then replace the container as `pulumi up` does on
     # a change: only the volume's WAL and blocks carry the samples over.
     old_id = api.inspect_container(name)["Id"]
@@ -185,7 +174,7 @@ def test_prometheus_samples_survive_a_new_container(harness_lab):
     api.start(new_id)
     harness.wait_healthy({name: lab.containers[name]}, timeout=90)
     assert new_id != old_id
-    after = prometheus_query(lab, query, checked_at)
+    after = lab.query(query, checked_at)
     print(f"\nprometheus SIGKILLed and replaced: samples before {before}, after {after}")
     assert after == before, f"before {before}, after {after}"
 

@@ -76,14 +76,7 @@ class OwnServiceLab:
         self.lab.harness.wait_healthy(containers, timeout=90)
 
     def query(self, expr: str) -> list[dict]:
-        answer = requests.get(
-            self.lab.url("prometheus") + "/api/v1/query",
-            params={"query": expr},
-            auth=self.lab.monitoring_login,
-            timeout=5,
-        )
-        answer.raise_for_status()
-        return answer.json()["data"]["result"]
+        return self.lab.query(expr, timeout=5)
 
 
 def _values(result: list[dict]) -> list[float]:

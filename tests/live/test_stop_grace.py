@@ -98,17 +98,6 @@ def test_a_replica_stopped_with_its_grace_answers_the_call_in_flight_and_drains(
     assert {"service-drain", "service-stop"} <= actions, actions
 
 
-def _query(lab: LiveLab, expr: str, at: float) -> list[dict]:
-    response = requests.get(
-        lab.url("prometheus") + "/api/v1/query",
-        params={"query": expr, "time": f"{at:.3f}"},
-        auth=lab.monitoring_login,
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()["data"]["result"]
-
-
 def test_prometheus_stopped_with_its_grace_keeps_its_last_sample_and_starts_clean(harness_lab):
     lab, harness, api = harness_lab, harness_lab.harness, harness_lab.client.api
     name = lab.the_container("prometheus")
@@ -116,7 +105,7 @@ def test_prometheus_stopped_with_its_grace_keeps_its_last_sample_and_starts_clea
     series = 'up{job="traefik"}'
 
     def scraped_twice() -> bool:
-        found = _query(lab, f"count_over_time({series}[5m])", time.time())
+        found = lab.query(f"count_over_time({series}[5m])", time.time())
         return bool(found) and float(found[0]["value"][1]) >= 2
 
     wait_until(
@@ -125,14 +114,14 @@ def test_prometheus_stopped_with_its_grace_keeps_its_last_sample_and_starts_clea
         interval=1,
         what="two traefik scrapes",
     )
-    before = _query(lab, f"timestamp({series})", time.time())
+    before = lab.query(f"timestamp({series})", time.time())
     last = float(before[0]["value"][1])  # the newest sample, seconds since the epoch
     state = harness.stop_as_provider(inputs)
     log = api.logs(name).decode(errors="replace")
     harness.remove_as_provider(inputs)
     api.start(harness.create_container(inputs))
     harness.wait_healthy({name: inputs}, timeout=90)
-    after = _query(lab, f"timestamp({series})", last)
+    after = lab.query(f"timestamp({series})", last)
     print(f"\nprometheus stop: exit {state['ExitCode']}; last sample {last}, after {after}")
     assert state["ExitCode"] == 0, state
     assert "See you next time!" in log, f"no clean shutdown:\n{log[-2000:]}"

@@ -122,14 +122,7 @@ class AlertingLab:
         return [record for record in map(json.loads, lines) if "body" in record]
 
     def query(self, expr: str) -> list[dict]:
-        answer = requests.get(
-            self.lab.url("prometheus") + "/api/v1/query",
-            params={"query": expr},
-            auth=self.lab.monitoring_login,
-            timeout=5,
-        )
-        answer.raise_for_status()
-        return answer.json()["data"]["result"]
+        return self.lab.query(expr, timeout=5)
 
     def alertmanager_alerts(self) -> list[dict]:
         url = self.lab.url("alertmanager") + ALERTMANAGER_SUB_PATH + "/api/v2/alerts"

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import docker
+import requests
 
 from lab.automation import project_name
 from lab.support import free_port
@@ -112,6 +113,19 @@ class LiveLab:
 
     def url(self, port_key: str) -> str:
         return self.settings.url(port_key)
+
+    def query(self, expr: str, at: float | None = None, timeout: float = 10) -> list[dict]:
+        """Prometheus' instant query (now, or at unix time `at`), signed in as the lab's
+        monitoring user; the result vector."""
+        params = {"query": expr} if at is None else {"query": expr, "time": f"{at:.3f}"}
+        response = requests.get(
+            self.url("prometheus") + "/api/v1/query",
+            params=params,
+            auth=self.monitoring_login,
+            timeout=timeout,
+        )
+        response.raise_for_status()
+        return response.json()["data"]["result"]
 
     @staticmethod
     def labels_of(inputs: Mapping) -> dict[str, str]:
