@@ -6,6 +6,11 @@ and the dead-letter queue's size and drops. This process reads that API on every
 cache, no thread) and answers in Prometheus' text format. It ships in the lab's own image (it
 needs nothing but the standard library and prometheus-client) and runs as its own container.
 
+Logstash's API asks a login in the lab (`api.auth.type: basic`, logstash-core/lib/logstash/
+webserver.rb: Rack::Auth::Basic over every path): `--username` and `--password-file`, the
+password read once at start from a file, so it is in no command line or environment. A refused
+login shows as `logstash_up` 0 and one line on stderr each time the reason changes.
+
 Key names: logstash-core/lib/logstash/api/commands/stats.rb (PluginsStats.report: `events`,
 `queue`, `dead_letter_queue`) and .../execution/AbstractPipelineExt.java (collect_dlq_stats:
 `queue_size_in_bytes`, `dropped_events`, `expired_events`) at v8.19.4.
@@ -14,8 +19,10 @@ Key names: logstash-core/lib/logstash/api/commands/stats.rb (PluginsStats.report
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
@@ -69,20 +76,39 @@ def _dig(stats: Mapping, path: Sequence[str]) -> float | None:
 
 
 class LogstashCollector(Collector):
-    """One read of the node API per scrape; `logstash_up` says whether it answered."""
+    """One read of the node API per scrape; `logstash_up` says whether it answered. With
+    `login` (user, password), every read signs in with HTTP basic auth."""
 
-    def __init__(self, logstash_url: str, timeout: float = 3.0) -> None:
+    def __init__(
+        self, logstash_url: str, timeout: float = 3.0, login: tuple[str, str] | None = None
+    ) -> None:
         self.url = logstash_url.rstrip("/") + STATS_PATH
         self.timeout = timeout
+        self.headers = {}
+        if login is not None:
+            token = base64.b64encode(":".join(login).encode()).decode()
+            self.headers["Authorization"] = f"Basic {token}"
+        self.last_error: str | None = None
 
     def _pipelines(self) -> Mapping[str, Mapping] | None:
+        request = urllib.request.Request(self.url, headers=self.headers)
         try:
-            with urllib.request.urlopen(self.url, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 document = json.load(response)
-        except (OSError, ValueError, urllib.error.URLError):
-            return None
+        except urllib.error.HTTPError as error:
+            return self._failed(f"Logstash's API answered {error.code} {error.reason}")
+        except (OSError, ValueError) as error:
+            return self._failed(f"Logstash's API did not answer: {type(error).__name__}")
+        self.last_error = None
         pipelines = document.get("pipelines") if isinstance(document, dict) else None
         return pipelines if isinstance(pipelines, dict) else None
+
+    def _failed(self, reason: str) -> None:
+        """Say why once, not on every scrape (its stderr is shipped like any log line)."""
+        if reason != self.last_error:
+            print(f"{reason} ({self.url})", file=sys.stderr, flush=True)
+        self.last_error = reason
+        return None
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         pipelines = self._pipelines()
@@ -119,9 +145,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--username", help="the API's user (logstash.yml api.auth.basic)")
+    parser.add_argument("--password-file", help="a file holding that user's password")
     args = parser.parse_args(argv)
+    if (args.username is None) != (args.password_file is None):
+        parser.error("--username and --password-file go together")
+    login = None
+    if args.password_file is not None:
+        try:
+            with open(args.password_file, encoding="utf-8") as file:
+                password = file.read().rstrip("\n")
+        except OSError as error:
+            parser.error(f"cannot read --password-file: {error.strerror}: {args.password_file}")
+        login = (args.username, password)
     registry = CollectorRegistry()
-    registry.register(LogstashCollector(args.logstash_url))
+    registry.register(LogstashCollector(args.logstash_url, login=login))
     server = make_server(args.host, args.port, make_wsgi_app(registry), handler_class=_QuietHandler)
     server.serve_forever()
     return 0

@@ -22,7 +22,7 @@ import yaml
 from lab import certificates, stack_secrets
 from lab.support import REPO_ROOT, LabError
 from stack import settings
-from stack.configs import elasticsearch_tls
+from stack.configs import elasticsearch_tls, secret_policies
 from stack.settings import LabSettings
 
 # `make up STACK=swarm` selects Pulumi.swarm.yaml (lab:engine: swarm; DOCKER_HOST a manager).
@@ -195,10 +195,14 @@ def select_stack(cli=None, *, install: bool = True):
 
 
 def generated_secret(config_key: str) -> str:
-    """A new random value for `lab:<key>`, as long as its product wants (SECRET_BYTES)."""
+    """A new random value for `lab:<key>`, as long as its product wants (SECRET_BYTES), drawn
+    again while its product's policy would refuse it (stack/configs/secret_policies.py)."""
     key = config_key.split(":", 1)[-1]
     tables = settings.tables
-    return secrets.token_urlsafe(tables.SECRET_BYTES.get(key, tables.SECRET_BYTES_DEFAULT))
+    while True:
+        value = secrets.token_urlsafe(tables.SECRET_BYTES.get(key, tables.SECRET_BYTES_DEFAULT))
+        if not secret_policies.refused(key, value):
+            return value
 
 
 def ensure_secrets(stack, lab: LabSettings | None = None) -> None:

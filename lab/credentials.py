@@ -11,7 +11,14 @@ from typing import NamedTuple, TextIO
 from lab import automation
 from lab.status import configured_urls
 from stack import settings as lab_settings
-from stack.configs import alertmanager_yaml, kibana_yml, logstash_conf, traefik_yaml, web_config
+from stack.configs import (
+    alertmanager_yaml,
+    kibana_yml,
+    logstash_api,
+    logstash_conf,
+    traefik_yaml,
+    web_config,
+)
 from stack.settings import LabSettings, SettingsError
 
 # Where the components upload each secret (a front door may not import a component;
@@ -101,6 +108,16 @@ LOGINS = (
         web_config.PASSWORD_FILE,
         "65534",
         note="the lab's own clients of Prometheus and Alertmanager (Grafana, probes, checks)",
+    ),
+    Login(
+        logstash_api.SECRET,
+        logstash_api.USER,
+        "logstash",
+        None,
+        logstash_api.CURL_CONFIG_FILE,
+        "1000",
+        note="Logstash's API: its logstash.yml and health check, the Logstash exporter and the"
+        " blackbox probe (each from a 0400 file)",
     ),
 )
 

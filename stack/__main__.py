@@ -21,9 +21,10 @@ from stack import alert_receivers, monitoring, swarm
 from stack import settings as lab_settings
 from stack import settings_grammar as grammar
 from stack.app_image import AppImage, AppImageArgs
-from stack.configs import alertmanager_yaml, kibana_yml, prometheus_yaml, web_config
+from stack.configs import alertmanager_yaml, kibana_yml, logstash_api, prometheus_yaml, web_config
 from stack.configs import elasticsearch_security as es_security
 from stack.configs import elasticsearch_tls as tls_facts
+from stack.configs import secret_policies as policies
 from stack.configs.alertmanager_yaml import PORT as ALERTMANAGER_PORT
 from stack.containers import Placement
 from stack.elasticsearch import Elasticsearch, ElasticsearchArgs
@@ -40,11 +41,16 @@ from stack.traefik import Traefik, TraefikArgs
 
 def read_settings() -> lab_settings.LabSettings:
     """Every `lab:` key the engine passes (so a mistyped one is refused, not ignored)."""
+    config = {**get_config_env(), **CONFIG.get()}
     try:
-        return lab_settings.from_pulumi_config({**get_config_env(), **CONFIG.get()})
+        found = lab_settings.from_pulumi_config(config)
     except lab_settings.SettingsError as error:
         # Raised before the first resource: an invalid config deploys nothing.
         raise pulumi.RunError(str(error)) from None
+    refusal = policies.check(config)  # a hand-set password its product would refuse
+    if refusal:
+        raise pulumi.RunError(refusal)
+    return found
 
 
 settings = read_settings()
@@ -79,6 +85,7 @@ def receiver_secrets() -> dict[str, pulumi.Output[str]]:
 
 
 alert_receiver_secrets = receiver_secrets()  # before the first resource: a missing one refuses
+
 
 if settings.engine == "swarm":
     # The same parts with the same Args, declared as Swarm services (stack/swarm*.py).
@@ -171,6 +178,7 @@ if settings.logs:
             writer_password=secret(es_security.USERS_BY_NAME["lab_logstash_writer"].secret),
             elasticsearch_ca=elasticsearch.ca_certificate,
             webhook_password=secret(alertmanager_yaml.WEBHOOK_SECRET),
+            api_password=secret(logstash_api.SECRET),
             depends_on=elasticsearch.ready,
         ),
     )

@@ -1,5 +1,6 @@
 """The blackbox exporter: probes the API through Traefik and each part's health endpoint; the
-passwords its probes send (Elasticsearch's monitoring user) reach it as 0400 files."""
+passwords its probes send (Elasticsearch's monitoring user, Logstash's API user, Prometheus'
+monitoring login) reach it as 0400 files."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ HEALTH_COMMAND = ("wget", "-qO-", f"http://localhost:{blackbox_yaml.PORT}/-/heal
 EXPORTER_UID = "65534"  # the image's user (nobody), stack/hardening.py
 # The Elasticsearch probe's password (lab_monitor's), named by the module's password_file.
 ELASTICSEARCH_PASSWORD_FILE = "/run/secrets/blackbox-elasticsearch-password"
+# The Logstash probe's (logstash_api.USER's, the API's own login).
+LOGSTASH_PASSWORD_FILE = "/run/secrets/blackbox-logstash-password"
 # The Prometheus probe's (web_config.MONITORING_USER's, Prometheus' own login).
 MONITORING_PASSWORD_FILE = "/run/secrets/blackbox-monitoring-password"
 

@@ -314,6 +314,13 @@ def secret_upload(
     )
 
 
+def curl_login(user: str, password: str) -> str:
+    """curl's config file (`-K`) with one login: `user = "name:password"`, quoted as curl's
+    config parser reads it, so a health check's command line never holds the password."""
+    escaped = password.replace("\\", "\\\\").replace('"', '\\"')
+    return f'user = "{user}:{escaped}"\n'
+
+
 def healthcheck(
     command: Sequence[str],
     *,

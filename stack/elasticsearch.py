@@ -25,6 +25,7 @@ from stack.configs import elasticsearch_template, logstash_alerts
 from stack.containers import (
     PartComponent,
     PublishingArgs,
+    curl_login,
     env_list,
     secret_upload,
     slow_start_healthcheck,
@@ -43,9 +44,8 @@ ES_UID = "1000"  # the image's user (Elasticsearch's Dockerfile); gid 0
 
 
 def curl_config(password: str, user: str = es_security.HEALTH_USER) -> str:
-    """curl's `user = "name:password"` line, quoted as curl's config parser reads it."""
-    escaped = password.replace("\\", "\\\\").replace('"', '\\"')
-    return f'user = "{user}:{escaped}"\n'
+    """The health check's curl config: its login (containers.curl_login)."""
+    return curl_login(user, password)
 
 
 @dataclass(kw_only=True)

@@ -86,7 +86,12 @@ HARDENING: Mapping[str, Hardening] = MappingProxyType(
             "a user's service whose entry says `readOnly: false` (its image writes outside /tmp)",
         ),
         "logstash_exporter": Hardening(
-            APP_USER, True, _TMP, (), "the lab's own image, like a function replica"
+            APP_USER,
+            False,
+            _NONE,
+            (),
+            "the lab's own image; its password (Logstash's API login) arrives as an uploaded file,"
+            " which Docker cannot copy into a read-only root",
         ),
         "grafana": Hardening(
             None,
@@ -109,8 +114,9 @@ HARDENING: Mapping[str, Hardening] = MappingProxyType(
             False,
             _NONE,
             (),
-            "the image runs as uid 1000; env2yaml may rewrite logstash.yml and the queue and"
-            " dead-letter paths live under /usr/share/logstash/data (product-rules L9)",
+            "the image runs as uid 1000; configured by uploads (logstash.yml, the pipelines),"
+            " and the queue and dead-letter paths live under /usr/share/logstash/data"
+            " (product-rules L9)",
         ),
         "kibana": Hardening(
             None,

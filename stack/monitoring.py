@@ -15,11 +15,12 @@ from stack import node_exporter
 from stack.alertmanager import Alertmanager, AlertmanagerArgs
 from stack.blackbox import (
     ELASTICSEARCH_PASSWORD_FILE,
+    LOGSTASH_PASSWORD_FILE,
     MONITORING_PASSWORD_FILE,
     Blackbox,
     BlackboxArgs,
 )
-from stack.configs import alertmanager_yaml, blackbox_yaml, web_config
+from stack.configs import alertmanager_yaml, blackbox_yaml, logstash_api, web_config
 from stack.configs import elasticsearch_tls as tls
 from stack.containers import Placement
 from stack.elasticsearch_exporter import ElasticsearchExporter, ElasticsearchExporterArgs
@@ -126,6 +127,7 @@ def declare(
                 placement=placement,
                 image=app_image,
                 memory_mb=settings.memory_mb["logstash_exporter"],
+                api_password=logstash.api_password,
                 depends_on=[logstash.container],
             ),
         )
@@ -176,6 +178,10 @@ def declare(
                 elasticsearch.monitor_user, ELASTICSEARCH_PASSWORD_FILE
             )
             password_files[ELASTICSEARCH_PASSWORD_FILE] = elasticsearch.monitor_password
+        if logstash is not None:
+            # Logstash's API asks its own login (stack/configs/logstash_api.py).
+            auth["logstash"] = blackbox_yaml.BasicAuth(logstash_api.USER, LOGSTASH_PASSWORD_FILE)
+            password_files[LOGSTASH_PASSWORD_FILE] = logstash.api_password
         if web_login:
             # Prometheus answers its health path only to a login too.
             auth["prometheus"] = blackbox_yaml.BasicAuth(

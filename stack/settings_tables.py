@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from stack import alert_receivers
 from stack import settings_grammar as grammar
-from stack.configs import elasticsearch_tls
+from stack.configs import elasticsearch_tls, logstash_api
 from stack.exposure import PUBLISHED
 
 # Upstream images of the monitoring parts, pinned (stand-ins: scripts/build_images.sh).
@@ -74,6 +74,7 @@ SECRETS: Mapping[str, str] = MappingProxyType(
         "monitoringApiPassword": (
             "the lab's own clients of Prometheus and Alertmanager (their web config login)"
         ),
+        logstash_api.SECRET: "Logstash's monitoring API (its exporter, probe and health check)",
         # Keys and a salt, not logins: no person signs in with them (lab/credentials.KEYS).
         "passwordHashSalt": "the salt of the lab's bcrypt password hashes (Traefik's users)",
         "grafanaSecretKey": "Grafana's secret_key, which encrypts its stored datasource secrets",

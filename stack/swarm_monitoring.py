@@ -172,9 +172,11 @@ class SwarmLogstashExporter(SwarmScrapedPart):
     SCRAPED = logstash_exporter.LogstashExporter
 
     def service_arguments(self, args: LogstashExporterArgs) -> dict:
+        files = logstash_exporter.password_files(args)
         return dict(
             commands=list(logstash_exporter.ENTRYPOINT),
             args=list(logstash_exporter.ARGUMENTS),
+            secrets=self.secrets(files, owner=logstash_exporter.EXPORTER_UID),
             healthcheck=healthcheck(logstash_exporter.HEALTH_COMMAND),
         )
 

@@ -132,9 +132,9 @@ class SwarmLogstash(StatePartService):
         return dict(
             env={"LS_JAVA_OPTS": f"-Xms{args.heap} -Xmx{args.heap}"},
             configs=self.configs(logstash.config_files(args), owner=ELASTIC_UID),
-            # The pipelines are secrets, as they are 0400 uploads on one host (stack/logstash.py).
+            # The files with a password are secrets, as they are 0400 uploads on one host.
             secrets=self.secrets(
-                {**logstash.pipeline_files(args), **self.ca_file(args.elasticsearch_ca)},
+                {**logstash.secret_files(args), **self.ca_file(args.elasticsearch_ca)},
                 owner=ELASTIC_UID,
             ),
             data_dir=logstash_conf.DATA_DIR,
@@ -149,6 +149,7 @@ class SwarmLogstash(StatePartService):
         # Seen from every node's Docker daemon, not from the overlay.
         self.gelf_address = log_shipping.gelf_address(self.state_host, args.gelf_port)
         self.alerts_webhook_url = logstash_alerts.webhook_url() if args.alerts else None
+        self.api_password = args.api_password  # for the exporter and the probe
         return {"gelf_address": self.gelf_address}
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import yaml
 
 from app.contract import LOGS_INDEX_PREFIX, TRACEPARENT_HEADER, TRACERESPONSE_HEADER
-from stack.configs import elasticsearch_security, logstash_alerts
+from stack.configs import elasticsearch_security, logstash_alerts, logstash_api
 from stack.settings import LOGSTASH_GELF_PORT
 
 PIPELINE_DIR = "/usr/share/logstash/pipeline"
@@ -304,14 +304,16 @@ output {{
 """
 
 
-def settings() -> str:
-    """`logstash.yml`: the API on every interface of the container, a persisted queue and
+def settings(*, api_password: str) -> str:
+    """`logstash.yml`: the API on every interface of the container behind its login
+    (logstash_api.py: the file holds its password, so it is a secret), a persisted queue and
     the dead-letter queue on the data volume (defaults of each pipeline of pipelines.yml);
     `config.debug` stays off, since it would log the pipeline's text (the writer's password
     with it)."""
     return yaml.safe_dump(
         {
             "api.http.host": "0.0.0.0",
+            **logstash_api.settings(api_password),
             # No path.config: it would make Logstash ignore pipelines.yml (PIPELINES_FILE).
             "config.debug": False,
             "queue.type": "persisted",

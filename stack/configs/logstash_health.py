@@ -6,11 +6,14 @@ logstash-core/src/main/java/org/logstash/health/PipelineIndicator.java: UNKNOWN,
 RUNNING, FINISHED, TERMINATED, serialised as `"state":"RUNNING"`), still with HTTP 200 whatever
 the state, so the check reads the body. The GELF input opens its TCP server in its own thread
 after the pipeline reports RUNNING (logstash-input-gelf v3.3.2 gelf.rb `tcp_listener`), so the
-check also looks for the listening port in the kernel's socket table.
+check also looks for the listening port in the kernel's socket table. The API asks a login
+(stack/configs/logstash_api.py): curl reads it from a 0400 config file (`-K`), so neither the
+command line nor the environment holds the password.
 """
 
 from __future__ import annotations
 
+from stack.configs import logstash_api
 from stack.settings import LOGSTASH_API_PORT, LOGSTASH_GELF_PORT
 
 HEALTH_REPORT_PATH = "/_health_report"
@@ -31,10 +34,11 @@ def script(
     *,
     api_url: str = f"http://localhost:{LOGSTASH_API_PORT}",
     gelf_port: int = LOGSTASH_GELF_PORT,
+    curl_config: str = logstash_api.CURL_CONFIG_FILE,
 ) -> str:
     """The shell line: every pipeline state in the report is RUNNING (and there is one), and
     the GELF port listens. A pipeline LOADING or TERMINATED fails it."""
-    report = f"curl -fsS {api_url}{HEALTH_REPORT_PATH}"
+    report = f"curl -fsS -K {curl_config} {api_url}{HEALTH_REPORT_PATH}"
     return (
         f"r=$({report}) && echo \"$r\" | grep -q '{RUNNING}' "
         f'&& ! echo "$r" | grep -o \'"state":"[A-Z]*"\' | grep -vq \'{RUNNING}\' '

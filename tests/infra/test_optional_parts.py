@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from app.contract import FUNCTIONS, LOGS_INDEX_PATTERN
-from stack.configs import grafana_provisioning
+from stack.configs import grafana_provisioning, logstash_api
 from stack.elasticsearch import ELASTIC_USER
 from stack.elasticsearch import PASSWORD_FILE as ELASTIC_PASSWORD_FILE
 from stack.grafana import ADMIN_PASSWORD_FILE as GRAFANA_PASSWORD_FILE
@@ -82,11 +82,12 @@ def test_logs_of_calls_just_made_reach_elasticsearch(lab: LiveLab):
 
 @pytest.mark.parts("logstash")
 def test_logstash_pipeline_is_running(lab: LiveLab, container_host):
-    # The monitoring API is not published; ask it from inside the container.
+    # The monitoring API is not published; ask it from inside the container, signed in with
+    # the health check's curl config (its API asks a login: stack/configs/logstash_api.py).
     host = container_host(lab.the_container("logstash"))
-    port = LOGSTASH_API_PORT
+    port, login = LOGSTASH_API_PORT, logstash_api.CURL_CONFIG_FILE
     checks.logstash_pipelines(
-        lambda path: host.check_output(f"curl -fsS http://localhost:{port}{path}")
+        lambda path: host.check_output(f"curl -fsS -K {login} http://localhost:{port}{path}")
     )
 
 

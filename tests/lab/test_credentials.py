@@ -59,6 +59,7 @@ def test_every_secret_of_the_settings_is_a_described_login():
         "admin",
         "lab_alertmanager",
         "lab_monitoring",
+        "lab_logstash_api",
     ]
 
 

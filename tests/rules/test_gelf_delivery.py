@@ -103,7 +103,7 @@ def test_dead_letter_queue_settings_exist_in_logstash():
     """logstash-core/lib/logstash/environment.rb v8.19.4 l.102-106, 123: dead_letter_queue.enable
     (default false), .max_bytes (Bytes), .storage_policy (drop_newer|drop_older),
     path.dead_letter_queue (a writable directory); l.66 config.debug (Boolean)."""
-    settings = yaml.safe_load(logstash_conf.settings())
+    settings = yaml.safe_load(logstash_conf.settings(api_password="Password123$"))
     known = {
         "dead_letter_queue.enable",
         "dead_letter_queue.max_bytes",

@@ -90,3 +90,13 @@ def part_container(declared: dict, part: str) -> tuple[dict, dict | None]:
         assert name not in found, f"{name} declared though the config does not run it"
         return found, None
     return found, found[name]
+
+
+def declared_api_login(result: dict) -> tuple[str, str]:
+    """The login Logstash's API asks, read as Logstash reads it: `api.auth.basic.username` and
+    `.password` of the declared logstash.yml upload, with `api.auth.type: basic`
+    (elastic/logstash v8.19.4 logstash-core/lib/logstash/webserver.rb)."""
+    (logstash,) = (c for name, c in containers(result).items() if name.endswith("-logstash"))
+    settings = yaml.safe_load(upload(logstash, "/usr/share/logstash/config/logstash.yml"))
+    assert settings.get("api.auth.type") == "basic", settings.get("api.auth.type")
+    return settings["api.auth.basic.username"], settings["api.auth.basic.password"]

@@ -67,7 +67,7 @@ def test_the_index_written_matches_the_templates_pattern():
 
 
 def test_settings_persist_the_queue_on_the_data_volume():
-    settings = yaml.safe_load(logstash_conf.settings())
+    settings = yaml.safe_load(logstash_conf.settings(api_password="Password123$"))
     assert settings["queue.type"] == "persisted"
     assert settings["path.queue"].startswith(logstash_conf.DATA_DIR + "/")
     # No path.config: it would make Logstash ignore pipelines.yml (local.rb `match?`).
@@ -102,7 +102,7 @@ def test_gelf_arrives_over_tcp_only():
 
 
 def test_the_dead_letter_queue_is_on_under_the_data_volume():
-    settings = yaml.safe_load(logstash_conf.settings())
+    settings = yaml.safe_load(logstash_conf.settings(api_password="Password123$"))
     assert settings["dead_letter_queue.enable"] is True
     assert settings["path.dead_letter_queue"].startswith(logstash_conf.DATA_DIR + "/")
     assert settings["path.dead_letter_queue"] != settings["path.queue"]

@@ -2,7 +2,8 @@
 blackbox exporter (Debian's binary) loaded with the exact config and password file the program
 uploads to its container, probing each target of the declared `probe-parts` job. Elasticsearch
 is the stand-in with its authentication on (tests/support/elasticsearch_standin.py), its users
-made by the lab's own security setup step; the other parts answer as their products do when
+made by the lab's own security setup step; Logstash's API is its stand-in asking the login of
+the declared logstash.yml (api.auth.type basic); the other parts answer as their products do when
 healthy (tests/stack/test_configs_blackbox.py HEALTH_ANSWERS). Every probe must succeed: on a
 real lab the Elasticsearch probe got 401 and LabProbeFailed fired for ever.
 """
@@ -20,7 +21,7 @@ from lab.support import free_port
 from stack import elasticsearch_setup as setup
 from stack.configs import blackbox_yaml, web_config
 from stack.configs import elasticsearch_security as security
-from tests.stack.captured import containers, declared_under, upload
+from tests.stack.captured import containers, declared_api_login, declared_under, upload
 from tests.stack.test_configs_blackbox import (  # noqa: F401 (fixtures)
     HEALTH_ANSWERS,
     Answer,
@@ -31,6 +32,7 @@ from tests.stack.test_configs_blackbox import (  # noqa: F401 (fixtures)
 )
 from tests.support.capture import MOCK_SECRETS
 from tests.support.elasticsearch_standin import ElasticsearchStandIn
+from tests.support.logstash_standin import start_logstash
 
 
 def declared_exporter_files(tmp_path: Path) -> Path:
@@ -83,8 +85,18 @@ def elasticsearch():
     server.stop()
 
 
+@pytest.fixture
+def logstash():
+    """The Logstash stand-in, its API asking the login of the declared logstash.yml."""
+    server = start_logstash("RUNNING", declared_api_login(declared_under("default")))
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.mark.slow
 def test_every_declared_part_probe_succeeds_with_elasticsearch_secured(
+    logstash,
     blackbox_exporter,  # noqa: F811
     parts,  # noqa: F811
     elasticsearch,
@@ -99,6 +111,8 @@ def test_every_declared_part_probe_succeeds_with_elasticsearch_secured(
         path = urlsplit(target).path
         if part == "elasticsearch":
             local[part] = (module, elasticsearch.url + path)
+        elif part == "logstash":
+            local[part] = (module, f"http://127.0.0.1:{logstash.server_port}{path}")
         else:
             parts.answers[path] = HEALTH_ANSWERS[part][0]
             local[part] = (module, parts.url + path)
@@ -119,3 +133,5 @@ def test_every_declared_part_probe_succeeds_with_elasticsearch_secured(
     # The Elasticsearch probe signed in as the monitoring user, never as elastic.
     users = {user for _, path, user in elasticsearch.requests if path.startswith("/_cluster")}
     assert users == {security.MONITOR_USER}, users
+    # Logstash's API asked the login of the declared logstash.yml, and got it.
+    assert set(logstash.logins) == {declared_api_login(declared_under("default"))[0]}

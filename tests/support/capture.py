@@ -50,7 +50,9 @@ SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
 # Every password the program requires, as a made-up value (only ever used under mocks).
 MOCK_SECRETS = {key: f"mock-{key[len('lab:') :]}-pw" for key in SECRET_KEYS} | {
-    "lab:grafanaAdminPassword": TEST_GRAFANA_PASSWORD
+    "lab:grafanaAdminPassword": TEST_GRAFANA_PASSWORD,
+    # Logstash checks its API password: an upper case, a lower case and a digit (logstash_api).
+    "lab:logstashApiPassword": "mock-LogstashApi-pw1",
 }
 # The Swarm TLS secrets (stack/configs/elasticsearch_tls.py), real PEMs as make up makes them.
 TLS_SECRET_KEYS = tuple(f"lab:{key}" for key in settings.tables.TLS_SECRET_KEYS)

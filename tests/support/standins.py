@@ -1,4 +1,5 @@
-"""Local HTTP servers that answer as Grafana, Elasticsearch, Logstash and Kibana document.
+"""Local HTTP servers that answer as Grafana, Elasticsearch and Kibana document (Logstash:
+logstash_standin.py).
 
 Those products cannot run on the build machines, so the checks written against their APIs
 run against these instead: `running_api()` answers whatever routes a test declares and
@@ -16,7 +17,6 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -212,60 +212,6 @@ def start_kibana(
     server.unready, server.requests, server.received = unready, [], ""
     server.refusals = list(refusals)
     server.existing = frozenset()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-class FakeLogstash(BaseHTTPRequestHandler):
-    """Logstash 8.19's monitoring API in one pipeline state (`server.state`).
-
-    `GET /` answers 200 from the moment the API is up, whatever the pipelines do
-    (elastic/logstash logstash-core/lib/logstash/api/modules/root.rb). `GET /_health_report`
-    answers 200 too, with each pipeline's `details.status.state` and an indicator colour
-    (logstash-core/src/main/java/org/logstash/health/PipelineIndicator.java: RUNNING green,
-    LOADING and FINISHED yellow, TERMINATED red, UNKNOWN unknown; the top status is the worst).
-    `GET /_node/stats/pipelines` answers `server.pipeline_stats` under `pipelines`, in the shape
-    of logstash-core/lib/logstash/api/commands/stats.rb PluginsStats.report (`events`, `queue`,
-    `dead_letter_queue` only when the DLQ is on).
-    """
-
-    COLOURS: ClassVar[dict[str, str]] = {
-        "RUNNING": "green",
-        "LOADING": "yellow",
-        "FINISHED": "yellow",
-        "TERMINATED": "red",
-        "UNKNOWN": "unknown",
-    }
-
-    def do_GET(self):
-        state = self.server.state
-        if self.path == "/":
-            return self._compact(200, {"host": "logstash", "version": "8.19.4"})
-        if self.path == "/_node/stats/pipelines":
-            body = {"host": "logstash", "pipelines": getattr(self.server, "pipeline_stats", {})}
-            return self._compact(200, body)
-        if self.path != "/_health_report":
-            return self._compact(404, {"path": self.path, "status": 404})
-        colour = self.COLOURS[state] if state else "green"
-        pipelines = (
-            {"main": {"status": colour, "details": {"status": {"state": state}}}} if state else {}
-        )
-        indicators = {"pipelines": {"status": colour, "indicators": pipelines}}
-        body = {"host": "logstash", "version": "8.19.4", "status": colour, "indicators": indicators}
-        return self._compact(200, body)
-
-    def _compact(self, status: int, document: object) -> None:
-        """Logstash's API writes compact JSON (`"state":"RUNNING"`), which a check may grep."""
-        json_answer(self, status, document, separators=(",", ":"))
-
-    def log_message(self, *args):
-        pass
-
-
-def start_logstash(state: str | None = "RUNNING") -> ThreadingHTTPServer:
-    """A FakeLogstash whose one pipeline `main` is in `state` (None: no pipeline loaded yet)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeLogstash)
-    server.state = state
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
