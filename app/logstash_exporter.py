@@ -22,7 +22,9 @@ import argparse
 import base64
 import json
 import os
+import signal
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
@@ -161,7 +163,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     registry = CollectorRegistry()
     registry.register(LogstashCollector(args.logstash_url, login=login))
     server = make_server(args.host, args.port, make_wsgi_app(registry), handler_class=_QuietHandler)
-    server.serve_forever()
+    # A container's PID 1 gets no default action for SIGTERM: without a handler `docker stop`
+    # would wait out the whole grace period and kill it. The handler asks serve_forever to end
+    # (from a thread: shutdown() waits for the loop, which runs in this one) after the scrape
+    # it may be answering.
+    signal.signal(
+        signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start()
+    )
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
     return 0
 
 

@@ -102,7 +102,8 @@ LOGIN = ("lab_api", "Right-Password1")
 @contextlib.contextmanager
 def _running_exporter(tmp_path, password: str) -> Iterator[dict]:
     """The exporter process, signing in as LOGIN's user with `password` from its file, against
-    a stand-in asking LOGIN; yields {"url": its /metrics, "stderr": set once it has stopped}."""
+    a stand-in asking LOGIN; yields {"url": its /metrics, and once SIGTERM stopped it, its
+    "stderr" and "returncode"}."""
     server = start_logstash(login=LOGIN)
     server.pipeline_stats = {"main": MAIN}
     password_file = tmp_path / "password"
@@ -116,13 +117,14 @@ def _running_exporter(tmp_path, password: str) -> Iterator[dict]:
             f"--password-file={password_file}",
         ]
     )
-    run = {"url": f"http://127.0.0.1:{port}/metrics", "stderr": None}
+    run = {"url": f"http://127.0.0.1:{port}/metrics", "stderr": None, "returncode": None}
     try:
         wait_until(lambda: urllib.request.urlopen(run["url"], timeout=1), timeout=15, what="up")
         yield run
     finally:
-        process.terminate()
+        process.terminate()  # SIGTERM, as `docker stop` sends
         run["stderr"] = process.communicate(timeout=10)[1]
+        run["returncode"] = process.returncode
         server.shutdown()
 
 
@@ -132,6 +134,7 @@ def test_the_process_serves_the_text_format_on_its_port(tmp_path):
         text = urllib.request.urlopen(run["url"], timeout=5).read().decode()
     assert 'logstash_events_out_total{pipeline="main"} 4990.0' in text
     assert "logstash_up 1.0" in text
+    assert run["returncode"] == 0  # SIGTERM is a clean stop, not a death by signal (-15)
 
 
 def test_a_refused_login_is_said_once_on_stderr(tmp_path):
