@@ -7,8 +7,6 @@ answers as Elasticsearch 8.19's security API does. An unknown user changes nothi
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,7 +14,6 @@ import pytest
 import requests
 
 from lab import automation, credentials
-from lab.support import free_port, wait_until
 from stack import elasticsearch_setup as setup
 from stack.configs import elasticsearch_security as security
 from stack.configs import traefik_yaml
@@ -24,7 +21,7 @@ from stack.settings_tables import SECRETS
 from tests.lab.test_makefile import dry_run
 from tests.stack.test_configs_traefik import backend  # noqa: F401 (fixture)
 from tests.support.elasticsearch_standin import ElasticsearchStandIn
-from tests.support.processes import stop_process
+from tests.support.real_traefik import api_answers, running_traefik
 
 # secrets.token_urlsafe(18): 18 bytes in URL-safe base64 without padding (Python's docs).
 GENERATED = re.compile(r"[A-Za-z0-9_-]{24}")
@@ -146,46 +143,26 @@ def test_the_security_setup_takes_the_rotated_password_and_the_old_one_stops(sta
 def _traefik_answers(tmp_path: Path, backend_url: str, password: str, tries: list[str]) -> list:
     """The status of a guarded route for each password in `tries`, on the real traefik binary
     started with the users file the program renders for `password` (a replaced container)."""
-    traefik = Path(sys.executable).parent / "traefik"
-    web_port, api_port = free_port(), free_port()
-    users = tmp_path / f"users-{len(password)}-{password[:4]}"
+    directory = tmp_path / f"traefik-{len(password)}-{password[:4]}"
+    directory.mkdir()
+    users = directory / "users"
     users.write_text(traefik_yaml.basic_auth_users(password, "a-lab-salt"))
-    dynamic = tmp_path / "dynamic.yml"
-    dynamic.write_text(
-        traefik_yaml.dynamic(
-            {"fibonacci": [backend_url]}, prometheus_url=backend_url, users_file=str(users)
-        )
+    dynamic = traefik_yaml.dynamic(
+        {"fibonacci": [backend_url]}, prometheus_url=backend_url, users_file=str(users)
     )
-    static = tmp_path / "traefik.yml"
-    static.write_text(
-        traefik_yaml.static(
-            web_port=web_port, api_port=api_port, dynamic_file=str(dynamic), host="127.0.0.1"
-        )
-    )
-    process = subprocess.Popen(
-        [str(traefik), f"--configFile={static}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    api = f"http://127.0.0.1:{api_port}"
     login = (traefik_yaml.ADMIN_USER, password)
-    try:
-        wait_until(
-            lambda: (
-                requests.get(f"{api}/api/http/routers", auth=login, timeout=1).status_code == 200
-            ),
-            timeout=30,
-            interval=0.2,
-            what="traefik up",
-        )
+    with running_traefik(
+        directory,
+        dynamic,
+        api_answers(login),
+        what="traefik up",
+    ) as traefik:
         return [
             requests.get(
-                f"{api}/dashboard/", auth=(traefik_yaml.ADMIN_USER, tried), timeout=5
+                f"{traefik.api}/dashboard/", auth=(traefik_yaml.ADMIN_USER, tried), timeout=5
             ).status_code
             for tried in tries
         ]
-    finally:
-        stop_process(process)
 
 
 @pytest.mark.slow

@@ -5,19 +5,14 @@ and 200 with it, on the dashboard, the API and a monitoring route.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import bcrypt
 import pytest
 import requests
 import yaml
 
-from lab.support import free_port, wait_until
 from stack.configs import htpasswd, traefik_yaml
 from tests.stack.test_configs_traefik import CONTAINER_BACKENDS, backend  # noqa: F401 (fixture)
-from tests.support.processes import stop_process
+from tests.support.real_traefik import running_traefik
 
 # Quotes, spaces, a colon, a backslash and non-ASCII: what a hand-set password may hold.
 AWKWARD_PASSWORD = 'it\'s a "pass" word: \\ ü'
@@ -121,41 +116,26 @@ def test_monitoring_routes_never_exist_without_auth():
 
 @pytest.mark.slow
 def test_real_traefik_asks_for_the_password(tmp_path, backend):  # noqa: F811
-    traefik = Path(sys.executable).parent / "traefik"
-    web_port, api_port = free_port(), free_port()
     users = tmp_path / "users"
     users.write_text(traefik_yaml.basic_auth_users(AWKWARD_PASSWORD, SALT))
     users.chmod(0o400)
-    dynamic = tmp_path / "dynamic.yml"
-    dynamic.write_text(
-        traefik_yaml.dynamic(
-            {"fibonacci": [backend]},
-            prometheus_url=backend,
-            alertmanager_url=backend,
-            users_file=str(users),
-        )
+    dynamic = traefik_yaml.dynamic(
+        {"fibonacci": [backend]},
+        prometheus_url=backend,
+        alertmanager_url=backend,
+        users_file=str(users),
     )
-    static = tmp_path / "traefik.yml"
-    static.write_text(
-        traefik_yaml.static(
-            web_port=web_port, api_port=api_port, dynamic_file=str(dynamic), host="127.0.0.1"
-        )
-    )
-    process = subprocess.Popen(
-        [str(traefik), f"--configFile={static}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    api, web = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{web_port}"
     # Bytes: requests would send a str password in Latin-1; browsers and curl send UTF-8.
     login = (traefik_yaml.ADMIN_USER.encode(), AWKWARD_PASSWORD.encode())
-    try:
 
-        def file_provider_loaded() -> bool:
-            answer = requests.get(f"{api}/api/http/routers", auth=login, timeout=1)
-            return answer.status_code == 200 and "prometheus@file" in answer.text
+    def file_provider_loaded(traefik) -> bool:
+        answer = requests.get(f"{traefik.api}/api/http/routers", auth=login, timeout=1)
+        return answer.status_code == 200 and "prometheus@file" in answer.text
 
-        wait_until(
-            file_provider_loaded, timeout=30, interval=0.2, what="traefik's file provider loaded"
-        )
+    with running_traefik(
+        tmp_path, dynamic, file_provider_loaded, what="traefik's file provider loaded"
+    ) as traefik:
+        api, web = traefik.api, traefik.web
         results = {}
         for url in (f"{api}/dashboard/", f"{api}/api/overview"):
             anonymous = requests.get(url, timeout=5)
@@ -175,5 +155,3 @@ def test_real_traefik_asks_for_the_password(tmp_path, backend):  # noqa: F811
         assert requests.get(f"{api}/ping", timeout=5).status_code == 200
         assert requests.get(f"{api}/metrics", timeout=5).status_code == 200
         assert requests.get(f"{web}/fibonacci/10/", timeout=5).status_code == 200
-    finally:
-        stop_process(process)

@@ -5,20 +5,17 @@ in-flight limit per client, and a JSON access log on stdout.
 
 import json
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import requests
 
-from lab.support import free_port, wait_until
+from lab.support import wait_until
 from stack.configs import logstash_conf, traefik_yaml
-
-TRAEFIK = str(Path(sys.executable).parent / "traefik")
+from tests.support.real_traefik import TRAEFIK, routing, running_traefik
 
 
 class _Replica(BaseHTTPRequestHandler):
@@ -49,33 +46,13 @@ def traefik(tmp_path):
     replica.daemon_threads = True
     replica.calls = 0
     threading.Thread(target=replica.serve_forever, daemon=True).start()
-    web_port, api_port = free_port(), free_port()
-    dynamic = tmp_path / "dynamic.yml"
-    dynamic.write_text(
-        traefik_yaml.dynamic(
-            {"fibonacci": [f"http://127.0.0.1:{replica.server_port}"]}, hosts=["lab.test"]
-        )
+    dynamic = traefik_yaml.dynamic(
+        {"fibonacci": [f"http://127.0.0.1:{replica.server_port}"]}, hosts=["lab.test"]
     )
-    static = tmp_path / "traefik.yml"
-    static.write_text(
-        traefik_yaml.static(
-            web_port=web_port, api_port=api_port, dynamic_file=str(dynamic), host="127.0.0.1"
-        )
-    )
-    log = tmp_path / "stdout"
-    with log.open("wb") as out:
-        process = subprocess.Popen([TRAEFIK, f"--configFile={static}"], stdout=out)
-    web = f"http://127.0.0.1:{web_port}"
     try:
-        wait_until(
-            lambda: requests.get(f"{web}/fibonacci/1/", timeout=1).status_code == 200,
-            timeout=30,
-            what="traefik routing /fibonacci/",
-        )
-        yield web, replica, log, process
+        with running_traefik(tmp_path, dynamic, routing()) as running:
+            yield running.web, replica, running.log, running.process
     finally:
-        process.terminate()
-        process.wait(timeout=10)
         replica.shutdown()
         replica.server_close()
 
@@ -89,7 +66,7 @@ def test_real_traefik_refuses_an_unknown_static_key(tmp_path):
         )
     )
     result = subprocess.run(
-        [TRAEFIK, f"--configFile={static}"], capture_output=True, timeout=30, check=False
+        [str(TRAEFIK), f"--configFile={static}"], capture_output=True, timeout=30, check=False
     )
     assert result.returncode != 0
     assert b"idleConnTimeoutTypo" in result.stdout + result.stderr

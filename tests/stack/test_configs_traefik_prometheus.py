@@ -6,7 +6,6 @@ through, and serves at / as the lab network sees it while its UI and API answer 
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from lab.support import free_port, wait_until
 from stack.configs import traefik_yaml, web_config
 from tests.stack.test_configs_traefik import backend  # noqa: F401 (fixture)
 from tests.support.processes import stop_process
+from tests.support.real_traefik import api_answers, running_traefik
 
 PASSWORD = "a generated password"
 MONITORING_PASSWORD = "the lab's own clients' password"
@@ -36,7 +36,7 @@ def test_prometheus_answers_under_its_route_and_at_its_own_root(
     prometheus_binary,
     backend,  # noqa: F811
 ):
-    web_port, api_port, prometheus_port = free_port(), free_port(), free_port()
+    prometheus_port = free_port()
     prometheus_url = f"http://127.0.0.1:{prometheus_port}"
     config = tmp_path / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 1s\n")
@@ -55,74 +55,68 @@ def test_prometheus_answers_under_its_route_and_at_its_own_root(
         text=True,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    dynamic = tmp_path / "dynamic.yml"
-    dynamic.write_text(
-        traefik_yaml.dynamic(
-            {"fibonacci": [backend]}, prometheus_url=prometheus_url, users_file=str(users)
-        )
-    )
-    static = tmp_path / "traefik.yml"
-    static.write_text(
-        traefik_yaml.static(
-            web_port=web_port, api_port=api_port, dynamic_file=str(dynamic), host="127.0.0.1"
-        )
-    )
-    public = f"http://127.0.0.1:{web_port}/prometheus/"
-    prometheus = start(
-        [
-            prometheus_binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{prometheus_port}",
-            f"--web.external-url={public}",
-            "--web.route-prefix=/",
-            f"--web.config.file={web}",
-        ],
-        tmp_path / "prometheus.log",
-    )
-    traefik = start(
-        [str(Path(sys.executable).parent / "traefik"), f"--configFile={static}"],
-        tmp_path / "traefik.log",
+    dynamic = traefik_yaml.dynamic(
+        {"fibonacci": [backend]}, prometheus_url=prometheus_url, users_file=str(users)
     )
     login = ("admin", PASSWORD)
     monitoring = (web_config.MONITORING_USER, MONITORING_PASSWORD)
-    try:
-        wait_until(
-            lambda: requests.get(f"{prometheus_url}/-/ready", auth=monitoring, timeout=1).ok,
-            timeout=30,
-            interval=0.2,
-            what="Prometheus ready, asked with the monitoring login",
+    with running_traefik(
+        tmp_path,
+        dynamic,
+        api_answers(login),
+        what="traefik up",
+    ) as traefik:
+        public = f"{traefik.web}/prometheus/"
+        prometheus = start(
+            [
+                prometheus_binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{prometheus_port}",
+                f"--web.external-url={public}",
+                "--web.route-prefix=/",
+                f"--web.config.file={web}",
+            ],
+            tmp_path / "prometheus.log",
         )
-        # requests' errors are OSErrors: nothing listening yet counts as not ready.
-        wait_until(
-            lambda: requests.get(f"{public}-/ready", auth=login, timeout=1).status_code == 200,
-            timeout=30,
-            interval=0.2,
-            what=f"traefik's /prometheus route answering 200 with the login at {public}-/ready",
-        )
-        query = "api/v1/query?query=vector(1)"
-        anonymous = requests.get(f"{public}{query}", timeout=5)
-        through = requests.get(f"{public}{query}", auth=login, timeout=5)
-        direct = requests.get(f"{prometheus_url}/{query}", timeout=5)
-        signed_in = requests.get(f"{prometheus_url}/{query}", auth=monitoring, timeout=5)
-        wrong = requests.get(f"{public}{query}", auth=("admin", "guess"), timeout=5)
-        print(f"\n/prometheus: {anonymous.status_code} without, {through.status_code} with login")
-        # Prometheus itself refuses (issue 22: the direct port skipped Traefik's login).
-        assert anonymous.status_code == 401
-        assert wrong.status_code == 401
-        assert direct.status_code == 401
-        assert through.status_code == 200
-        assert through.json()["data"]["result"][0]["value"][1] == "1"
-        # Grafana, probes and Prometheus itself call it at / as the monitoring user.
-        assert signed_in.status_code == 200
-        # The UI's root redirects under the public prefix (Debian's 2.42 to its classic page,
-        # v3 to its own), and that page answers through the route.
-        first = requests.get(public, auth=login, timeout=5, allow_redirects=False)
-        assert first.headers["Location"].startswith("/prometheus/"), first.headers
-        page = requests.get(public, auth=login, timeout=5)
-        assert page.status_code == 200
-        assert page.url.startswith(public), page.url
-        assert 'href="/prometheus/' in page.text  # its links carry the prefix too
-    finally:
-        stop(traefik)
-        stop(prometheus)
+        try:
+            wait_until(
+                lambda: requests.get(f"{prometheus_url}/-/ready", auth=monitoring, timeout=1).ok,
+                timeout=30,
+                interval=0.2,
+                what="Prometheus ready, asked with the monitoring login",
+            )
+            # requests' errors are OSErrors: nothing listening yet counts as not ready.
+            wait_until(
+                lambda: requests.get(f"{public}-/ready", auth=login, timeout=1).status_code == 200,
+                timeout=30,
+                interval=0.2,
+                what=f"traefik's /prometheus route answering 200 with the login at {public}-/ready",
+            )
+            query = "api/v1/query?query=vector(1)"
+            anonymous = requests.get(f"{public}{query}", timeout=5)
+            through = requests.get(f"{public}{query}", auth=login, timeout=5)
+            direct = requests.get(f"{prometheus_url}/{query}", timeout=5)
+            signed_in = requests.get(f"{prometheus_url}/{query}", auth=monitoring, timeout=5)
+            wrong = requests.get(f"{public}{query}", auth=("admin", "guess"), timeout=5)
+            print(
+                f"\n/prometheus: {anonymous.status_code} without, {through.status_code} with login"
+            )
+            # Prometheus itself refuses (issue 22: the direct port skipped Traefik's login).
+            assert anonymous.status_code == 401
+            assert wrong.status_code == 401
+            assert direct.status_code == 401
+            assert through.status_code == 200
+            assert through.json()["data"]["result"][0]["value"][1] == "1"
+            # Grafana, probes and Prometheus itself call it at / as the monitoring user.
+            assert signed_in.status_code == 200
+            # The UI's root redirects under the public prefix (Debian's 2.42 to its classic page,
+            # v3 to its own), and that page answers through the route.
+            first = requests.get(public, auth=login, timeout=5, allow_redirects=False)
+            assert first.headers["Location"].startswith("/prometheus/"), first.headers
+            page = requests.get(public, auth=login, timeout=5)
+            assert page.status_code == 200
+            assert page.url.startswith(public), page.url
+            assert 'href="/prometheus/' in page.text  # its links carry the prefix too
+        finally:
+            stop(prometheus)

