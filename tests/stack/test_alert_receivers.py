@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab.support import NotReady, free_port, start, stop, wait_for_http
+from lab.support import free_port
 from stack import alert_receivers
 from stack.configs import alertmanager_yaml
 from stack.settings import SettingsError, parse
@@ -21,6 +21,7 @@ from tests.stack.test_configs_alertmanager import TRAEFIK_DOWN, run_amtool
 from tests.stack.test_configs_alertmanager import amtool as amtool
 from tests.stack.test_configs_alertmanager_delivery import alert, alertmanager_binary, post  # noqa: F401
 from tests.support.capture import ProgramFailed, capture
+from tests.support.processes import running
 from tests.support.smtp_sink import SmtpSink
 from tests.support.webhook_receiver import Webhook
 
@@ -181,15 +182,10 @@ def receivers_lab(alertmanager_binary, tmp_path) -> Iterator[tuple[str, Webhook,
         f"--web.listen-address={url.removeprefix('http://')}",
         "--cluster.listen-address=",
     ]
-    child = start("alertmanager", argv, tmp_path / "alertmanager.log")
     try:
-        try:
-            wait_for_http(f"{url}/-/ready", timeout=30, process=child.process)
-        except NotReady as error:
-            pytest.fail(f"{error}\n{child.log_tail()}")
-        yield url, slack, smtp
+        with running(argv, f"{url}/-/ready", tmp_path / "alertmanager.log"):
+            yield url, slack, smtp
     finally:
-        stop([child])
         slack.close()
         smtp.close()
 

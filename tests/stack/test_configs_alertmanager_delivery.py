@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from lab.support import NotReady, free_port, start, stop, wait_for_http
+from lab.support import free_port
 from stack.configs.alertmanager_yaml import WEBHOOK_RECEIVER
 from tests.stack.test_configs_alertmanager import TRAEFIK_DOWN, write_config
 from tests.support.alert_pipeline import check_payloads
 from tests.support.binaries import packaged_binary
+from tests.support.processes import running
 from tests.support.webhook_receiver import Webhook
 
 
@@ -50,15 +51,8 @@ def alertmanager(alertmanager_binary, webhook, tmp_path) -> Iterator[str]:
         # One instance: no gossip cluster to wait for before notifying.
         "--cluster.listen-address=",
     ]
-    child = start("alertmanager", argv, tmp_path / "alertmanager.log")
-    try:
-        try:
-            wait_for_http(f"{url}/-/ready", timeout=30, process=child.process)
-        except NotReady as error:
-            pytest.fail(f"{error}\n{child.log_tail()}")
+    with running(argv, f"{url}/-/ready", tmp_path / "alertmanager.log"):
         yield url
-    finally:
-        stop([child])
 
 
 def alert(name: str, *, ended: bool = False, **labels: str) -> dict:

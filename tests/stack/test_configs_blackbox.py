@@ -9,7 +9,6 @@ import json
 import subprocess
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -18,9 +17,10 @@ import requests
 import yaml
 
 from app.contract import FUNCTIONS, SAMPLE_CALLS, sample_path
-from lab.support import NotReady, free_port, start, stop, wait_for_http, wait_until
+from lab.support import NotReady, free_port, wait_until
 from stack.configs import blackbox_yaml
 from tests.support.binaries import packaged_binary
+from tests.support.processes import running
 
 PROBE_USER, PROBE_PASSWORD = "lab_probe", "s3cret-from-a-file"
 
@@ -79,20 +79,6 @@ def parts() -> Iterator[FakeParts]:
     yield server
     server.shutdown()
     server.server_close()
-
-
-@contextmanager
-def running(argv: list[str], ready_url: str, log_path: Path) -> Iterator[None]:
-    """Run a program until the block ends; it must answer `ready_url` with a 200 first."""
-    child = start(Path(argv[0]).name, argv, log_path)
-    try:
-        try:
-            wait_for_http(ready_url, timeout=30, process=child.process)
-        except NotReady as error:
-            pytest.fail(f"{error}\n{child.log_tail()}")
-        yield
-    finally:
-        stop([child])
 
 
 def rendered_config(tmp_path: Path) -> Path:

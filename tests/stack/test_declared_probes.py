@@ -28,11 +28,11 @@ from tests.stack.test_configs_blackbox import (  # noqa: F401 (fixtures)
     blackbox_exporter,
     parts,
     probe,
-    running,
 )
 from tests.support.capture import MOCK_SECRETS
 from tests.support.elasticsearch_standin import ElasticsearchStandIn
 from tests.support.logstash_standin import start_logstash
+from tests.support.processes import running
 
 
 def declared_exporter_files(tmp_path: Path) -> Path:

@@ -21,10 +21,11 @@ import requests
 import yaml
 
 from lab import certificates
-from lab.support import NotReady, free_port, start, stop, wait_for_http
+from lab.support import free_port
 from stack import kibana_import
 from stack.configs import elasticsearch_tls, traefik_yaml
 from tests.support.binaries import packaged_binary
+from tests.support.processes import running
 from tests.support.real_traefik import running_traefik
 from tests.support.swarm_tls import (
     CA,
@@ -96,15 +97,8 @@ def declared_exporter(tmp_path_factory) -> Iterator[str]:
         f"--config.file={workdir / 'config.yml'}",
         f"--web.listen-address={url.removeprefix('http://')}",
     ]
-    child = start("blackbox_exporter", argv, workdir / "exporter.log")
-    try:
-        try:
-            wait_for_http(f"{url}/-/healthy", timeout=30, process=child.process)
-        except NotReady as error:
-            pytest.fail(f"{error}\n{child.log_tail()}")
+    with running(argv, f"{url}/-/healthy", workdir / "exporter.log"):
         yield url
-    finally:
-        stop([child])
 
 
 def probe_success(exporter: str, target: str) -> tuple[float, str]:
