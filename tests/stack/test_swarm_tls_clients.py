@@ -11,7 +11,7 @@ import re
 import ssl
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -55,14 +55,16 @@ class _Health(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def https_node(certificate: str, key: str, directory: Path) -> Iterator[str]:
-    """A node answering cluster health over TLS with `certificate`; its base URL by the name
-    the health check uses (localhost: the certificate carries it)."""
-    (directory / "node.crt").write_text(certificate)
-    (directory / "node.key").write_text(key)
+def https_server(
+    handler: type[BaseHTTPRequestHandler], certificate: str, key: str, directory: Path
+) -> Iterator[str]:
+    """`handler` served over TLS with `certificate` and `key`; its base URL by the name the
+    lab's clients use on the node itself (localhost: the certificates carry it)."""
+    (directory / "server.crt").write_text(certificate)
+    (directory / "server.key").write_text(key)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(directory / "node.crt", directory / "node.key")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    context.load_cert_chain(directory / "server.crt", directory / "server.key")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
@@ -70,6 +72,11 @@ def https_node(certificate: str, key: str, directory: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def https_node(certificate: str, key: str, directory: Path) -> AbstractContextManager[str]:
+    """A node answering cluster health over TLS with `certificate`."""
+    return https_server(_Health, certificate, key, directory)
 
 
 @pytest.fixture(scope="module")
@@ -158,18 +165,9 @@ class _Import(BaseHTTPRequestHandler):
 
 @contextmanager
 def https_kibana(certificate: str, key: str, directory: Path) -> Iterator[str]:
-    (directory / "kibana.crt").write_text(certificate)
-    (directory / "kibana.key").write_text(key)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(directory / "kibana.crt", directory / "kibana.key")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Import)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        yield f"https://localhost:{server.server_port}/kibana"
-    finally:
-        server.shutdown()
-        server.server_close()
+    """Kibana's import API over TLS with `certificate`; its URL with Kibana's base path."""
+    with https_server(_Import, certificate, key, directory) as url:
+        yield f"{url}/kibana"
 
 
 def test_the_import_verifies_kibana_with_the_labs_ca(tmp_path):
