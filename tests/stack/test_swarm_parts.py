@@ -17,13 +17,14 @@ from stack.configs import blackbox_yaml, kibana_yml, logstash_conf, prometheus_y
 from stack.containers import Placement
 from stack.node_exporter import HOST_MOUNTS
 from stack.swarm_objects import NODE_HOSTNAME, STATE_CONSTRAINT, config_name
-from tests.support.capture import OPEN_ON_SWARM, capture
+from tests.support.capture import capture
+
+from tests.support.swarm_tls import STATE_HOST, swarm  # one capture, shared with the TLS tests
 
 SERVICE = "docker:index/service:Service"
 CONFIG = "docker:index/serviceConfig:ServiceConfig"
 SECRET = "docker:index/secret:Secret"
 CONTAINER = "docker:index/container:Container"
-STATE_HOST = "10.20.0.2"
 PREFIX = "lab-swarm-"
 # The two files Swarm renders differently on purpose: Prometheus finds tasks by DNS, and
 # Traefik leaves backend health to Swarm's task health check (stack/swarm.py).
@@ -38,16 +39,6 @@ SWARM_OWN_FILES = {
     logstash_conf.ALERTS_PIPELINE_FILE,
 }
 STATEFUL = ("prometheus", "alertmanager", "grafana", "elasticsearch", "logstash", "kibana")
-
-
-@functools.cache
-def swarm() -> tuple[dict, ...]:
-    config = {
-        "lab:engine": "swarm",
-        "lab:swarmStateHost": STATE_HOST,
-        "lab:allowOpenPorts": OPEN_ON_SWARM,
-    }
-    return tuple(capture(config, stack="swarm")["resources"])
 
 
 @functools.cache
