@@ -18,7 +18,6 @@ from stack.containers import Placement
 from stack.node_exporter import HOST_MOUNTS
 from stack.swarm_objects import NODE_HOSTNAME, STATE_CONSTRAINT, config_name
 from tests.support.capture import capture
-
 from tests.support.swarm_tls import STATE_HOST, swarm  # one capture, shared with the TLS tests
 
 SERVICE = "docker:index/service:Service"
