@@ -43,11 +43,6 @@ CURL_CONFIG_FILE = "/run/secrets/elasticsearch-health-curlrc"
 ES_UID = "1000"  # the image's user (Elasticsearch's Dockerfile); gid 0
 
 
-def curl_config(password: str, user: str = es_security.HEALTH_USER) -> str:
-    """The health check's curl config: its login (containers.curl_login)."""
-    return curl_login(user, password)
-
-
 @dataclass(kw_only=True)
 class ElasticsearchArgs(PublishingArgs):
     heap: str = LabSettings.elasticsearch_heap
@@ -108,7 +103,10 @@ def password_files(args: ElasticsearchArgs) -> dict[str, pulumi.Output[str]]:
     realm = pulumi.Output.all(monitor, args.hash_salt).apply(
         lambda values: es_security.file_realm(*values)
     )
-    files = {PASSWORD_FILE: password, CURL_CONFIG_FILE: monitor.apply(curl_config)}
+    files = {
+        PASSWORD_FILE: password,
+        CURL_CONFIG_FILE: monitor.apply(lambda secret: curl_login(es_security.HEALTH_USER, secret)),
+    }
     for path in (
         es_security.FILE_REALM_USERS,
         es_security.FILE_REALM_USERS_ROLES,

@@ -13,6 +13,7 @@ import yaml
 
 from stack import elasticsearch
 from stack.configs import elasticsearch_security as security
+from stack.containers import curl_login
 from tests.stack.captured import DYNAMIC, by_type, containers, declared_under, runs
 from tests.support.capture import MOCK_SECRETS
 
@@ -55,7 +56,9 @@ def test_the_elastic_password_reaches_it_as_files_only_uid_1000_reads(declared):
         assert (uploads[path]["permissions"], uploads[path]["owner"]) == ("0400", "1000")
     assert uploads[elasticsearch.PASSWORD_FILE]["content"] == password
     # The health check signs in as the file realm's monitoring user (issue 22), not elastic.
-    assert uploads[elasticsearch.CURL_CONFIG_FILE]["content"] == elasticsearch.curl_config(monitor)
+    assert uploads[elasticsearch.CURL_CONFIG_FILE]["content"] == curl_login(
+        security.HEALTH_USER, monitor
+    )
     assert password not in uploads[elasticsearch.CURL_CONFIG_FILE]["content"]
     check = inputs["healthcheck"]["tests"]
     assert check[:5] == ["CMD", "curl", "-fsS", "-K", elasticsearch.CURL_CONFIG_FILE]
@@ -80,7 +83,7 @@ def test_curl_reads_the_login_of_its_config_file_as_written(tmp_path, password):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     config = tmp_path / "curlrc"
-    config.write_text(elasticsearch.curl_config(password))
+    config.write_text(curl_login(security.HEALTH_USER, password))
     try:
         url = f"http://127.0.0.1:{server.server_port}/_cluster/health"
         subprocess.run(["curl", "-fsS", "-K", str(config), url], check=True, timeout=30)
