@@ -124,11 +124,10 @@ def default_servers(python: str, event_loop: str = "uvloop") -> list[ServerSpec]
     suffix = "" if event_loop == "uvloop" else f"-{event_loop}"
     env = {"LAB_EVENT_LOOP": event_loop}
     servers = []
-    for function in FUNCTIONS:
-        port = support.free_port()
-        argv = (python, "-m", "app", "--function", function, "--port", str(port))
-        servers.append(ServerSpec(f"service-{function}{suffix}", argv, port, env))
-    port = support.free_port()
+    *ports, port = support.free_ports(len(FUNCTIONS) + 1)
+    for function, function_port in zip(FUNCTIONS, ports, strict=True):
+        argv = (python, "-m", "app", "--function", function, "--port", str(function_port))
+        servers.append(ServerSpec(f"service-{function}{suffix}", argv, function_port, env))
     argv = (python, "-m", "lab.bench", "--bare", str(port))
     servers.append(ServerSpec(f"bare{suffix}", argv, port, env, ready_path="/"))
     return servers
@@ -248,7 +247,7 @@ def run_bare(port: int) -> None:
 
 def traefik_server(direct: ServerSpec, workdir: Path) -> ServerSpec:
     """Traefik with the stack's configs, balancing over the one `direct` process."""
-    web_port, api_port = support.free_port(), support.free_port()
+    web_port, api_port = support.free_ports(2)
     backends = {TRAEFIK_PATH.split("/")[1]: [f"http://127.0.0.1:{direct.port}"]}
     argv = support.traefik_argv(workdir, backends, web_port=web_port, api_port=api_port)
     return ServerSpec("traefik", tuple(argv), web_port, ready_path=TRAEFIK_PATH)

@@ -42,9 +42,20 @@ class NotReady(RuntimeError):
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     """A port nothing on 127.0.0.1 uses right now (the kernel's choice, so parallel runs differ)."""
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_ports(1, kind)[0]
+
+
+def free_ports(count: int, kind: int = socket.SOCK_STREAM) -> list[int]:
+    """`count` different free ports. Each probe stays bound until all are chosen: a port is
+    free again once its probe closes, so picking them one by one can hand out one port twice
+    (a CI run got the same port for the API and the GELF input)."""
+    with contextlib.ExitStack() as probes:
+        ports = []
+        for _ in range(count):
+            probe = probes.enter_context(socket.socket(socket.AF_INET, kind))
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+        return ports
 
 
 def http_status(url: str, timeout: float = 2.0) -> int | None:

@@ -15,7 +15,7 @@ import yaml
 
 from app.contract import FUNCTIONS, HEALTH_PATH, HISTOGRAM_BUCKETS
 from app.server import Limits
-from lab.support import free_port, wait_until
+from lab.support import free_ports, wait_until
 from stack.configs import traefik_yaml
 from tests.support.processes import stop_process
 from tests.support.standins import json_answer
@@ -198,8 +198,8 @@ def backend():
 @pytest.mark.slow
 def test_real_traefik_routes_retries_and_health_checks(tmp_path, backend):
     traefik = Path(sys.executable).parent / "traefik"
-    web_port, api_port = free_port(), free_port()
-    dead_replica = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    web_port, api_port, dead_port = free_ports(3)
+    dead_replica = f"http://127.0.0.1:{dead_port}"  # nothing listens there
     dynamic = tmp_path / "dynamic.yml"
     dynamic.write_text(
         traefik_yaml.dynamic(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +24,7 @@ import urllib.request
 import pytest
 
 from app.contract import REQUESTS_IN_FLIGHT
-from lab.support import wait_until
+from lab.support import free_port, wait_until
 from tests.stack.captured import containers, declared_under
 from tests.support.capture import OPEN_ON_SWARM, REPO_ROOT, capture
 
@@ -97,17 +96,11 @@ def test_kibana_and_traefik_keep_the_default_shutdown_timeouts_the_floors_assume
     assert "graceTimeOut" not in uploads.replace("requestAcceptGraceTimeout", "")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_the_function_grace_covers_the_apps_longest_stop_run_here():
     """The real app (python -m app) at its longest stop: the largest drain window it accepts
     (LAB_DRAIN_SECONDS=5, its documented maximum: docs/contract.md) and a call that never
     finishes; the declared grace must outlast the time it takes to exit on SIGTERM."""
-    port = _free_port()
+    port = free_port()
     environment = {
         **os.environ,
         "LAB_FUNCTION": "fibonacci",

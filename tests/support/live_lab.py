@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import os
 import signal
-import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -20,7 +19,7 @@ import docker
 import requests
 
 from lab.automation import project_name
-from lab.support import free_port
+from lab.support import free_port, free_ports
 from stack.configs import web_config
 from stack.settings import LabSettings, parse, strip_namespace
 from tests.support.declared import (
@@ -187,7 +186,7 @@ def open_lab(target: str, client: docker.DockerClient) -> Iterator[LiveLab]:
         return
 
     remove_stale(client)
-    ports = {key: free_port(socket.SOCK_STREAM) for key in PORT_KEYS}
+    ports = dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS)), strict=True))
     stack, config = target_stack(target, ports)
     resources = capture(project, stack, config)
     harness = Harness(client, CAPTURE_DIR)

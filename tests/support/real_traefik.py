@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from lab.support import free_port, wait_until
+from lab.support import free_ports, wait_until
 from stack.configs import traefik_yaml
 from tests.support.processes import stop_process
 
@@ -39,7 +39,7 @@ def running_traefik(
 ) -> Iterator[RunningTraefik]:
     """Traefik with `dynamic` as its file provider's config, once `ready(traefik)` holds
     (errors of `requests` count as not yet); stopped on the way out."""
-    web_port, api_port = free_port(), free_port()
+    web_port, api_port = free_ports(2)
     dynamic_file = directory / "dynamic.yml"
     dynamic_file.write_text(dynamic)
     static = directory / "traefik.yml"
