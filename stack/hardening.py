@@ -10,6 +10,9 @@ A read-only root file system is on wherever the part allows it. A part configure
 provider's `uploads` cannot have one: the provider copies files into the created container
 before it starts, and Docker refuses any copy into a read-only root ("container rootfs is
 marked read-only"; tests/live/test_read_only_root.py shows it on the engine).
+
+On Swarm nothing is uploaded: configs and secrets are mounts (stack/swarm_objects.py), so a part
+that is writable on one host only for its uploads gets a read-only root there (`swarm_read_only`).
 """
 
 from __future__ import annotations
@@ -27,9 +30,18 @@ class Hardening(NamedTuple):
     tmpfs: Mapping[str, str]  # writable in-memory paths a read-only part still needs
     cap_add: tuple[str, ...]  # capabilities added back after dropping ALL
     why: str  # the reason for the user and for any writable root file system
+    # A read-only root on Swarm, where nothing is uploaded; None: as on one host.
+    swarm: bool | None = None
+
+    @property
+    def swarm_read_only(self) -> bool:
+        return self.read_only if self.swarm is None else self.swarm
 
 
-_UPLOADS = "configured by uploads, which Docker cannot copy into a read-only root"
+_UPLOADS = (
+    "configured by uploads, which Docker cannot copy into a read-only root (on Swarm,"
+    " mounts: read-only there)"
+)
 _TMP = MappingProxyType({"/tmp": "rw,noexec,nosuid,size=16m"})
 _NONE: Mapping[str, str] = MappingProxyType({})
 
@@ -44,12 +56,13 @@ HARDENING: Mapping[str, Hardening] = MappingProxyType(
             _NONE,
             (),
             f"nobody: ports above 1024 need no NET_BIND_SERVICE; {_UPLOADS}",
+            swarm=True,
         ),
         "prometheus": Hardening(
-            "65534:65534", False, _NONE, (), f"nobody, as upstream's image; {_UPLOADS}"
+            "65534:65534", False, _NONE, (), f"nobody, as upstream's image; {_UPLOADS}", True
         ),
         "alertmanager": Hardening(
-            "65534:65534", False, _NONE, (), f"nobody, as upstream's image; {_UPLOADS}"
+            "65534:65534", False, _NONE, (), f"nobody, as upstream's image; {_UPLOADS}", True
         ),
         "blackbox": Hardening(
             "65534:65534",
@@ -57,6 +70,7 @@ HARDENING: Mapping[str, Hardening] = MappingProxyType(
             _NONE,
             (),
             f"nobody: upstream runs it as root, HTTP probes need no privilege; {_UPLOADS}",
+            swarm=True,
         ),
         "node_exporter": Hardening(
             "65534:65534",
@@ -72,7 +86,9 @@ HARDENING: Mapping[str, Hardening] = MappingProxyType(
             _NONE,
             (),
             "nobody, as upstream; its password arrives as an uploaded file, which Docker cannot"
-            " copy into a read-only root",
+            " copy into a read-only root (on Swarm, a secret mount: read-only there, as"
+            " upstream's chart runs it, readOnlyRootFilesystem: true)",
+            swarm=True,
         ),
         # A user's own service (lab:services): the replicas' row, unless `readOnly: false`.
         "service": Hardening(
@@ -91,7 +107,9 @@ HARDENING: Mapping[str, Hardening] = MappingProxyType(
             _NONE,
             (),
             "the lab's own image; its password (Logstash's API login) arrives as an uploaded file,"
-            " which Docker cannot copy into a read-only root",
+            " which Docker cannot copy into a read-only root (on Swarm, a secret mount:"
+            " read-only there, as the replicas of the same image)",
+            swarm=True,
         ),
         "grafana": Hardening(
             None,

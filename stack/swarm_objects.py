@@ -290,7 +290,7 @@ def part_service(
             container_spec=docker.ServiceTaskSpecContainerSpecArgs(
                 image=part_args.image,
                 user=hardening.user,
-                read_only=hardening.read_only or None,
+                read_only=hardening.swarm_read_only or None,
                 cap_drops=["ALL"],
                 stop_grace_period=swarm_duration(STOP_GRACE[row or part].seconds),
                 mounts=[*volume, *tmpfs, *mounts] or None,

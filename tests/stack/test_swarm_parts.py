@@ -202,12 +202,46 @@ def test_every_tasks_log_goes_to_logstash_on_the_state_nodes_address():
     assert published["protocol"] == log_shipping.GELF_SCHEME
 
 
-def test_the_hardening_of_each_part_is_the_single_host_ones():
+# Writable on one host only because Docker cannot copy an upload into a read-only root
+# (tests/live/test_read_only_root.py); on Swarm their files are config and secret mounts, and
+# each writes nothing outside them and its data volume:
+# - traefik, blackbox: run read-only on Swarm here (tests/swarm/test_lab_on_swarm.py);
+# - prometheus, alertmanager: the same, and their storage flag names the data volume (below);
+# - elasticsearch_exporter: prometheus-community/helm-charts
+#   charts/prometheus-elasticsearch-exporter/values.yaml runs it `readOnlyRootFilesystem: true`;
+# - logstash_exporter: the app image, whose replicas run read-only on both engines.
+READ_ONLY_ON_SWARM_ONLY = {
+    "traefik",
+    "prometheus",
+    "alertmanager",
+    "blackbox",
+    "elasticsearch_exporter",
+    "logstash_exporter",
+}
+STORAGE_FLAGS = {"prometheus": "--storage.tsdb.path=", "alertmanager": "--storage.path="}
+
+
+def test_the_hardening_of_each_part_is_the_single_host_ones_or_stricter():
+    """The same user and dropped capabilities; a read-only root wherever one host has one,
+    and on Swarm also for the parts that are writable on one host only for their uploads."""
+    gained = set()
     for name, container in containers().items():
         swarm_spec = spec(name)
         assert swarm_spec["capDrops"] == ["ALL"], name
         assert swarm_spec.get("user") == container.get("user"), name
-        assert bool(swarm_spec.get("readOnly")) == bool(container.get("readOnly")), name
+        if container.get("readOnly"):
+            assert swarm_spec.get("readOnly"), name
+        elif swarm_spec.get("readOnly"):
+            gained.add(name.removeprefix(PREFIX))
+    assert gained == READ_ONLY_ON_SWARM_ONLY
+
+
+@pytest.mark.parametrize("part", sorted(STORAGE_FLAGS))
+def test_a_read_only_store_writes_into_its_data_volume(part):
+    container_spec = spec(f"{PREFIX}{part}")
+    (flag,) = [a for a in container_spec["args"] if a.startswith(STORAGE_FLAGS[part])]
+    volumes = [m["target"] for m in container_spec["mounts"] if m["type"] == "volume"]
+    assert volumes == [flag.split("=", 1)[1]], (flag, volumes)
 
 
 def test_the_elasticsearch_exporter_service_starts_after_the_security_step():

@@ -11,10 +11,13 @@ import time
 import urllib.parse
 import urllib.request
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 from stack.configs import web_config
 from tests.support import provider_model as model
+from tests.support.live_lab import STANDIN_IMAGES
 from tests.support.swarm_harness import CONFIG, NETWORK, SECRET, SERVICE
+from tests.support.swarm_nodes import copy_images
 from tests.swarm.conftest import report
 from tests.swarm.services import HEALTHCHECK, PYTHON_IMAGE
 
@@ -155,6 +158,28 @@ def unhealthy(swarm, services) -> list[str]:
             if health not in ("healthy", "none"):
                 found.append(f"{node.name}:{container.name}:{health}")
     return found
+
+
+def load_lab_images(swarm, app_image: str) -> dict[str, float]:
+    """The images of the Swarm lab on its nodes, one archive per set (the stand-ins share their
+    Debian layers), both sets at once: what may run on any node goes to every node, the
+    manager's (it is the state node) to it only. Returns each node's load time."""
+    anywhere = [app_image, STANDIN_IMAGES["blackbox"], STANDIN_IMAGES["node_exporter"]]
+    state = [STANDIN_IMAGES[part] for part in ("traefik", "prometheus", "alertmanager")]
+    with ThreadPoolExecutor(2) as pool:
+        on_manager = pool.submit(copy_images, swarm.host, [swarm.manager], state)
+        loads = swarm.load_images(anywhere)
+        on_manager.result()
+    return loads
+
+
+def declared_root_read_only(swarm, harness, name: str, container) -> bool:
+    """Whether the service `name` declares a read-only root; its task `container` must have
+    the root it declares."""
+    service = swarm.manager.client.services.get(harness.services[name]).attrs
+    declared = service["Spec"]["TaskTemplate"]["ContainerSpec"].get("ReadOnly", False)
+    assert container.attrs["HostConfig"]["ReadonlyRootfs"] == declared, (container.name, name)
+    return declared
 
 
 def answers(url: str) -> bool:

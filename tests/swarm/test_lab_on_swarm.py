@@ -10,7 +10,6 @@ input, as the declared Logstash service (name, state node, host-mode port) with 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -22,15 +21,16 @@ from tests.support.declared import capture
 from tests.support.live_lab import STANDIN_IMAGES
 from tests.support.swarm_cluster import wait_for
 from tests.support.swarm_harness import IMAGE, SERVICE, SWARM_SERVICE, SwarmHarness
-from tests.support.swarm_nodes import copy_images
 from tests.support.swarm_workers import busiest_worker, node_state
 from tests.swarm.conftest import FRONT_PORT, report, test_trace_id_everywhere  # noqa: F401
 from tests.swarm.lab_support import (
     Traffic,
     alive,
     answers,
+    declared_root_read_only,
     gelf_receiver,
     instances_up,
+    load_lab_images,
     prometheus_api,
     received,
     second_plan,
@@ -56,16 +56,15 @@ CONFIG = {
     # (tests/swarm/test_encrypted_overlay.py), so the lab runs here with plain overlays.
     "lab:swarmEncryption": False,
 }
-# What cannot run here: their services are left out (the Logstash one becomes the receiver).
-NOT_HERE = ("elasticsearch", "kibana", "grafana", "elasticsearch_exporter", "logstash_exporter")
+# What cannot run here: their services are left out (the Logstash one becomes the receiver;
+# the Logstash exporter runs, reporting logstash_up 0, healthy on its own /metrics).
+NOT_HERE = ("elasticsearch", "kibana", "grafana", "elasticsearch_exporter")
+# Writable on one host only for their uploads: healthy here with a read-only root.
+READ_ONLY_HERE = ("traefik", "prometheus", "alertmanager", "blackbox", "logstash_exporter")
 
 
 def service(part: str) -> str:
     return f"lab-{STACK}-{part}"
-
-
-def prometheus_instances(swarm, job: str) -> set[str]:
-    return instances_up(swarm, service("prometheus"), job)
 
 
 def task_instances(swarm, part: str) -> set[str]:
@@ -83,14 +82,7 @@ def lab(swarm):
     # The state node (the manager, labelled lab.state) as every node's daemon reaches it.
     resources = capture("lab", STACK, {**CONFIG, "lab:swarmStateHost": swarm.manager.address})
     (app,) = [r.inputs["imageName"] for r in resources if r.type == IMAGE]
-    # One archive per set (the stand-ins share their Debian layers), both sets at once: what
-    # may run on any node goes to every node, the manager's (it is the state node) to it only.
-    anywhere = [APP_IMAGE, STANDIN_IMAGES["blackbox"], STANDIN_IMAGES["node_exporter"]]
-    state = [STANDIN_IMAGES[part] for part in ("traefik", "prometheus", "alertmanager")]
-    with ThreadPoolExecutor(2) as pool:
-        on_manager = pool.submit(copy_images, swarm.host, [swarm.manager], state)
-        loads = swarm.load_images(anywhere)
-        on_manager.result()
+    loads = load_lab_images(swarm, APP_IMAGE)
     harness = SwarmHarness(swarm.manager.client, images={app: APP_IMAGE}, run_id=STACK)
     skipped = {service(part) for part in NOT_HERE}
     logstash = service("logstash")
@@ -108,7 +100,7 @@ def lab(swarm):
         harness.apply([r for r in declared if r.type == SERVICE and r.inputs["name"] != logstash])
         for part in ("fibonacci", "factorial", "ackermann"):
             swarm.wait_running(service(part), REPLICAS, timeout=120)
-        for part in ("traefik", "prometheus", "alertmanager", "blackbox"):
+        for part in READ_ONLY_HERE:
             swarm.wait_running(service(part), 1, timeout=60)
         swarm.wait_running(service("node_exporter"), len(swarm.nodes), timeout=60)
         url = f"http://127.0.0.1:{swarm.manager.host_ports[FRONT_PORT]}/{FUNCTION}/10/"
@@ -149,7 +141,7 @@ def test_function_tasks_spread_and_prometheus_finds_them(swarm, lab):
     expected = task_instances(swarm, FUNCTION)
     found = wait_for(
         "Prometheus scrapes every task",
-        lambda: prometheus_instances(swarm, FUNCTION) == expected,
+        lambda: instances_up(swarm, service("prometheus"), FUNCTION) == expected,
         60,
         interval=1,
     )
@@ -158,10 +150,11 @@ def test_function_tasks_spread_and_prometheus_finds_them(swarm, lab):
 
 
 def test_each_node_runs_its_tasks_healthy_and_hardened(swarm, lab):
-    """Per node, as testinfra would: every task container healthy, its user, read-only root
-    and dropped capabilities for the functions, Traefik's port published on the manager."""
+    """Per node, as testinfra would: every task container healthy with the root its service
+    declares, the functions' user and dropped capabilities, Traefik's port on the manager."""
     harness, _ = lab
     seen: dict[str, list[str]] = {}
+    read_only: set[str] = set()
     for node in swarm.nodes:
         for container in node.client.containers.list(filters={"label": SWARM_SERVICE}):
             name = container.labels[SWARM_SERVICE]
@@ -169,6 +162,8 @@ def test_each_node_runs_its_tasks_healthy_and_hardened(swarm, lab):
                 continue
             attrs = container.attrs
             assert attrs["State"]["Health"]["Status"] == "healthy", (node.name, container.name)
+            if declared_root_read_only(swarm, harness, name, container):
+                read_only.add(name.removeprefix(f"lab-{STACK}-"))
             if "lab.function" in container.labels:
                 assert attrs["Config"]["User"] == APP_USER
                 assert attrs["HostConfig"]["ReadonlyRootfs"]
@@ -182,7 +177,9 @@ def test_each_node_runs_its_tasks_healthy_and_hardened(swarm, lab):
                 assert (code, found.decode().split()) == (0, ["400", "65534"]), found
             seen.setdefault(node.name, []).append(name.removeprefix(f"lab-{STACK}-"))
     report("tasks per node: " + "; ".join(f"{n}: {sorted(t)}" for n, t in sorted(seen.items())))
+    report(f"read-only roots, healthy: {sorted(read_only)}")
     assert len(seen) == len(swarm.nodes), seen
+    assert set(READ_ONLY_HERE) <= read_only, read_only
 
 
 def test_monitoring_runs_healthy_and_prometheus_scrapes_every_node(swarm, lab):
@@ -194,7 +191,7 @@ def test_monitoring_runs_healthy_and_prometheus_scrapes_every_node(swarm, lab):
     started = time.monotonic()
     up = wait_for(
         "Prometheus scrapes node-exporter on every node",
-        lambda: len(prometheus_instances(swarm, "node")) == len(names),
+        lambda: len(instances_up(swarm, service("prometheus"), "node")) == len(names),
         60,
         interval=1,
     )
@@ -207,7 +204,7 @@ def test_monitoring_runs_healthy_and_prometheus_scrapes_every_node(swarm, lab):
     assert managers, "Prometheus has no Alertmanager"
     blackbox = wait_for(
         "the blackbox exporter scraped for the call probes",
-        lambda: prometheus_instances(swarm, "probe-calls"),
+        lambda: instances_up(swarm, service("prometheus"), "probe-calls"),
         60,
     )
     report(
@@ -265,7 +262,7 @@ def test_drain_under_traffic_loses_no_call_and_prometheus_follows(swarm, lab):
             expected = task_instances(swarm, FUNCTION)
             wait_for(
                 "Prometheus scrapes the new tasks",
-                lambda: prometheus_instances(swarm, FUNCTION) == expected,
+                lambda: instances_up(swarm, service("prometheus"), FUNCTION) == expected,
                 60,
                 interval=0.5,
             )
