@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab.support import free_port
 from stack import alert_receivers
 from stack.configs import alertmanager_yaml
 from stack.settings import SettingsError, parse
@@ -21,7 +20,7 @@ from tests.stack.test_configs_alertmanager import TRAEFIK_DOWN, run_amtool
 from tests.stack.test_configs_alertmanager import amtool as amtool
 from tests.stack.test_configs_alertmanager_delivery import alert, alertmanager_binary, post  # noqa: F401
 from tests.support.capture import ProgramFailed, capture
-from tests.support.processes import running
+from tests.support.processes import running_alertmanager
 from tests.support.smtp_sink import SmtpSink
 from tests.support.webhook_receiver import Webhook
 
@@ -174,16 +173,8 @@ def receivers_lab(alertmanager_binary, tmp_path) -> Iterator[tuple[str, Webhook,
     (tmp_path / "alert-receiver-team").write_text(slack.url)
     (tmp_path / "alert-receiver-oncall").write_text(SECRETS["oncall"])
     config = _config(tmp_path, receivers, group_wait="1s", group_interval="1s")
-    url = f"http://127.0.0.1:{free_port()}"
-    argv = [
-        alertmanager_binary,
-        f"--config.file={config}",
-        f"--storage.path={tmp_path / 'data'}",
-        f"--web.listen-address={url.removeprefix('http://')}",
-        "--cluster.listen-address=",
-    ]
     try:
-        with running(argv, f"{url}/-/ready", tmp_path / "alertmanager.log"):
+        with running_alertmanager(alertmanager_binary, config, tmp_path) as url:
             yield url, slack, smtp
     finally:
         slack.close()

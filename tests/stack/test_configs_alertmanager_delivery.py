@@ -11,12 +11,11 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from lab.support import free_port
 from stack.configs.alertmanager_yaml import WEBHOOK_RECEIVER
 from tests.stack.test_configs_alertmanager import TRAEFIK_DOWN, write_config
 from tests.support.alert_pipeline import check_payloads
 from tests.support.binaries import packaged_binary
-from tests.support.processes import running
+from tests.support.processes import running_alertmanager
 from tests.support.webhook_receiver import Webhook
 
 
@@ -42,16 +41,7 @@ def alertmanager(alertmanager_binary, webhook, tmp_path) -> Iterator[str]:
         group_interval="1s",
         repeat_interval="1h",
     )
-    url = f"http://127.0.0.1:{free_port()}"
-    argv = [
-        alertmanager_binary,
-        f"--config.file={config}",
-        f"--storage.path={tmp_path / 'data'}",
-        f"--web.listen-address={url.removeprefix('http://')}",
-        # One instance: no gossip cluster to wait for before notifying.
-        "--cluster.listen-address=",
-    ]
-    with running(argv, f"{url}/-/ready", tmp_path / "alertmanager.log"):
+    with running_alertmanager(alertmanager_binary, config, tmp_path) as url:
         yield url
 
 

@@ -6,7 +6,6 @@ rendered servers transport reaches an HTTPS Kibana from the lab's CA and no othe
 
 from __future__ import annotations
 
-import json
 import re
 import ssl
 import threading
@@ -27,6 +26,7 @@ from stack.configs import elasticsearch_tls, traefik_yaml
 from tests.support.binaries import packaged_binary
 from tests.support.processes import running
 from tests.support.real_traefik import running_traefik
+from tests.support.standins import json_answer
 from tests.support.swarm_tls import (
     CA,
     CERTIFICATE,
@@ -43,12 +43,7 @@ ES_HEALTH = {"cluster_name": "lab", "status": "green", "number_of_nodes": 1}  # 
 
 class _Health(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = json.dumps(ES_HEALTH).encode()
-        self.send_response(200 if self.path.startswith("/_cluster/health") else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        json_answer(self, 200 if self.path.startswith("/_cluster/health") else 404, ES_HEALTH)
 
     def log_message(self, *args) -> None:
         pass
@@ -143,21 +138,11 @@ class _Import(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.seen.append(self.path)
-        body = json.dumps({"status": {"overall": {"level": "available"}}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        json_answer(self, 200, {"status": {"overall": {"level": "available"}}})
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
-        body = json.dumps({"success": True, "successCount": 1}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        json_answer(self, 200, {"success": True, "successCount": 1})
 
     def log_message(self, *args) -> None:
         pass

@@ -7,9 +7,10 @@ pkg/api/dashboard.go does at 11.x: `GET /api/dashboards/uid/:uid` is 200 with
 from __future__ import annotations
 
 import base64
-import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.support.standins import json_answer
 
 
 class GrafanaStandIn:
@@ -20,12 +21,7 @@ class GrafanaStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             def answer(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                json_answer(self, status, body)
 
             def do_GET(self) -> None:
                 standin.requests.append(self.path)

@@ -1,6 +1,6 @@
 """Processes a test runs: `running()` starts one (lab.support.start) and waits until it is
-ready; `stop_process` stops one a test started with subprocess.Popen (SIGTERM, then SIGKILL
-after 10 s, and its pipe closed)."""
+ready, `running_alertmanager()` a real Alertmanager on a config; `stop_process` stops one a test
+started with subprocess.Popen (SIGTERM, then SIGKILL after 10 s, and its pipe closed)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.support import NotReady, start, stop, wait_for_http
+from lab.support import NotReady, free_port, start, stop, wait_for_http
 
 
 @contextmanager
@@ -27,6 +27,22 @@ def running(argv: list[str], ready_url: str, log_path: Path) -> Iterator[None]:
         yield
     finally:
         stop([child])
+
+
+@contextmanager
+def running_alertmanager(binary: str, config: Path, directory: Path) -> Iterator[str]:
+    """A real Alertmanager on `config`, its data and log under `directory`, alone (no gossip
+    cluster to wait for before notifying); its URL once it is ready."""
+    url = f"http://127.0.0.1:{free_port()}"
+    argv = [
+        binary,
+        f"--config.file={config}",
+        f"--storage.path={directory / 'data'}",
+        f"--web.listen-address={url.removeprefix('http://')}",
+        "--cluster.listen-address=",
+    ]
+    with running(argv, f"{url}/-/ready", directory / "alertmanager.log"):
+        yield url
 
 
 def stop_process(process: subprocess.Popen, grace: float = 10.0) -> None:
