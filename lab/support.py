@@ -58,10 +58,12 @@ def free_ports(count: int, kind: int = socket.SOCK_STREAM) -> list[int]:
         return ports
 
 
-def http_status(url: str, timeout: float = 2.0) -> int | None:
-    """The HTTP status of a GET, or None when nothing answered."""
+def http_status(url: str, timeout: float = 2.0, auth: tuple[str, str] | None = None) -> int | None:
+    """The HTTP status of a GET (signed in with `auth`, a basic-auth user and password), or
+    None when nothing answered."""
+    request = urllib.request.Request(url, headers=basic_auth_header(auth))
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
@@ -113,13 +115,15 @@ def wait_for_http(
     timeout: float,
     process: subprocess.Popen | None = None,
     status: int = 200,
+    auth: tuple[str, str] | None = None,
 ) -> None:
-    """Until a GET of `url` answers `status`; NotReady as soon as `process` exits."""
+    """Until a GET of `url` (signed in with `auth`) answers `status`; NotReady as soon as
+    `process` exits."""
 
     def answered() -> bool:
         if process is not None and process.poll() is not None:
             raise NotReady(f"exited with {process.returncode} before {url} answered")
-        return http_status(url, timeout=1.0) == status
+        return http_status(url, timeout=1.0, auth=auth) == status
 
     wait_until(answered, timeout=timeout, what=f"{url} answering {status}")
 

@@ -16,11 +16,12 @@ import pytest
 import requests
 import yaml
 
-from lab.support import free_port, start, stop, wait_until
+from lab.support import free_port
 from stack.configs import alertmanager_yaml, logstash_conf, web_config
 from tests.stack.captured import containers, declared_under, upload
 from tests.stack.test_configs_alertmanager_delivery import alert, alertmanager_binary  # noqa: F401
 from tests.support.capture import MOCK_SECRETS
+from tests.support.processes import running
 from tests.support.webhook_receiver import Webhook
 
 
@@ -75,44 +76,35 @@ def test_the_declared_alertmanager_asks_a_login_and_signs_in_to_logstash(
         checked = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         assert checked.returncode == 0, checked.stdout + checked.stderr
     url = f"http://127.0.0.1:{free_port()}"
-    child = start(
-        "alertmanager",
-        [
-            alertmanager_binary,
-            f"--config.file={config}",
-            f"--storage.path={tmp_path / 'data'}",
-            f"--web.listen-address={url.removeprefix('http://')}",
-            "--web.route-prefix=/alertmanager",
-            "--cluster.listen-address=",
-            f"--web.config.file={web}",
-        ],
-        tmp_path / "alertmanager.log",
-    )
+    argv = [
+        alertmanager_binary,
+        f"--config.file={config}",
+        f"--storage.path={tmp_path / 'data'}",
+        f"--web.listen-address={url.removeprefix('http://')}",
+        "--web.route-prefix=/alertmanager",
+        "--cluster.listen-address=",
+        f"--web.config.file={web}",
+    ]
     monitoring = (web_config.MONITORING_USER, MOCK_SECRETS["lab:monitoringApiPassword"])
     base = f"{url}/alertmanager"
     try:
-        wait_until(
-            lambda: requests.get(f"{base}/-/ready", auth=monitoring, timeout=1).ok,
-            timeout=30,
-            interval=0.2,
-            what="Alertmanager ready, asked with the monitoring login",
-        )
-        # Issue 22: anyone on the network could silence every alert.
-        assert requests.get(f"{base}/api/v2/silences", timeout=5).status_code == 401
-        wrong = ("admin", "guess")
-        assert requests.get(f"{base}/api/v2/silences", auth=wrong, timeout=5).status_code == 401
-        admin = ("admin", MOCK_SECRETS["lab:traefikAdminPassword"])
-        assert requests.get(f"{base}/api/v2/silences", auth=admin, timeout=5).status_code == 200
-        posted = requests.post(
-            f"{base}/api/v2/alerts",
-            json=[alert("LabTargetDown", function="fibonacci", instance="fibonacci-1:8080")],
-            auth=monitoring,
-            timeout=5,
-        )
-        assert posted.status_code == 200, posted.text
-        webhook.wait_for(lambda notifications: len(notifications) >= 1, timeout=30)
+        # Ready when it answers the monitoring login.
+        with running(argv, f"{base}/-/ready", tmp_path / "alertmanager.log", auth=monitoring):
+            # Issue 22: anyone on the network could silence every alert.
+            assert requests.get(f"{base}/api/v2/silences", timeout=5).status_code == 401
+            wrong = ("admin", "guess")
+            assert requests.get(f"{base}/api/v2/silences", auth=wrong, timeout=5).status_code == 401
+            admin = ("admin", MOCK_SECRETS["lab:traefikAdminPassword"])
+            assert requests.get(f"{base}/api/v2/silences", auth=admin, timeout=5).status_code == 200
+            posted = requests.post(
+                f"{base}/api/v2/alerts",
+                json=[alert("LabTargetDown", function="fibonacci", instance="fibonacci-1:8080")],
+                auth=monitoring,
+                timeout=5,
+            )
+            assert posted.status_code == 200, posted.text
+            webhook.wait_for(lambda notifications: len(notifications) >= 1, timeout=30)
     finally:
-        stop([child])
         webhook.close()
     user, password = http_input_login()
     expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

@@ -14,20 +14,12 @@ import requests
 from lab.support import free_port, wait_until
 from stack.configs import traefik_yaml, web_config
 from tests.stack.test_configs_traefik import backend  # noqa: F401 (fixture)
-from tests.support.processes import stop_process
+from tests.support.processes import running
 from tests.support.real_traefik import api_answers, running_traefik
 
 PASSWORD = "a generated password"
 MONITORING_PASSWORD = "the lab's own clients' password"
 SALT = "a generated salt"
-
-
-def start(argv: list[str], log: Path) -> subprocess.Popen:
-    with log.open("w") as out:
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-
-
-stop = stop_process
 
 
 @pytest.mark.slow
@@ -67,25 +59,18 @@ def test_prometheus_answers_under_its_route_and_at_its_own_root(
         what="traefik up",
     ) as traefik:
         public = f"{traefik.web}/prometheus/"
-        prometheus = start(
-            [
-                prometheus_binary,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={tmp_path / 'data'}",
-                f"--web.listen-address=127.0.0.1:{prometheus_port}",
-                f"--web.external-url={public}",
-                "--web.route-prefix=/",
-                f"--web.config.file={web}",
-            ],
-            tmp_path / "prometheus.log",
-        )
-        try:
-            wait_until(
-                lambda: requests.get(f"{prometheus_url}/-/ready", auth=monitoring, timeout=1).ok,
-                timeout=30,
-                interval=0.2,
-                what="Prometheus ready, asked with the monitoring login",
-            )
+        argv = [
+            prometheus_binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{prometheus_port}",
+            f"--web.external-url={public}",
+            "--web.route-prefix=/",
+            f"--web.config.file={web}",
+        ]
+        # Ready when it answers the monitoring login.
+        ready = f"{prometheus_url}/-/ready"
+        with running(argv, ready, tmp_path / "prometheus.log", auth=monitoring):
             # requests' errors are OSErrors: nothing listening yet counts as not ready.
             wait_until(
                 lambda: requests.get(f"{public}-/ready", auth=login, timeout=1).status_code == 200,
@@ -118,5 +103,3 @@ def test_prometheus_answers_under_its_route_and_at_its_own_root(
             assert page.status_code == 200
             assert page.url.startswith(public), page.url
             assert 'href="/prometheus/' in page.text  # its links carry the prefix too
-        finally:
-            stop(prometheus)

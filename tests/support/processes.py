@@ -15,13 +15,15 @@ from lab.support import NotReady, free_port, start, stop, wait_for_http
 
 
 @contextmanager
-def running(argv: list[str], ready_url: str, log_path: Path) -> Iterator[None]:
-    """Run a program until the block ends; it must answer `ready_url` with a 200 first (its
-    log's tail in the failure otherwise)."""
+def running(
+    argv: list[str], ready_url: str, log_path: Path, auth: tuple[str, str] | None = None
+) -> Iterator[None]:
+    """Run a program until the block ends; it must answer `ready_url` (asked with `auth`, a
+    basic-auth login) with a 200 first (its log's tail in the failure otherwise)."""
     child = start(Path(argv[0]).name, argv, log_path)
     try:
         try:
-            wait_for_http(ready_url, timeout=30, process=child.process)
+            wait_for_http(ready_url, timeout=30, process=child.process, auth=auth)
         except NotReady as error:
             pytest.fail(f"{error}\n{child.log_tail()}")
         yield
